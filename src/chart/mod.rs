@@ -1,0 +1,1 @@
+//! Helm charts: loading archives and directories, and processing dependencies.

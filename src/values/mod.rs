@@ -1,0 +1,1 @@
+//! Chart values: Helm's coalescing, `--set` parsing and schema validation.
