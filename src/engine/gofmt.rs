@@ -106,6 +106,50 @@ pub fn format_float_g(f: f64) -> String {
     out
 }
 
+/// Go's `strconv.Quote`: a double-quoted literal with Go escapes, keeping printable Unicode.
+/// Sprig's `quote` and `printf "%q"` both produce it.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0C}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{0B}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if is_go_printable(c) => out.push(c),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An approximation of Go's `unicode.IsPrint` for non-ASCII: controls, surrogates, private
+/// use, unassigned specials and the Unicode line/paragraph separators are escaped.
+fn is_go_printable(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        return (0x20..0x7f).contains(&u);
+    }
+    !(c.is_control()
+        || (0xE000..=0xF8FF).contains(&u)
+        || u == 0x2028
+        || u == 0x2029
+        || u == 0xFEFF
+        || (0xFFF0..=0xFFFF).contains(&u) && u != 0xFFFD
+        || u == 0x00AD)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +170,12 @@ mod tests {
         ] {
             assert_eq!(format_float_g(f), want, "for {f}");
         }
+    }
+
+    #[test]
+    fn quotes_like_strconv_quote() {
+        assert_eq!(go_quote("a\"b\\c\n\t"), r#""a\"b\\c\n\t""#);
+        assert_eq!(go_quote("é\u{1}"), r#""é\x01""#);
     }
 
     #[test]
