@@ -5,7 +5,9 @@
 //! float64. It writes `toYaml` as encoding/json output re-read and re-emitted by go-yaml v2.
 //! Matching both ends byte for byte is what makes rendered manifests identical to Helm's.
 
+mod emit;
 mod floatfmt;
+mod json;
 mod parse;
 mod resolve;
 
@@ -82,6 +84,49 @@ pub fn parse_list(text: &str) -> Result<Value, YamlError> {
         v @ Value::List(_) => Ok(v),
         other => Err(YamlError::NotAList(json_kind(&other))),
     }
+}
+
+/// `sigs.k8s.io/yaml.Marshal`: the text `toYaml` shows, before Helm trims the final newline.
+pub fn to_yaml(v: &Value) -> Result<String, YamlError> {
+    emit::to_yaml(v)
+}
+
+/// `json.Marshal`, as `toJson` uses it: sorted keys, `<`, `>` and `&` escaped.
+pub fn to_json(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: true,
+            indent: false,
+        },
+    )
+}
+
+/// `json.MarshalIndent(v, "", "  ")`, as `toPrettyJson` uses it.
+pub fn to_json_pretty(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: true,
+            indent: true,
+        },
+    )
+}
+
+/// An encoder without HTML escaping, as Sprig's `toRawJson` uses it.
+pub fn to_json_raw(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: false,
+            indent: false,
+        },
+    )
+}
+
+/// `json.Unmarshal` into `interface{}`: every number a float64. The error is Go-like text.
+pub fn from_json(text: &str) -> Result<Value, String> {
+    json::decode(text)
 }
 
 #[cfg(test)]
