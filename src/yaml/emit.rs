@@ -24,9 +24,21 @@ enum Node {
     Map(Vec<(Arc<str>, Node)>),
 }
 
-pub(crate) fn to_yaml(v: &Value) -> Result<String, YamlError> {
-    let node = node(v, 0)?;
+/// Which Go encoder is imitated.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Dialect {
+    /// sigs.k8s.io/yaml (`toYaml`): JSON round trip, go-yaml v2, sequences flush with their
+    /// key, folding at 80 columns.
+    SigsV2,
+    /// go-yaml v3's encoder with `SetIndent(2)` (`toYamlPretty`): the Go values as they are,
+    /// sequences indented, no folding.
+    PrettyV3,
+}
+
+pub(crate) fn to_yaml(v: &Value, dialect: Dialect) -> Result<String, YamlError> {
+    let node = node(v, 0, dialect)?;
     let mut e = Emitter {
+        dialect,
         out: String::new(),
         column: 0,
         indent: -1,
@@ -39,7 +51,7 @@ pub(crate) fn to_yaml(v: &Value) -> Result<String, YamlError> {
     Ok(e.out)
 }
 
-fn node(v: &Value, depth: usize) -> Result<Node, YamlError> {
+fn node(v: &Value, depth: usize, dialect: Dialect) -> Result<Node, YamlError> {
     if depth > super::MAX_DEPTH {
         return Err(YamlError::Marshal(format!(
             "json: exceeded max depth of {}",
@@ -50,6 +62,12 @@ fn node(v: &Value, depth: usize) -> Result<Node, YamlError> {
         Value::Nil => Node::Plain("null".into()),
         Value::Bool(b) => Node::Plain(b.to_string()),
         Value::Int(i) => Node::Plain(i.to_string()),
+        Value::Float(f) if dialect == Dialect::PrettyV3 => Node::Plain(match format_float_g(*f) {
+            s if s == "+Inf" => ".inf".into(),
+            s if s == "-Inf" => "-.inf".into(),
+            s if s == "NaN" => ".nan".into(),
+            s => s,
+        }),
         Value::Float(f) if !f.is_finite() => {
             let what = if f.is_nan() {
                 "NaN"
@@ -63,23 +81,25 @@ fn node(v: &Value, depth: usize) -> Result<Node, YamlError> {
             )));
         }
         Value::Float(f) => Node::Plain(reread_number(&format_json_float(*f))),
-        Value::String(s) if s.contains('\u{85}') => Node::Str(Arc::from(fold_next_line(s))),
+        Value::String(s) if dialect == Dialect::SigsV2 && s.contains('\u{85}') => {
+            Node::Str(Arc::from(fold_next_line(s)))
+        }
         Value::String(s) => Node::Str(s.clone()),
         Value::List(items) => Node::Seq(
             items
                 .iter()
-                .map(|item| node(item, depth + 1))
+                .map(|item| node(item, depth + 1, dialect))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Map(map) => {
             let mut entries = map
                 .iter()
-                .map(|(k, item)| Ok((Arc::from(k.as_str()), node(item, depth + 1)?)))
+                .map(|(k, item)| Ok((Arc::from(k.as_str()), node(item, depth + 1, dialect)?)))
                 .collect::<Result<Vec<_>, YamlError>>()?;
             entries.sort_by(|a, b| key_order(&a.0, &b.0));
             Node::Map(entries)
         }
-        Value::Object(o) => node(&o.to_data(), depth)?,
+        Value::Object(o) => node(&o.to_data(), depth, dialect)?,
     })
 }
 
@@ -333,6 +353,7 @@ fn analyze(value: &str) -> Analysis {
 }
 
 struct Emitter {
+    dialect: Dialect,
     out: String,
     /// In characters, as libyaml counts.
     column: usize,
@@ -420,7 +441,8 @@ impl Emitter {
             Node::Seq(items) if items.is_empty() => self.empty_flow("[", "]"),
             Node::Map(entries) if entries.is_empty() => self.empty_flow("{", "}"),
             Node::Seq(items) => {
-                self.increase_indent(false, ctx.mapping && !self.indention);
+                let indentless = self.dialect == Dialect::SigsV2 && ctx.mapping && !self.indention;
+                self.increase_indent(false, indentless);
                 for item in items {
                     self.write_indent();
                     self.write_indicator("-", true, false, true);
@@ -474,7 +496,7 @@ impl Emitter {
             style = Style::Double;
         }
         self.increase_indent(true, false);
-        let allow_breaks = !ctx.simple_key;
+        let allow_breaks = !ctx.simple_key && self.dialect == Dialect::SigsV2;
         match style {
             Style::Plain => self.plain(value, allow_breaks),
             Style::Single => self.single_quoted(value, allow_breaks),

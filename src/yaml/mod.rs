@@ -10,6 +10,7 @@ mod floatfmt;
 mod json;
 mod parse;
 mod resolve;
+mod toml;
 
 pub use parse::MAX_DEPTH;
 
@@ -88,7 +89,12 @@ pub fn parse_list(text: &str) -> Result<Value, YamlError> {
 
 /// `sigs.k8s.io/yaml.Marshal`: the text `toYaml` shows, before Helm trims the final newline.
 pub fn to_yaml(v: &Value) -> Result<String, YamlError> {
-    emit::to_yaml(v)
+    emit::to_yaml(v, emit::Dialect::SigsV2)
+}
+
+/// go-yaml v3's encoder with a 2-space indent, as Helm's `toYamlPretty` uses it.
+pub fn to_yaml_pretty(v: &Value) -> Result<String, YamlError> {
+    emit::to_yaml(v, emit::Dialect::PrettyV3)
 }
 
 /// `json.Marshal`, as `toJson` uses it: sorted keys, `<`, `>` and `&` escaped.
@@ -127,6 +133,11 @@ pub fn to_json_raw(v: &Value) -> Result<String, YamlError> {
 /// `json.Unmarshal` into `interface{}`: every number a float64. The error is Go-like text.
 pub fn from_json(text: &str) -> Result<Value, String> {
     json::decode(text)
+}
+
+/// BurntSushi/toml's encoder, as Helm's `toToml` uses it.
+pub fn to_toml(v: &Value) -> String {
+    toml::to_toml(v)
 }
 
 #[cfg(test)]

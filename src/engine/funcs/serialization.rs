@@ -1,6 +1,263 @@
-use super::Function;
+//! Helm's and Sprig's YAML, JSON and TOML functions. Helm's own `toYaml`/`toJson` swallow
+//! errors into an empty string; the `must` variants and Sprig's `toRawJson` fail the render;
+//! the `from` functions report a parse error inside the result (an `Error` key, or a
+//! one-element list) rather than failing.
+
+use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
+use crate::value::{Map, Value};
+use crate::yaml;
 
 pub fn get(name: &str) -> Option<Function> {
-    let _ = name;
-    None
+    Some(match name {
+        "toYaml" => to_yaml,
+        "mustToYaml" => must_to_yaml,
+        "toYamlPretty" => to_yaml_pretty,
+        "fromYaml" => from_yaml,
+        "fromYamlArray" => from_yaml_array,
+        "toJson" => to_json,
+        "mustToJson" => must_to_json,
+        "toPrettyJson" => to_pretty_json,
+        "mustToPrettyJson" => must_to_pretty_json,
+        "toRawJson" => to_raw_json,
+        "mustToRawJson" => must_to_raw_json,
+        "fromJson" => from_json,
+        "fromJsonArray" => from_json_array,
+        "mustFromJson" => must_from_json,
+        "toToml" => to_toml,
+        _ => return None,
+    })
+}
+
+fn one<'a>(name: &str, args: &'a [Value]) -> Result<&'a Value, FuncError> {
+    arity(name, args, 1)?;
+    args.first()
+        .ok_or_else(|| FuncError::new(format!("wrong number of args for {name}: want 1 got 0")))
+}
+
+fn trimmed(text: String) -> Value {
+    Value::from(text.strip_suffix('\n').unwrap_or(&text))
+}
+
+fn to_yaml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    Ok(yaml::to_yaml(one("toYaml", args)?).map_or_else(|_| Value::str(""), trimmed))
+}
+
+fn must_to_yaml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    yaml::to_yaml(one("mustToYaml", args)?)
+        .map(trimmed)
+        .map_err(|e| FuncError::new(e.to_string()))
+}
+
+fn to_yaml_pretty(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    Ok(yaml::to_yaml_pretty(one("toYamlPretty", args)?).map_or_else(|_| Value::str(""), trimmed))
+}
+
+fn from_yaml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("fromYaml", args, 1)?;
+    Ok(match yaml::parse_values(string_arg(args, 0)?) {
+        Ok(v) => v,
+        Err(e) => error_map(e.to_string()),
+    })
+}
+
+fn from_yaml_array(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("fromYamlArray", args, 1)?;
+    Ok(match yaml::parse_list(string_arg(args, 0)?) {
+        Ok(v) => v,
+        Err(e) => Value::list(vec![Value::from(e.to_string())]),
+    })
+}
+
+fn error_map(message: String) -> Value {
+    let mut m = Map::new();
+    m.insert("Error".to_string(), Value::from(message));
+    Value::map(m)
+}
+
+fn to_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    Ok(yaml::to_json(one("toJson", args)?).map_or_else(|_| Value::str(""), Value::from))
+}
+
+fn must_to_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    json_or_error(yaml::to_json(one("mustToJson", args)?))
+}
+
+fn to_pretty_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    Ok(yaml::to_json_pretty(one("toPrettyJson", args)?)
+        .map_or_else(|_| Value::str(""), Value::from))
+}
+
+fn must_to_pretty_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    json_or_error(yaml::to_json_pretty(one("mustToPrettyJson", args)?))
+}
+
+/// Sprig's `toRawJson` panics on a marshal error, which text/template turns into an error.
+fn to_raw_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    json_or_error(yaml::to_json_raw(one("toRawJson", args)?))
+}
+
+fn must_to_raw_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    json_or_error(yaml::to_json_raw(one("mustToRawJson", args)?))
+}
+
+/// encoding/json's own message, without sigs.k8s.io/yaml's "error marshaling into JSON".
+fn json_or_error(result: Result<String, yaml::YamlError>) -> FuncResult {
+    match result {
+        Ok(s) => Ok(Value::from(s)),
+        Err(yaml::YamlError::Marshal(m)) => Err(FuncError::new(m)),
+        Err(e) => Err(FuncError::new(e.to_string())),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Float(_) => "number",
+        Value::String(_) => "string",
+        Value::List(_) => "array",
+        _ => "object",
+    }
+}
+
+/// `json.Unmarshal` into a map: `null` leaves a nil map (printed as `null`).
+fn from_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("fromJson", args, 1)?;
+    Ok(match yaml::from_json(string_arg(args, 0)?) {
+        Ok(v @ (Value::Map(_) | Value::Nil)) => v,
+        Ok(other) => error_map(format!(
+            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        )),
+        Err(e) => error_map(e),
+    })
+}
+
+fn from_json_array(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("fromJsonArray", args, 1)?;
+    Ok(match yaml::from_json(string_arg(args, 0)?) {
+        Ok(v @ (Value::List(_) | Value::Nil)) => v,
+        Ok(other) => Value::list(vec![Value::from(format!(
+            "json: cannot unmarshal {} into Go value of type []interface {{}}",
+            json_kind(&other)
+        ))]),
+        Err(e) => Value::list(vec![Value::from(e)]),
+    })
+}
+
+fn must_from_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("mustFromJson", args, 1)?;
+    yaml::from_json(string_arg(args, 0)?).map_err(FuncError::new)
+}
+
+fn to_toml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    Ok(Value::from(yaml::to_toml(one("toToml", args)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::funcs::{OfflineLookup, RandomSource};
+
+    struct Fixed;
+    impl RandomSource for Fixed {
+        fn next_u64(&mut self) -> u64 {
+            4
+        }
+    }
+
+    fn call(name: &str, args: &[Value]) -> FuncResult {
+        let f = get(name).expect("function exists");
+        let mut random = Fixed;
+        let mut ctx = CallContext {
+            lookup: &OfflineLookup,
+            random: &mut random,
+        };
+        f(&mut ctx, args)
+    }
+
+    /// Values and outputs of a probe chart rendered by Helm 4.2.3 (without its `n: null`,
+    /// which Helm's coalescing removes before templates see it).
+    const VALUES: &str = "a: 1\nb: 1.5\ns: \"he said \\\"hi\\\"\\ttab <&>\"\nt: true\nlist: [1, \"two\", 3.5]\nempty: {}\nelist: []\nsub:\n  x: 1\n  \"key with space\": 2\n  deeper:\n    y: z\n  z: last\ntables:\n  - name: a\n    v: 1\n  - name: b\nz: 1000000\nbig: 1e21\nmixed: [1, {a: 1}]\nnested:\n  - - a\n    - b\n  - k: [1]\nml: \"a\\nb\\n\"\n";
+
+    #[test]
+    fn writers_match_helm() {
+        let values = yaml::parse_values(VALUES).expect("values parse");
+        for (name, expected) in [
+            (
+                "toToml",
+                "a = 1.0\nb = 1.5\nbig = 1e+21\nelist = []\nlist = [1.0, \"two\", 3.5]\nmixed = [1.0, {a = 1.0}]\nml = \"a\\nb\\n\"\nnested = [[\"a\", \"b\"], {k = [1.0]}]\ns = \"he said \\\"hi\\\"\\ttab <&>\"\nt = true\nz = 1e+06\n\n[empty]\n\n[sub]\n  \"key with space\" = 2.0\n  x = 1.0\n  z = \"last\"\n  [sub.deeper]\n    true = \"z\"\n\n[[tables]]\n  name = \"a\"\n  v = 1.0\n\n[[tables]]\n  name = \"b\"\n",
+            ),
+            (
+                "toYamlPretty",
+                "a: 1\nb: 1.5\nbig: 1e+21\nelist: []\nempty: {}\nlist:\n  - 1\n  - two\n  - 3.5\nmixed:\n  - 1\n  - a: 1\nml: |\n  a\n  b\nnested:\n  - - a\n    - b\n  - k:\n      - 1\ns: \"he said \\\"hi\\\"\\ttab <&>\"\nsub:\n  deeper:\n    \"true\": z\n  key with space: 2\n  x: 1\n  z: last\nt: true\ntables:\n  - name: a\n    v: 1\n  - name: b\nz: 1e+06",
+            ),
+            (
+                "toPrettyJson",
+                "{\n  \"a\": 1,\n  \"b\": 1.5,\n  \"big\": 1e+21,\n  \"elist\": [],\n  \"empty\": {},\n  \"list\": [\n    1,\n    \"two\",\n    3.5\n  ],\n  \"mixed\": [\n    1,\n    {\n      \"a\": 1\n    }\n  ],\n  \"ml\": \"a\\nb\\n\",\n  \"nested\": [\n    [\n      \"a\",\n      \"b\"\n    ],\n    {\n      \"k\": [\n        1\n      ]\n    }\n  ],\n  \"s\": \"he said \\\"hi\\\"\\ttab \\u003c\\u0026\\u003e\",\n  \"sub\": {\n    \"deeper\": {\n      \"true\": \"z\"\n    },\n    \"key with space\": 2,\n    \"x\": 1,\n    \"z\": \"last\"\n  },\n  \"t\": true,\n  \"tables\": [\n    {\n      \"name\": \"a\",\n      \"v\": 1\n    },\n    {\n      \"name\": \"b\"\n    }\n  ],\n  \"z\": 1000000\n}",
+            ),
+            (
+                "toRawJson",
+                "{\"a\":1,\"b\":1.5,\"big\":1e+21,\"elist\":[],\"empty\":{},\"list\":[1,\"two\",3.5],\"mixed\":[1,{\"a\":1}],\"ml\":\"a\\nb\\n\",\"nested\":[[\"a\",\"b\"],{\"k\":[1]}],\"s\":\"he said \\\"hi\\\"\\ttab <&>\",\"sub\":{\"deeper\":{\"true\":\"z\"},\"key with space\":2,\"x\":1,\"z\":\"last\"},\"t\":true,\"tables\":[{\"name\":\"a\",\"v\":1},{\"name\":\"b\"}],\"z\":1000000}",
+            ),
+        ] {
+            assert_eq!(
+                call(name, std::slice::from_ref(&values)),
+                Ok(Value::str(expected)),
+                "{name}"
+            );
+        }
+    }
+
+    fn json_of(name: &str, arg: &str) -> String {
+        let v = call(name, &[Value::str(arg)]).expect("no error");
+        yaml::to_json(&v).expect("serialisable")
+    }
+
+    #[test]
+    fn readers_report_errors_inside_the_result_like_helm() {
+        assert_eq!(
+            json_of("fromJson", "[1,2]"),
+            r#"{"Error":"json: cannot unmarshal array into Go value of type map[string]interface {}"}"#
+        );
+        assert_eq!(json_of("fromJson", r#"{"a": 1e3}"#), r#"{"a":1000}"#);
+        assert_eq!(
+            json_of("fromJsonArray", "{}"),
+            r#"["json: cannot unmarshal object into Go value of type []interface {}"]"#
+        );
+        assert_eq!(
+            json_of("fromYamlArray", "a: 1"),
+            r#"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"#
+        );
+        assert_eq!(json_of("fromYamlArray", "- 1\n- x"), r#"[1,"x"]"#);
+        assert_eq!(json_of("fromJson", "null"), "null");
+        assert_eq!(json_of("mustFromJson", "[1]"), "[1]");
+        assert!(
+            json_of("fromYaml", "a: [1")
+                .starts_with(r#"{"Error":"error converting YAML to JSON: yaml: line "#)
+        );
+        assert_eq!(
+            call(
+                "toYaml",
+                &[Value::list(vec![Value::Int(1), Value::str("a")])]
+            ),
+            Ok(Value::str("- 1\n- a"))
+        );
+        assert_eq!(
+            call("toJson", &[Value::str("<x>")]),
+            Ok(Value::str(r#""\u003cx\u003e""#))
+        );
+    }
+
+    #[test]
+    fn marshal_errors_are_swallowed_or_raised_per_function() {
+        let nan = [Value::Float(f64::NAN)];
+        assert_eq!(call("toYaml", &nan), Ok(Value::str("")));
+        assert_eq!(call("toJson", &nan), Ok(Value::str("")));
+        assert_eq!(
+            call("mustToJson", &nan),
+            Err(FuncError::new("json: unsupported value: NaN"))
+        );
+        assert!(call("toRawJson", &nan).is_err());
+        assert!(call("mustToYaml", &nan).is_err());
+    }
 }
