@@ -3,7 +3,6 @@
 //! writes it. The emitter below follows go-yaml v2's rules for indentation, quoting, block
 //! scalars and folding at 80 columns, for the block-style documents `toYaml` produces.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use super::YamlError;
@@ -92,12 +91,11 @@ fn node(v: &Value, depth: usize, dialect: Dialect) -> Result<Node, YamlError> {
                 .collect::<Result<_, _>>()?,
         ),
         Value::Map(map) => {
-            let mut entries = map
+            let entries = map
                 .iter()
                 .map(|(k, item)| Ok((Arc::from(k.as_str()), node(item, depth + 1, dialect)?)))
                 .collect::<Result<Vec<_>, YamlError>>()?;
-            entries.sort_by(|a, b| key_order(&a.0, &b.0));
-            Node::Map(entries)
+            Node::Map(merge_sort(entries))
         }
         Value::Object(o) => node(&o.to_data(), depth, dialect)?,
     })
@@ -147,18 +145,37 @@ fn reread_number(json: &str) -> String {
     }
 }
 
-/// go-yaml v2's key order: letters sort after other characters, and runs of digits compare
-/// as numbers, so `a2` comes before `a10`.
-pub(crate) fn key_order(a: &str, b: &str) -> Ordering {
-    if key_less(a, b) {
-        Ordering::Less
-    } else if key_less(b, a) {
-        Ordering::Greater
-    } else {
-        Ordering::Equal
+/// Sorts map entries with go-yaml's key order. That order is not transitive for some odd
+/// keys (`0a10`, `007`, `01`), where Go's result depends on its random map iteration; a
+/// merge sort gives a deterministic answer there and, unlike `sort_by`, cannot panic.
+fn merge_sort(mut entries: Vec<(Arc<str>, Node)>) -> Vec<(Arc<str>, Node)> {
+    if entries.len() <= 1 {
+        return entries;
     }
+    let right = entries.split_off(entries.len() / 2);
+    let (left, right) = (merge_sort(entries), merge_sort(right));
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut left = left.into_iter().peekable();
+    let mut right = right.into_iter().peekable();
+    loop {
+        let take_right = match (left.peek(), right.peek()) {
+            (Some(l), Some(r)) => key_less(&r.0, &l.0),
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (None, None) => break,
+        };
+        let next = if take_right {
+            right.next()
+        } else {
+            left.next()
+        };
+        out.extend(next);
+    }
+    out
 }
 
+/// go-yaml v2's key order: letters sort after other characters, and runs of digits compare
+/// as numbers, so `a2` comes before `a10`.
 fn key_less(a: &str, b: &str) -> bool {
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();

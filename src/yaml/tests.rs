@@ -289,3 +289,74 @@ fn to_yaml_and_to_json_match_helm_byte_for_byte() {
         assert_eq!(got.strip_suffix('\n'), Some(*yaml), "toYaml {name}");
     }
 }
+
+/// 227 more documents (edge-case scalars, block scalars at end of input, merge order,
+/// random strings full of indicators and long lines, unusual keys) with what Helm's
+/// `fromYaml | toJson` and `fromYaml | toYaml` printed for each.
+#[test]
+fn recorded_helm_probes_match() {
+    let probes: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/helm_probes.json")).expect("fixture");
+    let probes = probes.as_object().expect("fixture is an object");
+    assert!(probes.len() > 200);
+    for (name, probe) in probes {
+        let input = probe["input"].as_str().expect("input");
+        let v = parse_values(input).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            to_json(&v).ok().as_deref(),
+            probe["json"].as_str(),
+            "toJson {name}"
+        );
+        let yaml = to_yaml(&v).expect("writes");
+        assert_eq!(
+            yaml.strip_suffix('\n'),
+            probe["yaml"].as_str(),
+            "toYaml {name}"
+        );
+    }
+}
+
+/// go-yaml's key order is not transitive for keys like these; Helm's output then varies from
+/// run to run (Go maps iterate randomly), so only a stable, panic-free order is required.
+#[test]
+fn intransitive_key_order_neither_panics_nor_varies() {
+    let keys = [
+        "ü00中",
+        "é",
+        "010x",
+        "100Zé",
+        "0z",
+        "2中a01ü",
+        "A_X100",
+        "1",
+        "Z",
+        ".",
+        "100XXb",
+        "9",
+        "10",
+        "1A",
+        "9b",
+        "100b",
+        "99ü_a1",
+        "299",
+        "2Aü.",
+    ];
+    let map: crate::value::Map = keys
+        .iter()
+        .map(|k| (k.to_string(), Value::Int(1)))
+        .collect();
+    let v = Value::map(map);
+    let first = to_yaml(&v).expect("writes");
+    assert_eq!(first.lines().count(), keys.len());
+    assert_eq!(to_yaml(&v).expect("writes"), first);
+}
+
+#[test]
+fn merge_of_a_scalar_fails_like_go_yaml() {
+    let err = parse_values("m:\n  <<: 1\n").expect_err("not a map");
+    assert!(
+        err.to_string()
+            .ends_with("map merge requires map or sequence of maps as the value"),
+        "{err}"
+    );
+}
