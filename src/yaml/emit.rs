@@ -285,7 +285,11 @@ fn is_printable(c: char) -> bool {
         || (('\u{E000}'..='\u{FFFD}').contains(&c) && c != '\u{FEFF}')
 }
 
-fn analyze(value: &str) -> Analysis {
+/// go-yaml v3 treats a tab as printable: it rules out plain and single-quoted styles but
+/// still allows a literal block.
+fn analyze(value: &str, dialect: Dialect) -> Analysis {
+    let tabs_allowed = dialect == Dialect::PrettyV3;
+    let mut tabs = false;
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -319,7 +323,9 @@ fn analyze(value: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
+        if c == '\t' && tabs_allowed {
+            tabs = true;
+        } else if !is_printable(c) {
             special = true;
         }
         let last = i + 1 == chars.len();
@@ -358,9 +364,11 @@ fn analyze(value: &str) -> Analysis {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
     }
-    if space_break || special {
+    if space_break || special || tabs {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
+    }
+    if space_break || special {
         a.block_allowed = false;
     }
     if line_breaks || block_indicators {
@@ -497,7 +505,7 @@ impl Emitter {
     }
 
     fn scalar(&mut self, value: &str, requested: Style, ctx: Context) {
-        let a = analyze(value);
+        let a = analyze(value, self.dialect);
         let mut style = requested;
         if ctx.simple_key && a.multiline {
             style = Style::Double;

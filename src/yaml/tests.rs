@@ -360,3 +360,26 @@ fn merge_of_a_scalar_fails_like_go_yaml() {
         "{err}"
     );
 }
+
+/// The same kind of documents through Helm's `toYamlPretty` (go-yaml v3) and `toToml`.
+#[test]
+fn recorded_pretty_and_toml_probes_match() {
+    let probes: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/helm_pretty_toml.json")).expect("fixture");
+    let probes = probes.as_object().expect("fixture is an object");
+    assert!(probes.len() > 150);
+    for (name, probe) in probes {
+        let v = parse_values(probe["input"].as_str().expect("input")).expect("parses");
+        let pretty = to_yaml_pretty(&v).expect("writes");
+        assert_eq!(
+            pretty.strip_suffix('\n'),
+            probe["pretty"].as_str(),
+            "toYamlPretty {name}"
+        );
+        assert_eq!(
+            Some(to_toml(&v).as_str()),
+            probe["toml"].as_str(),
+            "toToml {name}"
+        );
+    }
+}

@@ -108,7 +108,11 @@ fn inline(out: &mut String, v: &Value) {
         }
         Value::Map(map) => {
             out.push('{');
-            for (n, (k, item)) in map.iter().filter(|(_, i)| !i.is_nil()).enumerate() {
+            let (direct, nested): (Vec<_>, Vec<_>) = map
+                .iter()
+                .filter(|(_, i)| !i.is_nil())
+                .partition(|(_, i)| !matches!(i, Value::Map(_)) && !is_table_array(i));
+            for (n, (k, item)) in direct.into_iter().chain(nested).enumerate() {
                 if n > 0 {
                     out.push_str(", ");
                 }
