@@ -135,8 +135,8 @@ pub fn from_json(text: &str) -> Result<Value, String> {
     json::decode(text)
 }
 
-/// BurntSushi/toml's encoder, as Helm's `toToml` uses it.
-pub fn to_toml(v: &Value) -> String {
+/// BurntSushi/toml's encoder, as Helm's `toToml` uses it; the error is the encoder's message.
+pub fn to_toml(v: &Value) -> Result<String, String> {
     toml::to_toml(v)
 }
 

@@ -5,14 +5,33 @@
 use crate::engine::gofmt::format_float_g;
 use crate::value::{Map, Value};
 
-pub(crate) fn to_toml(v: &Value) -> String {
+/// The encoded text, or the encoder's error message (Helm's `toToml` returns that message as
+/// its output; `mustToToml` fails with it).
+pub(crate) fn to_toml(v: &Value) -> Result<String, String> {
+    if has_nil_in_array(v) {
+        return Err("toml: cannot encode array with nil element".into());
+    }
     let mut out = String::new();
     match v {
         Value::Map(map) => table(&mut out, map, &[]),
         Value::Object(o) => return to_toml(&o.to_data()),
-        other => inline(&mut out, other),
+        other if is_table_array(other) => {
+            return Err("toml: top-level values must be Go maps or structs".into());
+        }
+        other => {
+            inline(&mut out, other);
+            out.push('\n');
+        }
     }
-    out
+    Ok(out)
+}
+
+fn has_nil_in_array(v: &Value) -> bool {
+    match v {
+        Value::List(items) => items.iter().any(|i| i.is_nil() || has_nil_in_array(i)),
+        Value::Map(map) => map.values().any(has_nil_in_array),
+        _ => false,
+    }
 }
 
 fn is_table_array(v: &Value) -> bool {
@@ -31,7 +50,8 @@ fn table(out: &mut String, map: &Map, path: &[&str]) {
         inline(out, v);
         out.push('\n');
     }
-    // Only top-level tables are separated by a blank line, as BurntSushi/toml writes them.
+    // A blank line goes before every array-of-tables header but only before top-level
+    // table headers, as BurntSushi/toml writes them.
     let header_pad = "  ".repeat(path.len());
     for (k, v) in map.iter() {
         let mut sub: Vec<&str> = path.to_vec();
@@ -57,7 +77,7 @@ fn table(out: &mut String, map: &Map, path: &[&str]) {
             Value::List(items) if is_table_array(v) => {
                 for item in items.iter() {
                     if let Value::Map(m) = item {
-                        if path.is_empty() && !out.is_empty() {
+                        if !out.is_empty() {
                             out.push('\n');
                         }
                         out.push_str(&format!("{header_pad}[[{}]]\n", name()));
@@ -98,7 +118,7 @@ fn inline(out: &mut String, v: &Value) {
         Value::String(s) => string(out, s),
         Value::List(items) => {
             out.push('[');
-            for (n, item) in items.iter().filter(|i| !i.is_nil()).enumerate() {
+            for (n, item) in items.iter().enumerate() {
                 if n > 0 {
                     out.push_str(", ");
                 }

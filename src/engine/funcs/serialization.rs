@@ -24,6 +24,7 @@ pub fn get(name: &str) -> Option<Function> {
         "fromJsonArray" => from_json_array,
         "mustFromJson" => must_from_json,
         "toToml" => to_toml,
+        "mustToToml" => must_to_toml,
         _ => return None,
     })
 }
@@ -149,8 +150,25 @@ fn must_from_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     yaml::from_json(string_arg(args, 0)?).map_err(FuncError::new)
 }
 
+/// BurntSushi/toml panics on a nil value; text/template reports the panic as the error.
+fn toml_of(name: &str, args: &[Value]) -> Result<Result<String, String>, FuncError> {
+    match one(name, args)? {
+        Value::Nil => Err(FuncError::new(
+            "reflect: call of reflect.Value.Type on zero Value",
+        )),
+        v => Ok(yaml::to_toml(v)),
+    }
+}
+
+/// Helm returns the encoder's error message as the text.
 fn to_toml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
-    Ok(Value::from(yaml::to_toml(one("toToml", args)?)))
+    Ok(Value::from(toml_of("toToml", args)?.unwrap_or_else(|e| e)))
+}
+
+fn must_to_toml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    toml_of("mustToToml", args)?
+        .map(Value::from)
+        .map_err(FuncError::new)
 }
 
 #[cfg(test)]
@@ -246,6 +264,89 @@ mod tests {
             call("toJson", &[Value::str("<x>")]),
             Ok(Value::str(r#""\u003cx\u003e""#))
         );
+    }
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn toml_matches_helm_on_edge_cases() {
+        let table = |a: Value| map(&[("a", a)]);
+        let cases = [
+            (
+                Value::list(vec![table(Value::Int(1))]),
+                "toml: top-level values must be Go maps or structs",
+            ),
+            (
+                map(&[(
+                    "a",
+                    Value::list(vec![
+                        Value::Int(1),
+                        Value::list(vec![Value::Int(2), Value::str("x")]),
+                    ]),
+                )]),
+                "a = [1, [2, \"x\"]]\n",
+            ),
+            (map(&[("a", Value::Nil), ("b", Value::Int(1))]), "b = 1\n"),
+            (
+                map(&[(
+                    "x",
+                    map(&[(
+                        "y",
+                        Value::list(vec![
+                            map(&[("z", Value::Int(1))]),
+                            map(&[("w", map(&[("q", Value::Int(2))]))]),
+                        ]),
+                    )]),
+                )]),
+                "[x]\n\n  [[x.y]]\n    z = 1\n\n  [[x.y]]\n    [x.y.w]\n      q = 2\n",
+            ),
+            (
+                map(&[
+                    ("", Value::Int(1)),
+                    ("a.b", Value::Int(2)),
+                    ("ü", Value::Int(3)),
+                ]),
+                "\"\" = 1\n\"a.b\" = 2\n\"ü\" = 3\n",
+            ),
+            (
+                map(&[("l", Value::list(vec![Value::Nil, Value::Int(1)]))]),
+                "toml: cannot encode array with nil element",
+            ),
+            (Value::Float(1.5), "1.5\n"),
+            (
+                map(&[(
+                    "t",
+                    Value::list(vec![map(&[]), map(&[("a", Value::Int(1))])]),
+                )]),
+                "[[t]]\n\n[[t]]\n  a = 1\n",
+            ),
+            (
+                map(&[
+                    ("a", Value::Float(1.0)),
+                    ("b", Value::Float(1e21)),
+                    ("c", Value::Float(0.000001)),
+                    ("d", Value::Float(100.0)),
+                ]),
+                "a = 1.0\nb = 1e+21\nc = 1e-06\nd = 100.0\n",
+            ),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(call("toToml", &[value]), Ok(Value::str(expected)));
+        }
+        assert_eq!(
+            call("toToml", &[Value::Nil]),
+            Err(FuncError::new(
+                "reflect: call of reflect.Value.Type on zero Value"
+            ))
+        );
+        assert!(call("mustToToml", &[Value::list(vec![map(&[])])]).is_err());
     }
 
     #[test]
