@@ -121,8 +121,26 @@ fn write_string(out: &mut String, s: &str, escape_html: bool) {
     out.push('"');
 }
 
-/// Reads JSON as `json.Unmarshal` into `interface{}` does: every number a float64.
-pub(crate) fn decode(text: &str) -> Result<Value, String> {
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    Ok(Value::from_json(&json))
+/// Reads JSON as `json.Unmarshal` does into the given Go type, every number a float64.
+pub(crate) fn decode(text: &str, target: super::JsonTarget) -> Result<Value, String> {
+    use super::JsonTarget;
+    let (value, range_error) = super::json_decode::decode(text)?;
+    let go_type = match (&target, &value) {
+        (JsonTarget::Any, _)
+        | (_, Value::Nil)
+        | (JsonTarget::Map, Value::Map(_))
+        | (JsonTarget::List, Value::List(_)) => None,
+        (JsonTarget::Map, _) => Some("map[string]interface {}"),
+        (JsonTarget::List, _) => Some("[]interface {}"),
+    };
+    if let Some(go_type) = go_type {
+        return Err(format!(
+            "json: cannot unmarshal {} into Go value of type {go_type}",
+            super::json_kind(&value)
+        ));
+    }
+    match range_error {
+        Some(e) => Err(e),
+        None => Ok(value),
+    }
 }

@@ -8,6 +8,7 @@
 mod emit;
 mod floatfmt;
 mod json;
+mod json_decode;
 mod parse;
 mod resolve;
 mod toml;
@@ -130,9 +131,19 @@ pub fn to_json_raw(v: &Value) -> Result<String, YamlError> {
     )
 }
 
-/// `json.Unmarshal` into `interface{}`: every number a float64. The error is Go-like text.
-pub fn from_json(text: &str) -> Result<Value, String> {
-    json::decode(text)
+/// The Go type `json.Unmarshal` decodes into.
+pub enum JsonTarget {
+    /// `interface{}` (Sprig's `mustFromJson`).
+    Any,
+    /// `map[string]interface{}` (`fromJson`); `null` gives a nil map.
+    Map,
+    /// `[]interface{}` (`fromJsonArray`); `null` gives a nil slice.
+    List,
+}
+
+/// `json.Unmarshal`: every number a float64, errors worded as encoding/json words them.
+pub fn from_json(text: &str, target: JsonTarget) -> Result<Value, String> {
+    json::decode(text, target)
 }
 
 /// BurntSushi/toml's encoder, as Helm's `toToml` uses it; the error is the encoder's message.

@@ -110,44 +110,23 @@ fn json_or_error(result: Result<String, yaml::YamlError>) -> FuncResult {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Float(_) => "number",
-        Value::String(_) => "string",
-        Value::List(_) => "array",
-        _ => "object",
-    }
-}
-
 /// `json.Unmarshal` into a map: `null` leaves a nil map (printed as `null`).
 fn from_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("fromJson", args, 1)?;
-    Ok(match yaml::from_json(string_arg(args, 0)?) {
-        Ok(v @ (Value::Map(_) | Value::Nil)) => v,
-        Ok(other) => error_map(format!(
-            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-            json_kind(&other)
-        )),
-        Err(e) => error_map(e),
-    })
+    Ok(yaml::from_json(string_arg(args, 0)?, yaml::JsonTarget::Map).unwrap_or_else(error_map))
 }
 
 fn from_json_array(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("fromJsonArray", args, 1)?;
-    Ok(match yaml::from_json(string_arg(args, 0)?) {
-        Ok(v @ (Value::List(_) | Value::Nil)) => v,
-        Ok(other) => Value::list(vec![Value::from(format!(
-            "json: cannot unmarshal {} into Go value of type []interface {{}}",
-            json_kind(&other)
-        ))]),
-        Err(e) => Value::list(vec![Value::from(e)]),
-    })
+    Ok(
+        yaml::from_json(string_arg(args, 0)?, yaml::JsonTarget::List)
+            .unwrap_or_else(|e| Value::list(vec![Value::from(e)])),
+    )
 }
 
 fn must_from_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("mustFromJson", args, 1)?;
-    yaml::from_json(string_arg(args, 0)?).map_err(FuncError::new)
+    yaml::from_json(string_arg(args, 0)?, yaml::JsonTarget::Any).map_err(FuncError::new)
 }
 
 /// BurntSushi/toml panics on a nil value; text/template reports the panic as the error.
@@ -347,6 +326,182 @@ mod tests {
             ))
         );
         assert!(call("mustToToml", &[Value::list(vec![map(&[])])]).is_err());
+    }
+
+    /// (input, Helm's `fromJson | toJson`, Helm's `fromJsonArray | toJson`).
+    const JSON_READS: &[(&str, &str, &str)] = &[
+        (
+            "",
+            "{\"Error\":\"unexpected end of JSON input\"}",
+            "[\"unexpected end of JSON input\"]",
+        ),
+        (
+            " ",
+            "{\"Error\":\"unexpected end of JSON input\"}",
+            "[\"unexpected end of JSON input\"]",
+        ),
+        (
+            "nope",
+            "{\"Error\":\"invalid character 'o' in literal null (expecting 'u')\"}",
+            "[\"invalid character 'o' in literal null (expecting 'u')\"]",
+        ),
+        (
+            "tru",
+            "{\"Error\":\"invalid character ' ' in literal true (expecting 'e')\"}",
+            "[\"invalid character ' ' in literal true (expecting 'e')\"]",
+        ),
+        (
+            "{",
+            "{\"Error\":\"unexpected end of JSON input\"}",
+            "[\"unexpected end of JSON input\"]",
+        ),
+        (
+            "[1,]",
+            "{\"Error\":\"invalid character ']' looking for beginning of value\"}",
+            "[\"invalid character ']' looking for beginning of value\"]",
+        ),
+        (
+            "[1 2]",
+            "{\"Error\":\"invalid character '2' after array element\"}",
+            "[\"invalid character '2' after array element\"]",
+        ),
+        (
+            "{\"a\" 1}",
+            "{\"Error\":\"invalid character '1' after object key\"}",
+            "[\"invalid character '1' after object key\"]",
+        ),
+        (
+            "{\"a\":1,}",
+            "{\"Error\":\"invalid character '}' looking for beginning of object key string\"}",
+            "[\"invalid character '}' looking for beginning of object key string\"]",
+        ),
+        (
+            "{a:1}",
+            "{\"Error\":\"invalid character 'a' looking for beginning of object key string\"}",
+            "[\"invalid character 'a' looking for beginning of object key string\"]",
+        ),
+        (
+            "\"x",
+            "{\"Error\":\"unexpected end of JSON input\"}",
+            "[\"unexpected end of JSON input\"]",
+        ),
+        (
+            "\"\\q\"",
+            "{\"Error\":\"invalid character 'q' in string escape code\"}",
+            "[\"invalid character 'q' in string escape code\"]",
+        ),
+        (
+            "\"\\u12G4\"",
+            "{\"Error\":\"invalid character 'G' in \\\\u hexadecimal character escape\"}",
+            "[\"invalid character 'G' in \\\\u hexadecimal character escape\"]",
+        ),
+        (
+            "1.",
+            "{\"Error\":\"invalid character ' ' after decimal point in numeric literal\"}",
+            "[\"invalid character ' ' after decimal point in numeric literal\"]",
+        ),
+        (
+            "1e",
+            "{\"Error\":\"invalid character ' ' in exponent of numeric literal\"}",
+            "[\"invalid character ' ' in exponent of numeric literal\"]",
+        ),
+        (
+            "-",
+            "{\"Error\":\"invalid character ' ' in numeric literal\"}",
+            "[\"invalid character ' ' in numeric literal\"]",
+        ),
+        (
+            "01",
+            "{\"Error\":\"invalid character '1' after top-level value\"}",
+            "[\"invalid character '1' after top-level value\"]",
+        ),
+        (
+            "1 2",
+            "{\"Error\":\"invalid character '2' after top-level value\"}",
+            "[\"invalid character '2' after top-level value\"]",
+        ),
+        (
+            "\"a\tb\"",
+            "{\"Error\":\"invalid character '\\\\t' in string literal\"}",
+            "[\"invalid character '\\\\t' in string literal\"]",
+        ),
+        (
+            "{\"a\":1}x",
+            "{\"Error\":\"invalid character 'x' after top-level value\"}",
+            "[\"invalid character 'x' after top-level value\"]",
+        ),
+        (
+            "[",
+            "{\"Error\":\"unexpected end of JSON input\"}",
+            "[\"unexpected end of JSON input\"]",
+        ),
+        (
+            "1e400",
+            "{\"Error\":\"json: cannot unmarshal number into Go value of type map[string]interface {}\"}",
+            "[\"json: cannot unmarshal number into Go value of type []interface {}\"]",
+        ),
+        (
+            "[1e400, }",
+            "{\"Error\":\"invalid character '}' looking for beginning of value\"}",
+            "[\"invalid character '}' looking for beginning of value\"]",
+        ),
+        (
+            "\"\\ud83d\\ude00\"",
+            "{\"Error\":\"json: cannot unmarshal string into Go value of type map[string]interface {}\"}",
+            "[\"json: cannot unmarshal string into Go value of type []interface {}\"]",
+        ),
+        (
+            "\"\\ud83d\"",
+            "{\"Error\":\"json: cannot unmarshal string into Go value of type map[string]interface {}\"}",
+            "[\"json: cannot unmarshal string into Go value of type []interface {}\"]",
+        ),
+        (
+            "{\"a\":1,\"a\":2}",
+            "{\"a\":2}",
+            "[\"json: cannot unmarshal object into Go value of type []interface {}\"]",
+        ),
+        (
+            "  [ 1 , 2 ]  ",
+            "{\"Error\":\"json: cannot unmarshal array into Go value of type map[string]interface {}\"}",
+            "[1,2]",
+        ),
+        (
+            "'x'",
+            "{\"Error\":\"invalid character '\\\\'' looking for beginning of value\"}",
+            "[\"invalid character '\\\\'' looking for beginning of value\"]",
+        ),
+        (
+            "é",
+            "{\"Error\":\"invalid character 'Ã' looking for beginning of value\"}",
+            "[\"invalid character 'Ã' looking for beginning of value\"]",
+        ),
+        (
+            "[1e400]",
+            "{\"Error\":\"json: cannot unmarshal array into Go value of type map[string]interface {}\"}",
+            "[\"json: cannot unmarshal number 1e400 into Go value of type float64\"]",
+        ),
+        (
+            "{\"a\": [1, {\"b\": null}], \"c\": -0.0}",
+            "{\"a\":[1,{\"b\":null}],\"c\":-0}",
+            "[\"json: cannot unmarshal object into Go value of type []interface {}\"]",
+        ),
+        (
+            "123456789012345678901234567890",
+            "{\"Error\":\"json: cannot unmarshal number into Go value of type map[string]interface {}\"}",
+            "[\"json: cannot unmarshal number into Go value of type []interface {}\"]",
+        ),
+    ];
+
+    #[test]
+    fn json_readers_word_errors_like_encoding_json() {
+        for (input, as_map, as_list) in JSON_READS {
+            assert_eq!(json_of("fromJson", input), *as_map, "fromJson {input:?}");
+            assert_eq!(
+                json_of("fromJsonArray", input),
+                *as_list,
+                "fromJsonArray {input:?}"
+            );
+        }
     }
 
     #[test]
