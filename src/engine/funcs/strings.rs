@@ -920,10 +920,12 @@ pub(crate) mod tests {
     }
 
     /// The values file the oracle cases were rendered with (numbers are float64, as in Helm).
+    /// It also had keys `n` and `no`, which YAML 1.1 reads as booleans, so `.Values.n` and
+    /// `.Values.no` are missing (nil) here as they were there.
     pub(crate) fn values() -> Value {
         Value::from_json(&serde_json::json!({
-            "f": 1.5, "n": 3, "big": 1000000, "neg": -2.7, "s": "hello world", "e": "",
-            "z": 0, "t": true, "no": false, "l": [1, 2, "x", 2], "sl": ["b", "a", "c"],
+            "f": 1.5, "big": 1000000, "neg": -2.7, "s": "hello world", "e": "",
+            "z": 0, "t": true, "l": [1, 2, "x", 2], "sl": ["b", "a", "c"],
             "el": [], "m": {"a": 1, "b": {"c": "deep"}, "e": ""}, "em": {}, "nil": null
         }))
     }
@@ -1041,6 +1043,8 @@ pub(crate) mod tests {
     pub(crate) fn render(expr: &str) -> String {
         let toks = tokenize(expr);
         match eval_tokens(&toks, &mut 0) {
+            // Go prints a nil result as `<no value>`, which Helm removes.
+            Ok(Value::Nil) => String::new(),
             Ok(v) => format_value(&v),
             Err(e) => format!("ERR {e}"),
         }
@@ -1188,7 +1192,7 @@ hello ⇒ "Hello!"
         );
         assert_eq!(
             render("upper .Values.nil"),
-            "ERR invalid value; expected string"
+            "ERR wrong type for value; expected string; got interface {}"
         );
         assert_eq!(
             render("upper 1"),
