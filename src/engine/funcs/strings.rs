@@ -965,6 +965,11 @@ pub(crate) mod tests {
                     chars.next();
                     toks.push(Tok::Close);
                 }
+                '`' => {
+                    chars.next();
+                    let lit: String = chars.by_ref().take_while(|c| *c != '`').collect();
+                    toks.push(Tok::Lit(Value::from(lit)));
+                }
                 '"' => {
                     chars.next();
                     let mut lit = String::new();
