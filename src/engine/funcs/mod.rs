@@ -14,6 +14,7 @@ mod crypto;
 mod dates;
 mod defaults;
 mod dicts;
+pub use dicts::mutated_argument;
 mod encoding;
 mod lists;
 mod math;
