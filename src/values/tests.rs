@@ -66,3 +66,220 @@ fn corpus_schema_cases_agree_with_helm() {
     assert!(total > 100);
     assert_eq!(agree, total, "disagreements: {disagreements:#?}");
 }
+
+fn fixture(name: &str) -> Chart {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/charts")
+        .join(name);
+    match chart::load(&path) {
+        Ok(c) => c,
+        Err(e) => panic!("fixture {name}: {e}"),
+    }
+}
+
+/// JSON with every number as f64, so YAML floats and --set ints compare like Helm's toJson.
+fn norm(j: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match j {
+        J::Number(n) => {
+            serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0)).map_or(J::Null, J::Number)
+        }
+        J::Array(a) => J::Array(a.iter().map(norm).collect()),
+        J::Object(o) => J::Object(o.iter().map(|(k, v)| (k.clone(), norm(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn assert_json(actual: &Value, expected: &str) {
+    let Ok(exp) = serde_json::from_str::<serde_json::Value>(expected) else {
+        panic!("bad expected JSON");
+    };
+    assert_eq!(norm(&actual.to_json()), norm(&exp));
+}
+
+fn prepared(name: &str, user: &str) -> Prepared {
+    let user = crate::chart::parse_values_text(user).unwrap_or_default();
+    match prepare(fixture(name), user) {
+        Ok(p) => p,
+        Err(e) => panic!("prepare {name}: {e}"),
+    }
+}
+
+// Expected JSON below is what Helm 4.2 renders for `{{ toJson .Values }}` (helm_oracle.py).
+#[test]
+fn deps_demo_defaults_match_helm() {
+    let p = prepared("deps-demo", "{}");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    let names: Vec<&str> = p.chart.dependencies.iter().map(Chart::name).collect();
+    assert_eq!(names.len(), 4);
+    for n in ["sub", "sub2", "lib", "other"] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    let lib = p.chart.dependencies.iter().find(|c| c.name() == "lib");
+    assert!(lib.is_some_and(Chart::is_library));
+}
+
+/// The templates Helm outputs: every non-partial template of non-library charts, by full name.
+fn rendered_templates(p: &Prepared) -> Vec<String> {
+    let mut names: Vec<String> = p
+        .chart
+        .all_templates()
+        .into_iter()
+        .filter(|(name, _, chart)| {
+            !chart.is_library() && !name.rsplit('/').next().is_some_and(|b| b.starts_with('_'))
+        })
+        .map(|(name, _, _)| name)
+        .collect();
+    names.sort();
+    names
+}
+
+fn prepare_err(name: &str, user: &str) -> String {
+    let user = crate::chart::parse_values_text(user).unwrap_or_default();
+    match prepare(fixture(name), user) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn non_table_subchart_values_are_a_type_mismatch() {
+    assert_eq!(
+        prepare_err("deps-demo", "sub: str\n"),
+        "type mismatch on sub: %!t(string=str)"
+    );
+}
+
+#[test]
+fn list_over_map_default_is_kept_with_a_warning() {
+    let p = prepared("nulls-demo", "b: [1, 2]\n");
+    assert_json(p.values.get("b").unwrap_or(&Value::Nil), "[1, 2]");
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("cannot overwrite table with non table for nulls-demo.b")),
+        "{:?}",
+        p.warnings
+    );
+}
+// Generated from helm_oracle.py output for each (chart, values) pair.
+
+#[test]
+fn condition_path_deleted_by_user_null_keeps_subchart() {
+    let p = prepared("deps-demo", "sub:\n  enabled: null\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn tags_disable_but_conditions_win() {
+    let p = prepared("deps-demo", "tags:\n  t2: false\n  t1: false\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"tags":{"t1":false,"t2":false}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn second_condition_path_disables() {
+    let p = prepared("deps-demo", "subOn: false\nsub:\n  enabled: null\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"fromParent":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"subOn":false}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn non_table_global_is_skipped() {
+    let p = prepared("deps-demo", "global: 5\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":5,"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn chart_nulls_are_removed() {
+    let p = prepared("nulls-demo", "{}\n");
+    assert_json(
+        &p.values,
+        r#"{"b":{"d":1},"l":[1,null],"s":{"global":{},"sb":{"d":2}}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nulls-demo/charts/s/templates/v.yaml",
+            "nulls-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn user_nulls_delete_defaults_but_stay_elsewhere() {
+    let p = prepared(
+        "nulls-demo",
+        "a: 5\nnew: null\nb: {newnested: null, d: null}\ns: {sa: 3, x: null}\n",
+    );
+    assert_json(
+        &p.values,
+        r#"{"a":5,"b":{"newnested":null},"l":[1,null],"new":null,"s":{"global":{},"sa":3,"sb":{"d":2},"x":null}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nulls-demo/charts/s/templates/v.yaml",
+            "nulls-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
