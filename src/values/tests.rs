@@ -283,3 +283,91 @@ fn user_nulls_delete_defaults_but_stay_elsewhere() {
         .to_vec()
     );
 }
+
+/// Violations as sorted `chart: at 'pointer': message` lines, the way Helm's error lists them.
+fn violations(chart: &str, user: &str) -> Vec<String> {
+    let mut v: Vec<String> = validate(&prepared(chart, user))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+// Expected lines are taken from Helm's render error for the same values (helm_oracle.py
+// template); Helm rejects `global` under a subchart schema with additionalProperties: false.
+const GLOBAL_REJECTED: &str = "frontend: at '': additional properties 'global' not allowed";
+
+#[test]
+fn schema_defaults_only_trip_the_strict_subchart() {
+    assert_eq!(violations("schema-demo", "{}"), vec![GLOBAL_REJECTED]);
+}
+
+#[test]
+fn schema_type_enum_pattern_minimum_messages() {
+    assert_eq!(
+        violations("schema-demo", "replicas: three\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "schema-demo: at '/replicas': got string, want integer"
+        ]
+    );
+    assert_eq!(
+        violations("schema-demo", "replicas: -1\nmode: c\nname: ABC\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "schema-demo: at '/mode': value must be one of 'a', 'b'",
+            "schema-demo: at '/name': 'ABC' does not match pattern '^[a-z]+$'",
+            "schema-demo: at '/replicas': minimum: got -1, want 0",
+        ]
+    );
+    assert_eq!(
+        violations("schema-demo", "replicas: 1.5\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "schema-demo: at '/replicas': got number, want integer"
+        ]
+    );
+}
+
+#[test]
+fn user_null_removes_a_required_default() {
+    assert_eq!(
+        violations("schema-demo", "replicas: null\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "schema-demo: at '': missing property 'replicas'"
+        ]
+    );
+}
+
+#[test]
+fn aliased_subchart_is_validated_under_its_alias() {
+    assert_eq!(
+        violations("schema-demo", "frontend:\n  port: 70000\n  extra: 1\n"),
+        vec![
+            "frontend: at '': additional properties 'extra', 'global' not allowed",
+            "frontend: at '/port': maximum: got 70,000, want 65,535",
+        ]
+    );
+    assert_eq!(
+        violations("schema-demo", "frontend:\n  port: 1e7\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "frontend: at '/port': maximum: got 1×10⁰⁷, want 65,535"
+        ]
+    );
+    let v = validate(&prepared("schema-demo", "frontend:\n  port: 70000\n"));
+    assert!(
+        v.iter()
+            .any(|v| v.path == "frontend.port" && v.pointer == "/port")
+    );
+}
+
+#[test]
+fn only_enabled_subcharts_are_validated() {
+    assert_eq!(
+        violations("schema-demo", "extra:\n  enabled: true\n"),
+        vec!["extra: at '': missing property 'never'", GLOBAL_REJECTED]
+    );
+}
