@@ -371,3 +371,90 @@ fn only_enabled_subcharts_are_validated() {
         vec!["extra: at '': missing property 'never'", GLOBAL_REJECTED]
     );
 }
+
+#[test]
+fn imported_values_never_override_the_parent() {
+    let p = prepared("import-demo", "{}");
+    assert_json(
+        &p.values,
+        r#"{"child":{"exports":{"data":{"exported":"e","other":"o"}},"global":{},"inner":{"i":1,"j":2}},"exported":"parentwins","imported":{"deep":{"i":"parent","j":2}},"other":"o"}"#,
+    );
+    let p = prepared("import-demo", "imported:\n  deep:\n    j: user\n");
+    assert_json(
+        &p.values,
+        r#"{"child":{"exports":{"data":{"exported":"e","other":"o"}},"global":{},"inner":{"i":1,"j":2}},"exported":"parentwins","imported":{"deep":{"i":"parent","j":"user"}},"other":"o"}"#,
+    );
+}
+
+#[test]
+fn dependencies_missing_from_charts_are_ignored() {
+    assert_json(&prepared("missing-dep", "{}").values, "{}");
+    assert_json(
+        &prepared("missing-dep", "ghost:\n  enabled: false\n").values,
+        r#"{"ghost":{"enabled":false}}"#,
+    );
+}
+
+#[test]
+fn user_values_merge_files_then_set_then_set_string() {
+    let f1 =
+        crate::chart::parse_values_text("a: {b: 1, c: 2}\nl: [1, 2]\nk: x\n").unwrap_or_default();
+    let f2 =
+        crate::chart::parse_values_text("a: {c: 3, d: 4}\nl: [9]\nk: null\n").unwrap_or_default();
+    let merged = merge_user_values(
+        &[f1, f2],
+        &["a.b=10,n=007".to_string()],
+        &["a.d=5".to_string()],
+    );
+    let Ok(merged) = merged else {
+        panic!("{merged:?}")
+    };
+    assert_json(
+        &merged,
+        r#"{"a":{"b":10,"c":3,"d":"5"},"k":null,"l":[9],"n":"007"}"#,
+    );
+    assert_eq!(
+        merged.get("a").and_then(|a| a.get("b")),
+        Some(&Value::Int(10))
+    );
+    let e = merge_user_values(&[], &["a[".to_string()], &[]);
+    assert!(e.is_err());
+}
+
+fn nested(depth: usize) -> Value {
+    let mut v = Value::Int(1);
+    for _ in 0..depth {
+        let mut m = Map::new();
+        m.insert("a".to_string(), v);
+        v = Value::map(m);
+    }
+    v
+}
+
+/// Takes a deep chain apart level by level: dropping it whole would recurse once per level.
+fn dismantle(mut v: Value) {
+    while let Value::Map(m) = v {
+        v = match std::sync::Arc::try_unwrap(m) {
+            Ok(map) => map.into_values().next().unwrap_or_default(),
+            Err(_) => return,
+        };
+    }
+}
+
+#[test]
+fn very_deep_values_are_refused_not_overflowing() {
+    let deep = nested(5000);
+    let e = prepare(fixture("nulls-demo"), deep.clone());
+    assert!(
+        e.err()
+            .is_some_and(|e| e.to_string().contains("nested more than 500 levels"))
+    );
+    let e = merge_user_values(std::slice::from_ref(&deep), &[], &[]);
+    assert!(
+        e.err()
+            .is_some_and(|e| e.to_string().contains("nested more than 500 levels"))
+    );
+    dismantle(deep);
+    // Within the limit everything works.
+    assert!(prepare(fixture("nulls-demo"), nested(400)).is_ok());
+}
