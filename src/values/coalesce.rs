@@ -240,7 +240,9 @@ pub(crate) fn coalesce_tables(
     for (key, val) in src {
         let full_key = concat_prefix(prefix, &key);
         match dst.get_mut(&key) {
-            Some(Value::Nil) if !merge => {
+            // A null over a real default deletes it; a null over a null default stays (Helm
+            // 4.2 keeps subchart-default nulls that reached it through the parent's pass).
+            Some(Value::Nil) if !merge && !val.is_nil() => {
                 dst.remove(&key);
             }
             None => {

@@ -4,6 +4,7 @@
 
 mod coalesce;
 mod deps;
+mod gomap;
 mod schema;
 mod strvals;
 
