@@ -458,3 +458,59 @@ fn very_deep_values_are_refused_not_overflowing() {
     // Within the limit everything works.
     assert!(prepare(fixture("nulls-demo"), nested(400)).is_ok());
 }
+
+// Generated from helm_oracle.py output for each (chart, values) pair.
+
+#[test]
+fn subchart_nulls_are_cleaned_without_user_values() {
+    let p = prepared("subnull-demo", "{}\n");
+    assert_json(
+        &p.values,
+        r#"{"sub":{"fromParent":1,"global":{},"k":{},"m":{"yy":1},"pnull":5},"top":1}"#,
+    );
+}
+
+#[test]
+fn subchart_nulls_leak_when_user_sets_the_subchart() {
+    let p = prepared("subnull-demo", "sub: {other: 1}\n");
+    assert_json(
+        &p.values,
+        r#"{"sub":{"fromParent":1,"global":{},"k":{"z":null},"m":{"x":null,"yy":1},"other":1},"top":1}"#,
+    );
+}
+
+#[test]
+fn user_values_replace_subchart_nulls() {
+    let p = prepared("subnull-demo", "sub: {m: {x: 2}, nn: 3}\n");
+    assert_json(
+        &p.values,
+        r#"{"sub":{"fromParent":1,"global":{},"k":{"z":null},"m":{"x":2,"yy":1},"nn":3},"top":1}"#,
+    );
+}
+
+#[test]
+fn user_null_deletes_subchart_table() {
+    let p = prepared("subnull-demo", "sub: {k: null}\n");
+    assert_json(
+        &p.values,
+        r#"{"sub":{"fromParent":1,"global":{},"m":{"x":null,"yy":1}},"top":1}"#,
+    );
+}
+
+#[test]
+fn import_values_share_tables_like_go_maps() {
+    let p = prepared("alias-import-demo", "{}\n");
+    assert_json(
+        &p.values,
+        r#"{"a":{"data":{"fromA":1,"fromB":2},"global":{}},"b":{"data":{"fromB":2},"global":{}},"both":{"fromA":1,"fromB":2},"first":{"fromA":1,"fromB":2}}"#,
+    );
+}
+
+#[test]
+fn schema_errors_read_like_helms() {
+    let p = prepared("schema-demo", "replicas: three\n");
+    assert_eq!(
+        schema_error_message(&validate(&p)),
+        "values don't meet the specifications of the schema(s) in the following chart(s):\nschema-demo:\n- at '/replicas': got string, want integer\nfrontend:\n- at '': additional properties 'global' not allowed\n"
+    );
+}
