@@ -1,9 +1,12 @@
 //! dsc-helm: Helm charts as components of an Open Data Hub DataScienceCluster.
 //!
-//! Data flows one way: [`chart`] → [`values`] → [`engine`] (render) → manifests → apply.
+//! Data flows one way: [`chart`] → [`values`] → [`render`] (with the [`engine`]) →
+//! [`manifest`] → apply.
 
 pub mod chart;
 pub mod engine;
+pub mod manifest;
+pub mod render;
 pub mod value;
 pub mod values;
 pub mod yaml;

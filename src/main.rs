@@ -1,10 +1,18 @@
+//! The `dsc-helm` command line: the binary's edge, where errors become exit codes.
+
+mod cli;
+
+use std::process::ExitCode;
+
 use clap::Parser;
 
-/// dsc-helm: Helm charts as DataScienceCluster components.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {}
-
-fn main() {
-    let _cli = Cli::parse();
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,316 @@
+//! Renders a prepared chart tree the way Helm's engine does: every template of the chart and
+//! of its enabled subcharts is parsed into one template set (so `define`s are shared), each
+//! chart sees its own scoped `.Values`, and the result maps every non-partial template path to
+//! its text with `<no value>` removed.
+//!
+//! Parsing is the expensive half of a render and depends only on which charts are enabled, so
+//! [`Renderer`] keeps parsed sets keyed by the list of template names: the operator's steady
+//! state re-renders with new values without parsing again.
+
+pub mod defaults;
+mod glob;
+pub mod objects;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::chart::Chart;
+use crate::engine::funcs::{CallContext, Lookup, RandomSource};
+use crate::engine::{TemplateError, Templates};
+use crate::value::{Map, Value};
+use crate::values::{self, ValuesError, Violation};
+pub use objects::{Capabilities, HelmVersion, KubeVersion};
+use objects::{ChartMetadata, Files};
+
+/// Template output, keyed by full template path (`chart/charts/sub/templates/x.yaml`).
+pub type Rendered = BTreeMap<String, String>;
+
+/// `.Release` as `helm template` and a first install see it.
+#[derive(Clone, Debug)]
+pub struct Release {
+    pub name: String,
+    pub namespace: String,
+    pub revision: i64,
+    pub is_install: bool,
+    pub is_upgrade: bool,
+}
+
+impl Release {
+    pub fn install(name: &str, namespace: &str) -> Self {
+        Release {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("Name".into(), Value::str(&self.name));
+        m.insert("Namespace".into(), Value::str(&self.namespace));
+        m.insert("Revision".into(), Value::Int(self.revision));
+        m.insert("IsInstall".into(), Value::Bool(self.is_install));
+        m.insert("IsUpgrade".into(), Value::Bool(self.is_upgrade));
+        m.insert("Service".into(), Value::str("Helm"));
+        Value::map(m)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("parse error in {template}: {source}")]
+    Parse {
+        template: String,
+        #[source]
+        source: TemplateError,
+    },
+    #[error("{source}")]
+    Execute {
+        template: String,
+        #[source]
+        source: TemplateError,
+    },
+}
+
+/// Why `helm template` would fail, in the order Helm checks.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateFailure {
+    #[error(transparent)]
+    Values(#[from] ValuesError),
+    #[error("values don't meet the specifications of the schema(s) in the following chart(s):\n{}", list_violations(.0))]
+    Schema(Vec<Violation>),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+fn list_violations(violations: &[Violation]) -> String {
+    let lines: Vec<String> = violations.iter().map(|v| format!("- {v}")).collect();
+    lines.join("\n")
+}
+
+/// Where and as what a chart is rendered.
+pub struct Target<'a> {
+    pub release: &'a Release,
+    pub capabilities: &'a Arc<Capabilities>,
+    pub lookup: &'a dyn Lookup,
+}
+
+/// Everything `helm template` does after loading the chart: dependency processing and
+/// coalescing with the user's values, schema validation, then the render.
+pub fn template(
+    renderer: &Renderer,
+    chart: &Chart,
+    user_values: Value,
+    target: &Target<'_>,
+    random: &mut dyn RandomSource,
+) -> Result<Rendered, TemplateFailure> {
+    let prepared = values::prepare(chart.clone(), user_values)?;
+    let violations = values::validate(&prepared);
+    if !violations.is_empty() {
+        return Err(TemplateFailure::Schema(violations));
+    }
+    Ok(renderer.render(
+        &prepared.chart,
+        &prepared.values,
+        target.release,
+        target.capabilities,
+        target.lookup,
+        random,
+    )?)
+}
+
+/// One template to execute, with the chart context it runs in.
+struct Job {
+    name: String,
+    base_path: String,
+    context: Arc<Map>,
+    partial: bool,
+}
+
+/// Renders charts, reusing parsed template sets across renders of the same chart tree.
+#[derive(Default)]
+pub struct Renderer {
+    parsed: Mutex<HashMap<Vec<String>, Arc<Templates>>>,
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        Renderer::default()
+    }
+
+    /// Renders `chart` (already dependency-processed) with its coalesced `values`.
+    pub fn render(
+        &self,
+        chart: &Chart,
+        values: &Value,
+        release: &Release,
+        capabilities: &Arc<Capabilities>,
+        lookup: &dyn Lookup,
+        random: &mut dyn RandomSource,
+    ) -> Result<Rendered, RenderError> {
+        let globals = Globals {
+            release: release.to_value(),
+            capabilities: Value::Object(capabilities.clone()),
+        };
+        let mut jobs = Vec::new();
+        let mut sources = Vec::new();
+        collect(chart, values, "", true, &globals, &mut jobs, &mut sources);
+        // Helm parses deeper paths first and, at equal depth, in reverse lexical order, so
+        // that a parent's `define` (parsed last) overrides a subchart's of the same name.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (na, nb) = (&jobs[a].name, &jobs[b].name);
+            slash_count(nb)
+                .cmp(&slash_count(na))
+                .then_with(|| nb.cmp(na))
+        });
+        let key: Vec<String> = order.iter().map(|&i| jobs[i].name.clone()).collect();
+        let templates = self.templates_for(key, &order, &jobs, &sources)?;
+
+        let mut ctx = CallContext { lookup, random };
+        let mut rendered = Rendered::new();
+        for &i in &order {
+            let job = &jobs[i];
+            if job.partial {
+                continue;
+            }
+            let mut data = (*job.context).clone();
+            let mut template_info = Map::new();
+            template_info.insert("Name".into(), Value::str(&job.name));
+            template_info.insert("BasePath".into(), Value::str(&job.base_path));
+            data.insert("Template".into(), Value::map(template_info));
+            let text = templates
+                .execute(&job.name, &Value::map(data), &mut ctx)
+                .map_err(|source| RenderError::Execute {
+                    template: job.name.clone(),
+                    source,
+                })?;
+            rendered.insert(job.name.clone(), text.replace("<no value>", ""));
+        }
+        Ok(rendered)
+    }
+
+    fn templates_for(
+        &self,
+        key: Vec<String>,
+        order: &[usize],
+        jobs: &[Job],
+        sources: &[Arc<str>],
+    ) -> Result<Arc<Templates>, RenderError> {
+        if let Some(found) = self.cached(&key) {
+            return Ok(found);
+        }
+        let mut templates = Templates::new();
+        for &i in order {
+            templates
+                .parse(&jobs[i].name, &sources[i])
+                .map_err(|source| RenderError::Parse {
+                    template: jobs[i].name.clone(),
+                    source,
+                })?;
+        }
+        let templates = Arc::new(templates);
+        if let Ok(mut cache) = self.parsed.lock() {
+            cache.insert(key, templates.clone());
+        }
+        Ok(templates)
+    }
+
+    fn cached(&self, key: &[String]) -> Option<Arc<Templates>> {
+        self.parsed.lock().ok()?.get(key).cloned()
+    }
+}
+
+/// What every chart of the tree shares.
+struct Globals {
+    release: Value,
+    capabilities: Value,
+}
+
+fn slash_count(name: &str) -> usize {
+    name.bytes().filter(|&b| b == b'/').count()
+}
+
+/// Walks the chart tree depth-first, building each chart's context (Helm's `recAllTpls`) and
+/// the jobs for its templates. Returns the chart's context for its parent's `.Subcharts`.
+fn collect(
+    chart: &Chart,
+    scoped_values: &Value,
+    parent_path: &str,
+    is_root: bool,
+    globals: &Globals,
+    jobs: &mut Vec<Job>,
+    sources: &mut Vec<Arc<str>>,
+) -> Value {
+    let name = &chart.metadata.name;
+    let full_path = if is_root {
+        name.clone()
+    } else {
+        format!("{parent_path}/charts/{name}")
+    };
+    let values = match scoped_values {
+        Value::Map(_) => scoped_values.clone(),
+        _ => Value::map(Map::new()),
+    };
+    let mut subcharts = Map::new();
+    for child in &chart.dependencies {
+        let child_values = values
+            .get(&child.metadata.name)
+            .filter(|v| matches!(v, Value::Map(_)))
+            .cloned()
+            .unwrap_or_else(|| Value::map(Map::new()));
+        let child_context = collect(
+            child,
+            &child_values,
+            &full_path,
+            false,
+            globals,
+            jobs,
+            sources,
+        );
+        subcharts.insert(child.metadata.name.clone(), child_context);
+    }
+
+    let mut context = Map::new();
+    context.insert(
+        "Chart".into(),
+        Value::Object(Arc::new(ChartMetadata::new(&chart.metadata, is_root))),
+    );
+    context.insert(
+        "Files".into(),
+        Value::Object(Arc::new(Files::new(
+            chart
+                .files
+                .iter()
+                .map(|f| (f.name.clone(), Arc::from(f.data.as_slice()))),
+        ))),
+    );
+    context.insert("Release".into(), globals.release.clone());
+    context.insert("Capabilities".into(), globals.capabilities.clone());
+    context.insert("Values".into(), values);
+    context.insert("Subcharts".into(), Value::map(subcharts));
+    let context = Arc::new(context);
+
+    let library = chart.metadata.chart_type.eq_ignore_ascii_case("library");
+    let base_path = format!("{full_path}/templates");
+    for template in &chart.templates {
+        let partial = template
+            .name
+            .rsplit('/')
+            .next()
+            .is_some_and(|base| base.starts_with('_'));
+        if library && !partial {
+            continue;
+        }
+        jobs.push(Job {
+            name: format!("{full_path}/{}", template.name),
+            base_path: base_path.clone(),
+            context: context.clone(),
+            partial,
+        });
+        sources.push(Arc::from(template.source.as_str()));
+    }
+    Value::map((*context).clone())
+}

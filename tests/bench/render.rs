@@ -1,0 +1,181 @@
+//! Rendering benchmark against Helm's own engine, measured in the same run on the same
+//! machine: `cargo bench --bench render` (add `-- --quick` for fewer repetitions, or
+//! `-- CHART_ID...` to select charts).
+//!
+//! For every corpus render case it prints:
+//! - Helm: seconds per load+render from ../shared/tools/helm_oracle.py `time`;
+//! - ours, load+render: loading the archive and rendering, as one `helm template` run does;
+//! - ours, render only: the chart loaded and its templates parsed, as the operator's steady
+//!   state re-renders;
+//!
+//! then the median ratios, and the time to load and parse all corpus charts.
+
+#[path = "../corpus/mod.rs"]
+mod corpus;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use dsc_helm::engine::funcs::SeededRandom;
+use dsc_helm::render::Renderer;
+
+struct Row {
+    case: String,
+    helm: Option<f64>,
+    load_render: f64,
+    render_only: f64,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    match xs.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => xs[n / 2],
+        n => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+fn time_per_run(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        f();
+        samples.push(start.elapsed().as_secs_f64());
+    }
+    median(samples)
+}
+
+fn helm_seconds(archive: &std::path::Path, values: &std::path::Path, repeat: usize) -> Option<f64> {
+    let oracle = corpus::corpus_dir().join("../tools/helm_oracle.py");
+    let out = Command::new("python3")
+        .arg(oracle)
+        .arg("time")
+        .arg(archive)
+        .arg("-f")
+        .arg(values)
+        .arg("--repeat")
+        .arg(repeat.to_string())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    json["seconds_per_render"].as_f64()
+}
+
+fn ms(seconds: f64) -> String {
+    format!("{:9.3}", seconds * 1000.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let selected: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let (helm_repeat, our_runs) = if quick { (2, 5) } else { (5, 20) };
+
+    let charts = corpus::load_corpus();
+
+    // Loading and parsing every chart once, as the operator does at startup.
+    let start = Instant::now();
+    let mut loaded = Vec::new();
+    for chart in &charts {
+        if let Ok(c) = dsc_helm::chart::load(&chart.archive) {
+            loaded.push(c);
+        }
+    }
+    let load_all = start.elapsed();
+
+    let mut rows = Vec::new();
+    let mut random = SeededRandom::new(b"bench");
+    for (chart, meta) in charts.iter().filter_map(|c| {
+        let l = dsc_helm::chart::load(&c.archive).ok()?;
+        Some((l, c))
+    }) {
+        if !selected.is_empty() && !selected.iter().any(|s| **s == meta.id) {
+            continue;
+        }
+        let archive_bytes = match std::fs::read(&meta.archive) {
+            Ok(b) => b,
+            Err(_) => continue,
+        };
+        for case in meta.cases.iter().filter(|c| c.error.is_none()) {
+            let Ok(values) = corpus::case_values(case) else {
+                continue;
+            };
+            let renderer = Renderer::new();
+            let render =
+                |renderer: &Renderer, chart: &dsc_helm::chart::Chart, random: &mut SeededRandom| {
+                    corpus::render_case(
+                        renderer,
+                        chart,
+                        values.clone(),
+                        &case.release,
+                        &case.namespace,
+                        random,
+                    )
+                    .is_ok()
+                };
+            if !render(&renderer, &chart, &mut random) {
+                continue;
+            }
+            let render_only = time_per_run(our_runs, || {
+                render(&renderer, &chart, &mut random);
+            });
+            let load_render = time_per_run(our_runs, || {
+                if let Ok(fresh) = dsc_helm::chart::load_archive("bench", &archive_bytes) {
+                    render(&Renderer::new(), &fresh, &mut random);
+                }
+            });
+            let helm = helm_seconds(&meta.archive, &case.values_path, helm_repeat);
+            let row = Row {
+                case: format!("{}/{}", meta.id, case.name),
+                helm,
+                load_render,
+                render_only,
+            };
+            println!(
+                "{:60} helm {} ms | ours load+render {} ms ({:6.1}x) | render only {} ms ({:6.1}x)",
+                row.case,
+                row.helm.map_or("      n/a".to_string(), ms),
+                ms(row.load_render),
+                row.helm.map_or(f64::NAN, |h| h / row.load_render),
+                ms(row.render_only),
+                row.helm.map_or(f64::NAN, |h| h / row.render_only),
+            );
+            rows.push(row);
+        }
+    }
+
+    let with_helm: Vec<&Row> = rows.iter().filter(|r| r.helm.is_some()).collect();
+    let ratio = |f: &dyn Fn(&Row) -> f64| {
+        median(
+            with_helm
+                .iter()
+                .map(|r| r.helm.unwrap_or(f64::NAN) / f(r))
+                .collect(),
+        )
+    };
+    println!();
+    println!(
+        "cases measured: {} ({} with a Helm timing)",
+        rows.len(),
+        with_helm.len()
+    );
+    println!(
+        "median speed-up over Helm, load+render: {:.1}x",
+        ratio(&|r| r.load_render)
+    );
+    println!(
+        "median speed-up over Helm, render only (chart loaded and parsed): {:.1}x",
+        ratio(&|r| r.render_only)
+    );
+    println!(
+        "load and parse all {} corpus charts: {:.1} ms",
+        loaded.len(),
+        Duration::as_secs_f64(&load_all) * 1000.0
+    );
+}

@@ -1,0 +1,137 @@
+//! Rendering conformance with Helm's own engine, over every render and schema case of
+//! ../shared/corpus, in-process (the same pipeline as `dsc-helm template`). The test fails
+//! when fewer cases pass than the floor recorded in tests/conformance-floor.txt: raise the
+//! floor as conformance improves, never lower it. It prints the same closing line as
+//! ../shared/tools/conformance.py.
+
+mod corpus;
+
+use dsc_helm::engine::funcs::SeededRandom;
+use dsc_helm::render::Renderer;
+
+fn floor() -> usize {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-floor.txt");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{} must hold one number: {e}", path.display()))
+}
+
+#[test]
+fn corpus_renders_like_helm() {
+    let charts = corpus::load_corpus();
+    let mut passed = 0usize;
+    let mut failures = Vec::new();
+    let mut render_ok = 0usize;
+    let mut render_total = 0usize;
+    let mut schema_ok = 0usize;
+    let mut schema_total = 0usize;
+    let mut random = SeededRandom::new(b"conformance");
+
+    for chart in &charts {
+        let loaded = dsc_helm::chart::load(&chart.archive);
+        let renderer = Renderer::new();
+        for case in &chart.cases {
+            render_total += 1;
+            let problem = match &loaded {
+                Err(e) => Some(format!("chart failed to load: {e}")),
+                Ok(loaded) => {
+                    let outcome = corpus::case_values(case).and_then(|values| {
+                        corpus::render_case(
+                            &renderer,
+                            loaded,
+                            values,
+                            &case.release,
+                            &case.namespace,
+                            &mut random,
+                        )
+                        .map_err(|e| e.to_string())
+                    });
+                    match (&case.error, outcome) {
+                        (Some(_), Err(_)) => None,
+                        (Some(helm), Ok(_)) => Some(format!(
+                            "Helm fails here ({}) but the renderer succeeded",
+                            helm.lines().next().unwrap_or_default()
+                        )),
+                        (None, Err(e)) => Some(format!("renderer failed: {e}")),
+                        (None, Ok(rendered)) => {
+                            let expected = std::fs::read_to_string(&case.expected_path)
+                                .ok()
+                                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+                            match expected.as_ref().and_then(|e| e.as_object()) {
+                                None => Some("expected.json is unreadable".to_string()),
+                                Some(expected) => corpus::compare(expected, &rendered, &case.mask),
+                            }
+                        }
+                    }
+                }
+            };
+            match problem {
+                None => {
+                    passed += 1;
+                    render_ok += 1;
+                }
+                Some(p) => failures.push(format!("FAIL {} case {}: {}", chart.id, case.name, p)),
+            }
+        }
+        for case in &chart.schema_cases {
+            schema_total += 1;
+            let accepted = match &loaded {
+                Err(_) => false,
+                Ok(loaded) => corpus::render_case(
+                    &renderer,
+                    loaded,
+                    case.values.clone(),
+                    "rel",
+                    "ns",
+                    &mut random,
+                )
+                .is_ok(),
+            };
+            if accepted == case.helm_accepts {
+                passed += 1;
+                schema_ok += 1;
+            } else {
+                failures.push(format!(
+                    "FAIL {} schema {}: Helm {} these values, the renderer {} them",
+                    chart.id,
+                    case.name,
+                    if case.helm_accepts {
+                        "accepts"
+                    } else {
+                        "rejects"
+                    },
+                    if accepted { "accepted" } else { "rejected" },
+                ));
+            }
+        }
+    }
+
+    for failure in &failures {
+        println!("{}", truncate(failure, 400));
+    }
+    let summary = format!(
+        "render cases {render_ok} of {render_total}; schema cases {schema_ok} of {schema_total}\n\
+         conformance: {passed} passed, {} failed\n",
+        failures.len()
+    );
+    print!("{summary}");
+    let summary_path =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-summary.txt");
+    if let Err(e) = std::fs::write(&summary_path, &summary) {
+        println!("could not write {}: {e}", summary_path.display());
+    }
+    let floor = floor();
+    assert!(
+        passed >= floor,
+        "conformance dropped below the recorded floor: {passed} passed, floor {floor}"
+    );
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every check and test of the project, in the order a failure is cheapest to find.
+# Usage: bash tests/run-all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== format"
+cargo fmt --check
+
+echo "== lint"
+cargo clippy --all-targets -- -D warnings
+
+echo "== Kubernetes binaries for the integration tests (built once, then cached)"
+DSC_HELM_K8S_BIN="$(bash tests/k8s-bin/build.sh)"
+export DSC_HELM_K8S_BIN
+
+echo "== tests"
+status=0
+cargo test --all-targets -- --test-threads=2 || status=$?
+
+echo "== rendering conformance with Helm over ../shared/corpus (from the conformance test)"
+cat target/tmp/conformance-summary.txt 2>/dev/null || echo "no conformance summary was written"
+
+echo "== no control-plane process left behind"
+bash tests/k8s-bin/check-no-leftovers.sh || status=1
+exit $status
