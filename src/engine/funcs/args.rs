@@ -35,10 +35,69 @@ pub fn go_type_name(v: &Value) -> String {
 pub fn string_arg(args: &[Value], index: usize) -> Result<&str, FuncError> {
     match args.get(index) {
         Some(Value::String(s)) => Ok(s),
-        Some(Value::Nil) | None => Err(FuncError("invalid value; expected string".into())),
-        Some(other) => Err(FuncError(format!(
-            "wrong type for value; expected string; got {}",
-            go_type_name(other)
-        ))),
+        other => Err(wrong_type("string", other)),
     }
+}
+
+/// Fails unless at least `want` arguments were given (a Go variadic function).
+pub fn arity_at_least(name: &str, args: &[Value], want: usize) -> Result<(), FuncError> {
+    if args.len() >= want {
+        Ok(())
+    } else {
+        Err(FuncError(format!(
+            "wrong number of args for {name}: want at least {want} got {}",
+            args.len()
+        )))
+    }
+}
+
+fn wrong_type(expected: &str, got: Option<&Value>) -> FuncError {
+    match got {
+        Some(Value::Nil) | None => FuncError(format!("invalid value; expected {expected}")),
+        Some(other) => FuncError(format!(
+            "wrong type for value; expected {expected}; got {}",
+            go_type_name(other)
+        )),
+    }
+}
+
+/// An `int` parameter. Go's reflection does not convert: a float64 from the values (or nil)
+/// is rejected, which is why charts wrap such values in `int`.
+pub fn int_arg(args: &[Value], index: usize) -> Result<i64, FuncError> {
+    match args.get(index) {
+        Some(Value::Int(i)) => Ok(*i),
+        other => Err(wrong_type("int", other)),
+    }
+}
+
+/// A `bool` parameter.
+pub fn bool_arg(args: &[Value], index: usize) -> Result<bool, FuncError> {
+    match args.get(index) {
+        Some(Value::Bool(b)) => Ok(*b),
+        other => Err(wrong_type("bool", other)),
+    }
+}
+
+/// A `map[string]interface{}` parameter. Go lets an untyped nil through as a nil map, which
+/// reads as empty.
+pub fn map_arg(args: &[Value], index: usize) -> Result<crate::value::Map, FuncError> {
+    match args.get(index) {
+        Some(Value::Map(m)) => Ok(m.as_ref().clone()),
+        Some(Value::Nil) => Ok(crate::value::Map::new()),
+        other => Err(wrong_type("map[string]interface {}", other)),
+    }
+}
+
+/// A borrowed `map[string]interface{}` parameter, `None` standing for a nil map.
+pub fn map_ref_arg(args: &[Value], index: usize) -> Result<Option<&crate::value::Map>, FuncError> {
+    match args.get(index) {
+        Some(Value::Map(m)) => Ok(Some(m)),
+        Some(Value::Nil) => Ok(None),
+        other => Err(wrong_type("map[string]interface {}", other)),
+    }
+}
+
+/// The `...string` tail of a variadic function, from `from` on.
+pub fn string_args(args: &[Value], from: usize) -> Result<Vec<&str>, FuncError> {
+    (from..args.len()).map(|i| string_arg(args, i)).collect()
 }

@@ -1,6 +1,307 @@
-use super::Function;
+//! Sprig's list functions.
+//!
+//! Sprig's plain and `must*` forms differ only in that the plain one panics; Go's template
+//! engine turns a function's panic into the same call error the `must*` form returns, so both
+//! share one implementation here. Sprig finds the kind with `reflect.TypeOf(list).Kind()`,
+//! which dereferences a nil type for a nil list: that is the runtime error both forms give.
+
+use super::defaults::is_empty;
+use super::{CallContext, FuncError, FuncResult, Function, arity, arity_at_least, int_arg};
+use crate::value::Value;
 
 pub fn get(name: &str) -> Option<Function> {
-    let _ = name;
-    None
+    Some(match name {
+        "list" | "tuple" => list,
+        "first" | "mustFirst" => first,
+        "rest" | "mustRest" => rest,
+        "last" | "mustLast" => last,
+        "initial" | "mustInitial" => initial,
+        "append" | "push" | "mustAppend" | "mustPush" => append,
+        "prepend" | "mustPrepend" => prepend,
+        "concat" => concat,
+        "reverse" | "mustReverse" => reverse,
+        "uniq" | "mustUniq" => uniq,
+        "without" | "mustWithout" => without,
+        "has" | "mustHas" => has,
+        "compact" | "mustCompact" => compact,
+        "slice" | "mustSlice" => slice,
+        "chunk" | "mustChunk" => chunk,
+        "until" => until,
+        "untilStep" => until_step,
+        "dig" => dig,
+        _ => return None,
+    })
+}
+
+/// The panic Go raises when Sprig asks a nil interface for its kind.
+pub(crate) fn nil_deref() -> FuncError {
+    FuncError::new("runtime error: invalid memory address or nil pointer dereference")
+}
+
+/// The list argument, or Sprig's "Cannot … KIND" error (`what` is the middle part).
+fn list_arg<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], FuncError> {
+    match v {
+        Value::List(items) => Ok(items),
+        Value::Nil => Err(nil_deref()),
+        other => Err(FuncError(format!("Cannot {what} {}", other.kind_name()))),
+    }
+}
+
+fn list(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    Ok(Value::list(args.to_vec()))
+}
+
+fn first(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("first", args, 1)?;
+    let items = list_arg(&args[0], "find first on type")?;
+    Ok(items.first().cloned().unwrap_or_default())
+}
+
+fn last(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("last", args, 1)?;
+    let items = list_arg(&args[0], "find last on type")?;
+    Ok(items.last().cloned().unwrap_or_default())
+}
+
+fn rest(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("rest", args, 1)?;
+    match list_arg(&args[0], "find rest on type")? {
+        [] => Ok(Value::Nil),
+        [_, tail @ ..] => Ok(Value::list(tail.to_vec())),
+    }
+}
+
+fn initial(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("initial", args, 1)?;
+    match list_arg(&args[0], "find initial on type")? {
+        [] => Ok(Value::Nil),
+        [head @ .., _] => Ok(Value::list(head.to_vec())),
+    }
+}
+
+fn append(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("append", args, 2)?;
+    let mut items = list_arg(&args[0], "push on type")?.to_vec();
+    items.push(args[1].clone());
+    Ok(Value::list(items))
+}
+
+fn prepend(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("prepend", args, 2)?;
+    let items = list_arg(&args[0], "prepend on type")?;
+    let mut out = Vec::with_capacity(items.len() + 1);
+    out.push(args[1].clone());
+    out.extend_from_slice(items);
+    Ok(Value::list(out))
+}
+
+fn concat(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    let mut out = Vec::new();
+    for arg in args {
+        match arg {
+            Value::List(items) => out.extend_from_slice(items),
+            Value::Nil => return Err(nil_deref()),
+            other => {
+                return Err(FuncError(format!(
+                    "Cannot concat type {} as list",
+                    other.kind_name()
+                )));
+            }
+        }
+    }
+    Ok(Value::list(out))
+}
+
+fn reverse(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("reverse", args, 1)?;
+    let items = list_arg(&args[0], "find reverse on type")?;
+    Ok(Value::list(items.iter().rev().cloned().collect()))
+}
+
+/// Duplicates by `reflect.DeepEqual`: `1` and `1.0` are different.
+fn uniq(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("uniq", args, 1)?;
+    let items = list_arg(&args[0], "find uniq on type")?;
+    let mut out: Vec<Value> = Vec::new();
+    for item in items {
+        if !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    Ok(Value::list(out))
+}
+
+fn without(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity_at_least("without", args, 1)?;
+    let items = list_arg(&args[0], "find without on type")?;
+    let omit = &args[1..];
+    Ok(Value::list(
+        items
+            .iter()
+            .filter(|i| !omit.contains(i))
+            .cloned()
+            .collect(),
+    ))
+}
+
+/// `has NEEDLE LIST`; a nil list holds nothing.
+fn has(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("has", args, 2)?;
+    if args[1].is_nil() {
+        return Ok(Value::Bool(false));
+    }
+    let items = list_arg(&args[1], "find has on type")?;
+    Ok(Value::Bool(items.contains(&args[0])))
+}
+
+fn compact(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("compact", args, 1)?;
+    let items = list_arg(&args[0], "compact on type")?;
+    Ok(Value::list(
+        items.iter().filter(|i| !is_empty(i)).cloned().collect(),
+    ))
+}
+
+/// Sprig's `slice` replaces text/template's builtin of the same name (Go lets a FuncMap
+/// override builtins), so it only slices lists, and converts its indexes with `cast.ToInt`.
+fn slice(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity_at_least("slice", args, 1)?;
+    let items = match &args[0] {
+        Value::List(items) => items,
+        Value::Nil => return Err(nil_deref()),
+        other => {
+            return Err(FuncError(format!(
+                "list should be type of slice or array but {}",
+                other.kind_name()
+            )));
+        }
+    };
+    if items.is_empty() {
+        return Ok(Value::Nil);
+    }
+    let start = args.get(1).map_or(0, super::conversion::to_int64);
+    let end = args
+        .get(2)
+        .map_or(items.len() as i64, super::conversion::to_int64);
+    if start < 0 || end < start || end as u64 > items.len() as u64 {
+        return Err(FuncError::new(
+            "reflect.Value.Slice: slice index out of bounds",
+        ));
+    }
+    Ok(Value::list(items[start as usize..end as usize].to_vec()))
+}
+
+fn chunk(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("chunk", args, 2)?;
+    let size = int_arg(args, 0)?;
+    let items = list_arg(&args[1], "chunk type")?;
+    if items.is_empty() {
+        return Ok(Value::list(Vec::new()));
+    }
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| FuncError::new("runtime error: makeslice: len out of range"))?;
+    Ok(Value::list(
+        items
+            .chunks(size)
+            .map(|c| Value::list(c.to_vec()))
+            .collect(),
+    ))
+}
+
+/// Sprig's `untilStep`: from `start` towards `stop` (exclusive); nothing when `step` does
+/// not move towards `stop`.
+pub(crate) fn until_step_values(start: i64, stop: i64, step: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    if stop < start {
+        if step >= 0 {
+            return out;
+        }
+        let mut i = start;
+        while i > stop {
+            out.push(i);
+            match i.checked_add(step) {
+                Some(n) => i = n,
+                None => break,
+            }
+        }
+        return out;
+    }
+    if step <= 0 {
+        return out;
+    }
+    let mut i = start;
+    while i < stop {
+        out.push(i);
+        match i.checked_add(step) {
+            Some(n) => i = n,
+            None => break,
+        }
+    }
+    out
+}
+
+fn ints(values: Vec<i64>) -> Value {
+    Value::list(values.into_iter().map(Value::Int).collect())
+}
+
+fn until(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("until", args, 1)?;
+    let count = int_arg(args, 0)?;
+    let step = if count < 0 { -1 } else { 1 };
+    Ok(ints(until_step_values(0, count, step)))
+}
+
+fn until_step(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("untilStep", args, 3)?;
+    Ok(ints(until_step_values(
+        int_arg(args, 0)?,
+        int_arg(args, 1)?,
+        int_arg(args, 2)?,
+    )))
+}
+
+/// Go's panic text for a failed `x.(T)` on an `interface{}`.
+fn interface_conversion(v: &Value, want: &str) -> FuncError {
+    let got = match v {
+        Value::Nil => "nil".to_string(),
+        other => super::go_type_name(other),
+    };
+    FuncError(format!(
+        "interface conversion: interface {{}} is {got}, not {want}"
+    ))
+}
+
+/// `dig KEY... DEFAULT DICT`: walks nested maps, giving DEFAULT at the first missing key.
+/// A present key whose value is not a map, with keys left to walk, is Go's failed type
+/// assertion.
+fn dig(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    let [keys @ .., default, dict] = args else {
+        return Err(FuncError::new("dig needs at least three arguments"));
+    };
+    if keys.is_empty() {
+        return Err(FuncError::new("dig needs at least three arguments"));
+    }
+    let mut current = match dict {
+        Value::Map(m) => m,
+        other => return Err(interface_conversion(other, "map[string]interface {}")),
+    };
+    let keys: Vec<&str> = keys
+        .iter()
+        .map(|k| k.as_str().ok_or_else(|| interface_conversion(k, "string")))
+        .collect::<Result<_, _>>()?;
+    for (n, key) in keys.iter().enumerate() {
+        let Some(step) = current.get(*key) else {
+            return Ok(default.clone());
+        };
+        if n + 1 == keys.len() {
+            return Ok(step.clone());
+        }
+        current = match step {
+            Value::Map(m) => m,
+            other => return Err(interface_conversion(other, "map[string]interface {}")),
+        };
+    }
+    Ok(default.clone())
 }

@@ -20,6 +20,7 @@ mod math;
 mod network;
 mod paths;
 mod random;
+pub use random::{OsRandom, SeededRandom};
 mod reflection;
 mod regex;
 mod semver;
