@@ -269,7 +269,9 @@ pub fn js(args: &[Value]) -> Value {
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u00{:02X}", c as u32)),
-            c if !c.is_ascii() && c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if !c.is_ascii() && !super::gofmt::is_go_printable(c) => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }

@@ -437,7 +437,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 self.eval_field_chain(dot, receiver, first, field, &cmd.args, final_)
             }
             Arg::Identifier { name, func, .. } => {
-                self.eval_function(dot, name, *func, &At::Cmd(cmd), &cmd.args, final_)
+                self.eval_function(dot, first, name, *func, &At::Cmd(cmd), &cmd.args, final_)
             }
             Arg::Pipe(p) => {
                 self.not_a_function(cmd, &final_)?;
@@ -631,7 +631,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
             Arg::Variable(v) => self.eval_variable(dot, v, arg, &[], None),
             Arg::Pipe(p) => self.eval_pipeline(dot, p),
             Arg::Identifier { name, func, .. } => {
-                self.eval_function(dot, name, *func, &At::Arg(arg), &[], None)
+                self.eval_function(dot, arg, name, *func, &At::Arg(arg), &[], None)
             }
             Arg::Chain { node, field, .. } => {
                 let receiver = self.eval_chain_receiver(dot, arg, node)?;
@@ -644,9 +644,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     /// `args` includes the function's own node first, as Go's command args do.
+    #[allow(clippy::too_many_arguments)]
     fn eval_function(
         &mut self,
         dot: &Dot,
+        ident: &'e Arg,
         name: &str,
         func: Func,
         at: &At<'e>,
@@ -656,24 +658,24 @@ impl<'e> Exec<'e, '_, '_, '_> {
         let params = args.get(1..).unwrap_or(&[]);
         let num_in = params.len() + usize::from(final_.is_some());
         match func {
-            Func::Builtin(b) => self.eval_builtin(dot, name, b, at, params, final_, num_in),
+            Func::Builtin(b) => self.eval_builtin(dot, ident, name, b, at, params, final_, num_in),
             Func::External(f) => {
                 let argv = self.eval_args(dot, params, final_)?;
                 match f(self.st.ctx, &argv) {
                     Ok(v) => Ok(Dot::plain(v)),
-                    Err(e) if is_conversion_error(&e.0) => Err(self.error(at, e.0)),
+                    Err(e) if is_conversion_error(&e.0) => Err(self.error(&At::Arg(ident), e.0)),
                     Err(e) => Err(self.error(at, format!("error calling {name}: {}", e.0))),
                 }
             }
             Func::Include => {
-                check_arity(self, at, name, num_in, 2, false)?;
+                check_arity(self, &At::Arg(ident), name, num_in, 2, false)?;
                 let (tname, rest) = self.eval_string_first(dot, params, final_)?;
                 let data = rest.into_iter().next().unwrap_or(Value::Nil);
                 let s = self.include(&tname, data, at)?;
                 Ok(Dot::plain(Value::from(s)))
             }
             Func::Tpl => {
-                check_arity(self, at, name, num_in, 2, false)?;
+                check_arity(self, &At::Arg(ident), name, num_in, 2, false)?;
                 let (text, rest) = self.eval_string_first(dot, params, final_)?;
                 let data = rest.into_iter().next().unwrap_or(Value::Nil);
                 let s = self.tpl(&text, data, at)?;
@@ -823,6 +825,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     fn eval_builtin(
         &mut self,
         dot: &Dot,
+        ident: &'e Arg,
         name: &str,
         b: Builtin,
         at: &At<'e>,
@@ -832,7 +835,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     ) -> R<Dot> {
         match b {
             Builtin::And | Builtin::Or => {
-                check_arity(self, at, name, num_in, 1, true)?;
+                check_arity(self, &At::Arg(ident), name, num_in, 1, true)?;
                 let want = b == Builtin::Or;
                 let mut v = Dot::plain(Value::Nil);
                 for p in params {
@@ -847,13 +850,13 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 }
                 return Ok(v);
             }
-            Builtin::Not => check_arity(self, at, name, num_in, 1, false)?,
-            Builtin::Len => check_arity(self, at, name, num_in, 1, false)?,
+            Builtin::Not => check_arity(self, &At::Arg(ident), name, num_in, 1, false)?,
+            Builtin::Len => check_arity(self, &At::Arg(ident), name, num_in, 1, false)?,
             Builtin::Index | Builtin::Slice | Builtin::Eq | Builtin::Printf | Builtin::Call => {
-                check_arity(self, at, name, num_in, 1, true)?
+                check_arity(self, &At::Arg(ident), name, num_in, 1, true)?
             }
             Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => {
-                check_arity(self, at, name, num_in, 2, false)?
+                check_arity(self, &At::Arg(ident), name, num_in, 2, false)?
             }
             Builtin::Print | Builtin::Println | Builtin::Html | Builtin::Js | Builtin::Urlquery => {
             }
