@@ -194,9 +194,9 @@ impl<'e> Exec<'e, '_, '_, '_> {
                     }
                     Flow::Normal
                 }
-                Node::If(b) => self.walk_if_with(false, dot, b, out)?,
-                Node::With(b) => self.walk_if_with(true, dot, b, out)?,
-                Node::Range(b) => self.walk_range(dot, b, out)?,
+                Node::If(b) => grow(|| self.walk_if_with(false, dot, b, out))?,
+                Node::With(b) => grow(|| self.walk_if_with(true, dot, b, out))?,
+                Node::Range(b) => grow(|| self.walk_range(dot, b, out))?,
                 Node::Template(t) => {
                     self.walk_template(dot, t, out)?;
                     Flow::Normal
@@ -386,9 +386,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
             None => Dot::plain(Value::Nil),
         };
         self.st.depth += 1;
-        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
-            self.st.run_tree(&tree, new_dot, out)
-        });
+        let r = grow(|| self.st.run_tree(&tree, new_dot, out));
         self.st.depth -= 1;
         r
     }
@@ -441,7 +439,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
             Arg::Pipe(p) => {
                 self.not_a_function(cmd, &final_)?;
-                self.eval_pipeline(dot, p)
+                grow(|| self.eval_pipeline(dot, p))
             }
             Arg::Variable(v) => self.eval_variable(dot, v, first, &cmd.args, final_),
             _ => {
@@ -629,7 +627,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 None,
             ),
             Arg::Variable(v) => self.eval_variable(dot, v, arg, &[], None),
-            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Pipe(p) => grow(|| self.eval_pipeline(dot, p)),
             Arg::Identifier { name, func, .. } => {
                 self.eval_function(dot, arg, name, *func, &At::Arg(arg), &[], None)
             }
@@ -757,9 +755,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         *self.st.includes.entry(name.to_string()).or_insert(0) += 1;
         self.st.depth += 1;
         let mut buf = String::new();
-        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
-            self.st.execute_template(name, data, &mut buf)
-        });
+        let r = grow(|| self.st.execute_template(name, data, &mut buf));
         self.st.depth -= 1;
         if let Some(c) = self.st.includes.get_mut(name) {
             *c -= 1;
@@ -806,9 +802,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         self.st.overlays.push(overlay);
         self.st.depth += 1;
         let mut buf = String::new();
-        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
-            self.st.run_tree(&main, Dot::plain(data), &mut buf)
-        });
+        let r = grow(|| self.st.run_tree(&main, Dot::plain(data), &mut buf));
         self.st.depth -= 1;
         self.st.overlays.pop();
         match r {
@@ -969,6 +963,12 @@ fn last_at_arg(arg: &Arg) -> At<'_> {
         Arg::Chain { node, .. } => last_at_arg(node),
         other => At::Arg(other),
     }
+}
+
+/// Runs `f` on a fresh stack segment when the current one is nearly used up, so that deep
+/// template nesting ends in Go's errors (or succeeds) instead of overflowing the stack.
+fn grow<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
 }
 
 /// How an action prints its value: Go's `fmt.Fprint`, with nil as `<no value>`.

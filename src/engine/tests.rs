@@ -345,6 +345,42 @@ fn len_and_index() {
 }
 
 #[test]
+fn arity_errors_point_at_the_function_name() {
+    assert_eq!(
+        err("{{ ge 1 2 3 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <ge>: wrong number of args for ge: want 2 got 3"
+    );
+}
+
+#[test]
+fn more_printf_and_escaping() {
+    assert_eq!(
+        ok(r#"{{ printf "%x|%X|%.2x|%b|%x|%x|%x" 3.5 -0.1 1.0 3.5 0.0 1e300 5e-324 }}"#),
+        "0x1.cp+01|-0X1.999999999999AP-04|0x1.00p+00|7881299347898368p-51|0x0p+00|0x1.7e43c8800759cp+996|0x1p-1074"
+    );
+    assert_eq!(
+        ok(r#"{{ js "\u2028é\x01\u00a0\u200b" }}|{{ printf "%q" "\u00a0\u200b\u2028é" }}"#),
+        r#"\u2028é\u0001\u00A0\u200B|"\u00a0\u200b\u2028é""#
+    );
+    assert_eq!(
+        ok(
+            r#"{{ printf "%*d|%-*d|%.*f" 5 1 4 2 2 3.14159 }}|{{ printf "%[3]s %[1]s %s" "a" "b" "c" }}|{{ printf "%[5]s" "a" }}"#
+        ),
+        "    1|2   |3.14|c a b|%!s(BADINDEX)"
+    );
+    assert_eq!(
+        ok(r#"{{ printf "%U|%#U|%q|%+q|%#q" 0x1F600 0x41 0x263A "héllo" "back`q" }}"#),
+        r#"U+1F600|U+0041 'A'|'☺'|"h\u00e9llo"|"back`q""#
+    );
+    assert_eq!(
+        ok(
+            r#"{{ printf "% x|%#x|% #x|%X" "hé" "ab" "ab" "ab" }}|{{ printf "%.2g|%.1g|%.10g|%g|%g|%G" 123.0 0.05 1.0 1e100 123456.0 1e-10 }}"#
+        ),
+        "68 c3 a9|0x6162|0x61 0x62|6162|1.2e+02|0.05|1|1e+100|123456|1E-10"
+    );
+}
+
+#[test]
 fn command_errors() {
     assert_eq!(
         err("{{ not }}"),
@@ -586,4 +622,12 @@ fn library_functions_are_called_with_evaluated_arguments() {
 fn templates_are_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Templates>();
+}
+
+#[test]
+fn deepest_allowed_nesting_runs_and_drops_without_overflow() {
+    let deep = format!("{}1{}", "(".repeat(9999), ")".repeat(9999));
+    assert_eq!(ok(&format!("{{{{ {deep} }}}}")), "1");
+    let ifs = format!("{}x{}", "{{ if 1 }}".repeat(5000), "{{ end }}".repeat(5000));
+    assert_eq!(ok(&ifs), "x");
 }
