@@ -44,6 +44,18 @@ fn same_container_kind(a: &Value, b: &Value) -> bool {
     )
 }
 
+/// An object whose Go type is a slice (Helm's `.Capabilities.APIVersions` is a `[]string`
+/// with a `Has` method): ranging, `len`, `index` and `slice` see its elements.
+pub fn slice_object(v: &Value) -> Option<Value> {
+    match v {
+        Value::Object(o) => match o.to_data() {
+            l @ Value::List(_) => Some(l),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// `eq arg1 arg2...`: true when arg1 equals any of the others.
 pub fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, String> {
     if rest.is_empty() {
@@ -137,6 +149,8 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
 
 /// `index item i j ...`; a missing map key gives nil.
 pub fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+    let seq = slice_object(item);
+    let item = seq.as_ref().unwrap_or(item);
     if item.is_nil() {
         return Err("index of untyped nil".into());
     }
@@ -176,6 +190,8 @@ pub fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 
 /// `slice item [i [j [k]]]`.
 pub fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+    let seq = slice_object(item);
+    let item = seq.as_ref().unwrap_or(item);
     if item.is_nil() {
         return Err("slice of untyped nil".into());
     }
@@ -213,6 +229,8 @@ pub fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 
 /// `len item`; `boxed_nil` tells a nil read from a map (Go: a nil interface) from an untyped nil.
 pub fn len(item: &Value, boxed_nil: bool) -> Result<Value, String> {
+    let seq = slice_object(item);
+    let item = seq.as_ref().unwrap_or(item);
     match item {
         Value::String(s) => Ok(Value::Int(s.len() as i64)),
         Value::List(l) => Ok(Value::Int(l.len() as i64)),

@@ -61,6 +61,9 @@ pub struct State<'s, 'c, 'x> {
     overlays: Vec<TreeSet>,
     includes: HashMap<String, usize>,
     depth: usize,
+    /// Argument vectors and output buffers kept for reuse: calls and includes are frequent.
+    arg_pool: Vec<Vec<Value>>,
+    buf_pool: Vec<String>,
 }
 
 impl<'s, 'c, 'x> State<'s, 'c, 'x> {
@@ -72,6 +75,8 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             overlays: Vec::new(),
             includes: HashMap::new(),
             depth: 0,
+            arg_pool: Vec::new(),
+            buf_pool: Vec::new(),
         }
     }
 
@@ -85,20 +90,17 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
     }
 
     /// Go's `ExecuteTemplate`: runs `name` with `data` as dot and `$`.
-    pub fn execute_template(
-        &mut self,
-        name: &str,
-        data: Value,
-        out: &mut String,
-    ) -> Result<(), TemplateError> {
-        let tree = self.lookup(name).ok_or_else(|| TemplateError::NoTemplate {
-            name: name.to_string(),
-            parent: ROOT_NAME.to_string(),
+    pub fn execute_template(&mut self, name: &str, data: Value, out: &mut String) -> R<()> {
+        let tree = self.lookup(name).ok_or_else(|| {
+            Box::new(TemplateError::NoTemplate {
+                name: name.to_string(),
+                parent: ROOT_NAME.to_string(),
+            })
         })?;
         self.run_tree(&tree, Dot::plain(data), out)
     }
 
-    fn run_tree(&mut self, tree: &Tree, dot: Dot, out: &mut String) -> Result<(), TemplateError> {
+    fn run_tree(&mut self, tree: &Tree, dot: Dot, out: &mut String) -> R<()> {
         let mut ex = Exec {
             st: self,
             tree,
@@ -157,27 +159,33 @@ fn is_conversion_error(msg: &str) -> bool {
         || msg.starts_with("wrong number of args for ")
 }
 
-type R<T> = Result<T, TemplateError>;
+/// Errors travel boxed: they are rare, and a small `Result` keeps the hot paths fast.
+pub type R<T> = Result<T, Box<TemplateError>>;
 
 impl<'e> Exec<'e, '_, '_, '_> {
-    fn error(&self, at: &At<'_>, message: impl Into<String>) -> TemplateError {
-        TemplateError::Exec {
+    fn error(&self, at: &At<'_>, message: impl Into<String>) -> Box<TemplateError> {
+        Box::new(TemplateError::Exec {
             template: self.tree.name.to_string(),
             location: self.tree.location(at.pos()),
             context: at.context(),
             message: message.into(),
             cause: None,
-        }
+        })
     }
 
-    fn error_caused(&self, at: &At<'_>, message: String, cause: TemplateError) -> TemplateError {
-        TemplateError::Exec {
+    fn error_caused(
+        &self,
+        at: &At<'_>,
+        message: String,
+        cause: Box<TemplateError>,
+    ) -> Box<TemplateError> {
+        Box::new(TemplateError::Exec {
             template: self.tree.name.to_string(),
             location: self.tree.location(at.pos()),
             context: at.context(),
             message,
-            cause: Some(Box::new(cause)),
-        }
+            cause: Some(cause),
+        })
     }
 
     fn walk(&mut self, dot: &Dot, nodes: &'e [Node], out: &mut String) -> R<Flow> {
@@ -244,7 +252,8 @@ impl<'e> Exec<'e, '_, '_, '_> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let inner_mark = self.vars.len();
         let mut iterated = false;
-        match &val.v {
+        let seq = builtins::slice_object(&val.v);
+        match seq.as_ref().unwrap_or(&val.v) {
             Value::List(items) => {
                 for (i, e) in items.iter().enumerate() {
                     iterated = true;
@@ -604,7 +613,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     /// Evaluates call arguments (all of them, before the call, as Go does) plus the pipeline's
     /// final value.
     fn eval_args(&mut self, dot: &Dot, args: &'e [Arg], final_: Option<Dot>) -> R<Vec<Value>> {
-        let mut argv = Vec::with_capacity(args.len() + 1);
+        let mut argv = self.st.arg_pool.pop().unwrap_or_default();
         for a in args {
             argv.push(self.eval_arg(dot, a)?.v);
         }
@@ -658,8 +667,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
         match func {
             Func::Builtin(b) => self.eval_builtin(dot, ident, name, b, at, params, final_, num_in),
             Func::External(f) => {
-                let argv = self.eval_args(dot, params, final_)?;
-                match f(self.st.ctx, &argv) {
+                let mut argv = self.eval_args(dot, params, final_)?;
+                let r = f(self.st.ctx, &argv);
+                argv.clear();
+                self.st.arg_pool.push(argv);
+                match r {
                     Ok(v) => Ok(Dot::plain(v)),
                     Err(e) if is_conversion_error(&e.0) => Err(self.error(&At::Arg(ident), e.0)),
                     Err(e) => Err(self.error(at, format!("error calling {name}: {}", e.0))),
@@ -669,8 +681,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 check_arity(self, &At::Arg(ident), name, num_in, 2, false)?;
                 let (tname, rest) = self.eval_string_first(dot, params, final_)?;
                 let data = rest.into_iter().next().unwrap_or(Value::Nil);
-                let s = self.include(&tname, data, at)?;
-                Ok(Dot::plain(Value::from(s)))
+                Ok(Dot::plain(self.include(&tname, data, at)?))
             }
             Func::Tpl => {
                 check_arity(self, &At::Arg(ident), name, num_in, 2, false)?;
@@ -736,7 +747,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         Ok((first, rest))
     }
 
-    fn include(&mut self, name: &str, data: Value, at: &At<'e>) -> R<String> {
+    fn include(&mut self, name: &str, data: Value, at: &At<'e>) -> R<Value> {
         let count = self.st.includes.get(name).copied().unwrap_or(0);
         if count > MAX_INCLUDE_NESTING {
             return Err(self.error(
@@ -752,29 +763,39 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})"),
             ));
         }
-        *self.st.includes.entry(name.to_string()).or_insert(0) += 1;
+        match self.st.includes.get_mut(name) {
+            Some(c) => *c += 1,
+            None => {
+                self.st.includes.insert(name.to_string(), 1);
+            }
+        }
         self.st.depth += 1;
-        let mut buf = String::new();
+        let mut buf = self.st.buf_pool.pop().unwrap_or_default();
         let r = grow(|| self.st.execute_template(name, data, &mut buf));
         self.st.depth -= 1;
         if let Some(c) = self.st.includes.get_mut(name) {
             *c -= 1;
         }
+        let r = r.map(|()| Value::from(buf.as_str()));
+        buf.clear();
+        self.st.buf_pool.push(buf);
         match r {
-            Ok(()) => Ok(buf),
+            Ok(v) => Ok(v),
             Err(e) => Err(self.error_caused(at, format!("error calling include: {e}"), e)),
         }
     }
 
     fn tpl(&mut self, text: &str, data: Value, at: &At<'e>) -> R<String> {
-        let quoted = go_quote(text);
         let trees = match parse::parse(ROOT_NAME, text, self.st.resolve) {
             Ok(t) => t,
             Err(e) => {
                 return Err(self.error_caused(
                     at,
-                    format!("error calling tpl: cannot parse template {quoted}: {e}"),
-                    e,
+                    format!(
+                        "error calling tpl: cannot parse template {}: {e}",
+                        go_quote(text)
+                    ),
+                    Box::new(e),
                 ));
             }
         };
@@ -809,7 +830,10 @@ impl<'e> Exec<'e, '_, '_, '_> {
             Ok(()) => Ok(buf.replace("<no value>", "")),
             Err(e) => Err(self.error_caused(
                 at,
-                format!("error calling tpl: error during tpl function execution for {quoted}: {e}"),
+                format!(
+                    "error calling tpl: error during tpl function execution for {}: {e}",
+                    go_quote(text)
+                ),
                 e,
             )),
         }

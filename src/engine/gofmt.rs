@@ -58,6 +58,10 @@ pub fn format_float_g(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
     }
+    // Whole numbers below the exponent threshold print as integers; most values are these.
+    if f.fract() == 0.0 && f.abs() < 1e6 {
+        return (f as i64).to_string();
+    }
     // Rust's `{:e}` gives the shortest round-tripping digits, like strconv's shortest mode.
     let sci = format!("{:e}", f);
     let (mantissa, exp) = match sci.split_once('e') {

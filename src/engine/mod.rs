@@ -75,7 +75,9 @@ impl Templates {
     ) -> Result<String, TemplateError> {
         let mut out = String::new();
         let mut state = State::new(&self.trees, self.resolve, ctx);
-        state.execute_template(name, data.clone(), &mut out)?;
+        state
+            .execute_template(name, data.clone(), &mut out)
+            .map_err(|e| *e)?;
         Ok(out)
     }
 

@@ -588,6 +588,40 @@ fn objects_expose_fields_and_methods() {
     );
 }
 
+/// Like Helm's `.Capabilities.APIVersions`: a Go `[]string` type with a `Has` method.
+struct VersionSet;
+
+impl Object for VersionSet {
+    fn type_name(&self) -> &str {
+        "chartutil.VersionSet"
+    }
+    fn field(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn display(&self) -> String {
+        "[v1 apps/v1]".into()
+    }
+    fn to_data(&self) -> Value {
+        Value::list(vec![Value::str("v1"), Value::str("apps/v1")])
+    }
+}
+
+#[test]
+fn slice_typed_objects_range_and_index_like_their_elements() {
+    let mut top = Map::new();
+    top.insert("V".into(), Value::Object(Arc::new(VersionSet)));
+    let mut set = Templates::with_resolver(builtin_resolver);
+    set.parse(
+        FILE,
+        "{{ range .V }}{{ . }};{{ end }} {{ len .V }} {{ index .V 1 }} {{ .V }}",
+    )
+    .unwrap();
+    assert_eq!(
+        run_with(&set, &Value::map(top)),
+        Ok("v1;apps/v1; 2 apps/v1 [v1 apps/v1]".into())
+    );
+}
+
 fn shout(_: &mut CallContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
     match args {
         [Value::String(s)] => Ok(Value::from(s.to_uppercase())),
