@@ -667,14 +667,58 @@ impl<'e> Exec<'e, '_, '_, '_> {
         match func {
             Func::Builtin(b) => self.eval_builtin(dot, ident, name, b, at, params, final_, num_in),
             Func::External(f) => {
-                let mut argv = self.eval_args(dot, params, final_)?;
-                let r = f(self.st.ctx, &argv);
+                let mut argv = self.st.arg_pool.pop().unwrap_or_default();
+                let mut boxed_nils = 0u64;
+                for (i, p) in params.iter().enumerate() {
+                    let d = match self.eval_arg(dot, p) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            argv.clear();
+                            self.st.arg_pool.push(argv);
+                            return Err(e);
+                        }
+                    };
+                    if d.boxed && d.v.is_nil() && i < 64 {
+                        boxed_nils |= 1 << i;
+                    }
+                    argv.push(d.v);
+                }
+                if let Some(fv) = final_ {
+                    argv.push(fv.v);
+                }
+                let mut r = f(self.st.ctx, &argv);
+                // Go converts a number literal to the parameter's type (`trunc 2.0 "abc"` gets
+                // the int 2); our functions see the literal's own type, so retry converted.
+                let mut retries = params.len();
+                while let Err(e) = &r {
+                    let Some(i) = literal_to_convert(&e.0, params, &argv) else {
+                        break;
+                    };
+                    if retries == 0 {
+                        break;
+                    }
+                    retries -= 1;
+                    argv[i] = match (&argv[i], e.0.contains("expected int;")) {
+                        (Value::Float(x), true) => Value::Int(*x as i64),
+                        (Value::Int(x), false) => Value::Float(*x as f64),
+                        _ => break,
+                    };
+                    r = f(self.st.ctx, &argv);
+                }
+                let located = match &r {
+                    Err(e) if is_conversion_error(&e.0) => {
+                        let blamed = blamed_argument(f, self.st.ctx, &e.0, params, &mut argv);
+                        Some(self.conversion_error(ident, params, blamed, boxed_nils, &e.0))
+                    }
+                    _ => None,
+                };
                 argv.clear();
                 self.st.arg_pool.push(argv);
                 match r {
                     Ok(v) => Ok(Dot::plain(v)),
-                    Err(e) if is_conversion_error(&e.0) => Err(self.error(&At::Arg(ident), e.0)),
-                    Err(e) => Err(self.error(at, format!("error calling {name}: {}", e.0))),
+                    Err(e) => Err(located.unwrap_or_else(|| {
+                        self.error(at, format!("error calling {name}: {}", e.0))
+                    })),
                 }
             }
             Func::Include => {
@@ -691,6 +735,39 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 Ok(Dot::plain(Value::from(s)))
             }
         }
+    }
+
+    /// Places an argument-conversion error of a library function on the argument Go would
+    /// blame (the first of the type the message names), in the words Go uses for it: a
+    /// literal is "expected integer; found 3", a nil read from a map has type `interface {}`.
+    fn conversion_error(
+        &self,
+        ident: &'e Arg,
+        params: &'e [Arg],
+        blamed: Option<(usize, String)>,
+        boxed_nils: u64,
+        msg: &str,
+    ) -> Box<TemplateError> {
+        let Some((node, i, expected)) = blamed.and_then(|(i, t)| params.get(i).map(|n| (n, i, t)))
+        else {
+            return self.error(&At::Arg(ident), msg);
+        };
+        let kind = match expected.as_str() {
+            "int" | "int64" | "int32" | "uint" | "uint64" | "uint32" => "integer",
+            "float64" | "float32" => "float",
+            other => other,
+        };
+        let message = match node {
+            Arg::Nil { .. } => format!("cannot assign nil to {expected}"),
+            Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
+                format!("expected {kind}; found {node}")
+            }
+            _ if boxed_nils & (1 << i.min(63)) != 0 => {
+                format!("wrong type for value; expected {expected}; got interface {{}}")
+            }
+            _ => msg.to_string(),
+        };
+        self.error(&last_at_arg(node), message)
     }
 
     /// A `string` parameter as Go's `evalArg` converts it: literals are checked by kind,
@@ -940,6 +1017,74 @@ impl<'e> Exec<'e, '_, '_, '_> {
         };
         Ok(Dot::plain(v))
     }
+}
+
+/// The argument an argument-conversion message is about, and the type it expected. Go blames
+/// the first parameter whose argument does not fit; when several arguments have the type the
+/// message names, each is swapped for a value of the expected type to see whether the
+/// function then complains about that (earlier) parameter instead, i.e. whether it fit.
+fn blamed_argument(
+    f: super::funcs::Function,
+    ctx: &mut CallContext<'_>,
+    msg: &str,
+    params: &[Arg],
+    argv: &mut [Value],
+) -> Option<(usize, String)> {
+    let (expected, got) = if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
+        let (e, g) = rest.split_once("; got ")?;
+        (e.to_string(), Some(g.to_string()))
+    } else {
+        (
+            msg.strip_prefix("invalid value; expected ")?.to_string(),
+            None,
+        )
+    };
+    let matches = |v: &Value| match &got {
+        Some(g) => !v.is_nil() && go_type(v) == *g,
+        None => v.is_nil(),
+    };
+    let candidates: Vec<usize> = (0..argv.len().min(params.len()))
+        .filter(|&i| matches(&argv[i]))
+        .collect();
+    if candidates.len() > 1 {
+        let stand_in = match expected.as_str() {
+            "string" => Value::str(""),
+            "int" => Value::Int(0),
+            "float64" => Value::Float(0.0),
+            "bool" => Value::Bool(false),
+            _ => return candidates.first().map(|&i| (i, expected)),
+        };
+        let refit = match &got {
+            Some(g) => format!(
+                "wrong type for value; expected {g}; got {}",
+                go_type(&stand_in)
+            ),
+            None => String::from("\u{0}"),
+        };
+        for &i in &candidates {
+            let original = std::mem::replace(&mut argv[i], stand_in.clone());
+            let r = f(ctx, argv);
+            argv[i] = original;
+            if !matches!(&r, Err(e) if e.0 == refit) {
+                return Some((i, expected));
+            }
+        }
+    }
+    candidates.first().map(|&i| (i, expected))
+}
+
+/// A number literal argument that Go would have converted to the type a message expects.
+fn literal_to_convert(msg: &str, params: &[Arg], argv: &[Value]) -> Option<usize> {
+    let wants_int = msg.starts_with("wrong type for value; expected int; got float64");
+    let wants_float = msg.starts_with("wrong type for value; expected float64; got int");
+    if !wants_int && !wants_float {
+        return None;
+    }
+    params.iter().zip(argv).position(|(p, v)| match (p, v) {
+        (Arg::Number { .. }, Value::Float(x)) => wants_int && x.fract() == 0.0,
+        (Arg::Number { .. }, Value::Int(_)) => wants_float,
+        _ => false,
+    })
 }
 
 fn check_arity(

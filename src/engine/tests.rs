@@ -629,9 +629,20 @@ fn shout(_: &mut CallContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
     }
 }
 
+/// Shaped like Sprig's `trunc(c int, s string) string`, with the shared argument checks.
+fn cut(_: &mut CallContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    super::funcs::arity("cut", args, 2)?;
+    let n = super::funcs::int_arg(args, 0)?;
+    let s = super::funcs::string_arg(args, 1)?;
+    Ok(Value::from(
+        s.chars().take(n.max(0) as usize).collect::<String>(),
+    ))
+}
+
 fn with_shout(name: &str) -> Option<super::ast::Func> {
     match name {
         "shout" => Some(super::ast::Func::External(shout)),
+        "cut" => Some(super::ast::Func::External(cut)),
         other => builtin_resolver(other),
     }
 }
@@ -650,6 +661,51 @@ fn library_functions_are_called_with_evaluated_arguments() {
         run_with(&set, &values()),
         Err("template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <shout 1>: error calling shout: shout wants one string".into())
     );
+}
+
+#[test]
+fn argument_conversion_errors_blame_the_argument_like_go() {
+    let render = |src: &str| {
+        let mut set = Templates::with_resolver(with_shout);
+        set.parse(FILE, src).map_err(|e| e.to_string())?;
+        run_with(&set, &values())
+    };
+    let prefix = "template: t/templates/a.yaml:1:";
+    let cases = [
+        (
+            r#"{{ shout 1 }}"#,
+            "3: executing \"t/templates/a.yaml\" at <shout 1>: error calling shout: shout wants one string",
+        ),
+        (
+            r#"{{ cut "x" "y" }}"#,
+            "7: executing \"t/templates/a.yaml\" at <\"x\">: expected integer; found \"x\"",
+        ),
+        (
+            r#"{{ cut 2 3 }}"#,
+            "9: executing \"t/templates/a.yaml\" at <3>: expected string; found 3",
+        ),
+        (
+            r#"{{ cut 2 nil }}"#,
+            "9: executing \"t/templates/a.yaml\" at <nil>: cannot assign nil to string",
+        ),
+        (
+            r#"{{ cut 2 .Values.a }}"#,
+            "16: executing \"t/templates/a.yaml\" at <.Values.a>: wrong type for value; expected string; got float64",
+        ),
+        (
+            r#"{{ cut 2 .Values.missing }}"#,
+            "16: executing \"t/templates/a.yaml\" at <.Values.missing>: wrong type for value; expected string; got interface {}",
+        ),
+        (
+            r#"{{ cut 1 }}"#,
+            "3: executing \"t/templates/a.yaml\" at <cut>: wrong number of args for cut: want 2 got 1",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(render(src), Err(format!("{prefix}{want}")), "{src}");
+    }
+    // Go converts the literal 2.0 to the int parameter.
+    assert_eq!(render(r#"{{ cut 2.0 "abc" }}"#), Ok("ab".into()));
 }
 
 #[test]
