@@ -194,33 +194,61 @@ fn coalesce_values(
                 }
             }
             None => {
-                v.insert(key.clone(), val.clone());
+                if let Some(val) = default_for_copy(val.clone(), merge) {
+                    v.insert(key.clone(), val);
+                }
             }
         }
+    }
+}
+
+/// A chart default about to be copied where the user gave nothing. When coalescing, nulls in
+/// a chart's own values vanish (Helm 4.2: `hasKey` is false for them), at every depth of maps.
+fn default_for_copy(val: Value, merge: bool) -> Option<Value> {
+    if merge {
+        return Some(val);
+    }
+    match val {
+        Value::Nil => None,
+        Value::Map(m) if m.values().any(has_nil_entry) => {
+            let stripped: Map = m
+                .iter()
+                .filter_map(|(k, v)| default_for_copy(v.clone(), false).map(|v| (k.clone(), v)))
+                .collect();
+            Some(Value::map(stripped))
+        }
+        other => Some(other),
+    }
+}
+
+fn has_nil_entry(v: &Value) -> bool {
+    match v {
+        Value::Nil => true,
+        Value::Map(m) => m.values().any(has_nil_entry),
+        _ => false,
     }
 }
 
 /// Helm's `coalesceTablesFullKey`: `dst` is authoritative, `src` fills the gaps.
 pub(crate) fn coalesce_tables(
     dst: &mut Map,
-    mut src: Map,
+    src: Map,
     prefix: &str,
     merge: bool,
     warnings: &mut Vec<String>,
 ) {
-    for (key, val) in dst.iter() {
-        if val.is_nil() {
-            src.insert(key.clone(), Value::Nil);
-        }
-    }
     for (key, val) in src {
         let full_key = concat_prefix(prefix, &key);
         match dst.get_mut(&key) {
-            Some(Value::Nil) if !merge => {
+            // A null over a real default deletes it; a null over a null default stays (Helm
+            // 4.2 keeps subchart-default nulls that reached it through the parent's pass).
+            Some(Value::Nil) if !merge && !val.is_nil() => {
                 dst.remove(&key);
             }
             None => {
-                dst.insert(key, val);
+                if let Some(val) = default_for_copy(val, merge) {
+                    dst.insert(key, val);
+                }
             }
             Some(dv) => match (&val, map_mut(dv)) {
                 (Value::Map(sm), Some(dm)) => {

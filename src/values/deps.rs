@@ -7,7 +7,8 @@ use crate::chart::{Chart, ImportValue};
 use crate::value::{Map, Value};
 
 use super::ValuesError;
-use super::coalesce::{coalesce, coalesce_tables};
+use super::coalesce::coalesce;
+use super::gomap;
 
 pub(crate) fn process_dependencies(
     chart: &mut Chart,
@@ -157,20 +158,6 @@ fn process_enabled(
     Ok(())
 }
 
-/// Nests `data` under a dotted path (`.` means the root).
-fn path_to_map(path: &str, data: Map) -> Map {
-    if path == "." {
-        return data;
-    }
-    let mut cur = data;
-    for part in path.split('.').rev() {
-        let mut m = Map::new();
-        m.insert(part.to_string(), Value::map(cur));
-        cur = m;
-    }
-    cur
-}
-
 fn process_import_values(
     chart: &mut Chart,
     warnings: &mut Vec<String>,
@@ -185,9 +172,10 @@ fn process_import_values(
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let mut cvals = Map::new();
-    coalesce(chart, &mut cvals, "", true, warnings)?;
-    let mut imported = Map::new();
+    let mut merged = Map::new();
+    coalesce(chart, &mut merged, "", true, warnings)?;
+    let cvals = gomap::from_map(&merged);
+    let imported = gomap::from_map(&Map::new());
     for req in &mut chart.metadata.dependencies {
         let mut normalized = Vec::new();
         for iv in &req.import_values {
@@ -195,25 +183,24 @@ fn process_import_values(
                 ImportValue::Map { child, parent } => (child.clone(), parent.clone()),
                 ImportValue::Exports(name) => (format!("exports.{name}"), ".".to_string()),
             };
-            normalized.push(ImportValue::Map {
-                child: child.clone(),
-                parent: parent.clone(),
-            });
-            match table(&cvals, &format!("{}.{child}", req.name)) {
+            match gomap::table(&cvals, &format!("{}.{child}", req.name)) {
                 Some(t) => {
-                    let add = path_to_map(&parent, t.clone());
-                    coalesce_tables(&mut imported, add, "", true, warnings);
+                    let add = gomap::path_to_map(&parent, t);
+                    gomap::merge_tables(&imported, &add, "", warnings, 0)?;
                 }
                 None => warnings.push(format!(
                     "ImportValues missing table from chart {}: {child}",
                     req.name
                 )),
             }
+            normalized.push(ImportValue::Map { child, parent });
         }
         req.import_values = normalized;
     }
-    // The parent's own values win over what it imports.
-    coalesce_tables(&mut cvals, imported, "", true, warnings);
-    chart.values = Value::map(cvals);
+    // Helm deep-copies the (possibly mutated) values first; the parent's own values then win
+    // over what it imports.
+    let result = gomap::from_map(&gomap::to_map(&cvals, 0)?);
+    gomap::merge_tables(&result, &imported, "", warnings, 0)?;
+    chart.values = Value::map(gomap::to_map(&result, 0)?);
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod coalesce;
 mod deps;
+mod gomap;
 mod schema;
 mod strvals;
 
@@ -143,6 +144,23 @@ pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
 /// Checks the prepared values against the schemas of the chart and its enabled subcharts.
 pub fn validate(prepared: &Prepared) -> Vec<Violation> {
     schema::validate_tree(&prepared.chart, &prepared.values)
+}
+
+/// The violations as Helm words its render error, grouped by chart in validation order.
+pub fn schema_error_message(violations: &[Violation]) -> String {
+    let mut out = String::from(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n",
+    );
+    let mut current: Option<&str> = None;
+    for v in violations {
+        if current != Some(v.chart.as_str()) {
+            out.push_str(&v.chart);
+            out.push_str(":\n");
+            current = Some(&v.chart);
+        }
+        out.push_str(&format!("- at '{}': {}\n", v.pointer, v.message));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -33,21 +33,15 @@ impl std::fmt::Display for Violation {
 /// Validates the prepared (coalesced) values of the chart tree.
 pub(crate) fn validate_tree(chart: &Chart, values: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    walk(chart, values, "", true, &mut out);
+    walk(chart, values, "", &mut out);
     out
 }
 
-fn walk(chart: &Chart, values: &Value, prefix: &str, top: bool, out: &mut Vec<Violation>) {
+fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
     if let Some(schema) = &chart.schema {
-        let mut json = values.to_json();
-        // Helm adds `global` to every subchart's values; a subchart schema that does not
-        // declare it must not reject it (e.g. under additionalProperties: false).
-        if !top
-            && schema.json.pointer("/properties/global").is_none()
-            && let Json::Object(m) = &mut json
-        {
-            m.remove("global");
-        }
+        // Helm validates a subchart's scoped values including the `global` it adds, so a
+        // subchart schema with additionalProperties: false and no `global` property fails.
+        let json = values.to_json();
         validate_one(chart.name(), &schema.json, &json, prefix, out);
     }
     for sub in &chart.dependencies {
@@ -58,7 +52,7 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, top: bool, out: &mut Vec<Vi
         };
         match values.get(sub.name()) {
             None | Some(Value::Nil) => {}
-            Some(v @ Value::Map(_)) => walk(sub, v, &sub_path, false, out),
+            Some(v @ Value::Map(_)) => walk(sub, v, &sub_path, out),
             Some(other) => out.push(Violation {
                 chart: sub.name().to_string(),
                 path: sub_path,
@@ -122,10 +116,59 @@ fn json_type_name(v: &Json) -> &'static str {
     }
 }
 
+/// A number as Helm's validator prints it (golang.org/x/text): thousands separators, and
+/// `1×10⁰⁷` where Go's `%g` would use an exponent.
+fn number(n: &serde_json::Number) -> String {
+    let text = match n.as_i64() {
+        Some(i) => i.to_string(),
+        None => crate::engine::gofmt::format_float_g(n.as_f64().unwrap_or(0.0)),
+    };
+    if let Some((mantissa, exp)) = text.split_once('e') {
+        let sup: String = exp
+            .chars()
+            .filter_map(|c| match c {
+                '-' => Some('⁻'),
+                '+' => None,
+                d => d
+                    .to_digit(10)
+                    .and_then(|d| "⁰¹²³⁴⁵⁶⁷⁸⁹".chars().nth(d as usize)),
+            })
+            .collect();
+        return format!("{mantissa}×10{sup}");
+    }
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text.as_str()),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+fn num(v: &Json) -> String {
+    match v {
+        Json::Number(n) => number(n),
+        other => other.to_string(),
+    }
+}
+
 /// A value as santhosh-tekuri quotes it: strings in single quotes, the rest as JSON.
 fn quoted(v: &Json) -> String {
     match v {
         Json::String(s) => format!("'{s}'"),
+        Json::Number(n) => number(n),
         other => other.to_string(),
     }
 }
@@ -178,10 +221,18 @@ fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
             format!("value must be one of {opts}")
         }
         K::Constant { expected_value } => format!("value must be {}", quoted(expected_value)),
-        K::Minimum { limit } => format!("minimum: got {instance}, want {limit}"),
-        K::Maximum { limit } => format!("maximum: got {instance}, want {limit}"),
-        K::ExclusiveMinimum { limit } => format!("exclusiveMinimum: got {instance}, want {limit}"),
-        K::ExclusiveMaximum { limit } => format!("exclusiveMaximum: got {instance}, want {limit}"),
+        K::Minimum { limit } => format!("minimum: got {}, want {}", num(instance), num(limit)),
+        K::Maximum { limit } => format!("maximum: got {}, want {}", num(instance), num(limit)),
+        K::ExclusiveMinimum { limit } => format!(
+            "exclusiveMinimum: got {}, want {}",
+            num(instance),
+            num(limit)
+        ),
+        K::ExclusiveMaximum { limit } => format!(
+            "exclusiveMaximum: got {}, want {}",
+            num(instance),
+            num(limit)
+        ),
         K::MinLength { limit } => format!(
             "minLength: got {}, want {limit}",
             instance.as_str().map_or(0, |s| s.chars().count())

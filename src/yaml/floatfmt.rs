@@ -83,7 +83,6 @@ pub(crate) fn format_float_g32(f: f32) -> String {
 
 /// How encoding/json writes a finite float64: `'f'` between 1e-6 and 1e21, else `'e'` with
 /// a one-digit exponent where possible (`1e-7`, `1e+21`).
-#[allow(dead_code)] // the JSON writer (next commit) uses it
 pub(crate) fn format_json_float(f: f64) -> String {
     if f == 0.0 {
         return zero(f.is_sign_negative());

@@ -5,9 +5,13 @@
 //! float64. It writes `toYaml` as encoding/json output re-read and re-emitted by go-yaml v2.
 //! Matching both ends byte for byte is what makes rendered manifests identical to Helm's.
 
+mod emit;
 mod floatfmt;
+mod json;
+mod json_decode;
 mod parse;
 mod resolve;
+mod toml;
 
 pub use parse::MAX_DEPTH;
 
@@ -82,6 +86,69 @@ pub fn parse_list(text: &str) -> Result<Value, YamlError> {
         v @ Value::List(_) => Ok(v),
         other => Err(YamlError::NotAList(json_kind(&other))),
     }
+}
+
+/// `sigs.k8s.io/yaml.Marshal`: the text `toYaml` shows, before Helm trims the final newline.
+pub fn to_yaml(v: &Value) -> Result<String, YamlError> {
+    emit::to_yaml(v, emit::Dialect::SigsV2)
+}
+
+/// go-yaml v3's encoder with a 2-space indent, as Helm's `toYamlPretty` uses it.
+pub fn to_yaml_pretty(v: &Value) -> Result<String, YamlError> {
+    emit::to_yaml(v, emit::Dialect::PrettyV3)
+}
+
+/// `json.Marshal`, as `toJson` uses it: sorted keys, `<`, `>` and `&` escaped.
+pub fn to_json(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: true,
+            indent: false,
+        },
+    )
+}
+
+/// `json.MarshalIndent(v, "", "  ")`, as `toPrettyJson` uses it.
+pub fn to_json_pretty(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: true,
+            indent: true,
+        },
+    )
+}
+
+/// An encoder without HTML escaping, as Sprig's `toRawJson` uses it.
+pub fn to_json_raw(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: false,
+            indent: false,
+        },
+    )
+}
+
+/// The Go type `json.Unmarshal` decodes into.
+pub enum JsonTarget {
+    /// `interface{}` (Sprig's `mustFromJson`).
+    Any,
+    /// `map[string]interface{}` (`fromJson`); `null` gives a nil map.
+    Map,
+    /// `[]interface{}` (`fromJsonArray`); `null` gives a nil slice.
+    List,
+}
+
+/// `json.Unmarshal`: every number a float64, errors worded as encoding/json words them.
+pub fn from_json(text: &str, target: JsonTarget) -> Result<Value, String> {
+    json::decode(text, target)
+}
+
+/// BurntSushi/toml's encoder, as Helm's `toToml` uses it; the error is the encoder's message.
+pub fn to_toml(v: &Value) -> Result<String, String> {
+    toml::to_toml(v)
 }
 
 #[cfg(test)]

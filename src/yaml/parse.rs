@@ -74,6 +74,9 @@ enum Frame {
 }
 
 struct Builder {
+    /// The input's length in characters when it does not end with a line break: a block
+    /// scalar running to such an end has no final line break in go-yaml, unlike saphyr.
+    unterminated_end: Option<usize>,
     anchors: HashMap<usize, Anchored>,
     stack: Vec<Frame>,
     root: Option<Value>,
@@ -90,8 +93,9 @@ fn syntax(span: &Span, message: impl Into<String>) -> YamlError {
 }
 
 impl Builder {
-    fn new() -> Self {
+    fn new(unterminated_end: Option<usize>) -> Self {
         Builder {
+            unterminated_end,
             anchors: HashMap::new(),
             stack: Vec::new(),
             root: None,
@@ -118,6 +122,15 @@ impl Builder {
         span: &Span,
     ) -> Result<(), YamlError> {
         self.decoded += 1;
+        let mut text = text;
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            && self
+                .unterminated_end
+                .is_some_and(|end| span.end.index() >= end)
+            && text.ends_with('\n')
+        {
+            text.to_mut().pop();
+        }
         let scalar = match tag {
             None if style == ScalarStyle::Plain => resolve_plain(&text).scalar.into_owned(),
             None => Scalar::Str(Cow::Owned(text.into_owned())),
@@ -333,7 +346,9 @@ fn go_syntax(v: &Value) -> String {
 pub(crate) fn parse(text: &str, limit: usize) -> Result<Vec<Value>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
-    let mut builder = Builder::new();
+    let unterminated_end =
+        (!text.is_empty() && !text.ends_with(['\n', '\r'])).then(|| text.chars().count());
+    let mut builder = Builder::new(unterminated_end);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError::Syntax {
             line: e.marker().line(),
@@ -372,7 +387,7 @@ pub(crate) fn parse(text: &str, limit: usize) -> Result<Vec<Value>, YamlError> {
             Event::SequenceEnd | Event::MappingEnd => builder.close(&span)?,
             Event::DocumentEnd => {
                 docs.push(builder.root.take().unwrap_or(Value::Nil));
-                builder = Builder::new();
+                builder = Builder::new(unterminated_end);
                 if docs.len() >= limit {
                     break;
                 }

@@ -387,7 +387,6 @@ fn zone(b: &[u8], i: &mut usize) -> bool {
 
 /// YAML 1.1 sexagesimal numbers (`1:30`): go-yaml no longer reads them as numbers but
 /// still quotes such strings for older parsers.
-#[allow(dead_code)] // the emitter (next commit) uses it
 pub(crate) fn is_base60_float(s: &str) -> bool {
     let b = s.as_bytes();
     let Some(&c) = b.first() else { return false };
@@ -432,11 +431,11 @@ pub(crate) fn is_base60_float(s: &str) -> bool {
 }
 
 /// Whether go-yaml would read this string back as something other than a string when
-/// written plain, so that its encoder must quote it.
-#[allow(dead_code)] // the emitter (next commit) uses it
+/// written plain, so that its encoder must quote it (`<<` is a merge only as a key and Helm
+/// writes it plain).
 pub(crate) fn needs_quotes(s: &str) -> bool {
     let r = resolve_plain(s);
-    r.timestamp || !matches!(r.scalar, Scalar::Str(_)) || is_base60_float(s)
+    r.timestamp || !matches!(r.scalar, Scalar::Str(_) | Scalar::Merge) || is_base60_float(s)
 }
 
 /// Resolves a scalar that carries an explicit core tag, with go-yaml's error when the text

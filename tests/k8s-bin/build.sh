@@ -11,10 +11,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 # shellcheck source=versions.env
 source ./versions.env
+# Go ships in /usr/local/go on these machines; a non-login shell may not have it on PATH.
+command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
 
 out="${DSC_HELM_K8S_BIN:-${HOME}/.cache/dsc-helm/k8s-bin/${K8S_VERSION}}"
 stamp_file="$out/.build-stamp"
-stamp="$(cat versions.env go.mod go.sum cmd/*/main.go | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+stamp="$(cat build.sh versions.env go.mod go.sum cmd/*/main.go | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
 
 bins=(kube-apiserver etcd kubectl)
 have_all=true
@@ -34,7 +36,6 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X ${pkg}.gitVersion=${K8S_VERSION} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
     ldflags+=" -X ${pkg}.gitTreeState=clean"
 done
-ldflags+=" -X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}"
 
 mkdir -p "$out"
 rm -f "$stamp_file"

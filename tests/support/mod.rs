@@ -280,13 +280,31 @@ impl Server {
         Ok(())
     }
 
+    /// The server's error lines (klog `E`/`F` lines, etcd's `"level":"error"`) and its last
+    /// lines, which is where the reason for a failed start is.
     fn log_tail(&self) -> String {
         let mut text = String::new();
         if let Ok(mut f) = fs::File::open(&self.log) {
             let _ = f.read_to_string(&mut text);
         }
+        let errors: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with('E') || l.starts_with('F') || l.contains("\"level\":\"error\"")
+            })
+            .collect();
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        let tail = lines
+            .get(lines.len().saturating_sub(15)..)
+            .unwrap_or_default();
+        let errors = errors
+            .get(errors.len().saturating_sub(15)..)
+            .unwrap_or_default();
+        format!(
+            "errors:\n{}\nlast lines:\n{}",
+            errors.join("\n"),
+            tail.join("\n")
+        )
     }
 }
 
@@ -432,6 +450,9 @@ impl ControlPlane {
         cmd.arg(format!("--etcd-servers={etcd_client}"))
             .arg("--bind-address=127.0.0.1")
             .arg("--advertise-address=127.0.0.1")
+            // The `kubernetes` Service endpoint reconciler refuses a loopback address; nothing
+            // here routes to that Service anyway.
+            .arg("--endpoint-reconciler-type=none")
             .arg(format!("--secure-port={port}"))
             .arg(format!("--cert-dir={}", d.join("certs").display()))
             .arg(format!(
@@ -456,8 +477,7 @@ impl ControlPlane {
                 d.join("sa.key").display()
             ))
             .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
-            .arg("--service-cluster-ip-range=10.0.0.0/24")
-            .arg("--v=1");
+            .arg("--service-cluster-ip-range=10.0.0.0/24");
         let apiserver = Server::start("kube-apiserver", cmd, d)?;
 
         let kubeconfig = d.join("kubeconfig");

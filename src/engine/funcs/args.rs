@@ -51,9 +51,15 @@ pub fn arity_at_least(name: &str, args: &[Value], want: usize) -> Result<(), Fun
     }
 }
 
+/// Go's reflection error for an argument of the wrong type. A nil from the values reaches a
+/// function as an `interface {}` holding nil, hence "got interface {}" (a literal `nil` would
+/// say "cannot assign nil to string", but that is caught where literals are known).
 fn wrong_type(expected: &str, got: Option<&Value>) -> FuncError {
     match got {
-        Some(Value::Nil) | None => FuncError(format!("invalid value; expected {expected}")),
+        None => FuncError(format!("invalid value; expected {expected}")),
+        Some(Value::Nil) => FuncError(format!(
+            "wrong type for value; expected {expected}; got interface {{}}"
+        )),
         Some(other) => FuncError(format!(
             "wrong type for value; expected {expected}; got {}",
             go_type_name(other)
@@ -78,21 +84,10 @@ pub fn bool_arg(args: &[Value], index: usize) -> Result<bool, FuncError> {
     }
 }
 
-/// A `map[string]interface{}` parameter. Go lets an untyped nil through as a nil map, which
-/// reads as empty.
-pub fn map_arg(args: &[Value], index: usize) -> Result<crate::value::Map, FuncError> {
+/// A `map[string]interface{}` parameter (a nil from the values is rejected, as in Go).
+pub fn map_arg(args: &[Value], index: usize) -> Result<&crate::value::Map, FuncError> {
     match args.get(index) {
-        Some(Value::Map(m)) => Ok(m.as_ref().clone()),
-        Some(Value::Nil) => Ok(crate::value::Map::new()),
-        other => Err(wrong_type("map[string]interface {}", other)),
-    }
-}
-
-/// A borrowed `map[string]interface{}` parameter, `None` standing for a nil map.
-pub fn map_ref_arg(args: &[Value], index: usize) -> Result<Option<&crate::value::Map>, FuncError> {
-    match args.get(index) {
-        Some(Value::Map(m)) => Ok(Some(m)),
-        Some(Value::Nil) => Ok(None),
+        Some(Value::Map(m)) => Ok(m),
         other => Err(wrong_type("map[string]interface {}", other)),
     }
 }

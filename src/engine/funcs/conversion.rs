@@ -139,9 +139,19 @@ pub fn to_float64(v: &Value) -> f64 {
     }
 }
 
-/// `strconv.ParseFloat(s, 64)` for decimal input (Go also reads hex floats, which Rust
-/// does not; those become 0 here).
+/// `strconv.ParseFloat(s, 64)` for decimal input, `_` digit separators included (Go also
+/// reads hex floats, which Rust does not; those become 0 here).
 fn parse_go_float(s: &str) -> Option<f64> {
+    let owned;
+    let s = if s.contains('_') {
+        if !underscores_ok(s.strip_prefix(['+', '-']).unwrap_or(s)) {
+            return None;
+        }
+        owned = s.replace('_', "");
+        owned.as_str()
+    } else {
+        s
+    };
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let lower = body.to_ascii_lowercase();
     if !matches!(lower.as_str(), "inf" | "infinity" | "nan")
@@ -187,4 +197,63 @@ fn to_decimal(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     Ok(Value::Int(
         parse_go_int(&format_value(&args[0]), 8).unwrap_or(0),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::funcs::strings::tests::check_table;
+
+    /// Verified with the Helm 4.2 oracle.
+    const ORACLE: &str = r#"
+atoi "42" ⇒ "42"
+atoi "-7" ⇒ "-7"
+atoi "+7" ⇒ "7"
+atoi "4.2" ⇒ "0"
+atoi " 4" ⇒ "0"
+atoi "" ⇒ "0"
+int "12" ⇒ "12"
+int "12.0" ⇒ "12"
+int "12.5" ⇒ "0"
+int "0x1F" ⇒ "31"
+int "010" ⇒ "8"
+int "0b11" ⇒ "3"
+int "0o17" ⇒ "15"
+int "1_000" ⇒ "1000"
+int "_1" ⇒ "0"
+int " 1" ⇒ "0"
+int .Values.f ⇒ "1"
+int .Values.neg ⇒ "-2"
+int .Values.big ⇒ "1000000"
+int true ⇒ "1"
+int .Values.nil ⇒ "0"
+int "abc" ⇒ "0"
+int .Values.l ⇒ "0"
+int "-0x10" ⇒ "-16"
+int "9223372036854775808" ⇒ "0"
+int64 "9223372036854775807" ⇒ "9223372036854775807"
+int64 .Values.n ⇒ "0"
+typeOf (int 1) ⇒ "int"
+typeOf (int .Values.f) ⇒ "int"
+float64 "1.5" ⇒ "1.5"
+float64 "1e3" ⇒ "1000"
+float64 "abc" ⇒ "0"
+float64 3 ⇒ "3"
+float64 "inf" ⇒ "+Inf"
+float64 "-Inf" ⇒ "-Inf"
+float64 "NaN" ⇒ "NaN"
+float64 "1_0" ⇒ "10"
+float64 "0x10" ⇒ "0"
+float64 ".5" ⇒ "0.5"
+float64 true ⇒ "1"
+typeOf (float64 3) ⇒ "float64"
+toDecimal "0777" ⇒ "511"
+toDecimal 777 ⇒ "511"
+toDecimal "8" ⇒ "0"
+toDecimal .Values.n ⇒ "0"
+"#;
+
+    #[test]
+    fn matches_helm() {
+        check_table(ORACLE);
+    }
 }

@@ -57,3 +57,46 @@ fn all(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 fn any(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     Ok(Value::Bool(args.iter().any(|a| !is_empty(a))))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::funcs::strings::tests::check_table;
+
+    /// Verified with the Helm 4.2 oracle.
+    const ORACLE: &str = r#"
+default "d" .Values.nil ⇒ "d"
+default "d" .Values.e ⇒ "d"
+default "d" .Values.z ⇒ "d"
+default "d" .Values.no ⇒ "d"
+default "d" .Values.el ⇒ "d"
+default "d" .Values.em ⇒ "d"
+default "d" .Values.s ⇒ "hello world"
+default "d" .Values.f ⇒ "1.5"
+default "d" ⇒ "d"
+default "d" 0 "x" ⇒ "d"
+empty .Values.nil ⇒ "true"
+empty .Values.em ⇒ "true"
+empty .Values.m ⇒ "false"
+empty 0 ⇒ "true"
+empty 0.0 ⇒ "true"
+empty " " ⇒ "false"
+coalesce .Values.nil .Values.e 0 "x" "y" ⇒ "x"
+coalesce .Values.nil .Values.e ⇒ ""
+coalesce ⇒ ""
+ternary "a" "b" true ⇒ "a"
+ternary "a" "b" false ⇒ "b"
+ternary "a" "b" .Values.t ⇒ "a"
+ternary "a" "b" .Values.nil ⇒ "ERR wrong type for value; expected bool; got interface {}"
+all 1 "a" .Values.m ⇒ "true"
+all 1 "" 2 ⇒ "false"
+all ⇒ "true"
+any 0 "" .Values.m ⇒ "true"
+any 0 "" ⇒ "false"
+any ⇒ "false"
+"#;
+
+    #[test]
+    fn matches_helm() {
+        check_table(ORACLE);
+    }
+}

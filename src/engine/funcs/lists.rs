@@ -66,7 +66,7 @@ fn last(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 fn rest(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("rest", args, 1)?;
     match list_arg(&args[0], "find rest on type")? {
-        [] => Ok(Value::Nil),
+        [] => Ok(Value::list(Vec::new())),
         [_, tail @ ..] => Ok(Value::list(tail.to_vec())),
     }
 }
@@ -74,7 +74,7 @@ fn rest(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 fn initial(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("initial", args, 1)?;
     match list_arg(&args[0], "find initial on type")? {
-        [] => Ok(Value::Nil),
+        [] => Ok(Value::list(Vec::new())),
         [head @ .., _] => Ok(Value::list(head.to_vec())),
     }
 }
@@ -304,4 +304,88 @@ fn dig(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
         };
     }
     Ok(default.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::funcs::strings::tests::check_table;
+
+    /// Verified with the Helm 4.2 oracle.
+    const ORACLE: &str = r#"
+list 1 "a" nil 1.5 ⇒ "[1 a <nil> 1.5]"
+tuple ⇒ "[]"
+first .Values.l ⇒ "1"
+first .Values.el ⇒ ""
+first "abc" ⇒ "ERR Cannot find first on type string"
+first .Values.nil ⇒ "ERR runtime error: invalid memory address or nil pointer dereference"
+mustFirst .Values.m ⇒ "ERR Cannot find first on type map"
+rest .Values.l ⇒ "[2 x 2]"
+rest .Values.el ⇒ "[]"
+last .Values.l ⇒ "2"
+last .Values.el ⇒ ""
+initial .Values.l ⇒ "[1 2 x]"
+initial .Values.el ⇒ "[]"
+append .Values.l 5 ⇒ "[1 2 x 2 5]"
+push .Values.el "x" ⇒ "[x]"
+append "abc" 1 ⇒ "ERR Cannot push on type string"
+mustAppend .Values.m 1 ⇒ "ERR Cannot push on type map"
+append nil 1 ⇒ "ERR runtime error: invalid memory address or nil pointer dereference"
+prepend .Values.l 0 ⇒ "[0 1 2 x 2]"
+prepend 1 0 ⇒ "ERR Cannot prepend on type int"
+concat .Values.l .Values.sl (list 9) ⇒ "[1 2 x 2 b a c 9]"
+concat .Values.l "x" ⇒ "ERR Cannot concat type string as list"
+concat ⇒ "[]"
+concat .Values.l nil ⇒ "ERR runtime error: invalid memory address or nil pointer dereference"
+reverse .Values.l ⇒ "[2 x 2 1]"
+reverse .Values.el ⇒ "[]"
+reverse 3 ⇒ "ERR Cannot find reverse on type int"
+uniq .Values.l ⇒ "[1 2 x]"
+uniq (list 1 1.0 "1" 1 nil nil) ⇒ "[1 1 1 <nil>]"
+uniq .Values.s ⇒ "ERR Cannot find uniq on type string"
+without .Values.l 2 "x" ⇒ "[1 2 2]"
+without .Values.l ⇒ "[1 2 x 2]"
+without 1 2 ⇒ "ERR Cannot find without on type int"
+has 2 .Values.l ⇒ "false"
+has 2.0 .Values.l ⇒ "true"
+has "x" .Values.l ⇒ "true"
+has 1 .Values.nil ⇒ "false"
+has 1 "abc" ⇒ "ERR Cannot find has on type string"
+mustHas 1 .Values.m ⇒ "ERR Cannot find has on type map"
+compact (list 1 0 "" nil false "a" (list) (dict)) ⇒ "[1 a]"
+compact "x" ⇒ "ERR Cannot compact on type string"
+slice .Values.l 1 ⇒ "[2 x 2]"
+slice .Values.l 1 3 ⇒ "[2 x]"
+slice .Values.l ⇒ "[1 2 x 2]"
+slice .Values.el 1 ⇒ ""
+slice .Values.l "1" 2.7 ⇒ "[2]"
+slice .Values.l 3 1 ⇒ "ERR reflect.Value.Slice: slice index out of bounds"
+slice .Values.l 0 9 ⇒ "ERR reflect.Value.Slice: slice index out of bounds"
+slice "abcdef" 1 3 ⇒ "ERR list should be type of slice or array but string"
+chunk 2 .Values.l ⇒ "[[1 2] [x 2]]"
+chunk 3 .Values.l ⇒ "[[1 2 x] [2]]"
+chunk 2 .Values.el ⇒ "[]"
+chunk 0 .Values.l ⇒ "ERR runtime error: makeslice: len out of range"
+chunk 2 "x" ⇒ "ERR Cannot chunk type string"
+until 3 ⇒ "[0 1 2]"
+until -3 ⇒ "[0 -1 -2]"
+until 0 ⇒ "[]"
+untilStep 0 10 3 ⇒ "[0 3 6 9]"
+untilStep 10 0 -4 ⇒ "[10 6 2]"
+untilStep 0 10 -1 ⇒ "[]"
+untilStep 0 10 0 ⇒ "[]"
+dig "b" "c" "def" .Values.m ⇒ "deep"
+dig "b" "x" "def" .Values.m ⇒ "def"
+dig "a" "def" .Values.m ⇒ "1"
+dig "a" "c" "def" .Values.m ⇒ "ERR interface conversion: interface {} is float64, not map[string]interface {}"
+dig "x" "y" "def" .Values.m ⇒ "def"
+dig "a" .Values.m ⇒ "ERR dig needs at least three arguments"
+dig 1 "def" .Values.m ⇒ "ERR interface conversion: interface {} is int, not string"
+dig "a" "def" .Values.nil ⇒ "ERR interface conversion: interface {} is nil, not map[string]interface {}"
+dig "a" "def" .Values.l ⇒ "ERR interface conversion: interface {} is []interface {}, not map[string]interface {}"
+"#;
+
+    #[test]
+    fn matches_helm() {
+        check_table(ORACLE);
+    }
 }

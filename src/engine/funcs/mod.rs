@@ -9,11 +9,13 @@ use crate::value::Value;
 mod args;
 pub use args::*;
 
+mod certs;
 mod conversion;
 mod crypto;
 mod dates;
 mod defaults;
 mod dicts;
+pub use dicts::mutated_argument;
 mod encoding;
 mod lists;
 mod math;
@@ -93,6 +95,7 @@ pub fn get(name: &str) -> Option<Function> {
         .or_else(|| reflection::get(name))
         .or_else(|| paths::get(name))
         .or_else(|| crypto::get(name))
+        .or_else(|| certs::get(name))
         .or_else(|| semver::get(name))
         .or_else(|| dates::get(name))
         .or_else(|| random::get(name))

@@ -7,9 +7,11 @@
 //! ([`OsRandom`]). The character sets and the way characters are picked follow
 //! Masterminds/goutils' `CryptoRandom*`, which Sprig calls.
 
+use std::convert::Infallible;
+
 use base64::Engine as _;
 use rand_chacha::ChaCha20Rng;
-use rand_core::{Rng as _, SeedableRng as _};
+use rand_core::{Rng as _, SeedableRng as _, TryCryptoRng, TryRng};
 use sha2::{Digest as _, Sha256};
 
 use super::{CallContext, FuncError, FuncResult, Function, RandomSource, arity, go_type_name};
@@ -48,6 +50,30 @@ impl RandomSource for OsRandom {
         self.0.next_u64()
     }
 }
+
+/// Lets the RustCrypto key generators draw from the render's [`RandomSource`], so seeded
+/// renders also reproduce keys and certificates.
+pub(super) struct CryptoRng<'a>(pub &'a mut dyn RandomSource);
+
+impl TryRng for CryptoRng<'_> {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok((self.0.next_u64() >> 32) as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        Ok(self.0.next_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        fill_bytes(self.0, dst);
+        Ok(())
+    }
+}
+
+/// The source is a CSPRNG (ChaCha20) in both implementations the crate provides.
+impl TryCryptoRng for CryptoRng<'_> {}
 
 pub(super) fn fill_bytes(random: &mut dyn RandomSource, dst: &mut [u8]) {
     for chunk in dst.chunks_mut(8) {

@@ -4,6 +4,9 @@ package main
 
 import (
 	"os"
+	// Embedded zone data, as upstream's main has it, so CronJob timeZone validation does not
+	// depend on the machine's tzdata.
+	_ "time/tzdata"
 
 	"k8s.io/component-base/cli"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
