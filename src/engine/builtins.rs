@@ -44,12 +44,13 @@ fn same_container_kind(a: &Value, b: &Value) -> bool {
     )
 }
 
-/// An object whose Go type is a slice (Helm's `.Capabilities.APIVersions` is a `[]string`
-/// with a `Has` method): ranging, `len`, `index` and `slice` see its elements.
+/// An object whose Go type is a slice or a map (Helm's `.Capabilities.APIVersions` is a
+/// `[]string` with a `Has` method, `.Files.Glob` returns a `map[string][]byte`): ranging,
+/// `len`, `index` and `slice` see its elements, which `Object::to_data` gives.
 pub fn slice_object(v: &Value) -> Option<Value> {
     match v {
         Value::Object(o) => match o.to_data() {
-            l @ Value::List(_) => Some(l),
+            c @ (Value::List(_) | Value::Map(_)) => Some(c),
             _ => None,
         },
         _ => None,

@@ -11,11 +11,11 @@ use super::ast::{
     Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Variable,
 };
 use super::builtins;
-use super::error::TemplateError;
+use super::error::{ExecError, TemplateError};
 use super::funcs::CallContext;
 use super::gofmt::{format_float_g, format_value, go_quote, go_type, sprint, sprintf, sprintln};
 use super::parse::{self, Resolver};
-use crate::value::Value;
+use crate::value::{Map, Value};
 
 /// Go's `maxExecDepth`: how deeply templates may invoke templates.
 pub const MAX_EXEC_DEPTH: usize = 100_000;
@@ -25,6 +25,8 @@ pub const MAX_INCLUDE_NESTING: usize = 1000;
 /// which `tpl` gives the text it parses.
 pub const ROOT_NAME: &str = "gotpl";
 
+/// In-place changes remembered per template execution; older ones are forgotten beyond this.
+const MAX_REPLACED: usize = 4096;
 const RED_ZONE: usize = 128 * 1024;
 const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
@@ -64,6 +66,9 @@ pub struct State<'s, 'c, 'x> {
     /// Argument vectors and output buffers kept for reuse: calls and includes are frequent.
     arg_pool: Vec<Vec<Value>>,
     buf_pool: Vec<String>,
+    /// Maps that library functions "changed in place", with what replaced them (see
+    /// [`Exec::write_back`]); holding the old maps keeps their addresses from being reused.
+    replaced: Vec<(Arc<Map>, Value)>,
 }
 
 impl<'s, 'c, 'x> State<'s, 'c, 'x> {
@@ -77,6 +82,7 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             depth: 0,
             arg_pool: Vec::new(),
             buf_pool: Vec::new(),
+            replaced: Vec::new(),
         }
     }
 
@@ -164,13 +170,13 @@ pub type R<T> = Result<T, Box<TemplateError>>;
 
 impl<'e> Exec<'e, '_, '_, '_> {
     fn error(&self, at: &At<'_>, message: impl Into<String>) -> Box<TemplateError> {
-        Box::new(TemplateError::Exec {
+        Box::new(TemplateError::Exec(Box::new(ExecError {
             template: self.tree.name.to_string(),
             location: self.tree.location(at.pos()),
             context: at.context(),
             message: message.into(),
             cause: None,
-        })
+        })))
     }
 
     fn error_caused(
@@ -179,17 +185,33 @@ impl<'e> Exec<'e, '_, '_, '_> {
         message: String,
         cause: Box<TemplateError>,
     ) -> Box<TemplateError> {
-        Box::new(TemplateError::Exec {
+        Box::new(TemplateError::Exec(Box::new(ExecError {
             template: self.tree.name.to_string(),
             location: self.tree.location(at.pos()),
             context: at.context(),
             message,
             cause: Some(cause),
-        })
+        })))
     }
 
+    /// Walks `nodes` with `dot`. When a library function changes the map dot holds (Sprig's
+    /// `set . "k" v`, also through `$` or another variable), the following nodes see the
+    /// changed map, as they would in Go where the map itself changed.
     fn walk(&mut self, dot: &Dot, nodes: &'e [Node], out: &mut String) -> R<Flow> {
+        let mut changed: Option<Dot> = None;
+        self.walk_nodes(dot, &mut changed, nodes, out)
+    }
+
+    fn walk_nodes(
+        &mut self,
+        dot: &Dot,
+        changed: &mut Option<Dot>,
+        nodes: &'e [Node],
+        out: &mut String,
+    ) -> R<Flow> {
         for node in nodes {
+            let dot = changed.as_ref().unwrap_or(dot);
+            let boxed = dot.boxed;
             let flow = match node {
                 Node::Text { start, end } => {
                     out.push_str(self.tree.text_of(*start, *end));
@@ -212,6 +234,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 Node::Break => Flow::Break,
                 Node::Continue => Flow::Continue,
             };
+            if !self.st.replaced.is_empty()
+                && let Some(v) = self.replacement_for(&dot.v)
+            {
+                *changed = Some(Dot { v, boxed });
+            }
             if !matches!(flow, Flow::Normal) {
                 return Ok(flow);
             }
@@ -371,6 +398,14 @@ impl<'e> Exec<'e, '_, '_, '_> {
         let name = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
         for slot in self.vars.iter().rev() {
             if slot.0 == name {
+                if !self.st.replaced.is_empty()
+                    && let Some(v) = self.replacement_for(&slot.1.v)
+                {
+                    return Ok(Dot {
+                        v,
+                        boxed: slot.1.boxed,
+                    });
+                }
                 return Ok(slot.1.clone());
             }
         }
@@ -561,10 +596,13 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 if has_args {
                     return Err(self.error(at, format!("{name} is not a method but has arguments")));
                 }
-                Ok(Dot {
-                    v: m.get(name).cloned().unwrap_or(Value::Nil),
-                    boxed: true,
-                })
+                let mut v = m.get(name).cloned().unwrap_or(Value::Nil);
+                if !self.st.replaced.is_empty()
+                    && let Some(changed) = self.replacement_for(&v)
+                {
+                    v = changed;
+                }
+                Ok(Dot { v, boxed: true })
             }
             Value::Object(o) => {
                 let o = o.clone();
@@ -669,6 +707,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
             Func::External(f) => {
                 let mut argv = self.st.arg_pool.pop().unwrap_or_default();
                 let mut boxed_nils = 0u64;
+                let mut unboxed_nils = 0u64;
                 for (i, p) in params.iter().enumerate() {
                     let d = match self.eval_arg(dot, p) {
                         Ok(d) => d,
@@ -678,8 +717,12 @@ impl<'e> Exec<'e, '_, '_, '_> {
                             return Err(e);
                         }
                     };
-                    if d.boxed && d.v.is_nil() && i < 64 {
-                        boxed_nils |= 1 << i;
+                    if d.v.is_nil() && i < 64 {
+                        if d.boxed {
+                            boxed_nils |= 1 << i;
+                        } else {
+                            unboxed_nils |= 1 << i;
+                        }
                     }
                     argv.push(d.v);
                 }
@@ -687,22 +730,34 @@ impl<'e> Exec<'e, '_, '_, '_> {
                     argv.push(fv.v);
                 }
                 let mut r = f(self.st.ctx, &argv);
-                // Go converts a number literal to the parameter's type (`trunc 2.0 "abc"` gets
-                // the int 2); our functions see the literal's own type, so retry converted.
+                // Go converts an argument to the parameter's type where our functions see the
+                // argument's own: a number literal (`trunc 2.0 "abc"` gets the int 2), and an
+                // untyped nil (a parenthesised pipeline or a variable) given for a map or slice
+                // parameter, which becomes an empty one. Retry with the converted argument.
                 let mut retries = params.len();
                 while let Err(e) = &r {
-                    let Some(i) = literal_to_convert(&e.0, params, &argv) else {
-                        break;
-                    };
                     if retries == 0 {
                         break;
                     }
                     retries -= 1;
-                    argv[i] = match (&argv[i], e.0.contains("expected int;")) {
-                        (Value::Float(x), true) => Value::Int(*x as i64),
-                        (Value::Int(x), false) => Value::Float(*x as f64),
-                        _ => break,
-                    };
+                    if let Some(i) = literal_to_convert(&e.0, params, &argv) {
+                        argv[i] = match (&argv[i], e.0.contains("expected int;")) {
+                            (Value::Float(x), true) => Value::Int(*x as i64),
+                            (Value::Int(x), false) => Value::Float(*x as f64),
+                            _ => break,
+                        };
+                    } else if let Some(empty) = nil_container_for(&e.0)
+                        && unboxed_nils != 0
+                    {
+                        let i = unboxed_nils.trailing_zeros() as usize;
+                        unboxed_nils &= !(1 << i);
+                        match argv.get_mut(i) {
+                            Some(slot) => *slot = empty,
+                            None => break,
+                        }
+                    } else {
+                        break;
+                    }
                     r = f(self.st.ctx, &argv);
                 }
                 let located = match &r {
@@ -712,10 +767,17 @@ impl<'e> Exec<'e, '_, '_, '_> {
                     }
                     _ => None,
                 };
+                let target = super::funcs::mutated_argument(name)
+                    .and_then(|i| Some((params.get(i)?, argv.get(i)?.clone())));
                 argv.clear();
                 self.st.arg_pool.push(argv);
                 match r {
-                    Ok(v) => Ok(Dot::plain(v)),
+                    Ok(v) => {
+                        if let Some((node, old)) = target {
+                            self.write_back(dot, node, &old, &v);
+                        }
+                        Ok(Dot::plain(v))
+                    }
                     Err(e) => Err(located.unwrap_or_else(|| {
                         self.error(at, format!("error calling {name}: {}", e.0))
                     })),
@@ -735,6 +797,73 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 Ok(Dot::plain(Value::from(s)))
             }
         }
+    }
+
+    /// Go's `set`, `unset`, `merge` and `mergeOverwrite` change the map they are given, and
+    /// every holder of it sees the change. Our maps are immutable and shared, so the changed
+    /// copy is stored back where the argument was read from (a variable, a field path under a
+    /// variable or dot, or dot), and into every variable and dot still holding the old map.
+    fn write_back(&mut self, dot: &Dot, node: &'e Arg, old: &Value, new: &Value) {
+        if self.st.replaced.len() >= MAX_REPLACED {
+            self.st.replaced.clear();
+        }
+        let (root, path, root_value): (Option<&'e Variable>, &'e [Box<str>], Value) = match node {
+            Arg::Variable(var) => match self.var_value(var) {
+                Ok(d) => (Some(var), var.ident.get(1..).unwrap_or(&[]), d.v),
+                Err(_) => return,
+            },
+            Arg::Field { ident, .. } => (None, ident, dot.v.clone()),
+            Arg::Dot { .. } => (None, &[], dot.v.clone()),
+            _ => return,
+        };
+        let Some(new_root) = set_path(&root_value, path, new) else {
+            return;
+        };
+        if let Some(var) = root {
+            let _ = self.set_var(var, Dot::plain(new_root.clone()));
+        }
+        self.replace_alias(old, new);
+        if !path.is_empty() {
+            self.replace_alias(&root_value, &new_root);
+        }
+    }
+
+    fn replace_alias(&mut self, old: &Value, new: &Value) {
+        let Value::Map(old_map) = old else {
+            return;
+        };
+        let same = |v: &Value| matches!(v, Value::Map(m) if Arc::ptr_eq(m, old_map));
+        for slot in self.vars.iter_mut() {
+            if same(&slot.1.v) {
+                slot.1.v = new.clone();
+            }
+        }
+        self.st.replaced.push((old_map.clone(), new.clone()));
+    }
+
+    /// What a map has become through in-place changes, if anything.
+    fn replacement_for(&self, v: &Value) -> Option<Value> {
+        let mut cur = v;
+        let mut found = None;
+        for _ in 0..self.st.replaced.len() {
+            let Value::Map(m) = cur else {
+                break;
+            };
+            match self
+                .st
+                .replaced
+                .iter()
+                .rev()
+                .find(|(old, _)| Arc::ptr_eq(old, m))
+            {
+                Some((_, new)) => {
+                    found = Some(new);
+                    cur = new;
+                }
+                None => break,
+            }
+        }
+        found.cloned()
     }
 
     /// Places an argument-conversion error of a library function on the argument Go would
@@ -757,14 +886,16 @@ impl<'e> Exec<'e, '_, '_, '_> {
             "float64" | "float32" => "float",
             other => other,
         };
+        let is_nil = msg.starts_with("invalid value;") || msg.ends_with("; got interface {}");
         let message = match node {
             Arg::Nil { .. } => format!("cannot assign nil to {expected}"),
             Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
                 format!("expected {kind}; found {node}")
             }
-            _ if boxed_nils & (1 << i.min(63)) != 0 => {
+            _ if is_nil && boxed_nils & (1 << i.min(63)) != 0 => {
                 format!("wrong type for value; expected {expected}; got interface {{}}")
             }
+            _ if is_nil => format!("invalid value; expected {expected}"),
             _ => msg.to_string(),
         };
         self.error(&last_at_arg(node), message)
@@ -1019,6 +1150,20 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 }
 
+/// `root` with the map entry at `path` replaced by `value` (maps along the path are copied).
+fn set_path(root: &Value, path: &[Box<str>], value: &Value) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(value.clone());
+    };
+    let Value::Map(m) = root else {
+        return None;
+    };
+    let child = set_path(m.get(first.as_ref())?, rest, value)?;
+    let mut copy = (**m).clone();
+    copy.insert(first.to_string(), child);
+    Some(Value::map(copy))
+}
+
 /// The argument an argument-conversion message is about, and the type it expected. Go blames
 /// the first parameter whose argument does not fit; when several arguments have the type the
 /// message names, each is swapped for a value of the expected type to see whether the
@@ -1039,9 +1184,9 @@ fn blamed_argument(
             None,
         )
     };
-    let matches = |v: &Value| match &got {
-        Some(g) => !v.is_nil() && go_type(v) == *g,
-        None => v.is_nil(),
+    let matches = |v: &Value| match got.as_deref() {
+        Some("interface {}") | None => v.is_nil(),
+        Some(g) => !v.is_nil() && go_type(v) == g,
     };
     let candidates: Vec<usize> = (0..argv.len().min(params.len()))
         .filter(|&i| matches(&argv[i]))
@@ -1071,6 +1216,19 @@ fn blamed_argument(
         }
     }
     candidates.first().map(|&i| (i, expected))
+}
+
+/// The empty map or slice Go passes for an untyped nil given to a parameter of that type.
+fn nil_container_for(msg: &str) -> Option<Value> {
+    let rest = msg.strip_prefix("wrong type for value; expected ")?;
+    let expected = rest.strip_suffix("; got interface {}")?;
+    if expected.starts_with("map[") {
+        Some(Value::map(Map::new()))
+    } else if expected.starts_with("[]") {
+        Some(Value::list(Vec::new()))
+    } else {
+        None
+    }
 }
 
 /// A number literal argument that Go would have converted to the type a message expects.

@@ -15,7 +15,7 @@ mod parse;
 
 use std::sync::Arc;
 
-pub use error::TemplateError;
+pub use error::{ExecError, TemplateError};
 pub use exec::{MAX_EXEC_DEPTH, MAX_INCLUDE_NESTING, ROOT_NAME};
 
 use exec::{State, TreeSet};
