@@ -95,6 +95,30 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
         self.base.get(name).cloned()
     }
 
+    /// What a map has become through in-place changes, if anything.
+    pub fn replacement_for(&self, v: &Value) -> Option<Value> {
+        let mut cur = v;
+        let mut found = None;
+        for _ in 0..self.replaced.len() {
+            let Value::Map(m) = cur else {
+                break;
+            };
+            match self
+                .replaced
+                .iter()
+                .rev()
+                .find(|(old, _)| Arc::ptr_eq(old, m))
+            {
+                Some((_, new)) => {
+                    found = Some(new);
+                    cur = new;
+                }
+                None => break,
+            }
+        }
+        found.cloned()
+    }
+
     /// Go's `ExecuteTemplate`: runs `name` with `data` as dot and `$`.
     pub fn execute_template(&mut self, name: &str, data: Value, out: &mut String) -> R<()> {
         let tree = self.lookup(name).ok_or_else(|| {
@@ -235,7 +259,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 Node::Continue => Flow::Continue,
             };
             if !self.st.replaced.is_empty()
-                && let Some(v) = self.replacement_for(&dot.v)
+                && let Some(v) = self.st.replacement_for(&dot.v)
             {
                 *changed = Some(Dot { v, boxed });
             }
@@ -399,7 +423,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         for slot in self.vars.iter().rev() {
             if slot.0 == name {
                 if !self.st.replaced.is_empty()
-                    && let Some(v) = self.replacement_for(&slot.1.v)
+                    && let Some(v) = self.st.replacement_for(&slot.1.v)
                 {
                     return Ok(Dot {
                         v,
@@ -598,7 +622,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 }
                 let mut v = m.get(name).cloned().unwrap_or(Value::Nil);
                 if !self.st.replaced.is_empty()
-                    && let Some(changed) = self.replacement_for(&v)
+                    && let Some(changed) = self.st.replacement_for(&v)
                 {
                     v = changed;
                 }
@@ -839,31 +863,6 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
         }
         self.st.replaced.push((old_map.clone(), new.clone()));
-    }
-
-    /// What a map has become through in-place changes, if anything.
-    fn replacement_for(&self, v: &Value) -> Option<Value> {
-        let mut cur = v;
-        let mut found = None;
-        for _ in 0..self.st.replaced.len() {
-            let Value::Map(m) = cur else {
-                break;
-            };
-            match self
-                .st
-                .replaced
-                .iter()
-                .rev()
-                .find(|(old, _)| Arc::ptr_eq(old, m))
-            {
-                Some((_, new)) => {
-                    found = Some(new);
-                    cur = new;
-                }
-                None => break,
-            }
-        }
-        found.cloned()
     }
 
     /// Places an argument-conversion error of a library function on the argument Go would

@@ -708,6 +708,85 @@ fn argument_conversion_errors_blame_the_argument_like_go() {
     assert_eq!(render(r#"{{ cut 2.0 "abc" }}"#), Ok("ab".into()));
 }
 
+/// Oracle-checked: `{{ $d := dict "a" 1 }}{{ $_ := set $d "b" 2 }}{{ $d }}` and friends.
+#[test]
+fn in_place_map_changes_are_seen_like_go_maps() {
+    let render = |src: &str| {
+        let mut set = Templates::new();
+        set.parse(FILE, src).map_err(|e| e.to_string())?;
+        run_with(&set, &values())
+    };
+    let cases = [
+        (
+            r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "b" 2 }}{{ $d }}"#,
+            "map[a:1 b:2]",
+        ),
+        (
+            r#"{{ $d := dict "a" 1 }}{{ with .Values.s }}{{ $_ := set $d "b" 2 }}{{ end }}{{ $d }}"#,
+            "map[a:1 b:2]",
+        ),
+        (
+            r#"{{ $d := dict "a" (dict "x" 1) }}{{ $_ := set $d.a "y" 2 }}{{ $d }}"#,
+            "map[a:map[x:1 y:2]]",
+        ),
+        (
+            r#"{{ $_ := set .Values "new" 5 }}{{ .Values.new }} {{ $.Values.new }}"#,
+            "5 5",
+        ),
+        (
+            r#"{{ define "f" }}{{ $_ := set . "x" "set" }}{{ .x }}{{ end }}{{ include "f" (dict "y" 1) }}"#,
+            "set",
+        ),
+        (
+            r#"{{ $d := dict }}{{ $e := $d }}{{ $_ := set $d "k" 1 }}{{ $e }}"#,
+            "map[k:1]",
+        ),
+        (
+            r#"{{ range list 1 2 }}{{ $_ := set $ "c" . }}{{ end }}{{ .c }}"#,
+            "2",
+        ),
+        (
+            r#"{{ define "f" }}{{ $_ := set . "x" "set" }}{{ end }}{{ $c := dict "y" 1 }}{{ include "f" $c }}{{ $c.x }}"#,
+            "set",
+        ),
+        (
+            r#"{{ $p := dict }}{{ mustMergeOverwrite (dict "a" 1) ($p.global) (dict "b" 2) }}"#,
+            "map[a:1 b:2]",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(render(src), Ok(want.to_string()), "{src}");
+    }
+}
+
+#[test]
+fn templates_sharing_data_see_each_others_changes() {
+    let mut set = Templates::new();
+    set.parse(
+        "t/templates/zzz.yaml",
+        r#"{{ $_ := set $ "Values" (dict "x" "merged") }}"#,
+    )
+    .unwrap();
+    set.parse(FILE, "{{ .Values.x }}").unwrap();
+    let lookup = OfflineLookup;
+    let mut rng = FixedRandom;
+    let mut ctx = CallContext {
+        lookup: &lookup,
+        random: &mut rng,
+    };
+    let mut data = values();
+    assert_eq!(
+        set.execute_shared("t/templates/zzz.yaml", &mut data, &mut ctx)
+            .map_err(|e| e.to_string()),
+        Ok(String::new())
+    );
+    assert_eq!(
+        set.execute_shared(FILE, &mut data, &mut ctx)
+            .map_err(|e| e.to_string()),
+        Ok("merged".into())
+    );
+}
+
 #[test]
 fn templates_are_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
