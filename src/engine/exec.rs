@@ -3,6 +3,7 @@
 //! variable scopes, short-circuit `and`/`or`, and Helm's `include`/`tpl` with its recursion
 //! limit. Values are shared, never deep-copied: a field read clones an `Arc`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -51,6 +52,9 @@ enum Flow {
     Continue,
 }
 
+/// A map searched for changed maps inside it, and what it became (`None`: unchanged).
+type Searched = (Arc<Map>, Option<Value>);
+
 /// A set of template trees, looked up by name.
 pub type TreeSet = HashMap<Arc<str>, Arc<Tree>>;
 
@@ -68,7 +72,11 @@ pub struct State<'s, 'c, 'x> {
     buf_pool: Vec<String>,
     /// Maps that library functions "changed in place", with what replaced them (see
     /// [`Exec::write_back`]); holding the old maps keeps their addresses from being reused.
-    replaced: Vec<(Arc<Map>, Value)>,
+    replaced: HashMap<usize, (Arc<Map>, Value)>,
+    /// Whether a changed map may sit inside other maps, so that values must be searched.
+    deep: bool,
+    /// Search results since the last change, by map address (the `Arc` keeps it alive).
+    memo: RefCell<HashMap<usize, Searched>>,
 }
 
 impl<'s, 'c, 'x> State<'s, 'c, 'x> {
@@ -82,7 +90,9 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             depth: 0,
             arg_pool: Vec::new(),
             buf_pool: Vec::new(),
-            replaced: Vec::new(),
+            replaced: HashMap::new(),
+            deep: false,
+            memo: RefCell::new(HashMap::new()),
         }
     }
 
@@ -97,18 +107,60 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
 
     /// What a map has become through in-place changes, if anything.
     pub fn replacement_for(&self, v: &Value) -> Option<Value> {
+        if self.deep {
+            return self.deep_replacement(v);
+        }
+        self.direct_replacement(v)
+    }
+
+    /// `v` with every changed map inside it replaced, rebuilding the maps and lists that
+    /// contain one; `None` when nothing inside it changed.
+    fn deep_replacement(&self, v: &Value) -> Option<Value> {
+        match v {
+            Value::Map(m) => {
+                if let Some(new) = self.direct_replacement(v) {
+                    return Some(self.deep_replacement(&new).unwrap_or(new));
+                }
+                let key = Arc::as_ptr(m) as usize;
+                if let Some((_, r)) = self.memo.borrow().get(&key) {
+                    return r.clone();
+                }
+                let mut changed: Option<Map> = None;
+                for (k, child) in m.iter() {
+                    if let Some(c) = grow(|| self.deep_replacement(child)) {
+                        changed
+                            .get_or_insert_with(|| (**m).clone())
+                            .insert(k.clone(), c);
+                    }
+                }
+                let r = changed.map(Value::map);
+                self.memo.borrow_mut().insert(key, (m.clone(), r.clone()));
+                r
+            }
+            Value::List(l) => {
+                let mut changed: Option<Vec<Value>> = None;
+                for (i, child) in l.iter().enumerate() {
+                    if let Some(c) = grow(|| self.deep_replacement(child)) {
+                        let list = changed.get_or_insert_with(|| (**l).clone());
+                        if let Some(slot) = list.get_mut(i) {
+                            *slot = c;
+                        }
+                    }
+                }
+                changed.map(Value::list)
+            }
+            _ => None,
+        }
+    }
+
+    fn direct_replacement(&self, v: &Value) -> Option<Value> {
         let mut cur = v;
         let mut found = None;
         for _ in 0..self.replaced.len() {
             let Value::Map(m) = cur else {
                 break;
             };
-            match self
-                .replaced
-                .iter()
-                .rev()
-                .find(|(old, _)| Arc::ptr_eq(old, m))
-            {
+            match self.replaced.get(&(Arc::as_ptr(m) as usize)) {
                 Some((_, new)) => {
                     found = Some(new);
                     cur = new;
@@ -831,15 +883,21 @@ impl<'e> Exec<'e, '_, '_, '_> {
         if self.st.replaced.len() >= MAX_REPLACED {
             self.st.replaced.clear();
         }
-        let (root, path, root_value): (Option<&'e Variable>, &'e [Box<str>], Value) = match node {
-            Arg::Variable(var) => match self.var_value(var) {
-                Ok(d) => (Some(var), var.ident.get(1..).unwrap_or(&[]), d.v),
-                Err(_) => return,
-            },
-            Arg::Field { ident, .. } => (None, ident, dot.v.clone()),
-            Arg::Dot { .. } => (None, &[], dot.v.clone()),
-            _ => return,
-        };
+        let (root, path, root_value, nested): (Option<&'e Variable>, &'e [Box<str>], Value, bool) =
+            match node {
+                Arg::Variable(var) => match self.var_value(var) {
+                    Ok(d) => (Some(var), var.ident.get(1..).unwrap_or(&[]), d.v, d.boxed),
+                    Err(_) => return,
+                },
+                Arg::Field { ident, .. } => (None, ident, dot.v.clone(), dot.boxed),
+                Arg::Dot { .. } => (None, &[], dot.v.clone(), dot.boxed),
+                _ => return,
+            };
+        // A map read out of another one (a range element, a field) changes inside its
+        // container too: from now on, values read are searched for it.
+        if nested {
+            self.st.deep = true;
+        }
         let Some(new_root) = set_path(&root_value, path, new) else {
             return;
         };
@@ -862,7 +920,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 slot.1.v = new.clone();
             }
         }
-        self.st.replaced.push((old_map.clone(), new.clone()));
+        self.st.replaced.insert(
+            Arc::as_ptr(old_map) as usize,
+            (old_map.clone(), new.clone()),
+        );
+        self.st.memo.borrow_mut().clear();
     }
 
     /// Places an argument-conversion error of a library function on the argument Go would

@@ -753,6 +753,15 @@ fn in_place_map_changes_are_seen_like_go_maps() {
             r#"{{ $p := dict }}{{ mustMergeOverwrite (dict "a" 1) ($p.global) (dict "b" 2) }}"#,
             "map[a:1 b:2]",
         ),
+        // A range element changed in place changes inside its container.
+        (
+            r#"{{ $m := dict "x" (dict "s" nil) }}{{ range $k, $v := $m }}{{ $_ := set $v "s" "R" }}{{ end }}{{ $m }}"#,
+            "map[x:map[s:R]]",
+        ),
+        (
+            r#"{{ define "f" }}{{ range $k, $v := .m }}{{ $_ := set $v "s" "Q" }}{{ end }}{{ end }}{{ $m := dict "x" (dict "s" 1) }}{{ include "f" (dict "m" $m) }}{{ $m }}"#,
+            "map[x:map[s:Q]]",
+        ),
     ];
     for (src, want) in cases {
         assert_eq!(render(src), Ok(want.to_string()), "{src}");
