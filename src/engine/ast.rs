@@ -46,6 +46,44 @@ impl Tree {
     }
 }
 
+/// Dropping is iterative: templates may nest thousands of levels deep (Go allows 10000
+/// parentheses and any depth of `if`), and a recursive drop would overflow the stack.
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let mut stack: Vec<Part> = std::mem::take(&mut self.root)
+            .into_iter()
+            .map(Part::Node)
+            .collect();
+        while let Some(part) = stack.pop() {
+            match part {
+                Part::Node(Node::If(b) | Node::Range(b) | Node::With(b)) => {
+                    let b = *b;
+                    stack.push(Part::Pipe(b.pipe));
+                    stack.extend(b.list.into_iter().map(Part::Node));
+                    stack.extend(b.else_list.into_iter().flatten().map(Part::Node));
+                }
+                Part::Node(Node::Action(p)) => stack.push(Part::Pipe(p)),
+                Part::Node(Node::Template(t)) => stack.extend(t.pipe.map(Part::Pipe)),
+                Part::Node(_) => {}
+                Part::Pipe(p) => {
+                    for c in p.cmds {
+                        stack.extend(c.args.into_iter().map(Part::Arg));
+                    }
+                }
+                Part::Arg(Arg::Pipe(p)) => stack.push(Part::Pipe(*p)),
+                Part::Arg(Arg::Chain { node, .. }) => stack.push(Part::Arg(*node)),
+                Part::Arg(_) => {}
+            }
+        }
+    }
+}
+
+enum Part {
+    Node(Node),
+    Pipe(Pipe),
+    Arg(Arg),
+}
+
 /// `bytes.TrimSpace` uses Unicode white space.
 fn is_go_space(c: char) -> bool {
     c.is_whitespace()

@@ -44,6 +44,19 @@ fn same_container_kind(a: &Value, b: &Value) -> bool {
     )
 }
 
+/// An object whose Go type is a slice or a map (Helm's `.Capabilities.APIVersions` is a
+/// `[]string` with a `Has` method, `.Files.Glob` returns a `map[string][]byte`): ranging,
+/// `len`, `index` and `slice` see its elements, which `Object::to_data` gives.
+pub fn slice_object(v: &Value) -> Option<Value> {
+    match v {
+        Value::Object(o) => match o.to_data() {
+            c @ (Value::List(_) | Value::Map(_)) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// `eq arg1 arg2...`: true when arg1 equals any of the others.
 pub fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, String> {
     if rest.is_empty() {
@@ -137,6 +150,8 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
 
 /// `index item i j ...`; a missing map key gives nil.
 pub fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+    let seq = slice_object(item);
+    let item = seq.as_ref().unwrap_or(item);
     if item.is_nil() {
         return Err("index of untyped nil".into());
     }
@@ -176,6 +191,8 @@ pub fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 
 /// `slice item [i [j [k]]]`.
 pub fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+    let seq = slice_object(item);
+    let item = seq.as_ref().unwrap_or(item);
     if item.is_nil() {
         return Err("slice of untyped nil".into());
     }
@@ -213,6 +230,8 @@ pub fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 
 /// `len item`; `boxed_nil` tells a nil read from a map (Go: a nil interface) from an untyped nil.
 pub fn len(item: &Value, boxed_nil: bool) -> Result<Value, String> {
+    let seq = slice_object(item);
+    let item = seq.as_ref().unwrap_or(item);
     match item {
         Value::String(s) => Ok(Value::Int(s.len() as i64)),
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
@@ -269,7 +288,9 @@ pub fn js(args: &[Value]) -> Value {
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u00{:02X}", c as u32)),
-            c if !c.is_ascii() && c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if !c.is_ascii() && !super::gofmt::is_go_printable(c) => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }

@@ -8,20 +8,9 @@ pub enum TemplateError {
     /// A parse error; `message` is Go's complete text, `template: NAME:LINE: ...`.
     #[error("{message}")]
     Parse { message: String },
-    /// Go's `ExecError`: an error while executing `template`, at `location` (`FILE:LINE:COL`)
-    /// on the node printed as `context`.
-    #[error(
-        "template: {location}: executing {} at <{context}>: {message}",
-        go_quote(template)
-    )]
-    Exec {
-        template: String,
-        location: String,
-        context: String,
-        message: String,
-        /// The error of an `include`d or `tpl` template this one wraps, if any.
-        cause: Option<Box<TemplateError>>,
-    },
+    /// Go's `ExecError`: an error while executing a template.
+    #[error(transparent)]
+    Exec(Box<ExecError>),
     /// `ExecuteTemplate` of a name the set does not define.
     #[error(
         "template: no template {} associated with template {}",
@@ -31,9 +20,26 @@ pub enum TemplateError {
     NoTemplate { name: String, parent: String },
 }
 
+/// An error while executing `template`, at `location` (`FILE:LINE:COL`) on the node printed
+/// as `context`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "template: {location}: executing {} at <{context}>: {message}",
+    go_quote(template)
+)]
+pub struct ExecError {
+    pub template: String,
+    pub location: String,
+    pub context: String,
+    /// Go's message, including the text of `cause` when there is one.
+    pub message: String,
+    /// The error of an `include`d or `tpl` template this one wraps, if any.
+    pub cause: Option<Box<TemplateError>>,
+}
+
 impl TemplateError {
     /// Whether this is Go's `template.ExecError` (Helm post-processes only those).
     pub fn is_exec(&self) -> bool {
-        matches!(self, TemplateError::Exec { .. })
+        matches!(self, TemplateError::Exec(_))
     }
 }

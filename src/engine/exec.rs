@@ -3,6 +3,7 @@
 //! variable scopes, short-circuit `and`/`or`, and Helm's `include`/`tpl` with its recursion
 //! limit. Values are shared, never deep-copied: a field read clones an `Arc`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -11,11 +12,11 @@ use super::ast::{
     Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Variable,
 };
 use super::builtins;
-use super::error::TemplateError;
+use super::error::{ExecError, TemplateError};
 use super::funcs::CallContext;
 use super::gofmt::{format_float_g, format_value, go_quote, go_type, sprint, sprintf, sprintln};
 use super::parse::{self, Resolver};
-use crate::value::Value;
+use crate::value::{Map, Value};
 
 /// Go's `maxExecDepth`: how deeply templates may invoke templates.
 pub const MAX_EXEC_DEPTH: usize = 100_000;
@@ -25,6 +26,8 @@ pub const MAX_INCLUDE_NESTING: usize = 1000;
 /// which `tpl` gives the text it parses.
 pub const ROOT_NAME: &str = "gotpl";
 
+/// In-place changes remembered per template execution; older ones are forgotten beyond this.
+const MAX_REPLACED: usize = 4096;
 const RED_ZONE: usize = 128 * 1024;
 const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
@@ -49,6 +52,9 @@ enum Flow {
     Continue,
 }
 
+/// A map searched for changed maps inside it, and what it became (`None`: unchanged).
+type Searched = (Arc<Map>, Option<Value>);
+
 /// A set of template trees, looked up by name.
 pub type TreeSet = HashMap<Arc<str>, Arc<Tree>>;
 
@@ -61,6 +67,16 @@ pub struct State<'s, 'c, 'x> {
     overlays: Vec<TreeSet>,
     includes: HashMap<String, usize>,
     depth: usize,
+    /// Argument vectors and output buffers kept for reuse: calls and includes are frequent.
+    arg_pool: Vec<Vec<Value>>,
+    buf_pool: Vec<String>,
+    /// Maps that library functions "changed in place", with what replaced them (see
+    /// [`Exec::write_back`]); holding the old maps keeps their addresses from being reused.
+    replaced: HashMap<usize, (Arc<Map>, Value)>,
+    /// Whether a changed map may sit inside other maps, so that values must be searched.
+    deep: bool,
+    /// Search results since the last change, by map address (the `Arc` keeps it alive).
+    memo: RefCell<HashMap<usize, Searched>>,
 }
 
 impl<'s, 'c, 'x> State<'s, 'c, 'x> {
@@ -72,6 +88,11 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             overlays: Vec::new(),
             includes: HashMap::new(),
             depth: 0,
+            arg_pool: Vec::new(),
+            buf_pool: Vec::new(),
+            replaced: HashMap::new(),
+            deep: false,
+            memo: RefCell::new(HashMap::new()),
         }
     }
 
@@ -84,21 +105,84 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
         self.base.get(name).cloned()
     }
 
+    /// What a map has become through in-place changes, if anything.
+    pub fn replacement_for(&self, v: &Value) -> Option<Value> {
+        if self.deep {
+            return self.deep_replacement(v);
+        }
+        self.direct_replacement(v)
+    }
+
+    /// `v` with every changed map inside it replaced, rebuilding the maps and lists that
+    /// contain one; `None` when nothing inside it changed.
+    fn deep_replacement(&self, v: &Value) -> Option<Value> {
+        match v {
+            Value::Map(m) => {
+                if let Some(new) = self.direct_replacement(v) {
+                    return Some(self.deep_replacement(&new).unwrap_or(new));
+                }
+                let key = Arc::as_ptr(m) as usize;
+                if let Some((_, r)) = self.memo.borrow().get(&key) {
+                    return r.clone();
+                }
+                let mut changed: Option<Map> = None;
+                for (k, child) in m.iter() {
+                    if let Some(c) = grow(|| self.deep_replacement(child)) {
+                        changed
+                            .get_or_insert_with(|| (**m).clone())
+                            .insert(k.clone(), c);
+                    }
+                }
+                let r = changed.map(Value::map);
+                self.memo.borrow_mut().insert(key, (m.clone(), r.clone()));
+                r
+            }
+            Value::List(l) => {
+                let mut changed: Option<Vec<Value>> = None;
+                for (i, child) in l.iter().enumerate() {
+                    if let Some(c) = grow(|| self.deep_replacement(child)) {
+                        let list = changed.get_or_insert_with(|| (**l).clone());
+                        if let Some(slot) = list.get_mut(i) {
+                            *slot = c;
+                        }
+                    }
+                }
+                changed.map(Value::list)
+            }
+            _ => None,
+        }
+    }
+
+    fn direct_replacement(&self, v: &Value) -> Option<Value> {
+        let mut cur = v;
+        let mut found = None;
+        for _ in 0..self.replaced.len() {
+            let Value::Map(m) = cur else {
+                break;
+            };
+            match self.replaced.get(&(Arc::as_ptr(m) as usize)) {
+                Some((_, new)) => {
+                    found = Some(new);
+                    cur = new;
+                }
+                None => break,
+            }
+        }
+        found.cloned()
+    }
+
     /// Go's `ExecuteTemplate`: runs `name` with `data` as dot and `$`.
-    pub fn execute_template(
-        &mut self,
-        name: &str,
-        data: Value,
-        out: &mut String,
-    ) -> Result<(), TemplateError> {
-        let tree = self.lookup(name).ok_or_else(|| TemplateError::NoTemplate {
-            name: name.to_string(),
-            parent: ROOT_NAME.to_string(),
+    pub fn execute_template(&mut self, name: &str, data: Value, out: &mut String) -> R<()> {
+        let tree = self.lookup(name).ok_or_else(|| {
+            Box::new(TemplateError::NoTemplate {
+                name: name.to_string(),
+                parent: ROOT_NAME.to_string(),
+            })
         })?;
         self.run_tree(&tree, Dot::plain(data), out)
     }
 
-    fn run_tree(&mut self, tree: &Tree, dot: Dot, out: &mut String) -> Result<(), TemplateError> {
+    fn run_tree(&mut self, tree: &Tree, dot: Dot, out: &mut String) -> R<()> {
         let mut ex = Exec {
             st: self,
             tree,
@@ -157,31 +241,53 @@ fn is_conversion_error(msg: &str) -> bool {
         || msg.starts_with("wrong number of args for ")
 }
 
-type R<T> = Result<T, TemplateError>;
+/// Errors travel boxed: they are rare, and a small `Result` keeps the hot paths fast.
+pub type R<T> = Result<T, Box<TemplateError>>;
 
 impl<'e> Exec<'e, '_, '_, '_> {
-    fn error(&self, at: &At<'_>, message: impl Into<String>) -> TemplateError {
-        TemplateError::Exec {
+    fn error(&self, at: &At<'_>, message: impl Into<String>) -> Box<TemplateError> {
+        Box::new(TemplateError::Exec(Box::new(ExecError {
             template: self.tree.name.to_string(),
             location: self.tree.location(at.pos()),
             context: at.context(),
             message: message.into(),
             cause: None,
-        }
+        })))
     }
 
-    fn error_caused(&self, at: &At<'_>, message: String, cause: TemplateError) -> TemplateError {
-        TemplateError::Exec {
+    fn error_caused(
+        &self,
+        at: &At<'_>,
+        message: String,
+        cause: Box<TemplateError>,
+    ) -> Box<TemplateError> {
+        Box::new(TemplateError::Exec(Box::new(ExecError {
             template: self.tree.name.to_string(),
             location: self.tree.location(at.pos()),
             context: at.context(),
             message,
-            cause: Some(Box::new(cause)),
-        }
+            cause: Some(cause),
+        })))
     }
 
+    /// Walks `nodes` with `dot`. When a library function changes the map dot holds (Sprig's
+    /// `set . "k" v`, also through `$` or another variable), the following nodes see the
+    /// changed map, as they would in Go where the map itself changed.
     fn walk(&mut self, dot: &Dot, nodes: &'e [Node], out: &mut String) -> R<Flow> {
+        let mut changed: Option<Dot> = None;
+        self.walk_nodes(dot, &mut changed, nodes, out)
+    }
+
+    fn walk_nodes(
+        &mut self,
+        dot: &Dot,
+        changed: &mut Option<Dot>,
+        nodes: &'e [Node],
+        out: &mut String,
+    ) -> R<Flow> {
         for node in nodes {
+            let dot = changed.as_ref().unwrap_or(dot);
+            let boxed = dot.boxed;
             let flow = match node {
                 Node::Text { start, end } => {
                     out.push_str(self.tree.text_of(*start, *end));
@@ -194,9 +300,9 @@ impl<'e> Exec<'e, '_, '_, '_> {
                     }
                     Flow::Normal
                 }
-                Node::If(b) => self.walk_if_with(false, dot, b, out)?,
-                Node::With(b) => self.walk_if_with(true, dot, b, out)?,
-                Node::Range(b) => self.walk_range(dot, b, out)?,
+                Node::If(b) => grow(|| self.walk_if_with(false, dot, b, out))?,
+                Node::With(b) => grow(|| self.walk_if_with(true, dot, b, out))?,
+                Node::Range(b) => grow(|| self.walk_range(dot, b, out))?,
                 Node::Template(t) => {
                     self.walk_template(dot, t, out)?;
                     Flow::Normal
@@ -204,6 +310,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 Node::Break => Flow::Break,
                 Node::Continue => Flow::Continue,
             };
+            if !self.st.replaced.is_empty()
+                && let Some(v) = self.st.replacement_for(&dot.v)
+            {
+                *changed = Some(Dot { v, boxed });
+            }
             if !matches!(flow, Flow::Normal) {
                 return Ok(flow);
             }
@@ -244,7 +355,8 @@ impl<'e> Exec<'e, '_, '_, '_> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let inner_mark = self.vars.len();
         let mut iterated = false;
-        match &val.v {
+        let seq = builtins::slice_object(&val.v);
+        match seq.as_ref().unwrap_or(&val.v) {
             Value::List(items) => {
                 for (i, e) in items.iter().enumerate() {
                     iterated = true;
@@ -362,6 +474,14 @@ impl<'e> Exec<'e, '_, '_, '_> {
         let name = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
         for slot in self.vars.iter().rev() {
             if slot.0 == name {
+                if !self.st.replaced.is_empty()
+                    && let Some(v) = self.st.replacement_for(&slot.1.v)
+                {
+                    return Ok(Dot {
+                        v,
+                        boxed: slot.1.boxed,
+                    });
+                }
                 return Ok(slot.1.clone());
             }
         }
@@ -386,9 +506,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
             None => Dot::plain(Value::Nil),
         };
         self.st.depth += 1;
-        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
-            self.st.run_tree(&tree, new_dot, out)
-        });
+        let r = grow(|| self.st.run_tree(&tree, new_dot, out));
         self.st.depth -= 1;
         r
     }
@@ -437,11 +555,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 self.eval_field_chain(dot, receiver, first, field, &cmd.args, final_)
             }
             Arg::Identifier { name, func, .. } => {
-                self.eval_function(dot, name, *func, &At::Cmd(cmd), &cmd.args, final_)
+                self.eval_function(dot, first, name, *func, &At::Cmd(cmd), &cmd.args, final_)
             }
             Arg::Pipe(p) => {
                 self.not_a_function(cmd, &final_)?;
-                self.eval_pipeline(dot, p)
+                grow(|| self.eval_pipeline(dot, p))
             }
             Arg::Variable(v) => self.eval_variable(dot, v, first, &cmd.args, final_),
             _ => {
@@ -554,10 +672,13 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 if has_args {
                     return Err(self.error(at, format!("{name} is not a method but has arguments")));
                 }
-                Ok(Dot {
-                    v: m.get(name).cloned().unwrap_or(Value::Nil),
-                    boxed: true,
-                })
+                let mut v = m.get(name).cloned().unwrap_or(Value::Nil);
+                if !self.st.replaced.is_empty()
+                    && let Some(changed) = self.st.replacement_for(&v)
+                {
+                    v = changed;
+                }
+                Ok(Dot { v, boxed: true })
             }
             Value::Object(o) => {
                 let o = o.clone();
@@ -606,7 +727,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     /// Evaluates call arguments (all of them, before the call, as Go does) plus the pipeline's
     /// final value.
     fn eval_args(&mut self, dot: &Dot, args: &'e [Arg], final_: Option<Dot>) -> R<Vec<Value>> {
-        let mut argv = Vec::with_capacity(args.len() + 1);
+        let mut argv = self.st.arg_pool.pop().unwrap_or_default();
         for a in args {
             argv.push(self.eval_arg(dot, a)?.v);
         }
@@ -629,9 +750,9 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 None,
             ),
             Arg::Variable(v) => self.eval_variable(dot, v, arg, &[], None),
-            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Pipe(p) => grow(|| self.eval_pipeline(dot, p)),
             Arg::Identifier { name, func, .. } => {
-                self.eval_function(dot, name, *func, &At::Arg(arg), &[], None)
+                self.eval_function(dot, arg, name, *func, &At::Arg(arg), &[], None)
             }
             Arg::Chain { node, field, .. } => {
                 let receiver = self.eval_chain_receiver(dot, arg, node)?;
@@ -644,9 +765,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     /// `args` includes the function's own node first, as Go's command args do.
+    #[allow(clippy::too_many_arguments)]
     fn eval_function(
         &mut self,
         dot: &Dot,
+        ident: &'e Arg,
         name: &str,
         func: Func,
         at: &At<'e>,
@@ -656,30 +779,187 @@ impl<'e> Exec<'e, '_, '_, '_> {
         let params = args.get(1..).unwrap_or(&[]);
         let num_in = params.len() + usize::from(final_.is_some());
         match func {
-            Func::Builtin(b) => self.eval_builtin(dot, name, b, at, params, final_, num_in),
+            Func::Builtin(b) => self.eval_builtin(dot, ident, name, b, at, params, final_, num_in),
             Func::External(f) => {
-                let argv = self.eval_args(dot, params, final_)?;
-                match f(self.st.ctx, &argv) {
-                    Ok(v) => Ok(Dot::plain(v)),
-                    Err(e) if is_conversion_error(&e.0) => Err(self.error(at, e.0)),
-                    Err(e) => Err(self.error(at, format!("error calling {name}: {}", e.0))),
+                let mut argv = self.st.arg_pool.pop().unwrap_or_default();
+                let mut boxed_nils = 0u64;
+                let mut unboxed_nils = 0u64;
+                for (i, p) in params.iter().enumerate() {
+                    let d = match self.eval_arg(dot, p) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            argv.clear();
+                            self.st.arg_pool.push(argv);
+                            return Err(e);
+                        }
+                    };
+                    if d.v.is_nil() && i < 64 {
+                        if d.boxed {
+                            boxed_nils |= 1 << i;
+                        } else {
+                            unboxed_nils |= 1 << i;
+                        }
+                    }
+                    argv.push(d.v);
+                }
+                if let Some(fv) = final_ {
+                    argv.push(fv.v);
+                }
+                let mut r = f(self.st.ctx, &argv);
+                // Go converts an argument to the parameter's type where our functions see the
+                // argument's own: a number literal (`trunc 2.0 "abc"` gets the int 2), and an
+                // untyped nil (a parenthesised pipeline or a variable) given for a map or slice
+                // parameter, which becomes an empty one. Retry with the converted argument.
+                let mut retries = params.len();
+                while let Err(e) = &r {
+                    if retries == 0 {
+                        break;
+                    }
+                    retries -= 1;
+                    if let Some(i) = literal_to_convert(&e.0, params, &argv) {
+                        argv[i] = match (&argv[i], e.0.contains("expected int;")) {
+                            (Value::Float(x), true) => Value::Int(*x as i64),
+                            (Value::Int(x), false) => Value::Float(*x as f64),
+                            _ => break,
+                        };
+                    } else if let Some(empty) = nil_container_for(&e.0)
+                        && unboxed_nils != 0
+                    {
+                        let i = unboxed_nils.trailing_zeros() as usize;
+                        unboxed_nils &= !(1 << i);
+                        match argv.get_mut(i) {
+                            Some(slot) => *slot = empty,
+                            None => break,
+                        }
+                    } else {
+                        break;
+                    }
+                    r = f(self.st.ctx, &argv);
+                }
+                let located = match &r {
+                    Err(e) if is_conversion_error(&e.0) => {
+                        let blamed = blamed_argument(f, self.st.ctx, &e.0, params, &mut argv);
+                        Some(self.conversion_error(ident, params, blamed, boxed_nils, &e.0))
+                    }
+                    _ => None,
+                };
+                let target = super::funcs::mutated_argument(name)
+                    .and_then(|i| Some((params.get(i)?, argv.get(i)?.clone())));
+                argv.clear();
+                self.st.arg_pool.push(argv);
+                match r {
+                    Ok(v) => {
+                        if let Some((node, old)) = target {
+                            self.write_back(dot, node, &old, &v);
+                        }
+                        Ok(Dot::plain(v))
+                    }
+                    Err(e) => Err(located.unwrap_or_else(|| {
+                        self.error(at, format!("error calling {name}: {}", e.0))
+                    })),
                 }
             }
             Func::Include => {
-                check_arity(self, at, name, num_in, 2, false)?;
+                check_arity(self, &At::Arg(ident), name, num_in, 2, false)?;
                 let (tname, rest) = self.eval_string_first(dot, params, final_)?;
                 let data = rest.into_iter().next().unwrap_or(Value::Nil);
-                let s = self.include(&tname, data, at)?;
-                Ok(Dot::plain(Value::from(s)))
+                Ok(Dot::plain(self.include(&tname, data, at)?))
             }
             Func::Tpl => {
-                check_arity(self, at, name, num_in, 2, false)?;
+                check_arity(self, &At::Arg(ident), name, num_in, 2, false)?;
                 let (text, rest) = self.eval_string_first(dot, params, final_)?;
                 let data = rest.into_iter().next().unwrap_or(Value::Nil);
                 let s = self.tpl(&text, data, at)?;
                 Ok(Dot::plain(Value::from(s)))
             }
         }
+    }
+
+    /// Go's `set`, `unset`, `merge` and `mergeOverwrite` change the map they are given, and
+    /// every holder of it sees the change. Our maps are immutable and shared, so the changed
+    /// copy is stored back where the argument was read from (a variable, a field path under a
+    /// variable or dot, or dot), and into every variable and dot still holding the old map.
+    fn write_back(&mut self, dot: &Dot, node: &'e Arg, old: &Value, new: &Value) {
+        if self.st.replaced.len() >= MAX_REPLACED {
+            self.st.replaced.clear();
+        }
+        let (root, path, root_value, nested): (Option<&'e Variable>, &'e [Box<str>], Value, bool) =
+            match node {
+                Arg::Variable(var) => match self.var_value(var) {
+                    Ok(d) => (Some(var), var.ident.get(1..).unwrap_or(&[]), d.v, d.boxed),
+                    Err(_) => return,
+                },
+                Arg::Field { ident, .. } => (None, ident, dot.v.clone(), dot.boxed),
+                Arg::Dot { .. } => (None, &[], dot.v.clone(), dot.boxed),
+                _ => return,
+            };
+        // A map read out of another one (a range element, a field) changes inside its
+        // container too: from now on, values read are searched for it.
+        if nested {
+            self.st.deep = true;
+        }
+        let Some(new_root) = set_path(&root_value, path, new) else {
+            return;
+        };
+        if let Some(var) = root {
+            let _ = self.set_var(var, Dot::plain(new_root.clone()));
+        }
+        self.replace_alias(old, new);
+        if !path.is_empty() {
+            self.replace_alias(&root_value, &new_root);
+        }
+    }
+
+    fn replace_alias(&mut self, old: &Value, new: &Value) {
+        let Value::Map(old_map) = old else {
+            return;
+        };
+        let same = |v: &Value| matches!(v, Value::Map(m) if Arc::ptr_eq(m, old_map));
+        for slot in self.vars.iter_mut() {
+            if same(&slot.1.v) {
+                slot.1.v = new.clone();
+            }
+        }
+        self.st.replaced.insert(
+            Arc::as_ptr(old_map) as usize,
+            (old_map.clone(), new.clone()),
+        );
+        self.st.memo.borrow_mut().clear();
+    }
+
+    /// Places an argument-conversion error of a library function on the argument Go would
+    /// blame (the first of the type the message names), in the words Go uses for it: a
+    /// literal is "expected integer; found 3", a nil read from a map has type `interface {}`.
+    fn conversion_error(
+        &self,
+        ident: &'e Arg,
+        params: &'e [Arg],
+        blamed: Option<(usize, String)>,
+        boxed_nils: u64,
+        msg: &str,
+    ) -> Box<TemplateError> {
+        let Some((node, i, expected)) = blamed.and_then(|(i, t)| params.get(i).map(|n| (n, i, t)))
+        else {
+            return self.error(&At::Arg(ident), msg);
+        };
+        let kind = match expected.as_str() {
+            "int" | "int64" | "int32" | "uint" | "uint64" | "uint32" => "integer",
+            "float64" | "float32" => "float",
+            other => other,
+        };
+        let is_nil = msg.starts_with("invalid value;") || msg.ends_with("; got interface {}");
+        let message = match node {
+            Arg::Nil { .. } => format!("cannot assign nil to {expected}"),
+            Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
+                format!("expected {kind}; found {node}")
+            }
+            _ if is_nil && boxed_nils & (1 << i.min(63)) != 0 => {
+                format!("wrong type for value; expected {expected}; got interface {{}}")
+            }
+            _ if is_nil => format!("invalid value; expected {expected}"),
+            _ => msg.to_string(),
+        };
+        self.error(&last_at_arg(node), message)
     }
 
     /// A `string` parameter as Go's `evalArg` converts it: literals are checked by kind,
@@ -736,7 +1016,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         Ok((first, rest))
     }
 
-    fn include(&mut self, name: &str, data: Value, at: &At<'e>) -> R<String> {
+    fn include(&mut self, name: &str, data: Value, at: &At<'e>) -> R<Value> {
         let count = self.st.includes.get(name).copied().unwrap_or(0);
         if count > MAX_INCLUDE_NESTING {
             return Err(self.error(
@@ -752,31 +1032,39 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})"),
             ));
         }
-        *self.st.includes.entry(name.to_string()).or_insert(0) += 1;
+        match self.st.includes.get_mut(name) {
+            Some(c) => *c += 1,
+            None => {
+                self.st.includes.insert(name.to_string(), 1);
+            }
+        }
         self.st.depth += 1;
-        let mut buf = String::new();
-        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
-            self.st.execute_template(name, data, &mut buf)
-        });
+        let mut buf = self.st.buf_pool.pop().unwrap_or_default();
+        let r = grow(|| self.st.execute_template(name, data, &mut buf));
         self.st.depth -= 1;
         if let Some(c) = self.st.includes.get_mut(name) {
             *c -= 1;
         }
+        let r = r.map(|()| Value::from(buf.as_str()));
+        buf.clear();
+        self.st.buf_pool.push(buf);
         match r {
-            Ok(()) => Ok(buf),
+            Ok(v) => Ok(v),
             Err(e) => Err(self.error_caused(at, format!("error calling include: {e}"), e)),
         }
     }
 
     fn tpl(&mut self, text: &str, data: Value, at: &At<'e>) -> R<String> {
-        let quoted = go_quote(text);
         let trees = match parse::parse(ROOT_NAME, text, self.st.resolve) {
             Ok(t) => t,
             Err(e) => {
                 return Err(self.error_caused(
                     at,
-                    format!("error calling tpl: cannot parse template {quoted}: {e}"),
-                    e,
+                    format!(
+                        "error calling tpl: cannot parse template {}: {e}",
+                        go_quote(text)
+                    ),
+                    Box::new(e),
                 ));
             }
         };
@@ -804,16 +1092,17 @@ impl<'e> Exec<'e, '_, '_, '_> {
         self.st.overlays.push(overlay);
         self.st.depth += 1;
         let mut buf = String::new();
-        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
-            self.st.run_tree(&main, Dot::plain(data), &mut buf)
-        });
+        let r = grow(|| self.st.run_tree(&main, Dot::plain(data), &mut buf));
         self.st.depth -= 1;
         self.st.overlays.pop();
         match r {
             Ok(()) => Ok(buf.replace("<no value>", "")),
             Err(e) => Err(self.error_caused(
                 at,
-                format!("error calling tpl: error during tpl function execution for {quoted}: {e}"),
+                format!(
+                    "error calling tpl: error during tpl function execution for {}: {e}",
+                    go_quote(text)
+                ),
                 e,
             )),
         }
@@ -823,6 +1112,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     fn eval_builtin(
         &mut self,
         dot: &Dot,
+        ident: &'e Arg,
         name: &str,
         b: Builtin,
         at: &At<'e>,
@@ -832,7 +1122,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     ) -> R<Dot> {
         match b {
             Builtin::And | Builtin::Or => {
-                check_arity(self, at, name, num_in, 1, true)?;
+                check_arity(self, &At::Arg(ident), name, num_in, 1, true)?;
                 let want = b == Builtin::Or;
                 let mut v = Dot::plain(Value::Nil);
                 for p in params {
@@ -847,13 +1137,13 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 }
                 return Ok(v);
             }
-            Builtin::Not => check_arity(self, at, name, num_in, 1, false)?,
-            Builtin::Len => check_arity(self, at, name, num_in, 1, false)?,
+            Builtin::Not => check_arity(self, &At::Arg(ident), name, num_in, 1, false)?,
+            Builtin::Len => check_arity(self, &At::Arg(ident), name, num_in, 1, false)?,
             Builtin::Index | Builtin::Slice | Builtin::Eq | Builtin::Printf | Builtin::Call => {
-                check_arity(self, at, name, num_in, 1, true)?
+                check_arity(self, &At::Arg(ident), name, num_in, 1, true)?
             }
             Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => {
-                check_arity(self, at, name, num_in, 2, false)?
+                check_arity(self, &At::Arg(ident), name, num_in, 2, false)?
             }
             Builtin::Print | Builtin::Println | Builtin::Html | Builtin::Js | Builtin::Urlquery => {
             }
@@ -921,6 +1211,101 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 }
 
+/// `root` with the map entry at `path` replaced by `value` (maps along the path are copied).
+fn set_path(root: &Value, path: &[Box<str>], value: &Value) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(value.clone());
+    };
+    let Value::Map(m) = root else {
+        return None;
+    };
+    let child = set_path(m.get(first.as_ref())?, rest, value)?;
+    let mut copy = (**m).clone();
+    copy.insert(first.to_string(), child);
+    Some(Value::map(copy))
+}
+
+/// The argument an argument-conversion message is about, and the type it expected. Go blames
+/// the first parameter whose argument does not fit; when several arguments have the type the
+/// message names, each is swapped for a value of the expected type to see whether the
+/// function then complains about that (earlier) parameter instead, i.e. whether it fit.
+fn blamed_argument(
+    f: super::funcs::Function,
+    ctx: &mut CallContext<'_>,
+    msg: &str,
+    params: &[Arg],
+    argv: &mut [Value],
+) -> Option<(usize, String)> {
+    let (expected, got) = if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
+        let (e, g) = rest.split_once("; got ")?;
+        (e.to_string(), Some(g.to_string()))
+    } else {
+        (
+            msg.strip_prefix("invalid value; expected ")?.to_string(),
+            None,
+        )
+    };
+    let matches = |v: &Value| match got.as_deref() {
+        Some("interface {}") | None => v.is_nil(),
+        Some(g) => !v.is_nil() && go_type(v) == g,
+    };
+    let candidates: Vec<usize> = (0..argv.len().min(params.len()))
+        .filter(|&i| matches(&argv[i]))
+        .collect();
+    if candidates.len() > 1 {
+        let stand_in = match expected.as_str() {
+            "string" => Value::str(""),
+            "int" => Value::Int(0),
+            "float64" => Value::Float(0.0),
+            "bool" => Value::Bool(false),
+            _ => return candidates.first().map(|&i| (i, expected)),
+        };
+        let refit = match &got {
+            Some(g) => format!(
+                "wrong type for value; expected {g}; got {}",
+                go_type(&stand_in)
+            ),
+            None => String::from("\u{0}"),
+        };
+        for &i in &candidates {
+            let original = std::mem::replace(&mut argv[i], stand_in.clone());
+            let r = f(ctx, argv);
+            argv[i] = original;
+            if !matches!(&r, Err(e) if e.0 == refit) {
+                return Some((i, expected));
+            }
+        }
+    }
+    candidates.first().map(|&i| (i, expected))
+}
+
+/// The empty map or slice Go passes for an untyped nil given to a parameter of that type.
+fn nil_container_for(msg: &str) -> Option<Value> {
+    let rest = msg.strip_prefix("wrong type for value; expected ")?;
+    let expected = rest.strip_suffix("; got interface {}")?;
+    if expected.starts_with("map[") {
+        Some(Value::map(Map::new()))
+    } else if expected.starts_with("[]") {
+        Some(Value::list(Vec::new()))
+    } else {
+        None
+    }
+}
+
+/// A number literal argument that Go would have converted to the type a message expects.
+fn literal_to_convert(msg: &str, params: &[Arg], argv: &[Value]) -> Option<usize> {
+    let wants_int = msg.starts_with("wrong type for value; expected int; got float64");
+    let wants_float = msg.starts_with("wrong type for value; expected float64; got int");
+    if !wants_int && !wants_float {
+        return None;
+    }
+    params.iter().zip(argv).position(|(p, v)| match (p, v) {
+        (Arg::Number { .. }, Value::Float(x)) => wants_int && x.fract() == 0.0,
+        (Arg::Number { .. }, Value::Int(_)) => wants_float,
+        _ => false,
+    })
+}
+
 fn check_arity(
     ex: &Exec<'_, '_, '_, '_>,
     at: &At<'_>,
@@ -966,6 +1351,12 @@ fn last_at_arg(arg: &Arg) -> At<'_> {
         Arg::Chain { node, .. } => last_at_arg(node),
         other => At::Arg(other),
     }
+}
+
+/// Runs `f` on a fresh stack segment when the current one is nearly used up, so that deep
+/// template nesting ends in Go's errors (or succeeds) instead of overflowing the stack.
+fn grow<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
 }
 
 /// How an action prints its value: Go's `fmt.Fprint`, with nil as `<no value>`.

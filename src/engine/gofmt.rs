@@ -58,6 +58,10 @@ pub fn format_float_g(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
     }
+    // Whole numbers below the exponent threshold print as integers; most values are these.
+    if f.fract() == 0.0 && f.abs() < 1e6 {
+        return (f as i64).to_string();
+    }
     // Rust's `{:e}` gives the shortest round-tripping digits, like strconv's shortest mode.
     let sci = format!("{:e}", f);
     let (mantissa, exp) = match sci.split_once('e') {
@@ -134,20 +138,43 @@ pub fn go_quote(s: &str) -> String {
     out
 }
 
-/// An approximation of Go's `unicode.IsPrint` for non-ASCII: controls, surrogates, private
-/// use, unassigned specials and the Unicode line/paragraph separators are escaped.
-fn is_go_printable(c: char) -> bool {
+/// Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+/// Rust has no general-category table, so the non-printable classes are listed: controls,
+/// format characters, separators other than U+0020, surrogates, private use and noncharacters.
+pub fn is_go_printable(c: char) -> bool {
     let u = c as u32;
     if u < 0x80 {
         return (0x20..0x7f).contains(&u);
     }
-    !(c.is_control()
-        || (0xE000..=0xF8FF).contains(&u)
-        || u == 0x2028
-        || u == 0x2029
-        || u == 0xFEFF
-        || (0xFFF0..=0xFFFF).contains(&u) && u != 0xFFFD
-        || u == 0x00AD)
+    let format = matches!(
+        u,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    );
+    let private_or_nonchar = (0xE000..=0xF8FF).contains(&u)
+        || (0xF0000..=0x10FFFF).contains(&u)
+        || (0xFDD0..=0xFDEF).contains(&u)
+        || (u & 0xFFFE) == 0xFFFE;
+    !(c.is_control() || c.is_whitespace() || format || private_or_nonchar)
 }
 
 #[cfg(test)]
@@ -846,8 +873,87 @@ fn format_float(x: f64, verb: char, prec: i64) -> String {
             go_exponent(&s, verb == 'E')
         }
         'G' => format_g(x, prec).to_uppercase(),
+        'x' | 'X' => format_hex_float(x, verb == 'X', prec),
+        'b' => {
+            let bits = x.to_bits();
+            let exp = ((bits >> 52) & 0x7ff) as i64;
+            let mut mant = bits & ((1u64 << 52) - 1);
+            let e = if exp == 0 {
+                1
+            } else {
+                mant |= 1 << 52;
+                exp
+            } - 1023
+                - 52;
+            let sign = if x.is_sign_negative() { "-" } else { "" };
+            format!("{sign}{mant}p{}{}", if e >= 0 { "+" } else { "-" }, e.abs())
+        }
         _ => format_g(x, prec),
     }
+}
+
+/// strconv's `%x` of a float: `0x1.cp+01`.
+fn format_hex_float(x: f64, upper: bool, prec: i64) -> String {
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    let mut exp = if biased == 0 {
+        1
+    } else {
+        mant |= 1 << 52;
+        biased
+    } - 1023;
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let hex: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = String::new();
+    if x.is_sign_negative() {
+        out.push('-');
+    }
+    out.push('0');
+    out.push(if upper { 'X' } else { 'x' });
+    out.push((b'0' + ((mant >> 60) & 1) as u8) as char);
+    mant <<= 4;
+    if prec < 0 && mant != 0 {
+        out.push('.');
+        while mant != 0 {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        out.push('.');
+        for _ in 0..prec {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    }
+    out.push(if upper { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    out.push_str(&format!("{:02}", exp.abs()));
+    out
 }
 
 /// Rust's `1.5e6` to Go's `1.5e+06`.

@@ -15,7 +15,7 @@ mod parse;
 
 use std::sync::Arc;
 
-pub use error::TemplateError;
+pub use error::{ExecError, TemplateError};
 pub use exec::{MAX_EXEC_DEPTH, MAX_INCLUDE_NESTING, ROOT_NAME};
 
 use exec::{State, TreeSet};
@@ -75,7 +75,30 @@ impl Templates {
     ) -> Result<String, TemplateError> {
         let mut out = String::new();
         let mut state = State::new(&self.trees, self.resolve, ctx);
-        state.execute_template(name, data.clone(), &mut out)?;
+        state
+            .execute_template(name, data.clone(), &mut out)
+            .map_err(|e| *e)?;
+        Ok(out)
+    }
+
+    /// Like [`Templates::execute`], for templates that share one data map as Helm's do: all
+    /// templates of a chart get the same map, so a template that changes it in place
+    /// (`set $ "Values" ...`, as Istio's charts do in a template that runs first) changes it for
+    /// the templates executed after it. When that happens `data` is replaced by the changed
+    /// map, for the caller to pass to the chart's next templates.
+    pub fn execute_shared(
+        &self,
+        name: &str,
+        data: &mut Value,
+        ctx: &mut CallContext<'_>,
+    ) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut state = State::new(&self.trees, self.resolve, ctx);
+        let r = state.execute_template(name, data.clone(), &mut out);
+        if let Some(changed) = state.replacement_for(data) {
+            *data = changed;
+        }
+        r.map_err(|e| *e)?;
         Ok(out)
     }
 

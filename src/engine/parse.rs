@@ -892,7 +892,7 @@ fn parse_go_float(s: &str) -> Option<f64> {
     }
     let clean: String = s.chars().filter(|&c| c != '_').collect();
     if clean.contains(['x', 'X']) {
-        return None;
+        return parse_hex_float(&clean);
     }
     if !clean
         .chars()
@@ -901,6 +901,31 @@ fn parse_go_float(s: &str) -> Option<f64> {
         return None;
     }
     clean.parse::<f64>().ok()
+}
+
+/// A hexadecimal float such as `0x1p60` or `-0x1.8p-3` (the binary exponent is mandatory).
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let body = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
+    let (mantissa, exp) = body.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut m = 0f64;
+    for c in int_part.chars().chain(frac_part.chars()) {
+        m = m * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let e = exp.checked_sub(4 * i32::try_from(frac_part.len()).ok()?)?;
+    let v = m * 2f64.powi(e);
+    Some(if neg { -v } else { v })
 }
 
 #[cfg(test)]
@@ -960,6 +985,8 @@ mod tests {
         assert_eq!(n("1e3"), "Ok(Float(1000.0))");
         assert_eq!(n("1.5"), "Ok(Float(1.5))");
         assert_eq!(n("-7"), "Ok(Int(-7))");
+        assert_eq!(n("0x1p60"), "Ok(Float(1.152921504606847e18))");
+        assert_eq!(n("0x1.8p1"), "Ok(Float(3.0))");
         assert_eq!(n("18446744073709551615"), "Ok(Overflow)");
         assert_eq!(
             format!("{:?}", parse_number("'a'", ItemType::CharConstant)),

@@ -345,6 +345,42 @@ fn len_and_index() {
 }
 
 #[test]
+fn arity_errors_point_at_the_function_name() {
+    assert_eq!(
+        err("{{ ge 1 2 3 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <ge>: wrong number of args for ge: want 2 got 3"
+    );
+}
+
+#[test]
+fn more_printf_and_escaping() {
+    assert_eq!(
+        ok(r#"{{ printf "%x|%X|%.2x|%b|%x|%x|%x" 3.5 -0.1 1.0 3.5 0.0 1e300 5e-324 }}"#),
+        "0x1.cp+01|-0X1.999999999999AP-04|0x1.00p+00|7881299347898368p-51|0x0p+00|0x1.7e43c8800759cp+996|0x1p-1074"
+    );
+    assert_eq!(
+        ok(r#"{{ js "\u2028é\x01\u00a0\u200b" }}|{{ printf "%q" "\u00a0\u200b\u2028é" }}"#),
+        r#"\u2028é\u0001\u00A0\u200B|"\u00a0\u200b\u2028é""#
+    );
+    assert_eq!(
+        ok(
+            r#"{{ printf "%*d|%-*d|%.*f" 5 1 4 2 2 3.14159 }}|{{ printf "%[3]s %[1]s %s" "a" "b" "c" }}|{{ printf "%[5]s" "a" }}"#
+        ),
+        "    1|2   |3.14|c a b|%!s(BADINDEX)"
+    );
+    assert_eq!(
+        ok(r#"{{ printf "%U|%#U|%q|%+q|%#q" 0x1F600 0x41 0x263A "héllo" "back`q" }}"#),
+        r#"U+1F600|U+0041 'A'|'☺'|"h\u00e9llo"|"back`q""#
+    );
+    assert_eq!(
+        ok(
+            r#"{{ printf "% x|%#x|% #x|%X" "hé" "ab" "ab" "ab" }}|{{ printf "%.2g|%.1g|%.10g|%g|%g|%G" 123.0 0.05 1.0 1e100 123456.0 1e-10 }}"#
+        ),
+        "68 c3 a9|0x6162|0x61 0x62|6162|1.2e+02|0.05|1|1e+100|123456|1E-10"
+    );
+}
+
+#[test]
 fn command_errors() {
     assert_eq!(
         err("{{ not }}"),
@@ -552,6 +588,40 @@ fn objects_expose_fields_and_methods() {
     );
 }
 
+/// Like Helm's `.Capabilities.APIVersions`: a Go `[]string` type with a `Has` method.
+struct VersionSet;
+
+impl Object for VersionSet {
+    fn type_name(&self) -> &str {
+        "chartutil.VersionSet"
+    }
+    fn field(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn display(&self) -> String {
+        "[v1 apps/v1]".into()
+    }
+    fn to_data(&self) -> Value {
+        Value::list(vec![Value::str("v1"), Value::str("apps/v1")])
+    }
+}
+
+#[test]
+fn slice_typed_objects_range_and_index_like_their_elements() {
+    let mut top = Map::new();
+    top.insert("V".into(), Value::Object(Arc::new(VersionSet)));
+    let mut set = Templates::with_resolver(builtin_resolver);
+    set.parse(
+        FILE,
+        "{{ range .V }}{{ . }};{{ end }} {{ len .V }} {{ index .V 1 }} {{ .V }}",
+    )
+    .unwrap();
+    assert_eq!(
+        run_with(&set, &Value::map(top)),
+        Ok("v1;apps/v1; 2 apps/v1 [v1 apps/v1]".into())
+    );
+}
+
 fn shout(_: &mut CallContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
     match args {
         [Value::String(s)] => Ok(Value::from(s.to_uppercase())),
@@ -559,9 +629,20 @@ fn shout(_: &mut CallContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
     }
 }
 
+/// Shaped like Sprig's `trunc(c int, s string) string`, with the shared argument checks.
+fn cut(_: &mut CallContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    super::funcs::arity("cut", args, 2)?;
+    let n = super::funcs::int_arg(args, 0)?;
+    let s = super::funcs::string_arg(args, 1)?;
+    Ok(Value::from(
+        s.chars().take(n.max(0) as usize).collect::<String>(),
+    ))
+}
+
 fn with_shout(name: &str) -> Option<super::ast::Func> {
     match name {
         "shout" => Some(super::ast::Func::External(shout)),
+        "cut" => Some(super::ast::Func::External(cut)),
         other => builtin_resolver(other),
     }
 }
@@ -583,7 +664,148 @@ fn library_functions_are_called_with_evaluated_arguments() {
 }
 
 #[test]
+fn argument_conversion_errors_blame_the_argument_like_go() {
+    let render = |src: &str| {
+        let mut set = Templates::with_resolver(with_shout);
+        set.parse(FILE, src).map_err(|e| e.to_string())?;
+        run_with(&set, &values())
+    };
+    let prefix = "template: t/templates/a.yaml:1:";
+    let cases = [
+        (
+            r#"{{ shout 1 }}"#,
+            "3: executing \"t/templates/a.yaml\" at <shout 1>: error calling shout: shout wants one string",
+        ),
+        (
+            r#"{{ cut "x" "y" }}"#,
+            "7: executing \"t/templates/a.yaml\" at <\"x\">: expected integer; found \"x\"",
+        ),
+        (
+            r#"{{ cut 2 3 }}"#,
+            "9: executing \"t/templates/a.yaml\" at <3>: expected string; found 3",
+        ),
+        (
+            r#"{{ cut 2 nil }}"#,
+            "9: executing \"t/templates/a.yaml\" at <nil>: cannot assign nil to string",
+        ),
+        (
+            r#"{{ cut 2 .Values.a }}"#,
+            "16: executing \"t/templates/a.yaml\" at <.Values.a>: wrong type for value; expected string; got float64",
+        ),
+        (
+            r#"{{ cut 2 .Values.missing }}"#,
+            "16: executing \"t/templates/a.yaml\" at <.Values.missing>: wrong type for value; expected string; got interface {}",
+        ),
+        (
+            r#"{{ cut 1 }}"#,
+            "3: executing \"t/templates/a.yaml\" at <cut>: wrong number of args for cut: want 2 got 1",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(render(src), Err(format!("{prefix}{want}")), "{src}");
+    }
+    // Go converts the literal 2.0 to the int parameter.
+    assert_eq!(render(r#"{{ cut 2.0 "abc" }}"#), Ok("ab".into()));
+}
+
+/// Oracle-checked: `{{ $d := dict "a" 1 }}{{ $_ := set $d "b" 2 }}{{ $d }}` and friends.
+#[test]
+fn in_place_map_changes_are_seen_like_go_maps() {
+    let render = |src: &str| {
+        let mut set = Templates::new();
+        set.parse(FILE, src).map_err(|e| e.to_string())?;
+        run_with(&set, &values())
+    };
+    let cases = [
+        (
+            r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "b" 2 }}{{ $d }}"#,
+            "map[a:1 b:2]",
+        ),
+        (
+            r#"{{ $d := dict "a" 1 }}{{ with .Values.s }}{{ $_ := set $d "b" 2 }}{{ end }}{{ $d }}"#,
+            "map[a:1 b:2]",
+        ),
+        (
+            r#"{{ $d := dict "a" (dict "x" 1) }}{{ $_ := set $d.a "y" 2 }}{{ $d }}"#,
+            "map[a:map[x:1 y:2]]",
+        ),
+        (
+            r#"{{ $_ := set .Values "new" 5 }}{{ .Values.new }} {{ $.Values.new }}"#,
+            "5 5",
+        ),
+        (
+            r#"{{ define "f" }}{{ $_ := set . "x" "set" }}{{ .x }}{{ end }}{{ include "f" (dict "y" 1) }}"#,
+            "set",
+        ),
+        (
+            r#"{{ $d := dict }}{{ $e := $d }}{{ $_ := set $d "k" 1 }}{{ $e }}"#,
+            "map[k:1]",
+        ),
+        (
+            r#"{{ range list 1 2 }}{{ $_ := set $ "c" . }}{{ end }}{{ .c }}"#,
+            "2",
+        ),
+        (
+            r#"{{ define "f" }}{{ $_ := set . "x" "set" }}{{ end }}{{ $c := dict "y" 1 }}{{ include "f" $c }}{{ $c.x }}"#,
+            "set",
+        ),
+        (
+            r#"{{ $p := dict }}{{ mustMergeOverwrite (dict "a" 1) ($p.global) (dict "b" 2) }}"#,
+            "map[a:1 b:2]",
+        ),
+        // A range element changed in place changes inside its container.
+        (
+            r#"{{ $m := dict "x" (dict "s" nil) }}{{ range $k, $v := $m }}{{ $_ := set $v "s" "R" }}{{ end }}{{ $m }}"#,
+            "map[x:map[s:R]]",
+        ),
+        (
+            r#"{{ define "f" }}{{ range $k, $v := .m }}{{ $_ := set $v "s" "Q" }}{{ end }}{{ end }}{{ $m := dict "x" (dict "s" 1) }}{{ include "f" (dict "m" $m) }}{{ $m }}"#,
+            "map[x:map[s:Q]]",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(render(src), Ok(want.to_string()), "{src}");
+    }
+}
+
+#[test]
+fn templates_sharing_data_see_each_others_changes() {
+    let mut set = Templates::new();
+    set.parse(
+        "t/templates/zzz.yaml",
+        r#"{{ $_ := set $ "Values" (dict "x" "merged") }}"#,
+    )
+    .unwrap();
+    set.parse(FILE, "{{ .Values.x }}").unwrap();
+    let lookup = OfflineLookup;
+    let mut rng = FixedRandom;
+    let mut ctx = CallContext {
+        lookup: &lookup,
+        random: &mut rng,
+    };
+    let mut data = values();
+    assert_eq!(
+        set.execute_shared("t/templates/zzz.yaml", &mut data, &mut ctx)
+            .map_err(|e| e.to_string()),
+        Ok(String::new())
+    );
+    assert_eq!(
+        set.execute_shared(FILE, &mut data, &mut ctx)
+            .map_err(|e| e.to_string()),
+        Ok("merged".into())
+    );
+}
+
+#[test]
 fn templates_are_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Templates>();
+}
+
+#[test]
+fn deepest_allowed_nesting_runs_and_drops_without_overflow() {
+    let deep = format!("{}1{}", "(".repeat(9999), ")".repeat(9999));
+    assert_eq!(ok(&format!("{{{{ {deep} }}}}")), "1");
+    let ifs = format!("{}x{}", "{{ if 1 }}".repeat(5000), "{{ end }}".repeat(5000));
+    assert_eq!(ok(&ifs), "x");
 }
