@@ -1284,6 +1284,25 @@ join "," .Values.m ⇒ "map[a:1 b:map[c:deep] e:]"
         check_table(ORACLE);
     }
 
+    /// Verified with the Helm 4.2 oracle: argument counts are checked with Go's wording.
+    #[test]
+    fn argument_counts_and_conversions_match_helm() {
+        check_table(
+            r#"
+trunc 1 ⇒ "ERR wrong number of args for trunc: want 2 got 1"
+mul ⇒ "ERR wrong number of args for mul: want at least 1 got 0"
+merge ⇒ "ERR wrong number of args for merge: want at least 1 got 0"
+pluck ⇒ "ERR wrong number of args for pluck: want at least 1 got 0"
+default ⇒ "ERR wrong number of args for default: want at least 1 got 0"
+ternary 1 2 ⇒ "ERR wrong number of args for ternary: want 3 got 2"
+list ⇒ "[]"
+add1 "0x10" ⇒ "17"
+dict 1.5 "a" .Values.f "b" ⇒ "map[1.5:b]"
+int .Values.s ⇒ "0"
+"#,
+        );
+    }
+
     #[test]
     fn type_errors_use_go_wording() {
         assert_eq!(
