@@ -1,1 +1,283 @@
 //! Helm charts: loading archives and directories, and processing dependencies.
+//!
+//! Loading follows Helm's `pkg/chart/loader`: an archive's top-level directory is stripped, every
+//! entry is classified by its path (Chart.yaml, values.yaml, values.schema.json, templates/,
+//! charts/, everything else kept for `.Files`), and subcharts under `charts/` are loaded
+//! recursively whether they are nested `.tgz` archives or directories.
+
+mod archive;
+mod ignore;
+mod metadata;
+pub mod semver;
+
+use std::path::Path;
+
+pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
+pub use metadata::{Dependency, ImportValue, Maintainer, Metadata};
+
+use crate::value::{Map, Value};
+
+/// A file of a chart as Helm keeps it: the path inside the chart and the raw bytes (a leading
+/// UTF-8 byte-order mark already stripped, as Helm does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartFile {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// A template of a chart. Templates must be UTF-8 because the engine parses them as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// The path inside the chart, e.g. `templates/deployment.yaml`.
+    pub name: String,
+    pub source: String,
+}
+
+/// The chart's `values.schema.json`, kept raw (for error messages) and parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub raw: Vec<u8>,
+    pub json: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub metadata: Metadata,
+    /// The chart's default values (always a map).
+    pub values: Value,
+    pub schema: Option<Schema>,
+    pub templates: Vec<Template>,
+    /// Every other file, as `.Files` sees it (includes `crds/`, README, `.helmignore`, …).
+    pub files: Vec<ChartFile>,
+    /// Subcharts found under `charts/`; after `values::prepare` only the enabled ones,
+    /// aliased ones renamed to their alias.
+    pub dependencies: Vec<Chart>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{archive}: {message}")]
+    Archive { archive: String, message: String },
+    #[error("{archive}: {entry}: {message}")]
+    Entry {
+        archive: String,
+        entry: String,
+        message: String,
+    },
+    #[error("{chart}: {message}")]
+    Invalid { chart: String, message: String },
+    #[error("error unpacking subchart {subchart} in {parent}: {source}")]
+    Subchart {
+        subchart: String,
+        parent: String,
+        #[source]
+        source: Box<ChartError>,
+    },
+    #[error("{0}")]
+    Values(String),
+}
+
+/// Loads a chart from a `.tgz` archive or a directory, as `helm template PATH` does.
+pub fn load(path: &Path) -> Result<Chart, ChartError> {
+    let meta = std::fs::metadata(path).map_err(|source| ChartError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if meta.is_dir() {
+        let files = archive::read_dir(path)?;
+        load_files(&path.display().to_string(), files)
+    } else {
+        let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        load_archive(&path.display().to_string(), &bytes)
+    }
+}
+
+/// Loads a chart from the bytes of a gzip-compressed tar archive; `name` only labels errors.
+pub fn load_archive(name: &str, bytes: &[u8]) -> Result<Chart, ChartError> {
+    let files = archive::read_archive(name, bytes)?;
+    load_files(name, files)
+}
+
+/// Builds a chart from its files (paths relative to the chart root), Helm's `LoadFiles`.
+fn load_files(origin: &str, files: Vec<ChartFile>) -> Result<Chart, ChartError> {
+    let invalid = |message: String| ChartError::Invalid {
+        chart: origin.to_string(),
+        message,
+    };
+    let chart_yaml = files
+        .iter()
+        .find(|f| f.name == "Chart.yaml")
+        .ok_or_else(|| invalid("Chart.yaml file is missing".to_string()))?;
+    let mut metadata = metadata::parse_chart_yaml(&chart_yaml.data)
+        .map_err(|e| invalid(format!("cannot load Chart.yaml: {e}")))?;
+
+    let mut values = Value::map(Map::new());
+    let mut schema = None;
+    let mut templates = Vec::new();
+    let mut other = Vec::new();
+    let mut subcharts: std::collections::BTreeMap<String, Vec<ChartFile>> = Default::default();
+
+    for f in files {
+        match f.name.as_str() {
+            "Chart.yaml" => {}
+            "Chart.lock" => {}
+            "values.yaml" => {
+                let text = std::str::from_utf8(&f.data)
+                    .map_err(|_| invalid("cannot load values.yaml: invalid UTF-8".to_string()))?;
+                values = parse_values_text(text)
+                    .map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
+            }
+            "values.schema.json" => {
+                let json = serde_json::from_slice(&f.data)
+                    .map_err(|e| invalid(format!("cannot load values.schema.json: {e}")))?;
+                schema = Some(Schema { raw: f.data, json });
+            }
+            "requirements.yaml" => {
+                let deps = metadata::parse_requirements(&f.data)
+                    .map_err(|e| invalid(format!("cannot load requirements.yaml: {e}")))?;
+                metadata.dependencies = deps;
+                if metadata.api_version == "v1" {
+                    other.push(f);
+                }
+            }
+            "requirements.lock" => {
+                if metadata.api_version == "v1" {
+                    other.push(f);
+                }
+            }
+            name if name.starts_with("templates/") => {
+                let source = String::from_utf8(f.data).map_err(|e| ChartError::Entry {
+                    archive: origin.to_string(),
+                    entry: f.name.clone(),
+                    message: format!(
+                        "template is not valid UTF-8 (byte offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                })?;
+                templates.push(Template {
+                    name: f.name,
+                    source,
+                });
+            }
+            name if name.starts_with("charts/") => {
+                if name.ends_with(".prov") {
+                    other.push(f);
+                    continue;
+                }
+                let rest = &name["charts/".len()..];
+                let (sub, inner) = rest.split_once('/').unwrap_or((rest, ""));
+                let sub = sub.to_string();
+                let inner = inner.to_string();
+                subcharts.entry(sub.clone()).or_default().push(ChartFile {
+                    name: if inner.is_empty() { sub } else { inner },
+                    data: f.data,
+                });
+            }
+            _ => other.push(f),
+        }
+    }
+    metadata.validate().map_err(invalid)?;
+
+    let mut dependencies = Vec::new();
+    for (sub, files) in subcharts {
+        if sub.starts_with('_') || sub.starts_with('.') {
+            continue;
+        }
+        let wrap = |source: ChartError| ChartError::Subchart {
+            subchart: sub.clone(),
+            parent: metadata.name.clone(),
+            source: Box::new(source),
+        };
+        let chart = if sub.ends_with(".tgz") {
+            let Some(file) = files.into_iter().find(|f| f.name == sub) else {
+                return Err(wrap(invalid(format!(
+                    "error unpacking subchart tar: expected {sub}"
+                ))));
+            };
+            load_archive(&format!("{origin}/charts/{sub}"), &file.data).map_err(wrap)?
+        } else {
+            // A plain file directly in charts/ that is not an archive is not a chart.
+            let inner: Vec<ChartFile> = files.into_iter().filter(|f| f.name != sub).collect();
+            load_files(&format!("{origin}/charts/{sub}"), inner).map_err(wrap)?
+        };
+        dependencies.push(chart);
+    }
+
+    Ok(Chart {
+        metadata,
+        values,
+        schema,
+        templates,
+        files: other,
+        dependencies,
+    })
+}
+
+/// A values document as Helm loads it: empty or null means an empty map, anything but a map
+/// is an error.
+pub fn parse_values_text(text: &str) -> Result<Value, String> {
+    match crate::yaml::parse_value(text).map_err(|e| e.to_string())? {
+        Value::Nil => Ok(Value::map(Map::new())),
+        v @ Value::Map(_) => Ok(v),
+        other => Err(format!(
+            "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            match other {
+                Value::List(_) => "array",
+                Value::String(_) => "string",
+                Value::Bool(_) => "bool",
+                _ => "number",
+            }
+        )),
+    }
+}
+
+impl Chart {
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Library charts contribute `define`s to their parents but render nothing themselves.
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type == "library"
+    }
+
+    /// The CRD files of this chart (`crds/`), which Helm also keeps in `.Files`.
+    pub fn crds(&self) -> impl Iterator<Item = &ChartFile> {
+        self.files.iter().filter(|f| f.name.starts_with("crds/"))
+    }
+
+    /// Every template of the chart tree with the name the engine knows it by:
+    /// `<chart>/templates/x.yaml`, and `<chart>/charts/<sub>/templates/x.yaml` for subcharts
+    /// (by alias after dependency processing). Library charts are included because their
+    /// `define`s must be visible; the renderer skips their output.
+    pub fn all_templates(&self) -> Vec<(String, &Template, &Chart)> {
+        let mut out = Vec::new();
+        self.collect_templates(self.name(), &mut out);
+        out
+    }
+
+    fn collect_templates<'a>(
+        &'a self,
+        prefix: &str,
+        out: &mut Vec<(String, &'a Template, &'a Chart)>,
+    ) {
+        for t in &self.templates {
+            out.push((format!("{prefix}/{}", t.name), t, self));
+        }
+        for dep in &self.dependencies {
+            dep.collect_templates(&format!("{prefix}/charts/{}", dep.name()), out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,104 @@
 //! Go's text/template, as Helm's engine runs it, with the Helm and Sprig function library.
+//!
+//! Our own implementation rather than a crate: byte-identical output with Helm depends on
+//! details (map ranging order, `<no value>`, trim markers on comments, float printing, error
+//! texts, bounded recursion) that the available Go-template crates get wrong.
 
+mod ast;
+mod builtins;
+mod error;
+mod exec;
 pub mod funcs;
 pub mod gofmt;
+mod lexer;
+mod parse;
+
+use std::sync::Arc;
+
+pub use error::TemplateError;
+pub use exec::{MAX_EXEC_DEPTH, MAX_INCLUDE_NESTING, ROOT_NAME};
+
+use exec::{State, TreeSet};
+use funcs::CallContext;
+use parse::Resolver;
+
+use crate::value::Value;
+
+/// A set of parsed templates, like Go's `*template.Template` with its associates. Parsed
+/// once, then executed concurrently from many threads.
+pub struct Templates {
+    trees: TreeSet,
+    resolve: Resolver,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templates {
+    /// A set whose templates may call Go's builtins, Helm's `include`/`tpl` and the
+    /// Sprig/Helm function library.
+    pub fn new() -> Self {
+        Templates {
+            trees: TreeSet::new(),
+            resolve: parse::helm_resolver,
+        }
+    }
+
+    /// Parses `source` as the template called `name`; its `{{define}}`s and `{{block}}`s join
+    /// the set. A later definition of a name replaces an earlier one, except that a body of
+    /// only spaces and comments never replaces an existing one (Go's rule, which Helm's
+    /// parse order relies on).
+    pub fn parse(&mut self, name: &str, source: &str) -> Result<(), TemplateError> {
+        let trees = parse::parse(name, source, self.resolve)?;
+        for tree in trees {
+            if tree.is_empty() && self.trees.contains_key(tree.name.as_ref()) {
+                continue;
+            }
+            self.trees.insert(tree.name.clone(), Arc::new(tree));
+        }
+        Ok(())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.trees.contains_key(name)
+    }
+
+    /// Executes template `name` with `data` as dot (and as `$`).
+    pub fn execute(
+        &self,
+        name: &str,
+        data: &Value,
+        ctx: &mut CallContext<'_>,
+    ) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut state = State::new(&self.trees, self.resolve, ctx);
+        state.execute_template(name, data.clone(), &mut out)?;
+        Ok(out)
+    }
+
+    /// A set resolving functions with `resolve` instead of the full library (tests use it to
+    /// run the engine on builtins and a few stand-in functions).
+    #[cfg(test)]
+    fn with_resolver(resolve: Resolver) -> Self {
+        Templates {
+            trees: TreeSet::new(),
+            resolve,
+        }
+    }
+}
+
+#[cfg(test)]
+fn builtin_resolver(name: &str) -> Option<ast::Func> {
+    use ast::Func;
+    match name {
+        "include" => Some(Func::Include),
+        "tpl" => Some(Func::Tpl),
+        _ => ast::Builtin::from_name(name).map(Func::Builtin),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,167 @@
-//! Chart values: Helm's coalescing, `--set` parsing and schema validation.
+//! Chart values: the user's `-f`/`--set` merge, Helm's dependency processing and coalescing,
+//! and `values.schema.json` validation. [`prepare`] produces exactly the `.Values` that Helm's
+//! engine receives for the top chart.
+
+mod coalesce;
+mod deps;
+mod gomap;
+mod schema;
+mod strvals;
+
+use std::sync::Arc;
+
+pub use schema::Violation;
+
+use crate::chart::Chart;
+use crate::value::{Map, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    #[error("failed parsing --set data: {0}")]
+    Set(String),
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("{0}")]
+    TypeMismatch(String),
+    #[error("{0}")]
+    Limit(String),
+}
+
+/// Deeper than any real values document; deeper input is refused rather than risking the
+/// stack in the recursive merges and the schema validator.
+pub const MAX_VALUES_DEPTH: usize = 500;
+
+fn depth(v: &Value, limit: usize) -> usize {
+    // Iterative, so that measuring a hostile document cannot itself overflow the stack.
+    let mut max = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        max = max.max(d);
+        if d > limit {
+            break;
+        }
+        match v {
+            Value::Map(m) => stack.extend(m.values().map(|c| (c, d + 1))),
+            Value::List(l) => stack.extend(l.iter().map(|c| (c, d + 1))),
+            _ => {}
+        }
+    }
+    max
+}
+
+fn check_depth(v: &Value, what: &str) -> Result<(), ValuesError> {
+    if depth(v, MAX_VALUES_DEPTH) > MAX_VALUES_DEPTH {
+        return Err(ValuesError::Limit(format!(
+            "{what}: values nested more than {MAX_VALUES_DEPTH} levels deep"
+        )));
+    }
+    Ok(())
+}
+
+/// Parses values files (`-f`), each a YAML document whose root must be a map (or empty).
+pub fn read_values_files(files: &[(String, String)]) -> Result<Vec<Value>, ValuesError> {
+    files
+        .iter()
+        .map(|(name, text)| {
+            let v = crate::chart::parse_values_text(text).map_err(|message| ValuesError::File {
+                file: name.clone(),
+                message,
+            })?;
+            check_depth(&v, name)?;
+            Ok(v)
+        })
+        .collect()
+}
+
+/// The CLI's `mergeMaps`: later maps win, nested maps merge, anything else is replaced.
+fn merge_maps(base: &mut Map, over: &Map) {
+    for (k, v) in over {
+        if let (Value::Map(ov), Some(Value::Map(bv))) = (v, base.get_mut(k)) {
+            merge_maps(Arc::make_mut(bv), ov);
+            continue;
+        }
+        base.insert(k.clone(), v.clone());
+    }
+}
+
+/// Helm's `values.Options.MergeValues`: `-f` files in order, then `--set`, then `--set-string`.
+pub fn merge_user_values(
+    files: &[Value],
+    set: &[String],
+    set_string: &[String],
+) -> Result<Value, ValuesError> {
+    let mut base = Map::new();
+    for (i, f) in files.iter().enumerate() {
+        check_depth(f, &format!("values file {}", i + 1))?;
+        if let Some(m) = f.as_map() {
+            merge_maps(&mut base, m);
+        }
+    }
+    for s in set {
+        strvals::parse_into(s, &mut base, false)?;
+    }
+    for s in set_string {
+        strvals::parse_into(s, &mut base, true)?;
+    }
+    Ok(Value::map(base))
+}
+
+/// A chart ready to render: dependencies processed and values coalesced.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The chart tree with disabled subcharts removed and aliases applied.
+    pub chart: Chart,
+    /// `.Values` of the top chart; each subchart's values nested under its name or alias.
+    pub values: Value,
+    /// What Helm would log while coalescing (type conflicts, skipped globals, …).
+    pub warnings: Vec<String>,
+}
+
+/// Runs Helm's `ProcessDependenciesWithMerge` and `CoalesceValues` for the given user values.
+pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
+    check_depth(&user, "user values")?;
+    check_depth(&chart.values, chart.name())?;
+    let user = match user {
+        Value::Map(m) => Arc::unwrap_or_clone(m),
+        Value::Nil => Map::new(),
+        _ => {
+            return Err(ValuesError::TypeMismatch(
+                "user values must be a map".to_string(),
+            ));
+        }
+    };
+    let mut warnings = Vec::new();
+    deps::process_dependencies(&mut chart, &user, &mut warnings)?;
+    let mut values = user;
+    coalesce::coalesce(&chart, &mut values, "", false, &mut warnings)?;
+    Ok(Prepared {
+        chart,
+        values: Value::map(values),
+        warnings,
+    })
+}
+
+/// Checks the prepared values against the schemas of the chart and its enabled subcharts.
+pub fn validate(prepared: &Prepared) -> Vec<Violation> {
+    schema::validate_tree(&prepared.chart, &prepared.values)
+}
+
+/// The violations as Helm words its render error, grouped by chart in validation order.
+pub fn schema_error_message(violations: &[Violation]) -> String {
+    let mut out = String::from(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n",
+    );
+    let mut current: Option<&str> = None;
+    for v in violations {
+        if current != Some(v.chart.as_str()) {
+            out.push_str(&v.chart);
+            out.push_str(":\n");
+            current = Some(&v.chart);
+        }
+        out.push_str(&format!("- at '{}': {}\n", v.pointer, v.message));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

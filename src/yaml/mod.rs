@@ -1,14 +1,155 @@
-//! YAML as Helm reads and writes it.
+//! YAML, JSON and TOML exactly as Helm reads and writes them.
+//!
+//! Helm reads values files, `Chart.yaml` and `fromYaml` input with sigs.k8s.io/yaml: go-yaml v2
+//! (YAML 1.1 scalars), keys made strings, then a JSON round trip so that every number is a
+//! float64. It writes `toYaml` as encoding/json output re-read and re-emitted by go-yaml v2.
+//! Matching both ends byte for byte is what makes rendered manifests identical to Helm's.
+
+mod emit;
+mod floatfmt;
+mod json;
+mod json_decode;
+mod parse;
+mod resolve;
+mod toml;
+
+pub use parse::MAX_DEPTH;
 
 use crate::value::Value;
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct YamlError(pub String);
-
-/// Parses one YAML document into a value, numbers as float64 (sigs.k8s.io/yaml semantics).
-pub fn parse_value(text: &str) -> Result<Value, YamlError> {
-    let json: serde_json::Value =
-        serde_saphyr::from_str(text).map_err(|e| YamlError(e.to_string()))?;
-    Ok(Value::from_json(&json))
+/// Why YAML could not be read or written. The texts follow sigs.k8s.io/yaml's wrapping so
+/// that messages read like Helm's; syntax errors also carry the position.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum YamlError {
+    #[error("error converting YAML to JSON: yaml: line {line}, column {column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("error converting YAML to JSON: {0}")]
+    Convert(String),
+    /// A values file (or `fromYaml` input) whose top level is not a map.
+    #[error(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {0} into Go value of type map[string]interface {{}}"
+    )]
+    NotAMap(&'static str),
+    /// A top-level value that is not a list where one is required (`fromYamlArray`).
+    #[error(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {0} into Go value of type []interface {{}}"
+    )]
+    NotAList(&'static str),
+    /// The value cannot be written (encoding/json rejects NaN and infinities).
+    #[error("error marshaling into JSON: {0}")]
+    Marshal(String),
 }
+
+/// Parses the first YAML document of `text` into a value of any type; an empty document is
+/// nil. Later documents are ignored, as go-yaml's `Unmarshal` does.
+pub fn parse_value(text: &str) -> Result<Value, YamlError> {
+    Ok(parse::parse(text, 1)?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Nil))
+}
+
+/// Parses every document of a stream (anchors do not cross documents).
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
+    parse::parse(text, usize::MAX)
+}
+
+/// The JSON type name encoding/json reports when it cannot decode into a map or slice.
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Float(_) => "number",
+        Value::String(_) => "string",
+        Value::List(_) => "array",
+        _ => "object",
+    }
+}
+
+/// Parses a values file (also `Chart.yaml` and `fromYaml` input): a map, where an empty
+/// document or `null` is an empty map, and anything else fails with Helm's error.
+pub fn parse_values(text: &str) -> Result<Value, YamlError> {
+    match parse_value(text)? {
+        Value::Nil => Ok(Value::map(Default::default())),
+        v @ Value::Map(_) => Ok(v),
+        other => Err(YamlError::NotAMap(json_kind(&other))),
+    }
+}
+
+/// Parses `fromYamlArray` input: a list, where an empty document or `null` is an empty list.
+pub fn parse_list(text: &str) -> Result<Value, YamlError> {
+    match parse_value(text)? {
+        Value::Nil => Ok(Value::list(Vec::new())),
+        v @ Value::List(_) => Ok(v),
+        other => Err(YamlError::NotAList(json_kind(&other))),
+    }
+}
+
+/// `sigs.k8s.io/yaml.Marshal`: the text `toYaml` shows, before Helm trims the final newline.
+pub fn to_yaml(v: &Value) -> Result<String, YamlError> {
+    emit::to_yaml(v, emit::Dialect::SigsV2)
+}
+
+/// go-yaml v3's encoder with a 2-space indent, as Helm's `toYamlPretty` uses it.
+pub fn to_yaml_pretty(v: &Value) -> Result<String, YamlError> {
+    emit::to_yaml(v, emit::Dialect::PrettyV3)
+}
+
+/// `json.Marshal`, as `toJson` uses it: sorted keys, `<`, `>` and `&` escaped.
+pub fn to_json(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: true,
+            indent: false,
+        },
+    )
+}
+
+/// `json.MarshalIndent(v, "", "  ")`, as `toPrettyJson` uses it.
+pub fn to_json_pretty(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: true,
+            indent: true,
+        },
+    )
+}
+
+/// An encoder without HTML escaping, as Sprig's `toRawJson` uses it.
+pub fn to_json_raw(v: &Value) -> Result<String, YamlError> {
+    json::encode(
+        v,
+        json::Style {
+            escape_html: false,
+            indent: false,
+        },
+    )
+}
+
+/// The Go type `json.Unmarshal` decodes into.
+pub enum JsonTarget {
+    /// `interface{}` (Sprig's `mustFromJson`).
+    Any,
+    /// `map[string]interface{}` (`fromJson`); `null` gives a nil map.
+    Map,
+    /// `[]interface{}` (`fromJsonArray`); `null` gives a nil slice.
+    List,
+}
+
+/// `json.Unmarshal`: every number a float64, errors worded as encoding/json words them.
+pub fn from_json(text: &str, target: JsonTarget) -> Result<Value, String> {
+    json::decode(text, target)
+}
+
+/// BurntSushi/toml's encoder, as Helm's `toToml` uses it; the error is the encoder's message.
+pub fn to_toml(v: &Value) -> Result<String, String> {
+    toml::to_toml(v)
+}
+
+#[cfg(test)]
+mod tests;

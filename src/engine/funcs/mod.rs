@@ -9,6 +9,7 @@ use crate::value::Value;
 mod args;
 pub use args::*;
 
+mod certs;
 mod conversion;
 mod crypto;
 mod dates;
@@ -21,6 +22,7 @@ mod math;
 mod network;
 mod paths;
 mod random;
+pub use random::{OsRandom, SeededRandom};
 mod reflection;
 mod regex;
 mod semver;
@@ -93,6 +95,7 @@ pub fn get(name: &str) -> Option<Function> {
         .or_else(|| reflection::get(name))
         .or_else(|| paths::get(name))
         .or_else(|| crypto::get(name))
+        .or_else(|| certs::get(name))
         .or_else(|| semver::get(name))
         .or_else(|| dates::get(name))
         .or_else(|| random::get(name))

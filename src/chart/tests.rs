@@ -1,0 +1,280 @@
+use super::*;
+
+/// Builds a gzip'd tar in memory from (path, bytes) entries; `link` entries become symlinks.
+fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        // set_path refuses `..` and absolute paths, so write the raw name bytes.
+        let name = header.as_old_mut().name.as_mut();
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_cksum();
+        assert!(builder.append(&header, *data).is_ok());
+    }
+    let tar = builder.into_inner().unwrap_or_default();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    assert!(std::io::Write::write_all(&mut gz, &tar).is_ok());
+    gz.finish().unwrap_or_default()
+}
+
+const CHART_YAML: &[u8] = b"apiVersion: v2\nname: demo\nversion: 1.0.0\n";
+
+fn err_of(entries: &[(&str, &[u8])]) -> String {
+    match load_archive("demo.tgz", &tgz(entries)) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn loads_a_minimal_archive() {
+    let bytes = tgz(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/values.yaml", b"a: 1\nb: {c: x}\n"),
+        ("demo/templates/cm.yaml", b"kind: ConfigMap\n"),
+        (
+            "demo/templates/_helpers.tpl",
+            b"{{ define \"x\" }}{{ end }}",
+        ),
+        ("demo/templates/NOTES.txt", b"notes"),
+        ("demo/crds/crd.yaml", b"kind: CustomResourceDefinition\n"),
+        ("demo/files/a.txt", b"\xEF\xBB\xBFhello"),
+        ("demo/values.schema.json", b"{\"type\": \"object\"}"),
+        (
+            "demo/charts/sub/Chart.yaml",
+            b"apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+        ),
+        ("demo/charts/sub/templates/s.yaml", b"s"),
+        ("demo/charts/_ignored/Chart.yaml", b"not: a chart"),
+    ]);
+    let c = load_archive("demo.tgz", &bytes);
+    let Ok(c) = c else {
+        panic!("{c:?}");
+    };
+    assert_eq!(c.name(), "demo");
+    assert_eq!(c.values.get("a"), Some(&Value::Float(1.0)));
+    assert_eq!(c.templates.len(), 3);
+    assert_eq!(c.crds().count(), 1);
+    let file = c.files.iter().find(|f| f.name == "files/a.txt");
+    assert_eq!(file.map(|f| f.data.as_slice()), Some(&b"hello"[..]));
+    assert!(c.schema.is_some());
+    assert_eq!(c.dependencies.len(), 1);
+    let names: Vec<String> = c.all_templates().into_iter().map(|(n, _, _)| n).collect();
+    assert!(names.contains(&"demo/templates/cm.yaml".to_string()));
+    assert!(names.contains(&"demo/charts/sub/templates/s.yaml".to_string()));
+}
+
+#[test]
+fn nested_subchart_archives_load() {
+    let sub = tgz(&[(
+        "sub/Chart.yaml",
+        b"apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    )]);
+    let bytes = tgz(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/charts/sub-0.1.0.tgz", &sub),
+    ]);
+    let c = load_archive("demo.tgz", &bytes);
+    assert_eq!(
+        c.ok()
+            .and_then(|c| c.dependencies.first().map(|d| d.name().to_string())),
+        Some("sub".to_string())
+    );
+}
+
+#[test]
+fn bad_archives_are_errors_naming_archive_and_entry() {
+    assert!(
+        load_archive("x.tgz", b"not gzip at all")
+            .err()
+            .is_some_and(|e| e
+                .to_string()
+                .contains("x.tgz: does not appear to be a gzipped archive"))
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    assert!(std::io::Write::write_all(&mut gz, b"this is not a tar archive").is_ok());
+    let not_tar = gz.finish().unwrap_or_default();
+    assert!(load_archive("x.tgz", &not_tar).is_err());
+    let mut corrupt = tgz(&[("demo/Chart.yaml", CHART_YAML)]);
+    corrupt.truncate(corrupt.len() / 2);
+    assert!(load_archive("x.tgz", &corrupt).is_err());
+
+    let e = err_of(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/../../etc/passwd", b"x"),
+    ]);
+    assert!(
+        e.contains("demo.tgz: demo/../../etc/passwd: chart illegally references parent directory"),
+        "{e}"
+    );
+    let e = err_of(&[("demo/Chart.yaml", CHART_YAML), ("demo//etc/passwd", b"x")]);
+    assert!(e.contains("absolute paths"), "{e}");
+    let e = err_of(&[("Chart.yaml", CHART_YAML)]);
+    assert!(e.contains("chart yaml not in base directory"), "{e}");
+    let e = err_of(&[("demo/values.yaml", b"a: 1")]);
+    assert!(e.contains("Chart.yaml file is missing"), "{e}");
+    let e = err_of(&[("demo/Chart.yaml", b"apiVersion: v2\nversion: 1.0.0\n")]);
+    assert!(e.contains("chart.metadata.name is required"), "{e}");
+    let e = err_of(&[("demo/Chart.yaml", b"apiVersion: v2\nname: demo\n")]);
+    assert!(e.contains("chart.metadata.version is required"), "{e}");
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: demo\nversion: banana\n",
+    )]);
+    assert!(
+        e.contains("chart.metadata.version \"banana\" is invalid"),
+        "{e}"
+    );
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v3\nname: demo\nversion: 1.0.0\n",
+    )]);
+    assert!(e.contains("apiVersion \"v3\" is invalid"), "{e}");
+    let e = err_of(&[("demo/Chart.yaml", b"name: [a]\n")]);
+    assert!(e.contains("cannot load Chart.yaml"), "{e}");
+    let e = err_of(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/templates/bad.yaml", b"ok\xff\xfe"),
+    ]);
+    assert!(
+        e.contains("demo.tgz: templates/bad.yaml: template is not valid UTF-8"),
+        "{e}"
+    );
+    let e = err_of(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/values.yaml", b"- a list\n"),
+    ]);
+    assert!(e.contains("cannot load values.yaml"), "{e}");
+    let e = err_of(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/charts/broken/values.yaml", b"a: 1"),
+    ]);
+    assert!(e.contains("error unpacking subchart broken in demo"), "{e}");
+}
+
+#[test]
+fn link_entries_are_kept_empty_never_followed() {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(CHART_YAML.len() as u64);
+    h.set_mode(0o644);
+    assert!(h.set_path("demo/Chart.yaml").is_ok());
+    h.set_cksum();
+    assert!(builder.append(&h, CHART_YAML).is_ok());
+    let mut l = tar::Header::new_gnu();
+    l.set_entry_type(tar::EntryType::Symlink);
+    l.set_size(0);
+    assert!(l.set_path("demo/secret").is_ok());
+    assert!(l.set_link_name("/etc/passwd").is_ok());
+    l.set_cksum();
+    assert!(builder.append(&l, std::io::empty()).is_ok());
+    let tar = builder.into_inner().unwrap_or_default();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    assert!(std::io::Write::write_all(&mut gz, &tar).is_ok());
+    let c = load_archive("demo.tgz", &gz.finish().unwrap_or_default());
+    let secret = c
+        .ok()
+        .and_then(|c| c.files.into_iter().find(|f| f.name == "secret"));
+    assert_eq!(secret.map(|f| f.data), Some(Vec::new()));
+}
+
+#[test]
+fn oversized_archives_are_refused() {
+    // A 101 MiB entry of zeros compresses to ~100 KiB: a decompression bomb.
+    let big = vec![0u8; (MAX_DECOMPRESSED_CHART_SIZE + 1024) as usize];
+    let e = err_of(&[("demo/Chart.yaml", CHART_YAML), ("demo/big.bin", &big)]);
+    assert!(
+        e.contains("decompressed chart is larger than the maximum size 104857600"),
+        "{e}"
+    );
+}
+
+#[test]
+fn chart_yaml_scalars_convert_like_sigs_yaml() {
+    let c = load_archive(
+        "demo.tgz",
+        &tgz(&[(
+            "demo/Chart.yaml",
+            b"apiVersion: v2\nname: demo\nversion: 2\nappVersion: 1.10\ntype: library\n",
+        )]),
+    );
+    let Ok(c) = c else { panic!("{c:?}") };
+    assert_eq!(c.metadata.version, "2");
+    assert_eq!(c.metadata.app_version, "1.1");
+    assert!(c.is_library());
+}
+
+#[test]
+fn v1_charts_take_dependencies_from_requirements_yaml() {
+    let c = load_archive(
+        "demo.tgz",
+        &tgz(&[
+            ("demo/Chart.yaml", b"apiVersion: v1\nname: demo\nversion: 1.0.0\n"),
+            (
+                "demo/requirements.yaml",
+                b"dependencies:\n- name: sub\n  version: 0.1.0\n  alias: other\n  condition: other.enabled\n  import-values: [data, {child: a, parent: b}]\n",
+            ),
+        ]),
+    );
+    let Ok(c) = c else { panic!("{c:?}") };
+    let dep = c.metadata.dependencies.first();
+    assert_eq!(dep.map(|d| d.alias.as_str()), Some("other"));
+    assert_eq!(
+        dep.map(|d| d.import_values.clone()),
+        Some(vec![
+            ImportValue::Exports("data".into()),
+            ImportValue::Map {
+                child: "a".into(),
+                parent: "b".into()
+            }
+        ])
+    );
+    assert!(c.files.iter().any(|f| f.name == "requirements.yaml"));
+}
+
+#[test]
+fn directories_honour_helmignore() {
+    let dir = std::env::temp_dir().join(format!("dsc-helm-chart-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let write = |p: &str, d: &[u8]| {
+        let path = dir.join(p);
+        if let Some(parent) = path.parent() {
+            assert!(std::fs::create_dir_all(parent).is_ok());
+        }
+        assert!(std::fs::write(path, d).is_ok());
+    };
+    write("Chart.yaml", CHART_YAML);
+    write(".helmignore", b"*.md\nsecret/\n");
+    write("README.md", b"x");
+    write("secret/key", b"x");
+    write("templates/a.yaml", b"a");
+    write("templates/.hidden.yaml", b"h");
+    write(
+        "charts/sub/Chart.yaml",
+        b"apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    );
+    let c = load(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let Ok(c) = c else { panic!("{c:?}") };
+    let files: Vec<&str> = c.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(files, vec![".helmignore"]);
+    assert_eq!(c.templates.len(), 1);
+    assert_eq!(c.dependencies.len(), 1);
+}
+
+#[test]
+fn all_corpus_archives_load() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/charts");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        let path = entry.path().join("chart.tgz");
+        if let Err(e) = load(&path) {
+            panic!("{}: {e}", path.display());
+        }
+        n += 1;
+    }
+    assert_eq!(n, 44);
+}

@@ -1,0 +1,983 @@
+//! Execution of parsed templates with Go's semantics: `missingkey=zero` map lookups, Go's
+//! nil/interface distinctions (which decide between `<no value>` and a nil-pointer error),
+//! variable scopes, short-circuit `and`/`or`, and Helm's `include`/`tpl` with its recursion
+//! limit. Values are shared, never deep-copied: a field read clones an `Arc`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::ast::{
+    Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Variable,
+};
+use super::builtins;
+use super::error::TemplateError;
+use super::funcs::CallContext;
+use super::gofmt::{format_float_g, format_value, go_quote, go_type, sprint, sprintf, sprintln};
+use super::parse::{self, Resolver};
+use crate::value::Value;
+
+/// Go's `maxExecDepth`: how deeply templates may invoke templates.
+pub const MAX_EXEC_DEPTH: usize = 100_000;
+/// Helm's `recursionMaxNums`: how many nested `include`s of one name may run at once.
+pub const MAX_INCLUDE_NESTING: usize = 1000;
+/// The name Helm gives its root template, which `include`'s "no template" error names and
+/// which `tpl` gives the text it parses.
+pub const ROOT_NAME: &str = "gotpl";
+
+const RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
+/// A value with Go's static-type memory: `boxed` values were read from a map, slice or range
+/// element, i.e. are Go `interface{}` values. A nil one is a nil interface (an error when a
+/// field is read from it); an unboxed nil is Go's invalid value (field reads give nil).
+#[derive(Clone)]
+struct Dot {
+    v: Value,
+    boxed: bool,
+}
+
+impl Dot {
+    fn plain(v: Value) -> Dot {
+        Dot { v, boxed: false }
+    }
+}
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+/// A set of template trees, looked up by name.
+pub type TreeSet = HashMap<Arc<str>, Arc<Tree>>;
+
+/// What every template execution of one `Templates::execute` call shares.
+pub struct State<'s, 'c, 'x> {
+    base: &'s TreeSet,
+    resolve: Resolver,
+    ctx: &'c mut CallContext<'x>,
+    /// Template sets parsed by enclosing `tpl` calls; searched innermost first.
+    overlays: Vec<TreeSet>,
+    includes: HashMap<String, usize>,
+    depth: usize,
+}
+
+impl<'s, 'c, 'x> State<'s, 'c, 'x> {
+    pub fn new(base: &'s TreeSet, resolve: Resolver, ctx: &'c mut CallContext<'x>) -> Self {
+        State {
+            base,
+            resolve,
+            ctx,
+            overlays: Vec::new(),
+            includes: HashMap::new(),
+            depth: 0,
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<Tree>> {
+        for set in self.overlays.iter().rev() {
+            if let Some(t) = set.get(name) {
+                return Some(t.clone());
+            }
+        }
+        self.base.get(name).cloned()
+    }
+
+    /// Go's `ExecuteTemplate`: runs `name` with `data` as dot and `$`.
+    pub fn execute_template(
+        &mut self,
+        name: &str,
+        data: Value,
+        out: &mut String,
+    ) -> Result<(), TemplateError> {
+        let tree = self.lookup(name).ok_or_else(|| TemplateError::NoTemplate {
+            name: name.to_string(),
+            parent: ROOT_NAME.to_string(),
+        })?;
+        self.run_tree(&tree, Dot::plain(data), out)
+    }
+
+    fn run_tree(&mut self, tree: &Tree, dot: Dot, out: &mut String) -> Result<(), TemplateError> {
+        let mut ex = Exec {
+            st: self,
+            tree,
+            vars: vec![("$", dot.clone())],
+        };
+        ex.walk(&dot, &tree.root, out).map(|_| ())
+    }
+}
+
+struct Exec<'e, 's, 'c, 'x> {
+    st: &'e mut State<'s, 'c, 'x>,
+    tree: &'e Tree,
+    vars: Vec<(&'e str, Dot)>,
+}
+
+/// The node an error is reported at, printed lazily like Go's `Node.String`.
+enum At<'a> {
+    /// No node: Go reports the node it visited last, which only happens for pipeline-final
+    /// arguments to typed parameters; the template's start stands in.
+    None,
+    Arg(&'a Arg),
+    Cmd(&'a Command),
+    Pipe(&'a Pipe),
+    Var(&'a Variable),
+    Template(&'a TemplateCall),
+}
+
+impl At<'_> {
+    fn pos(&self) -> usize {
+        match self {
+            At::None => 0,
+            At::Arg(a) => a.pos(),
+            At::Cmd(c) => c.pos,
+            At::Pipe(p) => p.pos,
+            At::Var(v) => v.pos,
+            At::Template(t) => t.pos,
+        }
+    }
+
+    fn context(&self) -> String {
+        match self {
+            At::None => String::new(),
+            At::Arg(a) => a.to_string(),
+            At::Cmd(c) => c.to_string(),
+            At::Pipe(p) => p.to_string(),
+            At::Var(v) => v.to_string(),
+            At::Template(t) => t.to_string(),
+        }
+    }
+}
+
+/// Errors of Go's argument conversion (`validateType`) are not wrapped in "error calling".
+fn is_conversion_error(msg: &str) -> bool {
+    msg.starts_with("wrong type for value;")
+        || msg.starts_with("invalid value; expected")
+        || msg.starts_with("wrong number of args for ")
+}
+
+type R<T> = Result<T, TemplateError>;
+
+impl<'e> Exec<'e, '_, '_, '_> {
+    fn error(&self, at: &At<'_>, message: impl Into<String>) -> TemplateError {
+        TemplateError::Exec {
+            template: self.tree.name.to_string(),
+            location: self.tree.location(at.pos()),
+            context: at.context(),
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    fn error_caused(&self, at: &At<'_>, message: String, cause: TemplateError) -> TemplateError {
+        TemplateError::Exec {
+            template: self.tree.name.to_string(),
+            location: self.tree.location(at.pos()),
+            context: at.context(),
+            message,
+            cause: Some(Box::new(cause)),
+        }
+    }
+
+    fn walk(&mut self, dot: &Dot, nodes: &'e [Node], out: &mut String) -> R<Flow> {
+        for node in nodes {
+            let flow = match node {
+                Node::Text { start, end } => {
+                    out.push_str(self.tree.text_of(*start, *end));
+                    Flow::Normal
+                }
+                Node::Action(pipe) => {
+                    let v = self.eval_pipeline(dot, pipe)?;
+                    if pipe.decl.is_empty() {
+                        print_value(out, &v.v);
+                    }
+                    Flow::Normal
+                }
+                Node::If(b) => self.walk_if_with(false, dot, b, out)?,
+                Node::With(b) => self.walk_if_with(true, dot, b, out)?,
+                Node::Range(b) => self.walk_range(dot, b, out)?,
+                Node::Template(t) => {
+                    self.walk_template(dot, t, out)?;
+                    Flow::Normal
+                }
+                Node::Break => Flow::Break,
+                Node::Continue => Flow::Continue,
+            };
+            if !matches!(flow, Flow::Normal) {
+                return Ok(flow);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_if_with(&mut self, with: bool, dot: &Dot, b: &'e Branch, out: &mut String) -> R<Flow> {
+        let mark = self.vars.len();
+        let r = (|| {
+            let val = self.eval_pipeline(dot, &b.pipe)?;
+            if val.v.is_truthy() {
+                if with {
+                    self.walk(&val, &b.list, out)
+                } else {
+                    self.walk(dot, &b.list, out)
+                }
+            } else if let Some(el) = &b.else_list {
+                self.walk(dot, el, out)
+            } else {
+                Ok(Flow::Normal)
+            }
+        })();
+        self.vars.truncate(mark);
+        r
+    }
+
+    fn walk_range(&mut self, dot: &Dot, b: &'e Branch, out: &mut String) -> R<Flow> {
+        let mark = self.vars.len();
+        let r = self.walk_range_inner(dot, b, out);
+        self.vars.truncate(mark);
+        r.map(|flow| match flow {
+            Flow::Break | Flow::Continue | Flow::Normal => Flow::Normal,
+        })
+    }
+
+    fn walk_range_inner(&mut self, dot: &Dot, b: &'e Branch, out: &mut String) -> R<Flow> {
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let inner_mark = self.vars.len();
+        let mut iterated = false;
+        match &val.v {
+            Value::List(items) => {
+                for (i, e) in items.iter().enumerate() {
+                    iterated = true;
+                    let elem = Dot {
+                        v: e.clone(),
+                        boxed: true,
+                    };
+                    if self.one_iteration(
+                        b,
+                        Dot::plain(Value::Int(i as i64)),
+                        elem,
+                        inner_mark,
+                        out,
+                    )? {
+                        break;
+                    }
+                }
+            }
+            Value::Map(m) => {
+                for (k, e) in m.iter() {
+                    iterated = true;
+                    let elem = Dot {
+                        v: e.clone(),
+                        boxed: true,
+                    };
+                    if self.one_iteration(b, Dot::plain(Value::str(k)), elem, inner_mark, out)? {
+                        break;
+                    }
+                }
+            }
+            Value::Int(n) => {
+                if b.pipe.decl.len() > 1 {
+                    let at = last_at(&b.pipe);
+                    return Err(self.error(
+                        &at,
+                        format!("can't use {n} to iterate over more than one variable"),
+                    ));
+                }
+                for i in 0..*n {
+                    iterated = true;
+                    let v = Dot::plain(Value::Int(i));
+                    if self.one_iteration(b, v.clone(), v, inner_mark, out)? {
+                        break;
+                    }
+                }
+            }
+            Value::Nil => {}
+            other => {
+                let at = last_at(&b.pipe);
+                return Err(self.error(
+                    &at,
+                    format!("range can't iterate over {}", format_value(other)),
+                ));
+            }
+        }
+        if !iterated && let Some(el) = &b.else_list {
+            return self.walk(dot, el, out);
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// One pass of a range body; returns whether a `break` ended the loop.
+    fn one_iteration(
+        &mut self,
+        b: &'e Branch,
+        index: Dot,
+        elem: Dot,
+        mark: usize,
+        out: &mut String,
+    ) -> R<bool> {
+        let decl = &b.pipe.decl;
+        if let Some(first) = decl.first() {
+            if b.pipe.is_assign {
+                let v = if decl.len() > 1 {
+                    index.clone()
+                } else {
+                    elem.clone()
+                };
+                self.set_var(first, v)?;
+            } else {
+                self.set_top_var(1, elem.clone());
+            }
+        }
+        if let Some(second) = decl.get(1) {
+            if b.pipe.is_assign {
+                self.set_var(second, elem.clone())?;
+            } else {
+                self.set_top_var(2, index);
+            }
+        }
+        let flow = self.walk(&elem, &b.list, out);
+        self.vars.truncate(mark);
+        Ok(matches!(flow?, Flow::Break))
+    }
+
+    fn set_top_var(&mut self, n: usize, v: Dot) {
+        let len = self.vars.len();
+        if let Some(slot) = len.checked_sub(n).and_then(|i| self.vars.get_mut(i)) {
+            slot.1 = v;
+        }
+    }
+
+    fn set_var(&mut self, var: &'e Variable, v: Dot) -> R<()> {
+        let name = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
+        for slot in self.vars.iter_mut().rev() {
+            if slot.0 == name {
+                slot.1 = v;
+                return Ok(());
+            }
+        }
+        Err(self.error(&At::Var(var), format!("undefined variable: {name}")))
+    }
+
+    fn var_value(&self, var: &Variable) -> R<Dot> {
+        let name = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
+        for slot in self.vars.iter().rev() {
+            if slot.0 == name {
+                return Ok(slot.1.clone());
+            }
+        }
+        Err(self.error(&At::Var(var), format!("undefined variable: {name}")))
+    }
+
+    fn walk_template(&mut self, dot: &Dot, t: &'e TemplateCall, out: &mut String) -> R<()> {
+        let Some(tree) = self.st.lookup(&t.name) else {
+            return Err(self.error(
+                &At::Template(t),
+                format!("template {} not defined", go_quote(&t.name)),
+            ));
+        };
+        if self.st.depth >= MAX_EXEC_DEPTH {
+            return Err(self.error(
+                &At::Template(t),
+                format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})"),
+            ));
+        }
+        let new_dot = match &t.pipe {
+            Some(p) => self.eval_pipeline(dot, p)?,
+            None => Dot::plain(Value::Nil),
+        };
+        self.st.depth += 1;
+        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+            self.st.run_tree(&tree, new_dot, out)
+        });
+        self.st.depth -= 1;
+        r
+    }
+
+    fn eval_pipeline(&mut self, dot: &Dot, pipe: &'e Pipe) -> R<Dot> {
+        let mut value: Option<Dot> = None;
+        for cmd in &pipe.cmds {
+            let mut v = self.eval_command(dot, cmd, value.take())?;
+            v.boxed = false;
+            value = Some(v);
+        }
+        let value = value.unwrap_or_else(|| Dot::plain(Value::Nil));
+        for var in &pipe.decl {
+            if pipe.is_assign {
+                self.set_var(var, value.clone())?;
+            } else {
+                let name: &'e str = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
+                self.vars.push((name, value.clone()));
+            }
+        }
+        Ok(value)
+    }
+
+    fn not_a_function(&self, cmd: &'e Command, final_: &Option<Dot>) -> R<()> {
+        if (cmd.args.len() > 1 || final_.is_some())
+            && let Some(first) = cmd.args.first()
+        {
+            return Err(self.error(
+                &At::Arg(first),
+                format!("can't give argument to non-function {first}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Dot, cmd: &'e Command, final_: Option<Dot>) -> R<Dot> {
+        let Some(first) = cmd.args.first() else {
+            return Ok(Dot::plain(Value::Nil));
+        };
+        match first {
+            Arg::Field { ident, .. } => {
+                self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, final_)
+            }
+            Arg::Chain { node, field, .. } => {
+                let receiver = self.eval_chain_receiver(dot, first, node)?;
+                self.eval_field_chain(dot, receiver, first, field, &cmd.args, final_)
+            }
+            Arg::Identifier { name, func, .. } => {
+                self.eval_function(dot, name, *func, &At::Cmd(cmd), &cmd.args, final_)
+            }
+            Arg::Pipe(p) => {
+                self.not_a_function(cmd, &final_)?;
+                self.eval_pipeline(dot, p)
+            }
+            Arg::Variable(v) => self.eval_variable(dot, v, first, &cmd.args, final_),
+            _ => {
+                self.not_a_function(cmd, &final_)?;
+                self.eval_literal(dot, first)
+            }
+        }
+    }
+
+    fn eval_literal(&self, dot: &Dot, arg: &Arg) -> R<Dot> {
+        Ok(Dot::plain(match arg {
+            Arg::Bool { value, .. } => Value::Bool(*value),
+            Arg::Dot { .. } => return Ok(dot.clone()),
+            Arg::Nil { .. } => return Err(self.error(&At::Arg(arg), "nil is not a command")),
+            Arg::Number { value, text, .. } => match value {
+                Number::Int(i) => Value::Int(*i),
+                Number::Float(f) => Value::Float(*f),
+                Number::Overflow => {
+                    return Err(self.error(&At::Arg(arg), format!("{text} overflows int")));
+                }
+            },
+            Arg::String { value, .. } => value.clone(),
+            other => {
+                return Err(self.error(
+                    &At::Arg(other),
+                    format!("can't evaluate command {}", go_quote(&other.to_string())),
+                ));
+            }
+        }))
+    }
+
+    fn eval_chain_receiver(&mut self, dot: &Dot, chain: &'e Arg, node: &'e Arg) -> R<Dot> {
+        if let Arg::Nil { .. } = node {
+            return Err(self.error(
+                &At::Arg(chain),
+                format!("indirection through explicit nil in {chain}"),
+            ));
+        }
+        let mut v = self.eval_arg(dot, node)?;
+        v.boxed = false;
+        Ok(v)
+    }
+
+    fn eval_variable(
+        &mut self,
+        dot: &Dot,
+        var: &'e Variable,
+        node: &'e Arg,
+        args: &'e [Arg],
+        final_: Option<Dot>,
+    ) -> R<Dot> {
+        let value = self.var_value(var)?;
+        if var.ident.len() == 1 {
+            if args.len() > 1 || final_.is_some() {
+                return Err(self.error(
+                    &At::Arg(node),
+                    format!("can't give argument to non-function {node}"),
+                ));
+            }
+            return Ok(value);
+        }
+        self.eval_field_chain(dot, value, node, &var.ident[1..], args, final_)
+    }
+
+    fn eval_field_chain(
+        &mut self,
+        dot: &Dot,
+        mut receiver: Dot,
+        node: &'e Arg,
+        ident: &'e [Box<str>],
+        args: &'e [Arg],
+        final_: Option<Dot>,
+    ) -> R<Dot> {
+        let Some((last, init)) = ident.split_last() else {
+            return Ok(receiver);
+        };
+        // Go reports field errors at the node it visited last: for `(pipe).x` that is the
+        // pipeline's last operand, otherwise the field or variable itself.
+        let at = match node {
+            Arg::Chain { node: inner, .. } => last_at_arg(inner),
+            other => At::Arg(other),
+        };
+        for name in init {
+            receiver = self.eval_field(dot, name, node, &at, &[], None, receiver)?;
+        }
+        self.eval_field(dot, last, node, &at, args, final_, receiver)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_field(
+        &mut self,
+        dot: &Dot,
+        name: &str,
+        node: &'e Arg,
+        at: &At<'e>,
+        args: &'e [Arg],
+        final_: Option<Dot>,
+        receiver: Dot,
+    ) -> R<Dot> {
+        let has_args = args.len() > 1 || final_.is_some();
+        match &receiver.v {
+            Value::Nil => {
+                if receiver.boxed {
+                    Err(self.error(at, format!("nil pointer evaluating interface {{}}.{name}")))
+                } else {
+                    Ok(Dot::plain(Value::Nil))
+                }
+            }
+            Value::Map(m) => {
+                if has_args {
+                    return Err(self.error(at, format!("{name} is not a method but has arguments")));
+                }
+                Ok(Dot {
+                    v: m.get(name).cloned().unwrap_or(Value::Nil),
+                    boxed: true,
+                })
+            }
+            Value::Object(o) => {
+                let o = o.clone();
+                if has_args {
+                    let argv = self.eval_args(dot, args.get(1..).unwrap_or(&[]), final_)?;
+                    return match o.call(name, &argv) {
+                        Some(Ok(v)) => Ok(Dot::plain(v)),
+                        Some(Err(e)) => {
+                            Err(self.error(&At::Arg(node), format!("error calling {name}: {e}")))
+                        }
+                        None if o.field(name).is_some() => Err(self.error(
+                            at,
+                            format!("{name} has arguments but cannot be invoked as function"),
+                        )),
+                        None => Err(self.error(
+                            at,
+                            format!("can't evaluate field {name} in type {}", o.type_name()),
+                        )),
+                    };
+                }
+                if let Some(v) = o.field(name) {
+                    return Ok(Dot::plain(v));
+                }
+                match o.call(name, &[]) {
+                    Some(Ok(v)) => Ok(Dot::plain(v)),
+                    Some(Err(e)) => {
+                        Err(self.error(&At::Arg(node), format!("error calling {name}: {e}")))
+                    }
+                    None => Err(self.error(
+                        at,
+                        format!("can't evaluate field {name} in type {}", o.type_name()),
+                    )),
+                }
+            }
+            other => {
+                let typ = if receiver.boxed {
+                    "interface {}".to_string()
+                } else {
+                    go_type(other)
+                };
+                Err(self.error(at, format!("can't evaluate field {name} in type {typ}")))
+            }
+        }
+    }
+
+    /// Evaluates call arguments (all of them, before the call, as Go does) plus the pipeline's
+    /// final value.
+    fn eval_args(&mut self, dot: &Dot, args: &'e [Arg], final_: Option<Dot>) -> R<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            argv.push(self.eval_arg(dot, a)?.v);
+        }
+        if let Some(f) = final_ {
+            argv.push(f.v);
+        }
+        Ok(argv)
+    }
+
+    fn eval_arg(&mut self, dot: &Dot, arg: &'e Arg) -> R<Dot> {
+        match arg {
+            Arg::Dot { .. } => Ok(dot.clone()),
+            Arg::Nil { .. } => Ok(Dot::plain(Value::Nil)),
+            Arg::Field { ident, .. } => self.eval_field_chain(
+                dot,
+                dot.clone(),
+                arg,
+                ident,
+                std::slice::from_ref(arg),
+                None,
+            ),
+            Arg::Variable(v) => self.eval_variable(dot, v, arg, &[], None),
+            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Identifier { name, func, .. } => {
+                self.eval_function(dot, name, *func, &At::Arg(arg), &[], None)
+            }
+            Arg::Chain { node, field, .. } => {
+                let receiver = self.eval_chain_receiver(dot, arg, node)?;
+                self.eval_field_chain(dot, receiver, arg, field, &[], None)
+            }
+            Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
+                self.eval_literal(dot, arg)
+            }
+        }
+    }
+
+    /// `args` includes the function's own node first, as Go's command args do.
+    fn eval_function(
+        &mut self,
+        dot: &Dot,
+        name: &str,
+        func: Func,
+        at: &At<'e>,
+        args: &'e [Arg],
+        final_: Option<Dot>,
+    ) -> R<Dot> {
+        let params = args.get(1..).unwrap_or(&[]);
+        let num_in = params.len() + usize::from(final_.is_some());
+        match func {
+            Func::Builtin(b) => self.eval_builtin(dot, name, b, at, params, final_, num_in),
+            Func::External(f) => {
+                let argv = self.eval_args(dot, params, final_)?;
+                match f(self.st.ctx, &argv) {
+                    Ok(v) => Ok(Dot::plain(v)),
+                    Err(e) if is_conversion_error(&e.0) => Err(self.error(at, e.0)),
+                    Err(e) => Err(self.error(at, format!("error calling {name}: {}", e.0))),
+                }
+            }
+            Func::Include => {
+                check_arity(self, at, name, num_in, 2, false)?;
+                let (tname, rest) = self.eval_string_first(dot, params, final_)?;
+                let data = rest.into_iter().next().unwrap_or(Value::Nil);
+                let s = self.include(&tname, data, at)?;
+                Ok(Dot::plain(Value::from(s)))
+            }
+            Func::Tpl => {
+                check_arity(self, at, name, num_in, 2, false)?;
+                let (text, rest) = self.eval_string_first(dot, params, final_)?;
+                let data = rest.into_iter().next().unwrap_or(Value::Nil);
+                let s = self.tpl(&text, data, at)?;
+                Ok(Dot::plain(Value::from(s)))
+            }
+        }
+    }
+
+    /// A `string` parameter as Go's `evalArg` converts it: literals are checked by kind,
+    /// evaluated values by type (a nil read from a map has type `interface {}`).
+    fn eval_string_param(
+        &mut self,
+        dot: &Dot,
+        arg: Option<&'e Arg>,
+        final_: Option<&Dot>,
+    ) -> R<Arc<str>> {
+        let (d, at) = match arg {
+            Some(a @ Arg::Nil { .. }) => {
+                return Err(self.error(&At::Arg(a), "cannot assign nil to string"));
+            }
+            Some(a @ (Arg::Bool { .. } | Arg::Number { .. })) => {
+                return Err(self.error(&At::Arg(a), format!("expected string; found {a}")));
+            }
+            Some(a) => (self.eval_arg(dot, a)?, last_at_arg(a)),
+            None => match final_ {
+                Some(f) => (f.clone(), At::None),
+                None => (Dot::plain(Value::Nil), At::None),
+            },
+        };
+        match &d.v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Nil if !d.boxed => Err(self.error(&at, "invalid value; expected string")),
+            other => {
+                let got = if d.boxed && other.is_nil() {
+                    "interface {}".to_string()
+                } else {
+                    go_type(other)
+                };
+                Err(self.error(
+                    &at,
+                    format!("wrong type for value; expected string; got {got}"),
+                ))
+            }
+        }
+    }
+
+    /// Evaluates a call's arguments when the first is a `string` parameter.
+    fn eval_string_first(
+        &mut self,
+        dot: &Dot,
+        params: &'e [Arg],
+        final_: Option<Dot>,
+    ) -> R<(Arc<str>, Vec<Value>)> {
+        let first = self.eval_string_param(dot, params.first(), final_.as_ref())?;
+        let rest = if params.is_empty() {
+            Vec::new()
+        } else {
+            self.eval_args(dot, &params[1..], final_)?
+        };
+        Ok((first, rest))
+    }
+
+    fn include(&mut self, name: &str, data: Value, at: &At<'e>) -> R<String> {
+        let count = self.st.includes.get(name).copied().unwrap_or(0);
+        if count > MAX_INCLUDE_NESTING {
+            return Err(self.error(
+                at,
+                format!(
+                    "error calling include: rendering template has a nested reference name: {name}: unable to execute template"
+                ),
+            ));
+        }
+        if self.st.depth >= MAX_EXEC_DEPTH {
+            return Err(self.error(
+                at,
+                format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})"),
+            ));
+        }
+        *self.st.includes.entry(name.to_string()).or_insert(0) += 1;
+        self.st.depth += 1;
+        let mut buf = String::new();
+        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+            self.st.execute_template(name, data, &mut buf)
+        });
+        self.st.depth -= 1;
+        if let Some(c) = self.st.includes.get_mut(name) {
+            *c -= 1;
+        }
+        match r {
+            Ok(()) => Ok(buf),
+            Err(e) => Err(self.error_caused(at, format!("error calling include: {e}"), e)),
+        }
+    }
+
+    fn tpl(&mut self, text: &str, data: Value, at: &At<'e>) -> R<String> {
+        let quoted = go_quote(text);
+        let trees = match parse::parse(ROOT_NAME, text, self.st.resolve) {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(self.error_caused(
+                    at,
+                    format!("error calling tpl: cannot parse template {quoted}: {e}"),
+                    e,
+                ));
+            }
+        };
+        let mut overlay = TreeSet::new();
+        let mut main: Option<Arc<Tree>> = None;
+        for tree in trees {
+            let tree = Arc::new(tree);
+            if tree.name.as_ref() == ROOT_NAME && main.is_none() {
+                main = Some(tree.clone());
+            }
+            let keep_old = tree.is_empty() && self.st.lookup(&tree.name).is_some();
+            if !keep_old {
+                overlay.insert(tree.name.clone(), tree);
+            }
+        }
+        let Some(main) = main else {
+            return Ok(String::new());
+        };
+        if self.st.depth >= MAX_EXEC_DEPTH {
+            return Err(self.error(
+                at,
+                format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})"),
+            ));
+        }
+        self.st.overlays.push(overlay);
+        self.st.depth += 1;
+        let mut buf = String::new();
+        let r = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+            self.st.run_tree(&main, Dot::plain(data), &mut buf)
+        });
+        self.st.depth -= 1;
+        self.st.overlays.pop();
+        match r {
+            Ok(()) => Ok(buf.replace("<no value>", "")),
+            Err(e) => Err(self.error_caused(
+                at,
+                format!("error calling tpl: error during tpl function execution for {quoted}: {e}"),
+                e,
+            )),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_builtin(
+        &mut self,
+        dot: &Dot,
+        name: &str,
+        b: Builtin,
+        at: &At<'e>,
+        params: &'e [Arg],
+        final_: Option<Dot>,
+        num_in: usize,
+    ) -> R<Dot> {
+        match b {
+            Builtin::And | Builtin::Or => {
+                check_arity(self, at, name, num_in, 1, true)?;
+                let want = b == Builtin::Or;
+                let mut v = Dot::plain(Value::Nil);
+                for p in params {
+                    v = self.eval_arg(dot, p)?;
+                    v.boxed = false;
+                    if v.v.is_truthy() == want {
+                        return Ok(v);
+                    }
+                }
+                if let Some(f) = final_ {
+                    v = f;
+                }
+                return Ok(v);
+            }
+            Builtin::Not => check_arity(self, at, name, num_in, 1, false)?,
+            Builtin::Len => check_arity(self, at, name, num_in, 1, false)?,
+            Builtin::Index | Builtin::Slice | Builtin::Eq | Builtin::Printf | Builtin::Call => {
+                check_arity(self, at, name, num_in, 1, true)?
+            }
+            Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => {
+                check_arity(self, at, name, num_in, 2, false)?
+            }
+            Builtin::Print | Builtin::Println | Builtin::Html | Builtin::Js | Builtin::Urlquery => {
+            }
+        }
+        if b == Builtin::Printf {
+            let (format, rest) = self.eval_string_first(dot, params, final_)?;
+            return Ok(Dot::plain(Value::from(sprintf(&format, &rest))));
+        }
+        let mut dots = Vec::with_capacity(num_in);
+        for p in params {
+            dots.push(self.eval_arg(dot, p)?);
+        }
+        if let Some(f) = final_ {
+            dots.push(f);
+        }
+        let argv: Vec<Value> = dots.iter().map(|d| d.v.clone()).collect();
+        let call_err =
+            |ex: &Self, msg: String| ex.error(at, format!("error calling {name}: {msg}"));
+        let v = match b {
+            Builtin::Not => Value::Bool(!argv[0].is_truthy()),
+            Builtin::Len => {
+                builtins::len(&argv[0], dots[0].boxed).map_err(|e| call_err(self, e))?
+            }
+            Builtin::Index => {
+                builtins::index(&argv[0], &argv[1..]).map_err(|e| call_err(self, e))?
+            }
+            Builtin::Slice => {
+                builtins::slice(&argv[0], &argv[1..]).map_err(|e| call_err(self, e))?
+            }
+            Builtin::Print => Value::from(sprint(&argv)),
+            Builtin::Println => Value::from(sprintln(&argv)),
+            Builtin::Html => builtins::html(&argv),
+            Builtin::Js => builtins::js(&argv),
+            Builtin::Urlquery => builtins::urlquery(&argv),
+            Builtin::Eq => {
+                Value::Bool(builtins::eq(&argv[0], &argv[1..]).map_err(|e| call_err(self, e))?)
+            }
+            Builtin::Ne => {
+                Value::Bool(!builtins::eq(&argv[0], &argv[1..]).map_err(|e| call_err(self, e))?)
+            }
+            Builtin::Lt => {
+                Value::Bool(builtins::lt(&argv[0], &argv[1]).map_err(|e| call_err(self, e))?)
+            }
+            Builtin::Le => {
+                Value::Bool(builtins::le(&argv[0], &argv[1]).map_err(|e| call_err(self, e))?)
+            }
+            Builtin::Gt => {
+                Value::Bool(!builtins::le(&argv[0], &argv[1]).map_err(|e| call_err(self, e))?)
+            }
+            Builtin::Ge => {
+                Value::Bool(!builtins::lt(&argv[0], &argv[1]).map_err(|e| call_err(self, e))?)
+            }
+            Builtin::Call => {
+                let msg = if argv[0].is_nil() {
+                    "call of nil".to_string()
+                } else {
+                    let callee = params.first().map_or_else(String::new, |p| p.to_string());
+                    format!("non-function {callee} of type {}", go_type(&argv[0]))
+                };
+                return Err(call_err(self, msg));
+            }
+            Builtin::And | Builtin::Or | Builtin::Printf => Value::Nil,
+        };
+        Ok(Dot::plain(v))
+    }
+}
+
+fn check_arity(
+    ex: &Exec<'_, '_, '_, '_>,
+    at: &At<'_>,
+    name: &str,
+    got: usize,
+    want: usize,
+    variadic: bool,
+) -> R<()> {
+    if variadic && got < want {
+        return Err(ex.error(
+            at,
+            format!("wrong number of args for {name}: want at least {want} got {got}"),
+        ));
+    }
+    if !variadic && got != want {
+        return Err(ex.error(
+            at,
+            format!("wrong number of args for {name}: want {want} got {got}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The node Go's executor last visited after evaluating `pipe`: where it reports errors
+/// raised after the evaluation (a range over a value it cannot iterate).
+fn last_at(pipe: &Pipe) -> At<'_> {
+    let Some(cmd) = pipe.cmds.last() else {
+        return At::Pipe(pipe);
+    };
+    let arg = match cmd.args.first() {
+        Some(Arg::Identifier { .. }) if cmd.args.len() > 1 => cmd.args.last(),
+        first => first,
+    };
+    match arg {
+        Some(a) => last_at_arg(a),
+        None => At::Cmd(cmd),
+    }
+}
+
+fn last_at_arg(arg: &Arg) -> At<'_> {
+    match arg {
+        Arg::Pipe(p) => last_at(p),
+        Arg::Chain { node, .. } => last_at_arg(node),
+        other => At::Arg(other),
+    }
+}
+
+/// How an action prints its value: Go's `fmt.Fprint`, with nil as `<no value>`.
+fn print_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Nil => out.push_str("<no value>"),
+        Value::String(s) => out.push_str(s),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => out.push_str(&format_float_g(*f)),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        other => out.push_str(&format_value(other)),
+    }
+}

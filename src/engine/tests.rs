@@ -1,0 +1,589 @@
+//! Engine tests. Every expected text below was produced by Helm 4.2's engine (through
+//! `helm_oracle.py`) for the same template and values; error texts are Go's raw
+//! `ExecError`/parse messages, which Helm then reformats.
+
+use super::funcs::{CallContext, FuncError, OfflineLookup, RandomSource};
+use super::{Templates, builtin_resolver};
+use crate::value::{Map, Object, Value};
+use std::sync::Arc;
+
+struct FixedRandom;
+
+impl RandomSource for FixedRandom {
+    fn next_u64(&mut self) -> u64 {
+        4
+    }
+}
+
+const FILE: &str = "t/templates/a.yaml";
+
+fn values() -> Value {
+    let mut k3 = Map::new();
+    k3.insert("q".into(), Value::Float(1.0));
+    let mut m = Map::new();
+    m.insert("k2".into(), Value::str("v2"));
+    m.insert("k1".into(), Value::str("v1"));
+    m.insert("k3".into(), Value::map(k3));
+    let mut v = Map::new();
+    v.insert("a".into(), Value::Float(1.0));
+    v.insert("f".into(), Value::Float(1.5));
+    v.insert("big".into(), Value::Float(1_000_000.0));
+    v.insert("s".into(), Value::str("hello"));
+    v.insert("b".into(), Value::Bool(true));
+    v.insert(
+        "l".into(),
+        Value::list(vec![Value::str("x"), Value::Bool(true), Value::str("z")]),
+    );
+    v.insert("m".into(), Value::map(m));
+    v.insert("nul".into(), Value::Nil);
+    v.insert("empty".into(), Value::list(vec![]));
+    v.insert("zero".into(), Value::Float(0.0));
+    let mut top = Map::new();
+    top.insert("Values".into(), Value::map(v));
+    let mut t = Map::new();
+    t.insert("Name".into(), Value::str(FILE));
+    top.insert("Template".into(), Value::map(t));
+    Value::map(top)
+}
+
+fn run_with(set: &Templates, data: &Value) -> Result<String, String> {
+    let lookup = OfflineLookup;
+    let mut rng = FixedRandom;
+    let mut ctx = CallContext {
+        lookup: &lookup,
+        random: &mut rng,
+    };
+    set.execute(FILE, data, &mut ctx).map_err(|e| e.to_string())
+}
+
+/// Renders `src` as Helm's file `t/templates/a.yaml` over [`values`], with `<no value>`
+/// removed as Helm's render step does.
+fn render(src: &str) -> Result<String, String> {
+    let mut set = Templates::with_resolver(builtin_resolver);
+    set.parse(FILE, src).map_err(|e| e.to_string())?;
+    run_with(&set, &values()).map(|s| s.replace("<no value>", ""))
+}
+
+fn ok(src: &str) -> String {
+    match render(src) {
+        Ok(s) => s,
+        Err(e) => panic!("{src}: {e}"),
+    }
+}
+
+fn err(src: &str) -> String {
+    match render(src) {
+        Ok(s) => panic!("{src}: expected an error, got {s:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn prints_values_like_go() {
+    assert_eq!(
+        ok(
+            "{{ .Values.a }} {{ .Values.f }} {{ .Values.big }} {{ .Values.s }} {{ .Values.b }} {{ .Values.l }} {{ .Values.m }} [{{ .Values.nul }}] [{{ .Values.missing }}]"
+        ),
+        "1 1.5 1e+06 hello true [x true z] map[k1:v1 k2:v2 k3:map[q:1]] [] []"
+    );
+}
+
+#[test]
+fn missing_key_prints_no_value_before_helm_strips_it() {
+    let mut set = Templates::with_resolver(builtin_resolver);
+    set.parse(FILE, "[{{ .Values.missing }}]").unwrap();
+    assert_eq!(run_with(&set, &values()), Ok("[<no value>]".into()));
+}
+
+#[test]
+fn literals() {
+    assert_eq!(
+        ok(
+            r#"{{ 1 }} {{ 1.0 }} {{ 1e3 }} {{ 0x1F }} {{ 0o17 }} {{ 017 }} {{ 0b101 }} {{ 1_000 }} {{ 'a' }} {{ -5 }} {{ 1000000 }} {{ 1.5e7 }} {{ true }} {{ "a\tb" }} {{ `raw\n` }}"#
+        ),
+        "1 1 1000 31 15 15 5 1000 97 -5 1000000 1.5e+07 true a\tb raw\\n"
+    );
+}
+
+#[test]
+fn range_over_maps_is_sorted_by_key() {
+    assert_eq!(
+        ok("{{ range $k, $v := .Values.m }}{{ $k }}={{ $v }};{{ end }}"),
+        "k1=v1;k2=v2;k3=map[q:1];"
+    );
+    assert_eq!(
+        ok("{{- range $k, $v := .Values.m }}\n{{ $k }}: {{ $v }}\n{{- end }}"),
+        "\nk1: v1\nk2: v2\nk3: map[q:1]"
+    );
+}
+
+#[test]
+fn range_else_and_ints() {
+    assert_eq!(
+        ok(
+            "{{ range .Values.l }}[{{ . }}]{{ else }}none{{ end }}|{{ range .Values.empty }}x{{ else }}none{{ end }}|{{ range .Values.nul }}x{{ else }}nil{{ end }}|{{ range .Values.missing }}x{{ else }}miss{{ end }}"
+        ),
+        "[x][true][z]|none|nil|miss"
+    );
+    assert_eq!(
+        ok(
+            "{{ range 3 }}{{ . }}{{ end }}|{{ range $i := 2 }}{{ $i }}{{ end }}|{{ range 0 }}x{{ else }}zero{{ end }}"
+        ),
+        "012|01|zero"
+    );
+    assert_eq!(
+        err("{{ range .Values.s }}{{ . }}{{ end }}"),
+        "template: t/templates/a.yaml:1:16: executing \"t/templates/a.yaml\" at <.Values.s>: range can't iterate over hello"
+    );
+}
+
+#[test]
+fn break_and_continue() {
+    assert_eq!(
+        ok(
+            r#"{{ range $i, $e := .Values.l }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ if eq $e "z" }}{{ break }}{{ end }}{{ $i }}{{ $e }}{{ end }}"#
+        ),
+        "0x"
+    );
+}
+
+#[test]
+fn variable_declaration_assignment_and_scope() {
+    assert_eq!(
+        ok("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ $y := 3 }}{{ end }}{{ $x }}"),
+        "2"
+    );
+    assert_eq!(
+        ok("{{ $x := 1 }}{{ range .Values.l }}{{ $x = . }}{{ end }}{{ $x }}"),
+        "z"
+    );
+    assert_eq!(
+        ok("{{ with $x := .Values.s }}{{ $x }}{{ end }}{{ range $i, $v := .Values.l }}{{ end }}"),
+        "hello"
+    );
+    assert_eq!(
+        err("{{ if true }}{{ $y := 3 }}{{ end }}{{ $y }}"),
+        "template: t/templates/a.yaml:1: undefined variable \"$y\""
+    );
+}
+
+#[test]
+fn trimming_and_comments() {
+    assert_eq!(
+        ok(
+            "a  \n  {{- \"b\" -}}  \n  c {{- /* comment */}} d {{/* c2 */ -}}   e\n{{- /* c3 */ -}}\n f"
+        ),
+        "abc d ef"
+    );
+    assert_eq!(
+        ok("{{ \"a\" }}{{/* x */}}{{ \"b\" }}\n{{- /* y */}}\n{{ \"c\" }}"),
+        "ab\nc"
+    );
+}
+
+#[test]
+fn conditionals() {
+    assert_eq!(
+        ok(
+            "{{ if .Values.zero }}t{{ else if .Values.s }}s{{ else }}e{{ end }}|{{ with .Values.m.k3 }}{{ .q }}{{ end }}|{{ with .Values.missing }}x{{ else with .Values.s }}{{ . }}{{ end }}"
+        ),
+        "s|1|hello"
+    );
+}
+
+#[test]
+fn and_or_short_circuit_and_return_operands() {
+    assert_eq!(
+        ok(
+            r#"{{ and 1 0 2 }}|{{ or 0 "" "x" }}|{{ and 1 2 }}|{{ or 0 "" }}|{{ not 0 }}|{{ and .Values.missing .Values.missing.x }}|{{ or 1 .Values.missing.x }}"#
+        ),
+        "0|x|2||true||1"
+    );
+}
+
+#[test]
+fn comparisons() {
+    assert_eq!(
+        ok(
+            r#"{{ eq 1 1 }} {{ eq 1 2 3 1 }} {{ ne "a" "b" }} {{ lt 1 2 }} {{ le 2 2 }} {{ gt "b" "a" }} {{ ge 1.5 2.5 }} {{ eq .Values.nul nil }} {{ eq .Values.missing "x" }}"#
+        ),
+        "true true true true true true false true false"
+    );
+    assert_eq!(
+        err("{{ eq .Values.a 1 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <eq .Values.a 1>: error calling eq: incompatible types for comparison: float64 and int"
+    );
+    assert_eq!(
+        err("{{ lt .Values.a 1 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <lt .Values.a 1>: error calling lt: incompatible types for comparison: float64 and int"
+    );
+    assert_eq!(
+        err("{{ eq .Values.l .Values.l }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <eq .Values.l .Values.l>: error calling eq: non-comparable type [x %!s(bool=true) z]: []interface {}"
+    );
+    assert_eq!(
+        err("{{ eq 1 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <eq 1>: error calling eq: missing argument for comparison"
+    );
+}
+
+#[test]
+fn printf_verbs_and_mistakes() {
+    assert_eq!(
+        ok(
+            r#"{{ printf "%s-%d-%v-%5.2f|%-4s|%04d|%x|%X|%o|%q|%t|%T|%T|%e|%g|%c|%U" "a" 3 1.5 3.14159 "ab" 42 255 255 8 "q\"" true .Values.l .Values.f 12345.678 0.000001 65 65 }}"#
+        ),
+        r#"a-3-1.5- 3.14|ab  |0042|ff|FF|10|"q\""|true|[]interface {}|float64|1.234568e+04|1e-06|A|U+0041"#
+    );
+    assert_eq!(
+        ok(
+            r#"{{ printf "%d %s" "x" 1.5 }}|{{ printf "%s %s" "a" }}|{{ printf "%s" "a" 1 "b" }}|{{ printf "%d" .Values.nul }}|{{ printf "%v %v" .Values.m .Values.l }}|{{ printf "%d" .Values.l }}|{{ printf "%5.1f|%-8.3e|%+d|% d|%#x|%#o|%08.3f|%x" 3.14159 1234.5 5 5 255 8 -3.14159 "hi" }}"#
+        ),
+        "%!d(string=x) %!s(float64=1.5)|a %!s(MISSING)|a%!(EXTRA int=1, string=b)|%!d(<nil>)|map[k1:v1 k2:v2 k3:map[q:1]] [x true z]|[%!d(string=x) %!d(bool=true) %!d(string=z)]|  3.1|1.234e+03|+5| 5|0xff|010|-003.142|6869"
+    );
+    assert_eq!(
+        ok(
+            r#"{{ printf "%v %s %d" .Values.a .Values.a .Values.a }}|{{ printf "%.0f %.1f %.2f %.3g %g %g %g" 2.5 0.25 1.005 1234.5678 100000.0 1000000.0 0.0001 }}|{{ printf "%6.2f%%" 12.345 }}"#
+        ),
+        "1 %!s(float64=1) %!d(float64=1)|2 0.2 1.00 1.23e+03 100000 1e+06 0.0001| 12.35%"
+    );
+    assert_eq!(
+        ok(
+            r#"{{ .Values.nul | printf "%v" }} {{ printf "%s" .Values.nul }} {{ printf "%5s|%-5s|%.2s" "ab" "cd" "efgh" }}"#
+        ),
+        "<nil> %!s(<nil>)    ab|cd   |ef"
+    );
+    assert_eq!(
+        err("{{ printf 1 }}"),
+        "template: t/templates/a.yaml:1:10: executing \"t/templates/a.yaml\" at <1>: expected string; found 1"
+    );
+    assert_eq!(
+        err("{{ printf .Values.missing }}"),
+        "template: t/templates/a.yaml:1:17: executing \"t/templates/a.yaml\" at <.Values.missing>: wrong type for value; expected string; got interface {}"
+    );
+    assert_eq!(
+        err("{{ $x := .Values.missing }}{{ printf $x }}"),
+        "template: t/templates/a.yaml:1:37: executing \"t/templates/a.yaml\" at <$x>: invalid value; expected string"
+    );
+}
+
+#[test]
+fn print_and_escapers() {
+    assert_eq!(
+        ok(
+            r#"{{ print 1 2 "a" 3 nil }}|{{ println "a" 1 }}|{{ print .Values.missing }}|{{ html "<a&b>\"'" }}|{{ js "a'b<c>=&" }}|{{ urlquery "a b&c=d/é" }}"#
+        ),
+        "1 2a3 <nil>|a 1\n|<nil>|&lt;a&amp;b&gt;&#34;&#39;|a\\'b\\u003Cc\\u003E\\u003D\\u0026|a+b%26c%3Dd%2F%C3%A9"
+    );
+}
+
+#[test]
+fn nil_pointer_and_field_errors() {
+    assert_eq!(
+        err("{{ .Values.nul.x }}"),
+        "template: t/templates/a.yaml:1:10: executing \"t/templates/a.yaml\" at <.Values.nul.x>: nil pointer evaluating interface {}.x"
+    );
+    assert_eq!(
+        err("x\n  {{ .Values.missing.a.b }}"),
+        "template: t/templates/a.yaml:2:12: executing \"t/templates/a.yaml\" at <.Values.missing.a.b>: nil pointer evaluating interface {}.a"
+    );
+    assert_eq!(
+        err("{{ .Values.s.foo }}"),
+        "template: t/templates/a.yaml:1:10: executing \"t/templates/a.yaml\" at <.Values.s.foo>: can't evaluate field foo in type interface {}"
+    );
+    assert_eq!(
+        err("{{ range .Values.l }}{{ .foo }}{{ end }}"),
+        "template: t/templates/a.yaml:1:24: executing \"t/templates/a.yaml\" at <.foo>: can't evaluate field foo in type interface {}"
+    );
+    assert_eq!(
+        err("{{ with .Values.s }}{{ .foo }}{{ end }}"),
+        "template: t/templates/a.yaml:1:23: executing \"t/templates/a.yaml\" at <.foo>: can't evaluate field foo in type string"
+    );
+    assert_eq!(
+        err("{{ (1).x }}"),
+        "template: t/templates/a.yaml:1:4: executing \"t/templates/a.yaml\" at <1>: can't evaluate field x in type int"
+    );
+    // A nil held by a variable is Go's invalid value: reading a field from it is no error.
+    assert_eq!(
+        ok("{{ $x := .Values.missing }}[{{ $x.y }}]|{{ (.Values.missing).y }}"),
+        "[]|"
+    );
+    assert_eq!(
+        err("{{ .Values.a 1 }}"),
+        "template: t/templates/a.yaml:1:10: executing \"t/templates/a.yaml\" at <.Values.a>: a is not a method but has arguments"
+    );
+}
+
+#[test]
+fn len_and_index() {
+    assert_eq!(
+        ok(
+            r#"{{ len .Values.l }} {{ len .Values.m }} {{ len .Values.s }} {{ index .Values.l 1 }} {{ index .Values.m "k3" "q" }} [{{ index .Values.m "nope" }}] {{ index "abc" 1 }}"#
+        ),
+        "3 3 5 true 1 [] 98"
+    );
+    assert_eq!(
+        err("{{ len .Values.nul }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <len .Values.nul>: error calling len: len of nil pointer"
+    );
+    assert_eq!(
+        err("{{ index .Values.l 5 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <index .Values.l 5>: error calling index: index out of range: 5"
+    );
+    assert_eq!(
+        err("{{ index .Values.l 3 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <index .Values.l 3>: error calling index: reflect: slice index out of range"
+    );
+    assert_eq!(
+        err("{{ index .Values.m.nope \"x\" }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <index .Values.m.nope \"x\">: error calling index: index of untyped nil"
+    );
+    assert_eq!(
+        err("{{ .Values.l | len }} {{ .Values.l | index . 0 }}"),
+        "template: t/templates/a.yaml:1:37: executing \"t/templates/a.yaml\" at <index . 0>: error calling index: value has type int; should be string"
+    );
+}
+
+#[test]
+fn command_errors() {
+    assert_eq!(
+        err("{{ not }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <not>: wrong number of args for not: want 1 got 0"
+    );
+    assert_eq!(
+        err("{{ 1 2 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <1>: can't give argument to non-function 1"
+    );
+    assert_eq!(
+        err("{{ nil }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <nil>: nil is not a command"
+    );
+    assert_eq!(
+        err("{{ 18446744073709551615 }}"),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <18446744073709551615>: 18446744073709551615 overflows int"
+    );
+}
+
+#[test]
+fn pipelines_pass_the_last_argument() {
+    assert_eq!(
+        ok(
+            r#"{{ .Values.s | printf "%s!" }} {{ "x" | printf "%s%s" "y" }} {{ 3 | eq 3 }} {{ (.Values.m).k1 }} {{ $.Values.s }} {{ $m := .Values.m }}{{ $m.k3.q }}"#
+        ),
+        "hello! yx true v1 hello 1"
+    );
+}
+
+#[test]
+fn templates_include_and_blocks() {
+    assert_eq!(
+        ok(
+            r#"{{ define "x" }}X{{ . }}{{ end }}{{ template "x" .Values.s }}|{{ template "x" }}|{{ include "x" 5 }}|{{ include "x" .Values.m.k3.q }}"#
+        ),
+        "Xhello|X|X5|X1"
+    );
+    assert_eq!(ok(r#"{{ block "bl" . }}default{{ end }}"#), "default");
+    assert_eq!(
+        err(r#"{{ define "bl" }}over{{ end }}{{ block "bl" . }}default{{ end }}"#),
+        "template: t/templates/a.yaml:1: template: multiple definition of template \"bl\""
+    );
+    assert_eq!(
+        err(r#"{{ template "x" }}"#),
+        "template: t/templates/a.yaml:1:12: executing \"t/templates/a.yaml\" at <{{template \"x\"}}>: template \"x\" not defined"
+    );
+    assert_eq!(
+        err(r#"{{ include "nope" . }}"#),
+        "template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <include \"nope\" .>: error calling include: template: no template \"nope\" associated with template \"gotpl\""
+    );
+    assert_eq!(
+        err(r#"{{ define "a" }}{{ .Values.nul.q }}{{ end }}{{ include "a" . }}"#),
+        "template: t/templates/a.yaml:1:47: executing \"t/templates/a.yaml\" at <include \"a\" .>: error calling include: template: t/templates/a.yaml:1:26: executing \"a\" at <.Values.nul.q>: nil pointer evaluating interface {}.q"
+    );
+}
+
+#[test]
+fn later_definitions_replace_earlier_ones_but_empty_bodies_do_not() {
+    let mut set = Templates::with_resolver(builtin_resolver);
+    set.parse("t/templates/_a.tpl", r#"{{ define "n" }}first{{ end }}"#)
+        .unwrap();
+    set.parse("t/templates/_b.tpl", r#"{{ define "n" }}second{{ end }}"#)
+        .unwrap();
+    set.parse(
+        "t/templates/_c.tpl",
+        r#"{{ define "n" }} {{/* empty */}} {{ end }}"#,
+    )
+    .unwrap();
+    set.parse(FILE, r#"{{ include "n" . }}"#).unwrap();
+    assert_eq!(run_with(&set, &values()), Ok("second".into()));
+    assert!(set.contains("n"));
+    assert!(!set.contains("m"));
+}
+
+#[test]
+fn tpl_sees_defines_and_reports_like_helm() {
+    assert_eq!(
+        ok(
+            r#"{{ tpl "{{ .Values.s }}-{{ .Template.Name }}" . }}|{{ tpl "{{ define \"y\" }}Y{{ end }}{{ include \"y\" . }}" . }}|{{ tpl "plain" . }}|{{ tpl "{{ .Values.missing }}" . }}"#
+        ),
+        "hello-t/templates/a.yaml|Y|plain|"
+    );
+    assert_eq!(
+        ok(r#"{{ define "x" }}X{{ end }}{{ tpl "{{ include \"x\" . }}" . }}"#),
+        "X"
+    );
+    assert_eq!(
+        err(r#"{{ tpl "{{ .Values.nul.y }}" . }}"#),
+        r#"template: t/templates/a.yaml:1:3: executing "t/templates/a.yaml" at <tpl "{{ .Values.nul.y }}" .>: error calling tpl: error during tpl function execution for "{{ .Values.nul.y }}": template: gotpl:1:10: executing "gotpl" at <.Values.nul.y>: nil pointer evaluating interface {}.y"#
+    );
+    assert_eq!(
+        err(r#"{{ tpl "{{ .x " . }}"#),
+        r#"template: t/templates/a.yaml:1:3: executing "t/templates/a.yaml" at <tpl "{{ .x " .>: error calling tpl: cannot parse template "{{ .x ": template: gotpl:1: unclosed action"#
+    );
+}
+
+#[test]
+fn recursive_template_ends_in_go_depth_error() {
+    assert_eq!(
+        err(r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#),
+        "template: t/templates/a.yaml:1:28: executing \"r\" at <{{template \"r\" .}}>: exceeded maximum template depth (100000)"
+    );
+}
+
+#[test]
+fn recursive_include_ends_in_helm_nesting_error() {
+    let e = err(r#"{{ define "r" }}{{ include "r" . }}{{ end }}{{ include "r" . }}"#);
+    assert!(
+        e.starts_with("template: t/templates/a.yaml:1:47: executing \"t/templates/a.yaml\" at <include \"r\" .>: error calling include: template: t/templates/a.yaml:1:19: executing \"r\" at <include \"r\" .>: error calling include: "),
+        "{}",
+        &e[..300]
+    );
+    assert!(e.ends_with(
+        "error calling include: rendering template has a nested reference name: r: unable to execute template"
+    ));
+    // Helm allows 1001 nested includes of one name and refuses the 1002nd.
+    assert_eq!(e.matches("error calling include").count(), 1002);
+}
+
+#[test]
+fn parse_errors() {
+    assert_eq!(
+        err("{{ if }}{{ end }}"),
+        "template: t/templates/a.yaml:1: missing value for if"
+    );
+    assert_eq!(
+        err("{{ range $a, $b, $c := .Values.l }}{{ end }}"),
+        "template: t/templates/a.yaml:1: too many declarations in range"
+    );
+    assert_eq!(
+        err("x {{ .Values.a }\ny"),
+        "template: t/templates/a.yaml:1: unexpected \"}\" in operand"
+    );
+    assert_eq!(
+        err(r#"{{ "unterminated }}"#),
+        "template: t/templates/a.yaml:1: unterminated quoted string"
+    );
+    assert_eq!(
+        err("{{ else }}"),
+        "template: t/templates/a.yaml:1: unexpected {{else}}"
+    );
+    assert_eq!(
+        err("{{ range .Values.l }}{{ else }}{{ break }}{{ end }}"),
+        "template: t/templates/a.yaml:1: {{break}} outside {{range}}"
+    );
+    assert_eq!(
+        err(r#"{{ "\q" }}"#),
+        "template: t/templates/a.yaml:1: invalid syntax"
+    );
+    assert_eq!(
+        err("abc {{ .a "),
+        "template: t/templates/a.yaml:1: unclosed action"
+    );
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("{}1{}", "(".repeat(20000), ")".repeat(20000));
+    assert_eq!(
+        err(&format!("{{{{ {deep} }}}}")),
+        "template: t/templates/a.yaml:1: max expression depth exceeded"
+    );
+}
+
+/// A stand-in for Helm's `.Capabilities`-like objects.
+struct Caps;
+
+impl Object for Caps {
+    fn type_name(&self) -> &str {
+        "*chartutil.Capabilities"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        (name == "Version").then(|| Value::str("v1.30.0"))
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        (name == "Has").then(|| match args {
+            [Value::String(s)] => Ok(Value::Bool(s.as_ref() == "apps/v1")),
+            _ => Err(format!(
+                "wrong number of args for Has: want 1 got {}",
+                args.len()
+            )),
+        })
+    }
+    fn display(&self) -> String {
+        "caps".into()
+    }
+}
+
+#[test]
+fn objects_expose_fields_and_methods() {
+    let mut top = Map::new();
+    top.insert("Caps".into(), Value::Object(Arc::new(Caps)));
+    let data = Value::map(top);
+    let mut set = Templates::with_resolver(builtin_resolver);
+    set.parse(
+        FILE,
+        r#"{{ .Caps.Version }} {{ .Caps.Has "apps/v1" }} {{ .Caps.Has "x" }} {{ .Caps }}"#,
+    )
+    .unwrap();
+    assert_eq!(run_with(&set, &data), Ok("v1.30.0 true false caps".into()));
+    set.parse(FILE, "{{ .Caps.Nope }}").unwrap();
+    assert_eq!(
+        run_with(&set, &data),
+        Err("template: t/templates/a.yaml:1:8: executing \"t/templates/a.yaml\" at <.Caps.Nope>: can't evaluate field Nope in type *chartutil.Capabilities".into())
+    );
+}
+
+fn shout(_: &mut CallContext<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    match args {
+        [Value::String(s)] => Ok(Value::from(s.to_uppercase())),
+        _ => Err(FuncError::new("shout wants one string")),
+    }
+}
+
+fn with_shout(name: &str) -> Option<super::ast::Func> {
+    match name {
+        "shout" => Some(super::ast::Func::External(shout)),
+        other => builtin_resolver(other),
+    }
+}
+
+#[test]
+fn library_functions_are_called_with_evaluated_arguments() {
+    let mut set = Templates::with_resolver(with_shout);
+    set.parse(
+        FILE,
+        r#"{{ .Values.s | shout }} {{ shout (print "a" "b") }}"#,
+    )
+    .unwrap();
+    assert_eq!(run_with(&set, &values()), Ok("HELLO AB".into()));
+    set.parse(FILE, r#"{{ shout 1 }}"#).unwrap();
+    assert_eq!(
+        run_with(&set, &values()),
+        Err("template: t/templates/a.yaml:1:3: executing \"t/templates/a.yaml\" at <shout 1>: error calling shout: shout wants one string".into())
+    );
+}
+
+#[test]
+fn templates_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Templates>();
+}

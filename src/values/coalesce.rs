@@ -1,0 +1,269 @@
+//! Helm's values coalescing (`pkg/chart/common/util/coalesce.go`), on our immutable-shared
+//! [`Value`] maps (mutated copy-on-write through `Arc::make_mut`).
+//!
+//! `merge == false` is `CoalesceValues`: a user null deletes the chart default. `merge == true`
+//! is `MergeValues`/`MergeTables`, which keeps nulls for a later coalesce.
+
+use std::sync::Arc;
+
+use crate::chart::Chart;
+use crate::engine::gofmt::format_value;
+use crate::value::{Map, Value};
+
+use super::ValuesError;
+
+const GLOBAL: &str = "global";
+
+fn concat_prefix(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
+}
+
+/// The map inside a `Value::Map`, made uniquely owned so it can be edited in place.
+fn map_mut(v: &mut Value) -> Option<&mut Map> {
+    match v {
+        Value::Map(m) => Some(Arc::make_mut(m)),
+        _ => None,
+    }
+}
+
+/// Go's `%t` verb applied to a non-bool, as Helm's type-mismatch error shows it.
+fn go_percent_t(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Nil => "%!t(<nil>)".to_string(),
+        other => {
+            let ty = match other {
+                Value::Int(_) => "int64",
+                Value::Float(_) => "float64",
+                Value::String(_) => "string",
+                Value::List(_) => "[]interface {}",
+                _ => "map[string]interface {}",
+            };
+            format!("%!t({ty}={})", format_value(other))
+        }
+    }
+}
+
+/// Coalesces the chart tree's defaults under `dest` (the user's values), giving `dest` priority.
+pub(crate) fn coalesce(
+    chart: &Chart,
+    dest: &mut Map,
+    prefix: &str,
+    merge: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), ValuesError> {
+    coalesce_values(chart, dest, prefix, merge, warnings);
+    coalesce_deps(chart, dest, prefix, merge, warnings)
+}
+
+fn coalesce_deps(
+    chart: &Chart,
+    dest: &mut Map,
+    prefix: &str,
+    merge: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), ValuesError> {
+    for sub in &chart.dependencies {
+        let name = sub.name().to_string();
+        match dest.get(&name) {
+            None => {
+                dest.insert(name.clone(), Value::map(Map::new()));
+            }
+            Some(Value::Map(_)) => {}
+            Some(other) => {
+                return Err(ValuesError::TypeMismatch(format!(
+                    "type mismatch on {name}: {}",
+                    go_percent_t(other)
+                )));
+            }
+        }
+        let sub_prefix = concat_prefix(prefix, chart.name());
+        let parent_global = dest.get(GLOBAL).cloned();
+        if let Some(slot) = dest.get_mut(&name)
+            && let Some(dv) = map_mut(slot)
+        {
+            coalesce_globals(dv, parent_global.as_ref(), &sub_prefix, warnings);
+            coalesce(sub, dv, &sub_prefix, merge, warnings)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the parent's `global` into the subchart's values; the parent's entries win.
+fn coalesce_globals(
+    dest: &mut Map,
+    src_global: Option<&Value>,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) {
+    let mut dg = match dest.get(GLOBAL) {
+        None => Map::new(),
+        Some(Value::Map(m)) => (**m).clone(),
+        Some(_) => {
+            warnings.push(
+                "warning: skipping globals because destination global is not a table.".into(),
+            );
+            return;
+        }
+    };
+    let sg = match src_global {
+        None => Map::new(),
+        Some(Value::Map(m)) => (**m).clone(),
+        Some(_) => {
+            warnings.push("warning: skipping globals because source global is not a table.".into());
+            return;
+        }
+    };
+    for (key, val) in sg {
+        if let Value::Map(vm) = &val {
+            let mut vv = (**vm).clone();
+            match dg.get(&key) {
+                None => {
+                    dg.insert(key, Value::map(vv));
+                }
+                Some(Value::Map(destv)) => {
+                    let sub_prefix = concat_prefix(prefix, &key);
+                    coalesce_tables(&mut vv, (**destv).clone(), &sub_prefix, true, warnings);
+                    dg.insert(key, Value::map(vv));
+                }
+                Some(_) => warnings.push(format!(
+                    "Conflict: cannot merge map onto non-map for {key:?}. Skipping."
+                )),
+            }
+        } else if matches!(dg.get(&key), Some(Value::Map(_))) {
+            warnings.push(format!("key {key} is table. Skipping"));
+        } else {
+            dg.insert(key, val);
+        }
+    }
+    dest.insert(GLOBAL.to_string(), Value::map(dg));
+}
+
+fn has_dependency(chart: &Chart, name: &str) -> bool {
+    chart.dependencies.iter().any(|d| d.name() == name)
+}
+
+/// Merges one chart's own defaults under `v`.
+fn coalesce_values(
+    chart: &Chart,
+    v: &mut Map,
+    prefix: &str,
+    merge: bool,
+    warnings: &mut Vec<String>,
+) {
+    let sub_prefix = concat_prefix(prefix, chart.name());
+    let Some(defaults) = chart.values.as_map() else {
+        return;
+    };
+    for (key, val) in defaults.iter() {
+        match v.get_mut(key) {
+            Some(Value::Nil) if !merge => {
+                v.remove(key);
+            }
+            Some(slot @ Value::Map(_)) => match val {
+                Value::Map(src) => {
+                    let merge = merge || has_dependency(chart, key);
+                    if let Some(dest) = map_mut(slot) {
+                        coalesce_tables(
+                            dest,
+                            (**src).clone(),
+                            &concat_prefix(&sub_prefix, key),
+                            merge,
+                            warnings,
+                        );
+                    }
+                }
+                Value::Nil => {}
+                _ => warnings.push(format!(
+                    "warning: skipped value for {sub_prefix}.{key}: Not a table."
+                )),
+            },
+            Some(other) => {
+                if let Value::Map(_) = val
+                    && !other.is_nil()
+                {
+                    warnings.push(format!(
+                        "warning: cannot overwrite table with non table for {} ({})",
+                        concat_prefix(&sub_prefix, key),
+                        format_value(val)
+                    ));
+                }
+            }
+            None => {
+                if let Some(val) = default_for_copy(val.clone(), merge) {
+                    v.insert(key.clone(), val);
+                }
+            }
+        }
+    }
+}
+
+/// A chart default about to be copied where the user gave nothing. When coalescing, nulls in
+/// a chart's own values vanish (Helm 4.2: `hasKey` is false for them), at every depth of maps.
+fn default_for_copy(val: Value, merge: bool) -> Option<Value> {
+    if merge {
+        return Some(val);
+    }
+    match val {
+        Value::Nil => None,
+        Value::Map(m) if m.values().any(has_nil_entry) => {
+            let stripped: Map = m
+                .iter()
+                .filter_map(|(k, v)| default_for_copy(v.clone(), false).map(|v| (k.clone(), v)))
+                .collect();
+            Some(Value::map(stripped))
+        }
+        other => Some(other),
+    }
+}
+
+fn has_nil_entry(v: &Value) -> bool {
+    match v {
+        Value::Nil => true,
+        Value::Map(m) => m.values().any(has_nil_entry),
+        _ => false,
+    }
+}
+
+/// Helm's `coalesceTablesFullKey`: `dst` is authoritative, `src` fills the gaps.
+pub(crate) fn coalesce_tables(
+    dst: &mut Map,
+    src: Map,
+    prefix: &str,
+    merge: bool,
+    warnings: &mut Vec<String>,
+) {
+    for (key, val) in src {
+        let full_key = concat_prefix(prefix, &key);
+        match dst.get_mut(&key) {
+            // A null over a real default deletes it; a null over a null default stays (Helm
+            // 4.2 keeps subchart-default nulls that reached it through the parent's pass).
+            Some(Value::Nil) if !merge && !val.is_nil() => {
+                dst.remove(&key);
+            }
+            None => {
+                if let Some(val) = default_for_copy(val, merge) {
+                    dst.insert(key, val);
+                }
+            }
+            Some(dv) => match (&val, map_mut(dv)) {
+                (Value::Map(sm), Some(dm)) => {
+                    coalesce_tables(dm, (**sm).clone(), &full_key, merge, warnings);
+                }
+                (Value::Map(_), None) => warnings.push(format!(
+                    "warning: cannot overwrite table with non table for {full_key} ({})",
+                    format_value(&val)
+                )),
+                (_, Some(_)) if !val.is_nil() => warnings.push(format!(
+                    "warning: destination for {full_key} is a table. Ignoring non-table value ({})",
+                    format_value(&val)
+                )),
+                _ => {}
+            },
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! `values.schema.json` validation as Helm runs it at render time: the top chart's schema
+//! against the coalesced values, then every enabled subchart's schema against its scoped values
+//! (under its alias). Messages follow the wording Helm prints (santhosh-tekuri/jsonschema).
+//!
+//! No reference is ever fetched: the `jsonschema` crate is built without its HTTP and file
+//! resolvers, so a schema pointing at a remote document is reported as uncompilable.
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value as Json;
+
+use crate::chart::Chart;
+use crate::value::Value;
+
+/// One schema violation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// The chart whose schema rejected the values (its alias for an aliased subchart).
+    pub chart: String,
+    /// Dotted path from the top chart's values, e.g. `web.replicas` or `postgresql.auth`
+    /// (list indices as numbers: `a.0.b`); empty for the values' root.
+    pub path: String,
+    /// JSON pointer within the chart's own values, as Helm prints it (`/replicaCount`).
+    pub pointer: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: at '{}': {}", self.chart, self.pointer, self.message)
+    }
+}
+
+/// Validates the prepared (coalesced) values of the chart tree.
+pub(crate) fn validate_tree(chart: &Chart, values: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    walk(chart, values, "", &mut out);
+    out
+}
+
+fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
+    if let Some(schema) = &chart.schema {
+        // Helm validates a subchart's scoped values including the `global` it adds, so a
+        // subchart schema with additionalProperties: false and no `global` property fails.
+        let json = values.to_json();
+        validate_one(chart.name(), &schema.json, &json, prefix, out);
+    }
+    for sub in &chart.dependencies {
+        let sub_path = if prefix.is_empty() {
+            sub.name().to_string()
+        } else {
+            format!("{prefix}.{}", sub.name())
+        };
+        match values.get(sub.name()) {
+            None | Some(Value::Nil) => {}
+            Some(v @ Value::Map(_)) => walk(sub, v, &sub_path, out),
+            Some(other) => out.push(Violation {
+                chart: sub.name().to_string(),
+                path: sub_path,
+                pointer: String::new(),
+                message: format!(
+                    "invalid type for values: expected object (map), got {}",
+                    other.kind_name()
+                ),
+            }),
+        }
+    }
+}
+
+fn validate_one(
+    chart: &str,
+    schema: &Json,
+    instance: &Json,
+    prefix: &str,
+    out: &mut Vec<Violation>,
+) {
+    let validator = match jsonschema::validator_for(schema) {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(Violation {
+                chart: chart.to_string(),
+                path: prefix.to_string(),
+                pointer: String::new(),
+                message: format!("unable to compile values.schema.json: {e}"),
+            });
+            return;
+        }
+    };
+    for err in validator.iter_errors(instance) {
+        let pointer = err.instance_path().as_str().to_string();
+        let rel: Vec<String> = err.instance_path().iter().map(|s| s.to_string()).collect();
+        let mut path = prefix.to_string();
+        for seg in rel {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&seg);
+        }
+        out.push(Violation {
+            chart: chart.to_string(),
+            path,
+            pointer,
+            message: message(err.kind(), err.instance()).unwrap_or_else(|| err.to_string()),
+        });
+    }
+}
+
+fn json_type_name(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+/// A number as Helm's validator prints it (golang.org/x/text): thousands separators, and
+/// `1×10⁰⁷` where Go's `%g` would use an exponent.
+fn number(n: &serde_json::Number) -> String {
+    let text = match n.as_i64() {
+        Some(i) => i.to_string(),
+        None => crate::engine::gofmt::format_float_g(n.as_f64().unwrap_or(0.0)),
+    };
+    if let Some((mantissa, exp)) = text.split_once('e') {
+        let sup: String = exp
+            .chars()
+            .filter_map(|c| match c {
+                '-' => Some('⁻'),
+                '+' => None,
+                d => d
+                    .to_digit(10)
+                    .and_then(|d| "⁰¹²³⁴⁵⁶⁷⁸⁹".chars().nth(d as usize)),
+            })
+            .collect();
+        return format!("{mantissa}×10{sup}");
+    }
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text.as_str()),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+fn num(v: &Json) -> String {
+    match v {
+        Json::Number(n) => number(n),
+        other => other.to_string(),
+    }
+}
+
+/// A value as santhosh-tekuri quotes it: strings in single quotes, the rest as JSON.
+fn quoted(v: &Json) -> String {
+    match v {
+        Json::String(s) => format!("'{s}'"),
+        Json::Number(n) => number(n),
+        other => other.to_string(),
+    }
+}
+
+fn quoted_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Helm's wording for the common keywords; `None` falls back to the crate's own message.
+fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
+    use ValidationErrorKind as K;
+    Some(match kind {
+        K::Type { kind } => {
+            let want = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            // Values from YAML are float64 in Helm, so a whole number there reads "number".
+            let got = match json_type_name(instance) {
+                "integer" => "number",
+                t => t,
+            };
+            format!("got {got}, want {want}")
+        }
+        K::Required { property } => {
+            let name = property
+                .as_str()
+                .map_or_else(|| property.to_string(), str::to_string);
+            format!("missing property '{name}'")
+        }
+        K::AdditionalProperties { unexpected } => {
+            format!(
+                "additional properties {} not allowed",
+                quoted_list(unexpected)
+            )
+        }
+        K::Enum { options } => {
+            let opts = options
+                .as_array()
+                .map(|a| a.iter().map(quoted).collect::<Vec<_>>().join(", "))
+                .unwrap_or_else(|| options.to_string());
+            format!("value must be one of {opts}")
+        }
+        K::Constant { expected_value } => format!("value must be {}", quoted(expected_value)),
+        K::Minimum { limit } => format!("minimum: got {}, want {}", num(instance), num(limit)),
+        K::Maximum { limit } => format!("maximum: got {}, want {}", num(instance), num(limit)),
+        K::ExclusiveMinimum { limit } => format!(
+            "exclusiveMinimum: got {}, want {}",
+            num(instance),
+            num(limit)
+        ),
+        K::ExclusiveMaximum { limit } => format!(
+            "exclusiveMaximum: got {}, want {}",
+            num(instance),
+            num(limit)
+        ),
+        K::MinLength { limit } => format!(
+            "minLength: got {}, want {limit}",
+            instance.as_str().map_or(0, |s| s.chars().count())
+        ),
+        K::MaxLength { limit } => format!(
+            "maxLength: got {}, want {limit}",
+            instance.as_str().map_or(0, |s| s.chars().count())
+        ),
+        K::MinItems { limit } => format!(
+            "minItems: got {}, want {limit}",
+            instance.as_array().map_or(0, Vec::len)
+        ),
+        K::MaxItems { limit } => format!(
+            "maxItems: got {}, want {limit}",
+            instance.as_array().map_or(0, Vec::len)
+        ),
+        K::MinProperties { limit } => format!(
+            "minProperties: got {}, want {limit}",
+            instance.as_object().map_or(0, |m| m.len())
+        ),
+        K::MaxProperties { limit } => format!(
+            "maxProperties: got {}, want {limit}",
+            instance.as_object().map_or(0, |m| m.len())
+        ),
+        K::Pattern { pattern } => {
+            format!("{} does not match pattern '{pattern}'", quoted(instance))
+        }
+        K::Format { format } => format!("{} is not valid {format}", quoted(instance)),
+        K::MultipleOf { .. } => format!("{instance} is not a multiple of the required factor"),
+        K::UniqueItems => "items are not unique".to_string(),
+        K::FalseSchema => "false schema".to_string(),
+        K::AnyOf { .. } => "anyOf failed".to_string(),
+        K::OneOfNotValid { .. } => "oneOf failed, none matched".to_string(),
+        K::OneOfMultipleValid { .. } => "oneOf failed, more than one matched".to_string(),
+        K::Not { .. } => "not failed".to_string(),
+        _ => return None,
+    })
+}

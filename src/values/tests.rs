@@ -1,0 +1,516 @@
+use super::*;
+use crate::chart;
+
+fn corpus_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/charts")
+}
+
+fn corpus_ids() -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(corpus_dir())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn corpus_schema_cases_agree_with_helm() {
+    let mut agree = 0;
+    let mut total = 0;
+    let mut disagreements = Vec::new();
+    for id in corpus_ids() {
+        let dir = corpus_dir().join(&id);
+        let Ok(c) = chart::load(&dir.join("chart.tgz")) else {
+            panic!("corpus chart {id} failed to load");
+        };
+        let Ok(rd) = std::fs::read_dir(dir.join("schema")) else {
+            continue;
+        };
+        let mut cases: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+        cases.sort();
+        for case in cases {
+            let text = std::fs::read_to_string(&case).unwrap_or_default();
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+                panic!("bad case file {}", case.display());
+            };
+            let accepts = json["helm_render_accepts"].as_bool().unwrap_or(false);
+            let err = json["helm_render_error"].as_str().unwrap_or("");
+            // Rejections for template reasons are not schema verdicts.
+            if !accepts && !err.starts_with("HelmValuesError") {
+                continue;
+            }
+            total += 1;
+            let user = Value::from_json(&json["values"]);
+            let ours = match prepare(c.clone(), user) {
+                Ok(p) => validate(&p).is_empty(),
+                Err(_) => false,
+            };
+            if ours == accepts {
+                agree += 1;
+            } else {
+                disagreements.push(format!(
+                    "{} (helm accepts: {accepts}) {err}",
+                    case.display()
+                ));
+            }
+        }
+    }
+    println!("schema agreement: {agree}/{total}");
+    for d in &disagreements {
+        println!("  {d}");
+    }
+    assert!(total > 100);
+    assert_eq!(agree, total, "disagreements: {disagreements:#?}");
+}
+
+fn fixture(name: &str) -> Chart {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/charts")
+        .join(name);
+    match chart::load(&path) {
+        Ok(c) => c,
+        Err(e) => panic!("fixture {name}: {e}"),
+    }
+}
+
+/// JSON with every number as f64, so YAML floats and --set ints compare like Helm's toJson.
+fn norm(j: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match j {
+        J::Number(n) => {
+            serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0)).map_or(J::Null, J::Number)
+        }
+        J::Array(a) => J::Array(a.iter().map(norm).collect()),
+        J::Object(o) => J::Object(o.iter().map(|(k, v)| (k.clone(), norm(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn assert_json(actual: &Value, expected: &str) {
+    let Ok(exp) = serde_json::from_str::<serde_json::Value>(expected) else {
+        panic!("bad expected JSON");
+    };
+    assert_eq!(norm(&actual.to_json()), norm(&exp));
+}
+
+fn prepared(name: &str, user: &str) -> Prepared {
+    let user = crate::chart::parse_values_text(user).unwrap_or_default();
+    match prepare(fixture(name), user) {
+        Ok(p) => p,
+        Err(e) => panic!("prepare {name}: {e}"),
+    }
+}
+
+// Expected JSON below is what Helm 4.2 renders for `{{ toJson .Values }}` (helm_oracle.py).
+#[test]
+fn deps_demo_defaults_match_helm() {
+    let p = prepared("deps-demo", "{}");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    let names: Vec<&str> = p.chart.dependencies.iter().map(Chart::name).collect();
+    assert_eq!(names.len(), 4);
+    for n in ["sub", "sub2", "lib", "other"] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    let lib = p.chart.dependencies.iter().find(|c| c.name() == "lib");
+    assert!(lib.is_some_and(Chart::is_library));
+}
+
+/// The templates Helm outputs: every non-partial template of non-library charts, by full name.
+fn rendered_templates(p: &Prepared) -> Vec<String> {
+    let mut names: Vec<String> = p
+        .chart
+        .all_templates()
+        .into_iter()
+        .filter(|(name, _, chart)| {
+            !chart.is_library() && !name.rsplit('/').next().is_some_and(|b| b.starts_with('_'))
+        })
+        .map(|(name, _, _)| name)
+        .collect();
+    names.sort();
+    names
+}
+
+fn prepare_err(name: &str, user: &str) -> String {
+    let user = crate::chart::parse_values_text(user).unwrap_or_default();
+    match prepare(fixture(name), user) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn non_table_subchart_values_are_a_type_mismatch() {
+    assert_eq!(
+        prepare_err("deps-demo", "sub: str\n"),
+        "type mismatch on sub: %!t(string=str)"
+    );
+}
+
+#[test]
+fn list_over_map_default_is_kept_with_a_warning() {
+    let p = prepared("nulls-demo", "b: [1, 2]\n");
+    assert_json(p.values.get("b").unwrap_or(&Value::Nil), "[1, 2]");
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("cannot overwrite table with non table for nulls-demo.b")),
+        "{:?}",
+        p.warnings
+    );
+}
+// Generated from helm_oracle.py output for each (chart, values) pair.
+
+#[test]
+fn condition_path_deleted_by_user_null_keeps_subchart() {
+    let p = prepared("deps-demo", "sub:\n  enabled: null\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn tags_disable_but_conditions_win() {
+    let p = prepared("deps-demo", "tags:\n  t2: false\n  t1: false\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"tags":{"t1":false,"t2":false}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn second_condition_path_disables() {
+    let p = prepared("deps-demo", "subOn: false\nsub:\n  enabled: null\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"fromParent":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"subOn":false}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn non_table_global_is_skipped() {
+    let p = prepared("deps-demo", "global: 5\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":5,"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn chart_nulls_are_removed() {
+    let p = prepared("nulls-demo", "{}\n");
+    assert_json(
+        &p.values,
+        r#"{"b":{"d":1},"l":[1,null],"s":{"global":{},"sb":{"d":2}}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nulls-demo/charts/s/templates/v.yaml",
+            "nulls-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn user_nulls_delete_defaults_but_stay_elsewhere() {
+    let p = prepared(
+        "nulls-demo",
+        "a: 5\nnew: null\nb: {newnested: null, d: null}\ns: {sa: 3, x: null}\n",
+    );
+    assert_json(
+        &p.values,
+        r#"{"a":5,"b":{"newnested":null},"l":[1,null],"new":null,"s":{"global":{},"sa":3,"sb":{"d":2},"x":null}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nulls-demo/charts/s/templates/v.yaml",
+            "nulls-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+/// Violations as sorted `chart: at 'pointer': message` lines, the way Helm's error lists them.
+fn violations(chart: &str, user: &str) -> Vec<String> {
+    let mut v: Vec<String> = validate(&prepared(chart, user))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+// Expected lines are taken from Helm's render error for the same values (helm_oracle.py
+// template); Helm rejects `global` under a subchart schema with additionalProperties: false.
+const GLOBAL_REJECTED: &str = "frontend: at '': additional properties 'global' not allowed";
+
+#[test]
+fn schema_defaults_only_trip_the_strict_subchart() {
+    assert_eq!(violations("schema-demo", "{}"), vec![GLOBAL_REJECTED]);
+}
+
+#[test]
+fn schema_type_enum_pattern_minimum_messages() {
+    assert_eq!(
+        violations("schema-demo", "replicas: three\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "schema-demo: at '/replicas': got string, want integer"
+        ]
+    );
+    assert_eq!(
+        violations("schema-demo", "replicas: -1\nmode: c\nname: ABC\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "schema-demo: at '/mode': value must be one of 'a', 'b'",
+            "schema-demo: at '/name': 'ABC' does not match pattern '^[a-z]+$'",
+            "schema-demo: at '/replicas': minimum: got -1, want 0",
+        ]
+    );
+    assert_eq!(
+        violations("schema-demo", "replicas: 1.5\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "schema-demo: at '/replicas': got number, want integer"
+        ]
+    );
+}
+
+#[test]
+fn user_null_removes_a_required_default() {
+    assert_eq!(
+        violations("schema-demo", "replicas: null\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "schema-demo: at '': missing property 'replicas'"
+        ]
+    );
+}
+
+#[test]
+fn aliased_subchart_is_validated_under_its_alias() {
+    assert_eq!(
+        violations("schema-demo", "frontend:\n  port: 70000\n  extra: 1\n"),
+        vec![
+            "frontend: at '': additional properties 'extra', 'global' not allowed",
+            "frontend: at '/port': maximum: got 70,000, want 65,535",
+        ]
+    );
+    assert_eq!(
+        violations("schema-demo", "frontend:\n  port: 1e7\n"),
+        vec![
+            GLOBAL_REJECTED,
+            "frontend: at '/port': maximum: got 1×10⁰⁷, want 65,535"
+        ]
+    );
+    let v = validate(&prepared("schema-demo", "frontend:\n  port: 70000\n"));
+    assert!(
+        v.iter()
+            .any(|v| v.path == "frontend.port" && v.pointer == "/port")
+    );
+}
+
+#[test]
+fn only_enabled_subcharts_are_validated() {
+    assert_eq!(
+        violations("schema-demo", "extra:\n  enabled: true\n"),
+        vec!["extra: at '': missing property 'never'", GLOBAL_REJECTED]
+    );
+}
+
+#[test]
+fn imported_values_never_override_the_parent() {
+    let p = prepared("import-demo", "{}");
+    assert_json(
+        &p.values,
+        r#"{"child":{"exports":{"data":{"exported":"e","other":"o"}},"global":{},"inner":{"i":1,"j":2}},"exported":"parentwins","imported":{"deep":{"i":"parent","j":2}},"other":"o"}"#,
+    );
+    let p = prepared("import-demo", "imported:\n  deep:\n    j: user\n");
+    assert_json(
+        &p.values,
+        r#"{"child":{"exports":{"data":{"exported":"e","other":"o"}},"global":{},"inner":{"i":1,"j":2}},"exported":"parentwins","imported":{"deep":{"i":"parent","j":"user"}},"other":"o"}"#,
+    );
+}
+
+#[test]
+fn dependencies_missing_from_charts_are_ignored() {
+    assert_json(&prepared("missing-dep", "{}").values, "{}");
+    assert_json(
+        &prepared("missing-dep", "ghost:\n  enabled: false\n").values,
+        r#"{"ghost":{"enabled":false}}"#,
+    );
+}
+
+#[test]
+fn user_values_merge_files_then_set_then_set_string() {
+    let f1 =
+        crate::chart::parse_values_text("a: {b: 1, c: 2}\nl: [1, 2]\nk: x\n").unwrap_or_default();
+    let f2 =
+        crate::chart::parse_values_text("a: {c: 3, d: 4}\nl: [9]\nk: null\n").unwrap_or_default();
+    let merged = merge_user_values(
+        &[f1, f2],
+        &["a.b=10,n=007".to_string()],
+        &["a.d=5".to_string()],
+    );
+    let Ok(merged) = merged else {
+        panic!("{merged:?}")
+    };
+    assert_json(
+        &merged,
+        r#"{"a":{"b":10,"c":3,"d":"5"},"k":null,"l":[9],"n":"007"}"#,
+    );
+    assert_eq!(
+        merged.get("a").and_then(|a| a.get("b")),
+        Some(&Value::Int(10))
+    );
+    let e = merge_user_values(&[], &["a[".to_string()], &[]);
+    assert!(e.is_err());
+}
+
+fn nested(depth: usize) -> Value {
+    let mut v = Value::Int(1);
+    for _ in 0..depth {
+        let mut m = Map::new();
+        m.insert("a".to_string(), v);
+        v = Value::map(m);
+    }
+    v
+}
+
+/// Takes a deep chain apart level by level: dropping it whole would recurse once per level.
+fn dismantle(mut v: Value) {
+    while let Value::Map(m) = v {
+        v = match std::sync::Arc::try_unwrap(m) {
+            Ok(map) => map.into_values().next().unwrap_or_default(),
+            Err(_) => return,
+        };
+    }
+}
+
+#[test]
+fn very_deep_values_are_refused_not_overflowing() {
+    let deep = nested(5000);
+    let e = prepare(fixture("nulls-demo"), deep.clone());
+    assert!(
+        e.err()
+            .is_some_and(|e| e.to_string().contains("nested more than 500 levels"))
+    );
+    let e = merge_user_values(std::slice::from_ref(&deep), &[], &[]);
+    assert!(
+        e.err()
+            .is_some_and(|e| e.to_string().contains("nested more than 500 levels"))
+    );
+    dismantle(deep);
+    // Within the limit everything works.
+    assert!(prepare(fixture("nulls-demo"), nested(400)).is_ok());
+}
+
+// Generated from helm_oracle.py output for each (chart, values) pair.
+
+#[test]
+fn subchart_nulls_are_cleaned_without_user_values() {
+    let p = prepared("subnull-demo", "{}\n");
+    assert_json(
+        &p.values,
+        r#"{"sub":{"fromParent":1,"global":{},"k":{},"m":{"yy":1},"pnull":5},"top":1}"#,
+    );
+}
+
+#[test]
+fn subchart_nulls_leak_when_user_sets_the_subchart() {
+    let p = prepared("subnull-demo", "sub: {other: 1}\n");
+    assert_json(
+        &p.values,
+        r#"{"sub":{"fromParent":1,"global":{},"k":{"z":null},"m":{"x":null,"yy":1},"other":1},"top":1}"#,
+    );
+}
+
+#[test]
+fn user_values_replace_subchart_nulls() {
+    let p = prepared("subnull-demo", "sub: {m: {x: 2}, nn: 3}\n");
+    assert_json(
+        &p.values,
+        r#"{"sub":{"fromParent":1,"global":{},"k":{"z":null},"m":{"x":2,"yy":1},"nn":3},"top":1}"#,
+    );
+}
+
+#[test]
+fn user_null_deletes_subchart_table() {
+    let p = prepared("subnull-demo", "sub: {k: null}\n");
+    assert_json(
+        &p.values,
+        r#"{"sub":{"fromParent":1,"global":{},"m":{"x":null,"yy":1}},"top":1}"#,
+    );
+}
+
+#[test]
+fn import_values_share_tables_like_go_maps() {
+    let p = prepared("alias-import-demo", "{}\n");
+    assert_json(
+        &p.values,
+        r#"{"a":{"data":{"fromA":1,"fromB":2},"global":{}},"b":{"data":{"fromB":2},"global":{}},"both":{"fromA":1,"fromB":2},"first":{"fromA":1,"fromB":2}}"#,
+    );
+}
+
+#[test]
+fn schema_errors_read_like_helms() {
+    let p = prepared("schema-demo", "replicas: three\n");
+    assert_eq!(
+        schema_error_message(&validate(&p)),
+        "values don't meet the specifications of the schema(s) in the following chart(s):\nschema-demo:\n- at '/replicas': got string, want integer\nfrontend:\n- at '': additional properties 'global' not allowed\n"
+    );
+}

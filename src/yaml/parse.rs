@@ -1,0 +1,400 @@
+//! Builds [`Value`]s from saphyr-parser events the way sigs.k8s.io/yaml reads YAML: go-yaml v2
+//! decoding (YAML 1.1 scalars, merge keys, the last duplicate key wins), keys turned into
+//! strings, then a JSON round trip that makes every number a float64 and rejects NaN and ±Inf.
+//!
+//! The builder keeps its own stack instead of recursing, so nesting depth is bounded by
+//! [`MAX_DEPTH`] rather than by the thread's stack.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+
+use super::YamlError;
+use super::floatfmt::format_float_g32;
+use super::resolve::{CoreTag, Scalar, resolve_plain, resolve_tagged};
+use crate::engine::gofmt::go_quote;
+use crate::value::{Map, Value};
+
+/// Deepest nesting accepted. go-yaml stops at 10000, but values that deep would overflow the
+/// stack of the recursive code that later walks them (coalescing, templates, `toYaml`), so
+/// this is lower; no real chart comes near it.
+pub const MAX_DEPTH: usize = 1000;
+
+/// go-yaml's guard against "billion laughs": once more than 100 nodes came from aliases and
+/// more than 1000 were decoded, the share of alias-made nodes may not pass this ratio.
+fn allowed_alias_ratio(decoded: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    if decoded <= LOW {
+        0.99
+    } else if decoded >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decoded - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+const YAML_TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+/// A finished node: its value, and its scalar form when it can serve as a map key.
+struct Node {
+    value: Value,
+    key: Option<Scalar<'static>>,
+}
+
+struct Anchored {
+    node_value: Value,
+    key: Option<Scalar<'static>>,
+    /// Nodes decoded when this anchor is expanded once (go-yaml re-decodes every alias).
+    decode_count: u64,
+}
+
+enum KeySlot {
+    Empty,
+    Key(String),
+    Merge,
+    /// A key JSON cannot hold (null, uint64); go-yaml's message also shows the value.
+    Unsupported(String),
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Value>,
+        anchor: usize,
+        start: u64,
+    },
+    Map {
+        map: Map,
+        key: KeySlot,
+        anchor: usize,
+        start: u64,
+        span: Span,
+    },
+}
+
+struct Builder {
+    /// The input's length in characters when it does not end with a line break: a block
+    /// scalar running to such an end has no final line break in go-yaml, unlike saphyr.
+    unterminated_end: Option<usize>,
+    anchors: HashMap<usize, Anchored>,
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    decoded: u64,
+    aliased: u64,
+}
+
+fn syntax(span: &Span, message: impl Into<String>) -> YamlError {
+    YamlError::Syntax {
+        line: span.start.line(),
+        column: span.start.col() + 1,
+        message: message.into(),
+    }
+}
+
+impl Builder {
+    fn new(unterminated_end: Option<usize>) -> Self {
+        Builder {
+            unterminated_end,
+            anchors: HashMap::new(),
+            stack: Vec::new(),
+            root: None,
+            decoded: 0,
+            aliased: 0,
+        }
+    }
+
+    fn open(&mut self, frame: Frame, span: &Span) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(syntax(span, format!("exceeded max depth of {MAX_DEPTH}")));
+        }
+        self.decoded += 1;
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn scalar(
+        &mut self,
+        text: Cow<'_, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<Cow<'_, Tag>>,
+        span: &Span,
+    ) -> Result<(), YamlError> {
+        self.decoded += 1;
+        let mut text = text;
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            && self
+                .unterminated_end
+                .is_some_and(|end| span.end.index() >= end)
+            && text.ends_with('\n')
+        {
+            text.to_mut().pop();
+        }
+        let scalar = match tag {
+            None if style == ScalarStyle::Plain => resolve_plain(&text).scalar.into_owned(),
+            None => Scalar::Str(Cow::Owned(text.into_owned())),
+            Some(tag) if tag.handle == YAML_TAG_PREFIX => {
+                resolve_tagged(CoreTag::from_suffix(&tag.suffix), &text)
+                    .map_err(|m| syntax(span, m))?
+                    .into_owned()
+            }
+            Some(_) => Scalar::Str(Cow::Owned(text.into_owned())),
+        };
+        let value = scalar_value(&scalar)?;
+        if anchor != 0 {
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node_value: value.clone(),
+                    key: Some(scalar.clone()),
+                    decode_count: 1,
+                },
+            );
+        }
+        self.deliver(
+            Node {
+                value,
+                key: Some(scalar),
+            },
+            span,
+        )
+    }
+
+    fn alias(&mut self, id: usize, span: &Span) -> Result<(), YamlError> {
+        let Some(anchored) = self.anchors.get(&id) else {
+            return Err(syntax(span, "anchor value contains itself"));
+        };
+        self.decoded += 1 + anchored.decode_count;
+        self.aliased += anchored.decode_count;
+        if self.aliased > 100
+            && self.decoded > 1000
+            && self.aliased as f64 / self.decoded as f64 > allowed_alias_ratio(self.decoded)
+        {
+            return Err(YamlError::Convert(
+                "yaml: document contains excessive aliasing".into(),
+            ));
+        }
+        let node = Node {
+            value: anchored.node_value.clone(),
+            key: anchored.key.clone(),
+        };
+        self.deliver(node, span)
+    }
+
+    fn close(&mut self, span: &Span) -> Result<(), YamlError> {
+        let Some(frame) = self.stack.pop() else {
+            return Err(syntax(span, "unbalanced collection end"));
+        };
+        let (value, anchor, start) = match frame {
+            Frame::Seq {
+                items,
+                anchor,
+                start,
+            } => (Value::list(items), anchor, start),
+            Frame::Map {
+                map,
+                key,
+                anchor,
+                start,
+                span,
+            } => {
+                if !matches!(key, KeySlot::Empty) {
+                    return Err(syntax(&span, "mapping key without a value"));
+                }
+                (Value::map(map), anchor, start)
+            }
+        };
+        if anchor != 0 {
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node_value: value.clone(),
+                    key: None,
+                    decode_count: self.decoded - start,
+                },
+            );
+        }
+        self.deliver(Node { value, key: None }, span)
+    }
+
+    fn deliver(&mut self, node: Node, span: &Span) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(node.value);
+                Ok(())
+            }
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node.value);
+                Ok(())
+            }
+            Some(Frame::Map { map, key, .. }) => {
+                match std::mem::replace(key, KeySlot::Empty) {
+                    KeySlot::Empty => *key = map_key(node, span)?,
+                    KeySlot::Key(k) => {
+                        map.insert(k, node.value);
+                    }
+                    KeySlot::Merge => merge_into(map, &node.value, span)?,
+                    KeySlot::Unsupported(prefix) => {
+                        return Err(YamlError::Convert(format!(
+                            "{prefix}, value: {}",
+                            go_syntax(&node.value)
+                        )));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The JSON round trip: numbers become float64, and JSON cannot hold NaN or infinities.
+fn scalar_value(scalar: &Scalar<'_>) -> Result<Value, YamlError> {
+    Ok(match scalar {
+        Scalar::Null => Value::Nil,
+        Scalar::Bool(b) => Value::Bool(*b),
+        Scalar::Int(i) => Value::Float(*i as f64),
+        Scalar::Uint(u) => Value::Float(*u as f64),
+        Scalar::Float(f) if f.is_nan() => return Err(unsupported_float("NaN")),
+        Scalar::Float(f) if f.is_infinite() => {
+            return Err(unsupported_float(if *f > 0.0 { "+Inf" } else { "-Inf" }));
+        }
+        Scalar::Float(f) => Value::Float(*f),
+        Scalar::Str(s) => Value::str(s),
+        Scalar::Merge => Value::str("<<"),
+    })
+}
+
+fn unsupported_float(what: &str) -> YamlError {
+    YamlError::Convert(format!("json: unsupported value: {what}"))
+}
+
+/// sigs.k8s.io/yaml's key conversion: ints in decimal, floats with float32 precision, bools
+/// as words; null and uint64 keys cannot become JSON keys.
+fn map_key(node: Node, span: &Span) -> Result<KeySlot, YamlError> {
+    let Some(scalar) = node.key else {
+        return Err(syntax(
+            span,
+            format!("invalid map key: {}", go_syntax(&node.value)),
+        ));
+    };
+    Ok(match scalar {
+        Scalar::Merge => KeySlot::Merge,
+        Scalar::Str(s) => KeySlot::Key(s.into_owned()),
+        Scalar::Int(i) => KeySlot::Key(i.to_string()),
+        Scalar::Bool(b) => KeySlot::Key(b.to_string()),
+        Scalar::Float(f) => KeySlot::Key(match f {
+            f if f.is_nan() => ".nan".to_string(),
+            f if f == f64::INFINITY => ".inf".to_string(),
+            f if f == f64::NEG_INFINITY => "-.inf".to_string(),
+            f => format_float_g32(f as f32),
+        }),
+        Scalar::Null => {
+            KeySlot::Unsupported("unsupported map key of type: %!s(<nil>), key: <nil>".to_string())
+        }
+        Scalar::Uint(u) => {
+            KeySlot::Unsupported(format!("unsupported map key of type: uint64, key: 0x{u:x}"))
+        }
+    })
+}
+
+/// A `<<` merge: later explicit keys win over merged ones, merged ones over earlier keys,
+/// and in a list of maps the earlier maps take precedence.
+fn merge_into(map: &mut Map, value: &Value, span: &Span) -> Result<(), YamlError> {
+    let want_map = || {
+        syntax(
+            span,
+            "map merge requires map or sequence of maps as the value",
+        )
+    };
+    match value {
+        Value::Map(m) => {
+            for (k, v) in m.iter() {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+        Value::List(items) => {
+            for item in items.iter().rev() {
+                let Value::Map(m) = item else {
+                    return Err(want_map());
+                };
+                for (k, v) in m.iter() {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        _ => return Err(want_map()),
+    }
+    Ok(())
+}
+
+/// Roughly Go's `%+#v` of a decoded YAML value, for error messages.
+fn go_syntax(v: &Value) -> String {
+    match v {
+        Value::Nil => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => crate::engine::gofmt::format_float_g(*f),
+        Value::String(s) => go_quote(s),
+        Value::List(_) => "[]interface {}{...}".into(),
+        Value::Map(_) | Value::Object(_) => "map[interface {}]interface {}{...}".into(),
+    }
+}
+
+/// Reads the documents of `text`, stopping after `limit` documents (go-yaml's `Unmarshal`
+/// reads only the first and never looks at the rest).
+pub(crate) fn parse(text: &str, limit: usize) -> Result<Vec<Value>, YamlError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let unterminated_end =
+        (!text.is_empty() && !text.ends_with(['\n', '\r'])).then(|| text.chars().count());
+    let mut builder = Builder::new(unterminated_end);
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| YamlError::Syntax {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                builder.scalar(text, style, anchor, tag, &span)?
+            }
+            Event::Alias(id) => builder.alias(id, &span)?,
+            Event::SequenceStart(anchor, _) => {
+                let start = builder.decoded;
+                builder.open(
+                    Frame::Seq {
+                        items: Vec::new(),
+                        anchor,
+                        start,
+                    },
+                    &span,
+                )?
+            }
+            Event::MappingStart(anchor, _) => {
+                let start = builder.decoded;
+                builder.open(
+                    Frame::Map {
+                        map: Map::new(),
+                        key: KeySlot::Empty,
+                        anchor,
+                        start,
+                        span,
+                    },
+                    &span,
+                )?
+            }
+            Event::SequenceEnd | Event::MappingEnd => builder.close(&span)?,
+            Event::DocumentEnd => {
+                docs.push(builder.root.take().unwrap_or(Value::Nil));
+                builder = Builder::new(unterminated_end);
+                if docs.len() >= limit {
+                    break;
+                }
+            }
+            Event::StreamEnd => break,
+            Event::Nothing | Event::StreamStart | Event::DocumentStart(_) => {}
+        }
+    }
+    Ok(docs)
+}

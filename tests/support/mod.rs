@@ -1,0 +1,576 @@
+//! A real Kubernetes control plane (etcd + kube-apiserver, built by `tests/k8s-bin/build.sh`)
+//! for integration tests, in the spirit of controller-runtime's envtest.
+//!
+//! One control plane is shared by all tests of a test binary: it is started lazily by the first
+//! [`shared`] call and stopped when the binary exits. Starting one costs several seconds of CPU
+//! on a loaded 2-core machine, so per-test planes would dominate the suite; tests isolate
+//! themselves instead with [`unique_name`] namespaces, name prefixes and, for cluster-scoped
+//! objects such as webhook configurations, selectors that only match their own namespace.
+//! [`ControlPlane::start`] gives a private plane to a test that truly needs one.
+//!
+//! Nothing may outlive the test binary, also when it panics or is killed:
+//! - every server runs in its own process group with `PR_SET_PDEATHSIG=SIGKILL`, spawned from a
+//!   thread that lives as long as the process (the signal fires when the *spawning thread* ends);
+//! - an owned [`ControlPlane`] stops its processes and removes its directory on drop, the shared
+//!   one from an `atexit` hook, since statics are never dropped;
+//! - directories left by a killed binary (named after its pid) are removed by the next start.
+//!
+//! Each test binary compiles this module and uses a different subset of it.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::{self, Read};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+
+/// The pinned release, read from the file that build.sh also reads.
+const VERSIONS_ENV: &str = include_str!("../k8s-bin/versions.env");
+/// Where build.sh puts the binaries when this variable is set.
+pub const BIN_ENV: &str = "DSC_HELM_K8S_BIN";
+const DIR_PREFIX: &str = "dsc-helm-k8s-";
+/// Startup on a busy 2-core CI machine can be slow; this only bounds a hung start.
+const READY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The Kubernetes version the binaries are built at, e.g. `v1.37.2`.
+pub fn k8s_version() -> &'static str {
+    pinned("K8S_VERSION")
+}
+
+/// The etcd version the binaries are built at, e.g. `v3.7.0`.
+pub fn etcd_version() -> &'static str {
+    pinned("ETCD_VERSION")
+}
+
+fn pinned(key: &str) -> &'static str {
+    VERSIONS_ENV
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("tests/k8s-bin/versions.env has no {key}="))
+}
+
+/// The directory holding kube-apiserver, etcd and kubectl. Fails (never skips) when they are
+/// missing, because a silently skipped integration suite looks exactly like a passing one.
+pub fn bin_dir() -> Result<PathBuf> {
+    let dir = match std::env::var_os(BIN_ENV) {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => {
+            let home = std::env::var_os("HOME").context("neither DSC_HELM_K8S_BIN nor HOME set")?;
+            PathBuf::from(home)
+                .join(".cache/dsc-helm/k8s-bin")
+                .join(k8s_version())
+        }
+    };
+    let missing: Vec<_> = ["kube-apiserver", "etcd", "kubectl"]
+        .into_iter()
+        .filter(|b| !dir.join(b).is_file())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the test control plane binaries {missing:?} are missing from {}: build them with \
+             `bash tests/k8s-bin/build.sh` (it prints the directory; export {BIN_ENV}=<that dir> \
+             if you built them elsewhere)",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// A name no other test in any concurrently running test binary uses; valid as a namespace,
+/// object name or DNS label.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A test certificate authority: the API server's serving certificate and any HTTPS server a
+/// test starts (webhooks) are issued by one of these, and its PEM goes into kubeconfigs and
+/// caBundles, the way a real cluster trusts them.
+pub struct TestCa {
+    key: KeyPair,
+    params: CertificateParams,
+    pem: String,
+}
+
+/// A serving certificate and its key, both PEM.
+pub struct ServingCert {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl TestCa {
+    pub fn new() -> Result<Self> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "dsc-helm test CA");
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let pem = params.self_signed(&key)?.pem();
+        Ok(Self { key, params, pem })
+    }
+
+    pub fn cert_pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// A certificate for `localhost` and 127.0.0.1, the only addresses test servers bind.
+    pub fn issue_localhost(&self) -> Result<ServingCert> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        let cert = params.signed_by(&key, &issuer)?;
+        Ok(ServingCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+}
+
+/// Standard base64 for kubeconfig `*-data` fields; written here rather than pulling a crate in.
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A free loopback port. The listener is closed before the server binds it, so another process
+/// could take it in between; envtest accepts the same small race.
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Proxy variables would send the API server's webhook calls, and kubectl, to a proxy that
+/// cannot reach this machine's loopback servers.
+pub fn without_proxy(cmd: &mut Command) -> &mut Command {
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+}
+
+type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+
+/// Spawns `cmd` from a thread that never ends, so `PR_SET_PDEATHSIG` fires only when the
+/// whole test binary dies, not when the test thread that asked for the server finishes.
+fn spawn_guarded(mut cmd: Command) -> io::Result<Child> {
+    static KEEPER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("k8s-process-keeper".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    // The receiver may have given up; nothing to do about it then.
+                    let _ = reply.send(cmd.spawn());
+                }
+                // All senders are gone only at process exit; stay alive until then anyway.
+                loop {
+                    std::thread::park();
+                }
+            })
+            .map(|_| ())
+            .ok();
+        Mutex::new(tx)
+    });
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the hook runs between fork and exec and only calls async-signal-safe functions.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                return Err(io::Error::other("test binary exited during spawn"));
+            }
+            Ok(())
+        });
+    }
+    cmd.process_group(0);
+    let (tx, rx) = mpsc::channel();
+    keeper
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send((cmd, tx))
+        .map_err(|_| io::Error::other("process keeper thread is gone"))?;
+    rx.recv()
+        .map_err(|_| io::Error::other("process keeper thread is gone"))?
+}
+
+/// A server process; dropping it stops its whole process group.
+struct Server {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(name: &'static str, mut cmd: Command, dir: &Path) -> Result<Self> {
+        let log = dir.join(format!("{name}.log"));
+        let out = fs::File::create(&log)?;
+        cmd.stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        without_proxy(&mut cmd);
+        let child = spawn_guarded(cmd).with_context(|| format!("starting {name}"))?;
+        Ok(Self { name, child, log })
+    }
+
+    /// Fails with the end of the server's log if it has exited.
+    fn check_running(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "{} exited early ({status}); end of its log:\n{}",
+                self.name,
+                self.log_tail()
+            );
+        }
+        Ok(())
+    }
+
+    /// The server's error lines (klog `E`/`F` lines, etcd's `"level":"error"`) and its last
+    /// lines, which is where the reason for a failed start is.
+    fn log_tail(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut text);
+        }
+        let errors: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with('E') || l.starts_with('F') || l.contains("\"level\":\"error\"")
+            })
+            .collect();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines
+            .get(lines.len().saturating_sub(15)..)
+            .unwrap_or_default();
+        let errors = errors
+            .get(errors.len().saturating_sub(15)..)
+            .unwrap_or_default();
+        format!(
+            "errors:\n{}\nlast lines:\n{}",
+            errors.join("\n"),
+            tail.join("\n")
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let Ok(pgid) = libc::pid_t::try_from(self.child.id()) else {
+            return;
+        };
+        // SAFETY: plain signal calls on the group this harness created for the child.
+        unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                // SAFETY: as above; reaps any helper the server left in its group.
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // SAFETY: as above.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// What must be stopped and removed; field order is drop order (API server before etcd,
+/// both before their data directory).
+struct Running {
+    apiserver: Server,
+    etcd: Server,
+    dir: tempfile::TempDir,
+}
+
+/// A running control plane and how to reach it.
+pub struct ControlPlane {
+    bin: PathBuf,
+    kubeconfig: PathBuf,
+    server: String,
+    /// `None` for the shared plane, which the `atexit` hook stops instead.
+    running: Option<Running>,
+}
+
+/// The control plane shared by every test of this binary, started on first use. A failed
+/// start fails every test that asks, with the same message.
+pub fn shared() -> &'static ControlPlane {
+    static SHARED: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
+    let plane = SHARED.get_or_init(|| {
+        let mut plane = ControlPlane::start().map_err(|e| format!("{e:#}"))?;
+        *SHARED_RUNNING.lock().unwrap_or_else(|p| p.into_inner()) = plane.running.take();
+        // SAFETY: registering a plain extern "C" function without arguments.
+        unsafe { libc::atexit(stop_shared) };
+        Ok(plane)
+    });
+    match plane {
+        Ok(p) => p,
+        Err(e) => panic!("test control plane failed to start: {e}"),
+    }
+}
+
+static SHARED_RUNNING: Mutex<Option<Running>> = Mutex::new(None);
+
+extern "C" fn stop_shared() {
+    let running = SHARED_RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    drop(running);
+}
+
+/// Removes directories of earlier test binaries that were killed before they could clean up.
+fn remove_stale_dirs() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next() else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+impl ControlPlane {
+    /// Starts a private etcd and kube-apiserver; both stop when the value is dropped.
+    pub fn start() -> Result<Self> {
+        let bin = bin_dir()?;
+        remove_stale_dirs();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
+            .tempdir()?;
+        let d = dir.path();
+
+        let etcd_client = format!("http://127.0.0.1:{}", free_port()?);
+        let etcd_peer = format!("http://127.0.0.1:{}", free_port()?);
+        let mut cmd = Command::new(bin.join("etcd"));
+        cmd.arg("--name=test")
+            .arg(format!("--data-dir={}", d.join("etcd").display()))
+            .arg(format!("--listen-client-urls={etcd_client}"))
+            .arg(format!("--advertise-client-urls={etcd_client}"))
+            .arg(format!("--listen-peer-urls={etcd_peer}"))
+            .arg(format!("--initial-advertise-peer-urls={etcd_peer}"))
+            .arg(format!("--initial-cluster=test={etcd_peer}"))
+            // Test data is thrown away, so durability only costs time.
+            .arg("--unsafe-no-fsync=true")
+            .arg("--log-level=warn");
+        let etcd = Server::start("etcd", cmd, d)?;
+
+        let ca = TestCa::new()?;
+        let serving = ca.issue_localhost()?;
+        let sa_key = KeyPair::generate()?;
+        let token = format!(
+            "dsc-helm-admin-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|t| t.as_nanos())
+                .unwrap_or(0)
+        );
+        let files = [
+            ("ca.crt", ca.cert_pem().to_owned()),
+            ("apiserver.crt", serving.cert_pem.clone()),
+            ("apiserver.key", serving.key_pem.clone()),
+            ("sa.key", sa_key.serialize_pem()),
+            ("sa.pub", sa_key.public_key_pem()),
+            (
+                "tokens.csv",
+                format!("{token},dsc-helm-admin,dsc-helm-admin,\"system:masters\"\n"),
+            ),
+        ];
+        for (name, content) in &files {
+            fs::write(d.join(name), content)?;
+        }
+
+        let port = free_port()?;
+        let server = format!("https://127.0.0.1:{port}");
+        let mut cmd = Command::new(bin.join("kube-apiserver"));
+        cmd.arg(format!("--etcd-servers={etcd_client}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg("--advertise-address=127.0.0.1")
+            // The `kubernetes` Service endpoint reconciler refuses a loopback address; nothing
+            // here routes to that Service anyway.
+            .arg("--endpoint-reconciler-type=none")
+            .arg(format!("--secure-port={port}"))
+            .arg(format!("--cert-dir={}", d.join("certs").display()))
+            .arg(format!(
+                "--tls-cert-file={}",
+                d.join("apiserver.crt").display()
+            ))
+            .arg(format!(
+                "--tls-private-key-file={}",
+                d.join("apiserver.key").display()
+            ))
+            .arg(format!(
+                "--token-auth-file={}",
+                d.join("tokens.csv").display()
+            ))
+            .arg("--authorization-mode=RBAC")
+            .arg(format!(
+                "--service-account-key-file={}",
+                d.join("sa.pub").display()
+            ))
+            .arg(format!(
+                "--service-account-signing-key-file={}",
+                d.join("sa.key").display()
+            ))
+            .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
+            .arg("--service-cluster-ip-range=10.0.0.0/24");
+        let apiserver = Server::start("kube-apiserver", cmd, d)?;
+
+        let kubeconfig = d.join("kubeconfig");
+        let config = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "test", "cluster": {
+                "server": server,
+                "certificate-authority-data": base64(ca.cert_pem().as_bytes()),
+            }}],
+            "users": [{"name": "admin", "user": {"token": token}}],
+            "contexts": [{"name": "test", "context": {"cluster": "test", "user": "admin"}}],
+            "current-context": "test",
+        });
+        fs::write(&kubeconfig, serde_json::to_vec_pretty(&config)?)?;
+
+        let mut plane = Self {
+            bin,
+            kubeconfig,
+            server,
+            running: Some(Running {
+                apiserver,
+                etcd,
+                dir,
+            }),
+        };
+        plane.wait_ready()?;
+        Ok(plane)
+    }
+
+    /// Polls `/readyz` through kubectl, which needs no HTTP client here and proves the
+    /// kubeconfig works; fails early with the server's log if a process dies.
+    fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(r) = self.running.as_mut() {
+                r.etcd.check_running()?;
+                r.apiserver.check_running()?;
+            }
+            let out = self
+                .kubectl()
+                .args(["get", "--raw=/readyz", "--request-timeout=5s"])
+                .output()?;
+            if out.status.success() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let last = String::from_utf8_lossy(&out.stderr);
+                let log = self
+                    .running
+                    .as_ref()
+                    .map(|r| r.apiserver.log_tail())
+                    .unwrap_or_default();
+                return Err(anyhow!(
+                    "kube-apiserver not ready after {READY_TIMEOUT:?}: {last}\nend of its log:\n{log}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The admin kubeconfig (group system:masters).
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The API server's URL, `https://127.0.0.1:<port>`.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The directory holding the binaries.
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
+    /// A kubectl of the same release, talking to this control plane as admin.
+    pub fn kubectl(&self) -> Command {
+        let mut cmd = Command::new(self.bin.join("kubectl"));
+        cmd.env("KUBECONFIG", &self.kubeconfig).stdin(Stdio::null());
+        without_proxy(&mut cmd);
+        cmd
+    }
+
+    /// A client as admin. Built per call because a kube client's connections belong to the
+    /// tokio runtime that created them, and every `#[tokio::test]` has its own runtime.
+    pub async fn client(&self) -> Result<kube::Client> {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+}
