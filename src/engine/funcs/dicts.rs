@@ -46,6 +46,21 @@ pub fn mutated_argument(name: &str) -> Option<usize> {
     }
 }
 
+/// `root` with the map entry at `path` replaced by `new`: how the engine stores a mutating
+/// function's result back into `$var.a.b` or `.a.b`, rebuilding only the maps along the path.
+/// `None` when a step of the path is not a map (Go would have failed reading it already).
+pub fn replace_at_path(root: &Value, path: &[&str], new: Value) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(new);
+    };
+    let map = root.as_map()?;
+    let child = map.get(*first)?;
+    let replaced = replace_at_path(child, rest, new)?;
+    let mut copy = map.clone();
+    copy.insert((*first).to_string(), replaced);
+    Some(Value::map(copy))
+}
+
 /// `dict K V ...`: keys are printed with `%v`; a key without a value gets "".
 fn dict(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let mut map = Map::new();
@@ -271,6 +286,23 @@ deepCopy 1 ⇒ "1"
     #[test]
     fn matches_helm() {
         check_table(ORACLE);
+    }
+
+    #[test]
+    fn replace_at_path_rebuilds_only_the_path() {
+        use super::replace_at_path;
+        use crate::engine::funcs::strings::tests::{render, values};
+        use crate::value::Value;
+        let root = values();
+        let new = replace_at_path(&root, &["m", "b"], Value::str("x")).expect("path exists");
+        assert_eq!(
+            crate::engine::gofmt::format_value(new.get("m").expect("m")),
+            "map[a:1 b:x e:]"
+        );
+        assert_eq!(new.get("s"), root.get("s"));
+        assert_eq!(replace_at_path(&root, &["s", "x"], Value::Nil), None);
+        assert_eq!(replace_at_path(&root, &["m", "zz", "y"], Value::Nil), None);
+        assert_eq!(render("set .Values.m \"a\" 2"), "map[a:2 b:map[c:deep] e:]");
     }
 
     /// Go's order here is random; ours is each dict's keys in sorted order.
