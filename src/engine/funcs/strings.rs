@@ -210,12 +210,24 @@ fn repeat(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("repeat", args, 2)?;
     let count = int_arg(args, 0)?;
     let s = string_arg(args, 1)?;
+    Ok(Value::from(go_repeat(s, count)?))
+}
+
+/// The largest string `repeat`, `indent` and `nindent` build: Go would allocate any size
+/// (and die trying), an operator must not.
+const MAX_REPEAT_BYTES: usize = 1 << 28;
+
+/// `strings.Repeat`, with its panics as errors.
+fn go_repeat(s: &str, count: i64) -> Result<String, FuncError> {
     let count =
         usize::try_from(count).map_err(|_| FuncError::new("strings: negative Repeat count"))?;
-    if s.len().checked_mul(count).is_none() {
-        return Err(FuncError::new("strings: Repeat output length overflow"));
+    match s.len().checked_mul(count) {
+        None => Err(FuncError::new("strings: Repeat output length overflow")),
+        Some(n) if n > MAX_REPEAT_BYTES => Err(FuncError(format!(
+            "strings: Repeat output of {n} bytes is too long (the limit is {MAX_REPEAT_BYTES})"
+        ))),
+        Some(_) => Ok(s.repeat(count)),
     }
-    Ok(Value::from(s.repeat(count)))
 }
 
 /// `s[from..to]` by byte offsets, as Go slices strings.
@@ -471,33 +483,29 @@ fn cat(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     Ok(Value::from(parts.join(" ")))
 }
 
-fn indent_text(spaces: i64, s: &str) -> String {
-    let pad = " ".repeat(usize::try_from(spaces).unwrap_or(0));
-    format!("{pad}{}", s.replace('\n', &format!("\n{pad}")))
+fn indent_text(spaces: i64, s: &str) -> Result<String, FuncError> {
+    let pad = go_repeat(" ", spaces)?;
+    let lines = s.matches('\n').count() + 1;
+    if pad.len().saturating_mul(lines) > MAX_REPEAT_BYTES {
+        return Err(FuncError(format!(
+            "indenting {lines} lines by {spaces} is too long"
+        )));
+    }
+    Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
 }
 
 fn indent(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("indent", args, 2)?;
     let spaces = int_arg(args, 0)?;
     let s = string_arg(args, 1)?;
-    negative_repeat_check(spaces)?;
-    Ok(Value::from(indent_text(spaces, s)))
+    Ok(Value::from(indent_text(spaces, s)?))
 }
 
 fn nindent(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("nindent", args, 2)?;
     let spaces = int_arg(args, 0)?;
     let s = string_arg(args, 1)?;
-    negative_repeat_check(spaces)?;
-    Ok(Value::from(format!("\n{}", indent_text(spaces, s))))
-}
-
-fn negative_repeat_check(count: i64) -> Result<(), FuncError> {
-    if count < 0 {
-        Err(FuncError::new("strings: negative Repeat count"))
-    } else {
-        Ok(())
-    }
+    Ok(Value::from(format!("\n{}", indent_text(spaces, s)?)))
 }
 
 /// `strings.Replace(s, old, new, -1)`; an empty `old` matches before every rune and at the end.
@@ -899,18 +907,18 @@ fn seq(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let values = match params.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            until_step_values(1, end + inc, inc)
+            until_step_values(1, end.wrapping_add(inc), inc)?
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step_values(*start, end + step, step)
+            until_step_values(*start, end.wrapping_add(step), step)?
         }
         [start, step, end] => {
             let inc = if end < start { -1 } else { 1 };
             if end < start && *step > 0 {
                 Vec::new()
             } else {
-                until_step_values(*start, end + inc, *step)
+                until_step_values(*start, end.wrapping_add(inc), *step)?
             }
         }
         _ => Vec::new(),
@@ -1472,6 +1480,24 @@ int .Values.s ⇒ "0"
         assert!(missing.is_empty(), "missing: {missing:?}");
         assert!(crate::engine::funcs::get("env").is_none());
         assert!(crate::engine::funcs::get("expandenv").is_none());
+    }
+
+    /// Where Go would exhaust memory, these fail instead (and stay exact below the limits).
+    #[test]
+    fn huge_sequences_and_repeats_fail_instead_of_exhausting_memory() {
+        for expr in [
+            "until 100000000000",
+            "untilStep 0 9223372036854775807 1",
+            "seq 100000000000",
+            "repeat 100000000000 \"ab\"",
+            "indent 1000000000 \"a\"",
+        ] {
+            assert!(render(expr).starts_with("ERR "), "{expr}");
+        }
+        assert_eq!(
+            render("untilStep -9223372036854775808 -9223372036854775806 1"),
+            "[-9223372036854775808 -9223372036854775807]"
+        );
     }
 
     #[test]
