@@ -543,38 +543,18 @@ fn is_alphabet(c: char) -> bool {
     c.is_alphabetic() && !matches!(c as u32, 0x4E00..=0x9FCC | 0x3400..=0x4D85 | 0x20000..=0x2B81D)
 }
 
-/// Go's `unicode.IsPunct` (general category P*), approximated by Rust's ASCII and Unicode
-/// punctuation where ASCII symbols such as `$+<=>^`|~` are not punctuation.
+/// Go's `unicode.IsPunct` (general category P*): exact for ASCII, where symbols such as
+/// `$+<=>^`|~` are not punctuation; beyond ASCII, the Latin-1, general and CJK punctuation
+/// blocks (rarer punctuation elsewhere is treated as a symbol).
 fn is_punct(c: char) -> bool {
     if c.is_ascii() {
-        matches!(
-            c,
-            '!' | '"'
-                | '#'
-                | '%'
-                | '&'
-                | '\''
-                | '('
-                | ')'
-                | '*'
-                | ','
-                | '-'
-                | '.'
-                | '/'
-                | ':'
-                | ';'
-                | '?'
-                | '@'
-                | '['
-                | '\\'
-                | ']'
-                | '_'
-                | '{'
-                | '}'
-        )
-    } else {
-        !c.is_alphanumeric() && !c.is_whitespace() && !c.is_control()
+        return "!\"#%&'()*,-./:;?@[\\]_{}".contains(c);
     }
+    matches!(c as u32,
+        0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF
+        | 0x2010..=0x2027 | 0x2030..=0x2043 | 0x2045..=0x2051 | 0x2053..=0x205E
+        | 0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F
+        | 0xFF01..=0xFF03 | 0xFF05..=0xFF0A | 0xFF0C..=0xFF0F)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -1229,6 +1209,11 @@ required "need it" "" ⇒ "ERR need it"
 required "need it" .Values.nil ⇒ "ERR need it"
 fail "boom" ⇒ "ERR boom"
 hello ⇒ "Hello!"
+snakecase "a€b" ⇒ "a_€_b"
+snakecase "a«b»c" ⇒ "a«b»c"
+snakecase "a—b" ⇒ "a—b"
+snakecase "x+y=z" ⇒ "x_+_y_=_z"
+kebabcase "foo.bar_baz" ⇒ "foo.bar-baz"
 title "héllo wörld ǆemal" ⇒ "Héllo Wörld ǅemal"
 title "o'neil mc-donald 1st_place" ⇒ "O'Neil Mc-Donald 1st_place"
 upper "ǆ ﬁ straße" ⇒ "Ǆ ﬁ STRAßE"
