@@ -38,26 +38,27 @@ pub(crate) fn parse_go_int(s: &str, base: u32) -> Option<i64> {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let (radix, digits, underscores) = if base == 0 {
+    let (radix, digits) = if base == 0 {
         let lower = body.to_ascii_lowercase();
         if lower.starts_with("0x") {
-            (16, &body[2..], true)
+            (16, &body[2..])
         } else if lower.starts_with("0o") {
-            (8, &body[2..], true)
+            (8, &body[2..])
         } else if lower.starts_with("0b") {
-            (2, &body[2..], true)
+            (2, &body[2..])
         } else if body.len() > 1 && body.starts_with('0') {
-            (8, &body[1..], true)
+            (8, &body[1..])
         } else {
-            (10, body, true)
+            (10, body)
         }
     } else {
-        (base, body, false)
+        (base, body)
     };
     if digits.is_empty() {
         return None;
     }
-    if underscores && !underscores_ok(body) {
+    // Only base 0 (prefix-detecting) parsing allows `_` separators.
+    if base == 0 && !underscores_ok(body) {
         return None;
     }
     let cleaned: String = digits.chars().filter(|c| *c != '_').collect();

@@ -46,6 +46,21 @@ pub fn mutated_argument(name: &str) -> Option<usize> {
     }
 }
 
+/// `root` with the map entry at `path` replaced by `new`: how the engine stores a mutating
+/// function's result back into `$var.a.b` or `.a.b`, rebuilding only the maps along the path.
+/// `None` when a step of the path is not a map (Go would have failed reading it already).
+pub fn replace_at_path(root: &Value, path: &[&str], new: Value) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(new);
+    };
+    let map = root.as_map()?;
+    let child = map.get(*first)?;
+    let replaced = replace_at_path(child, rest, new)?;
+    let mut copy = map.clone();
+    copy.insert((*first).to_string(), replaced);
+    Some(Value::map(copy))
+}
+
 /// `dict K V ...`: keys are printed with `%v`; a key without a value gets "".
 fn dict(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let mut map = Map::new();
@@ -237,6 +252,26 @@ mergeOverwrite (dict "a" "x") (dict "a" (dict "b" 1)) ⇒ "map[a:map[b:1]]"
 mergeOverwrite (dict "a" (list 1 2)) (dict "a" (list)) ⇒ "map[a:[]]"
 mergeOverwrite (dict "a" (dict "b" 1)) (dict "a" (dict)) ⇒ "map[a:map[b:1]]"
 mergeOverwrite (dict "a" (dict "x" 1 "y" (dict "z" 1))) (dict "a" (dict "x" nil "y" (dict "w" 2))) ⇒ "map[a:map[x:<nil> y:map[w:2 z:1]]]"
+merge (dict "a" nil) (dict "a" (dict "b" 1)) ⇒ "map[a:map[b:1]]"
+merge (dict "a" (dict "b" nil)) (dict "a" (dict "b" (dict "c" 1))) ⇒ "map[a:map[b:map[c:1]]]"
+merge (dict "a" (dict "b" 0)) (dict "a" (dict "b" 5 "c" (list))) ⇒ "map[a:map[b:5 c:[]]]"
+merge (dict "a" (list)) (dict "a" "x") ⇒ "map[a:x]"
+merge (dict "a" (dict)) (dict "a" "x") ⇒ "map[a:x]"
+merge (dict "a" (dict "x" 1)) (dict "a" (dict)) ⇒ "map[a:map[x:1]]"
+merge (dict "a" 1) (dict "a" (list 1)) ⇒ "map[a:1]"
+merge (dict) (dict "a" (dict "b" nil)) ⇒ "map[a:map[b:<nil>]]"
+mergeOverwrite (dict "a" nil) (dict "a" (dict "b" 1)) ⇒ "map[a:map[b:1]]"
+mergeOverwrite (dict "a" (dict "b" 1)) (dict "a" nil) ⇒ "map[a:<nil>]"
+mergeOverwrite (dict "a" (list (dict "x" 1))) (dict "a" (list (dict "y" 2))) ⇒ "map[a:[map[y:2]]]"
+mergeOverwrite (dict "a" (dict "b" (dict "c" 1))) (dict "a" (dict "b" (dict))) ⇒ "map[a:map[b:map[c:1]]]"
+mergeOverwrite (dict "a" (dict)) (dict "a" (dict "b" 1)) ⇒ "map[a:map[b:1]]"
+mergeOverwrite (dict) (dict "a" nil) ⇒ "map[a:<nil>]"
+mergeOverwrite (dict "a" 1) (dict "b" 2) (dict "a" 3 "c" (dict "d" 4)) ⇒ "map[a:3 b:2 c:map[d:4]]"
+mergeOverwrite (dict "a" (dict "b" 1)) (dict "a" (dict "b" (dict "c" 2))) ⇒ "map[a:map[b:map[c:2]]]"
+mergeOverwrite (dict "a" (dict "b" (dict "c" 2))) (dict "a" (dict "b" 1)) ⇒ "map[a:map[b:1]]"
+merge .Values.m (dict "b" (dict "x" 1) "e" "filled") ⇒ "map[a:1 b:map[c:deep x:1] e:filled]"
+merge (dict "a" true) (dict "a" false) ⇒ "map[a:true]"
+mergeOverwrite (dict "a" true) (dict "a" false) ⇒ "map[a:false]"
 mustMerge (dict "a" 1) (dict "b" 2) ⇒ "map[a:1 b:2]"
 mustMergeOverwrite (dict "a" 1) (dict "a" 2) ⇒ "map[a:2]"
 merge .Values.m .Values.nil ⇒ "ERR wrong type for value; expected map[string]interface {}; got interface {}"
@@ -251,6 +286,23 @@ deepCopy 1 ⇒ "1"
     #[test]
     fn matches_helm() {
         check_table(ORACLE);
+    }
+
+    #[test]
+    fn replace_at_path_rebuilds_only_the_path() {
+        use super::replace_at_path;
+        use crate::engine::funcs::strings::tests::{render, values};
+        use crate::value::Value;
+        let root = values();
+        let new = replace_at_path(&root, &["m", "b"], Value::str("x")).expect("path exists");
+        assert_eq!(
+            crate::engine::gofmt::format_value(new.get("m").expect("m")),
+            "map[a:1 b:x e:]"
+        );
+        assert_eq!(new.get("s"), root.get("s"));
+        assert_eq!(replace_at_path(&root, &["s", "x"], Value::Nil), None);
+        assert_eq!(replace_at_path(&root, &["m", "zz", "y"], Value::Nil), None);
+        assert_eq!(render("set .Values.m \"a\" 2"), "map[a:2 b:map[c:deep] e:]");
     }
 
     /// Go's order here is random; ours is each dict's keys in sorted order.

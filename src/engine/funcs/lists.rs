@@ -210,36 +210,28 @@ fn chunk(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     ))
 }
 
+/// The longest sequence `until`, `untilStep` and `seq` build. Go would try to allocate any
+/// length and take Helm down with it; an operator must survive such values, so longer
+/// requests fail instead.
+const MAX_SEQUENCE: i128 = 1 << 24;
+
 /// Sprig's `untilStep`: from `start` towards `stop` (exclusive); nothing when `step` does
 /// not move towards `stop`.
-pub(crate) fn until_step_values(start: i64, stop: i64, step: i64) -> Vec<i64> {
-    let mut out = Vec::new();
-    if stop < start {
-        if step >= 0 {
-            return out;
-        }
-        let mut i = start;
-        while i > stop {
-            out.push(i);
-            match i.checked_add(step) {
-                Some(n) => i = n,
-                None => break,
-            }
-        }
-        return out;
+pub(crate) fn until_step_values(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, FuncError> {
+    let (start, stop, step) = (i128::from(start), i128::from(stop), i128::from(step));
+    let count = if stop < start && step < 0 {
+        (start - stop + (-step) - 1) / -step
+    } else if stop > start && step > 0 {
+        (stop - start + step - 1) / step
+    } else {
+        0
+    };
+    if count > MAX_SEQUENCE {
+        return Err(FuncError(format!(
+            "sequence of {count} numbers is too long (the limit is {MAX_SEQUENCE})"
+        )));
     }
-    if step <= 0 {
-        return out;
-    }
-    let mut i = start;
-    while i < stop {
-        out.push(i);
-        match i.checked_add(step) {
-            Some(n) => i = n,
-            None => break,
-        }
-    }
-    out
+    Ok((0..count).map(|k| (start + k * step) as i64).collect())
 }
 
 fn ints(values: Vec<i64>) -> Value {
@@ -250,7 +242,7 @@ fn until(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("until", args, 1)?;
     let count = int_arg(args, 0)?;
     let step = if count < 0 { -1 } else { 1 };
-    Ok(ints(until_step_values(0, count, step)))
+    Ok(ints(until_step_values(0, count, step)?))
 }
 
 fn until_step(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
@@ -259,7 +251,7 @@ fn until_step(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
         int_arg(args, 0)?,
         int_arg(args, 1)?,
         int_arg(args, 2)?,
-    )))
+    )?))
 }
 
 /// Go's panic text for a failed `x.(T)` on an `interface{}`.

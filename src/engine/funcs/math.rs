@@ -239,6 +239,15 @@ enum Op {
 
 /// Sprig's `execDecimalOp`: folds `rest` into `first` with `op`.
 fn decimal_fold(first: &Value, rest: &[Value], op: Op) -> FuncResult {
+    for x in std::iter::once(first).chain(rest) {
+        let f = to_float64(x);
+        if !f.is_finite() {
+            return Err(FuncError(format!(
+                "Cannot create a Decimal from {}",
+                crate::engine::gofmt::format_float_g(f)
+            )));
+        }
+    }
     let mut acc = to_float64(first);
     let mut dec = Decimal::from_f64(acc);
     for x in rest {
@@ -393,6 +402,10 @@ round 2.45 1 ⇒ "2.5"
 round 2.5 0 0.6 ⇒ "2"
 round 1234.5678 -2 ⇒ "1200"
 round .Values.f 0 ⇒ "2"
+addf "inf" 1 ⇒ "ERR Cannot create a Decimal from +Inf"
+mulf 2 "NaN" ⇒ "ERR Cannot create a Decimal from NaN"
+add1f "-inf" ⇒ "ERR Cannot create a Decimal from -Inf"
+divf 1 "inf" ⇒ "ERR Cannot create a Decimal from +Inf"
 "#;
 
     #[test]

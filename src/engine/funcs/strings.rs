@@ -210,12 +210,24 @@ fn repeat(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("repeat", args, 2)?;
     let count = int_arg(args, 0)?;
     let s = string_arg(args, 1)?;
+    Ok(Value::from(go_repeat(s, count)?))
+}
+
+/// The largest string `repeat`, `indent` and `nindent` build: Go would allocate any size
+/// (and die trying), an operator must not.
+const MAX_REPEAT_BYTES: usize = 1 << 28;
+
+/// `strings.Repeat`, with its panics as errors.
+fn go_repeat(s: &str, count: i64) -> Result<String, FuncError> {
     let count =
         usize::try_from(count).map_err(|_| FuncError::new("strings: negative Repeat count"))?;
-    if s.len().checked_mul(count).is_none() {
-        return Err(FuncError::new("strings: Repeat output length overflow"));
+    match s.len().checked_mul(count) {
+        None => Err(FuncError::new("strings: Repeat output length overflow")),
+        Some(n) if n > MAX_REPEAT_BYTES => Err(FuncError(format!(
+            "strings: Repeat output of {n} bytes is too long (the limit is {MAX_REPEAT_BYTES})"
+        ))),
+        Some(_) => Ok(s.repeat(count)),
     }
-    Ok(Value::from(s.repeat(count)))
 }
 
 /// `s[from..to]` by byte offsets, as Go slices strings.
@@ -471,33 +483,29 @@ fn cat(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     Ok(Value::from(parts.join(" ")))
 }
 
-fn indent_text(spaces: i64, s: &str) -> String {
-    let pad = " ".repeat(usize::try_from(spaces).unwrap_or(0));
-    format!("{pad}{}", s.replace('\n', &format!("\n{pad}")))
+fn indent_text(spaces: i64, s: &str) -> Result<String, FuncError> {
+    let pad = go_repeat(" ", spaces)?;
+    let lines = s.matches('\n').count() + 1;
+    if pad.len().saturating_mul(lines) > MAX_REPEAT_BYTES {
+        return Err(FuncError(format!(
+            "indenting {lines} lines by {spaces} is too long"
+        )));
+    }
+    Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
 }
 
 fn indent(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("indent", args, 2)?;
     let spaces = int_arg(args, 0)?;
     let s = string_arg(args, 1)?;
-    negative_repeat_check(spaces)?;
-    Ok(Value::from(indent_text(spaces, s)))
+    Ok(Value::from(indent_text(spaces, s)?))
 }
 
 fn nindent(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("nindent", args, 2)?;
     let spaces = int_arg(args, 0)?;
     let s = string_arg(args, 1)?;
-    negative_repeat_check(spaces)?;
-    Ok(Value::from(format!("\n{}", indent_text(spaces, s))))
-}
-
-fn negative_repeat_check(count: i64) -> Result<(), FuncError> {
-    if count < 0 {
-        Err(FuncError::new("strings: negative Repeat count"))
-    } else {
-        Ok(())
-    }
+    Ok(Value::from(format!("\n{}", indent_text(spaces, s)?)))
 }
 
 /// `strings.Replace(s, old, new, -1)`; an empty `old` matches before every rune and at the end.
@@ -535,38 +543,18 @@ fn is_alphabet(c: char) -> bool {
     c.is_alphabetic() && !matches!(c as u32, 0x4E00..=0x9FCC | 0x3400..=0x4D85 | 0x20000..=0x2B81D)
 }
 
-/// Go's `unicode.IsPunct` (general category P*), approximated by Rust's ASCII and Unicode
-/// punctuation where ASCII symbols such as `$+<=>^`|~` are not punctuation.
+/// Go's `unicode.IsPunct` (general category P*): exact for ASCII, where symbols such as
+/// `$+<=>^`|~` are not punctuation; beyond ASCII, the Latin-1, general and CJK punctuation
+/// blocks (rarer punctuation elsewhere is treated as a symbol).
 fn is_punct(c: char) -> bool {
     if c.is_ascii() {
-        matches!(
-            c,
-            '!' | '"'
-                | '#'
-                | '%'
-                | '&'
-                | '\''
-                | '('
-                | ')'
-                | '*'
-                | ','
-                | '-'
-                | '.'
-                | '/'
-                | ':'
-                | ';'
-                | '?'
-                | '@'
-                | '['
-                | '\\'
-                | ']'
-                | '_'
-                | '{'
-                | '}'
-        )
-    } else {
-        !c.is_alphanumeric() && !c.is_whitespace() && !c.is_control()
+        return "!\"#%&'()*,-./:;?@[\\]_{}".contains(c);
     }
+    matches!(c as u32,
+        0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF
+        | 0x2010..=0x2027 | 0x2030..=0x2043 | 0x2045..=0x2051 | 0x2053..=0x205E
+        | 0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F
+        | 0xFF01..=0xFF03 | 0xFF05..=0xFF0A | 0xFF0C..=0xFF0F)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -899,18 +887,18 @@ fn seq(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let values = match params.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            until_step_values(1, end + inc, inc)
+            until_step_values(1, end.wrapping_add(inc), inc)?
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step_values(*start, end + step, step)
+            until_step_values(*start, end.wrapping_add(step), step)?
         }
         [start, step, end] => {
             let inc = if end < start { -1 } else { 1 };
             if end < start && *step > 0 {
                 Vec::new()
             } else {
-                until_step_values(*start, end + inc, *step)
+                until_step_values(*start, end.wrapping_add(inc), *step)?
             }
         }
         _ => Vec::new(),
@@ -1221,6 +1209,11 @@ required "need it" "" ⇒ "ERR need it"
 required "need it" .Values.nil ⇒ "ERR need it"
 fail "boom" ⇒ "ERR boom"
 hello ⇒ "Hello!"
+snakecase "a€b" ⇒ "a_€_b"
+snakecase "a«b»c" ⇒ "a«b»c"
+snakecase "a—b" ⇒ "a—b"
+snakecase "x+y=z" ⇒ "x_+_y_=_z"
+kebabcase "foo.bar_baz" ⇒ "foo.bar-baz"
 title "héllo wörld ǆemal" ⇒ "Héllo Wörld ǅemal"
 title "o'neil mc-donald 1st_place" ⇒ "O'Neil Mc-Donald 1st_place"
 upper "ǆ ﬁ straße" ⇒ "Ǆ ﬁ STRAßE"
@@ -1282,6 +1275,214 @@ join "," .Values.m ⇒ "map[a:1 b:map[c:deep] e:]"
     #[test]
     fn matches_helm() {
         check_table(ORACLE);
+    }
+
+    /// Verified with the Helm 4.2 oracle: argument counts are checked with Go's wording.
+    #[test]
+    fn argument_counts_and_conversions_match_helm() {
+        check_table(
+            r#"
+trunc 1 ⇒ "ERR wrong number of args for trunc: want 2 got 1"
+mul ⇒ "ERR wrong number of args for mul: want at least 1 got 0"
+merge ⇒ "ERR wrong number of args for merge: want at least 1 got 0"
+pluck ⇒ "ERR wrong number of args for pluck: want at least 1 got 0"
+default ⇒ "ERR wrong number of args for default: want at least 1 got 0"
+ternary 1 2 ⇒ "ERR wrong number of args for ternary: want 3 got 2"
+list ⇒ "[]"
+add1 "0x10" ⇒ "17"
+dict 1.5 "a" .Values.f "b" ⇒ "map[1.5:b]"
+int .Values.s ⇒ "0"
+"#,
+        );
+    }
+
+    /// Every Sprig v3 name of the families in strings, lists, dicts, math, conversion,
+    /// defaults, regex, encoding, reflection and paths, plus Helm's `required`.
+    #[test]
+    fn every_sprig_name_of_these_families_is_registered() {
+        let names = [
+            "hello",
+            "abbrev",
+            "abbrevboth",
+            "trunc",
+            "trim",
+            "upper",
+            "lower",
+            "title",
+            "untitle",
+            "substr",
+            "repeat",
+            "trimall",
+            "trimAll",
+            "trimSuffix",
+            "trimPrefix",
+            "nospace",
+            "initials",
+            "swapcase",
+            "snakecase",
+            "camelcase",
+            "kebabcase",
+            "wrap",
+            "wrapWith",
+            "contains",
+            "hasPrefix",
+            "hasSuffix",
+            "quote",
+            "squote",
+            "cat",
+            "indent",
+            "nindent",
+            "replace",
+            "plural",
+            "toString",
+            "atoi",
+            "int64",
+            "int",
+            "float64",
+            "seq",
+            "toDecimal",
+            "split",
+            "splitList",
+            "splitn",
+            "toStrings",
+            "until",
+            "untilStep",
+            "add1",
+            "add",
+            "sub",
+            "div",
+            "mod",
+            "mul",
+            "add1f",
+            "addf",
+            "subf",
+            "divf",
+            "mulf",
+            "biggest",
+            "max",
+            "min",
+            "maxf",
+            "minf",
+            "ceil",
+            "floor",
+            "round",
+            "join",
+            "sortAlpha",
+            "default",
+            "empty",
+            "coalesce",
+            "all",
+            "any",
+            "compact",
+            "mustCompact",
+            "ternary",
+            "deepCopy",
+            "mustDeepCopy",
+            "typeOf",
+            "typeIs",
+            "typeIsLike",
+            "kindOf",
+            "kindIs",
+            "deepEqual",
+            "base",
+            "dir",
+            "clean",
+            "ext",
+            "isAbs",
+            "osBase",
+            "osClean",
+            "osDir",
+            "osExt",
+            "osIsAbs",
+            "b64enc",
+            "b64dec",
+            "b32enc",
+            "b32dec",
+            "tuple",
+            "list",
+            "dict",
+            "get",
+            "set",
+            "unset",
+            "hasKey",
+            "pluck",
+            "keys",
+            "pick",
+            "omit",
+            "merge",
+            "mergeOverwrite",
+            "mustMerge",
+            "mustMergeOverwrite",
+            "values",
+            "append",
+            "push",
+            "mustAppend",
+            "mustPush",
+            "prepend",
+            "mustPrepend",
+            "first",
+            "mustFirst",
+            "rest",
+            "mustRest",
+            "last",
+            "mustLast",
+            "initial",
+            "mustInitial",
+            "reverse",
+            "mustReverse",
+            "uniq",
+            "mustUniq",
+            "without",
+            "mustWithout",
+            "has",
+            "mustHas",
+            "slice",
+            "mustSlice",
+            "concat",
+            "dig",
+            "chunk",
+            "mustChunk",
+            "fail",
+            "required",
+            "regexMatch",
+            "mustRegexMatch",
+            "regexFindAll",
+            "mustRegexFindAll",
+            "regexFind",
+            "mustRegexFind",
+            "regexReplaceAll",
+            "mustRegexReplaceAll",
+            "regexReplaceAllLiteral",
+            "mustRegexReplaceAllLiteral",
+            "regexSplit",
+            "mustRegexSplit",
+            "regexQuoteMeta",
+        ];
+        let missing: Vec<&str> = names
+            .into_iter()
+            .filter(|n| crate::engine::funcs::get(n).is_none())
+            .collect();
+        assert!(missing.is_empty(), "missing: {missing:?}");
+        assert!(crate::engine::funcs::get("env").is_none());
+        assert!(crate::engine::funcs::get("expandenv").is_none());
+    }
+
+    /// Where Go would exhaust memory, these fail instead (and stay exact below the limits).
+    #[test]
+    fn huge_sequences_and_repeats_fail_instead_of_exhausting_memory() {
+        for expr in [
+            "until 100000000000",
+            "untilStep 0 9223372036854775807 1",
+            "seq 100000000000",
+            "repeat 100000000000 \"ab\"",
+            "indent 1000000000 \"a\"",
+        ] {
+            assert!(render(expr).starts_with("ERR "), "{expr}");
+        }
+        assert_eq!(
+            render("untilStep -9223372036854775808 -9223372036854775806 1"),
+            "[-9223372036854775808 -9223372036854775807]"
+        );
     }
 
     #[test]
