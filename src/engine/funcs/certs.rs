@@ -968,4 +968,100 @@ mod tests {
             ))
         );
     }
+
+    #[test]
+    fn dsa_keys_have_sprigs_layout() {
+        let key = call_seeded(b"d", "genPrivateKey", &[Value::str("dsa")]).expect("dsa");
+        let (kind, der) = pem_decode(key.as_str().expect("PEM")).expect("PEM block");
+        assert_eq!(kind, "DSA PRIVATE KEY");
+        let ints = Vec::<der::asn1::Uint>::from_der(&der).expect("INTEGERs");
+        let lens: Vec<usize> = ints.iter().map(|i| i.as_bytes().len()).collect();
+        // version 0, a 2048-bit P, a 256-bit Q, then G and Y below P, X below Q.
+        assert_eq!(lens[..3], [1, 256, 32]);
+        assert!(lens[3] <= 256 && lens[4] <= 256 && lens[5] <= 32);
+    }
+
+    #[test]
+    fn dsa_keys_cannot_make_certificates_as_in_go() {
+        // Messages printed by Helm 4.2.3.
+        let dsa = call_seeded(b"d", "genPrivateKey", &[Value::str("dsa")]).expect("dsa");
+        let out = call_seeded(
+            b"d",
+            "genCAWithKey",
+            &[Value::str("x"), Value::Int(1), dsa.clone()],
+        );
+        assert_eq!(
+            out,
+            Err(FuncError::new(
+                "error creating certificate: x509: certificate private key does not implement crypto.Signer"
+            ))
+        );
+        let ec = call_seeded(b"d", "genPrivateKey", &[Value::str("ecdsa")]).expect("ec");
+        let ca =
+            call_seeded(b"d", "genCAWithKey", &[Value::str("a"), Value::Int(1), ec]).expect("ca");
+        let out = call_seeded(
+            b"d",
+            "genSignedCertWithKey",
+            &[
+                Value::str("b"),
+                Value::Nil,
+                Value::Nil,
+                Value::Int(1),
+                ca,
+                dsa,
+            ],
+        );
+        assert_eq!(
+            out,
+            Err(FuncError::new(
+                "error creating certificate: x509: unsupported public key type: *dsa.PublicKey"
+            ))
+        );
+        let out = call_seeded(
+            b"d",
+            "genCAWithKey",
+            &[Value::str("x"), Value::Int(1), Value::str("nope")],
+        );
+        assert_eq!(
+            out,
+            Err(FuncError::new("parsing private key: no PEM data in input"))
+        );
+    }
+
+    #[test]
+    fn list_items_must_be_strings() {
+        // Messages printed by Helm 4.2.3.
+        let run = |ips: Value, dns: Value| {
+            call_seeded(
+                b"x",
+                "genSelfSignedCert",
+                &[Value::str("x"), ips, dns, Value::Int(1)],
+            )
+        };
+        assert_eq!(
+            run(Value::list(vec![Value::Int(1)]), Value::Nil),
+            Err(FuncError::new("error parsing ip: 1 is not a string"))
+        );
+        assert_eq!(
+            run(Value::Nil, Value::list(vec![Value::Int(1)])),
+            Err(FuncError::new(
+                "error processing alternate dns name: 1 is not a string"
+            ))
+        );
+        assert_eq!(
+            run(Value::list(vec![Value::str("1.2.3")]), Value::Nil),
+            Err(FuncError::new("error parsing ip: 1.2.3"))
+        );
+    }
+
+    #[test]
+    fn certificates_print_like_go_structs() {
+        let ca = call_seeded(b"p", "genCA", &[Value::str("a"), Value::Int(1)]).expect("CA");
+        let c = cert_of(&ca);
+        assert_eq!(
+            crate::engine::gofmt::format_value(&ca),
+            format!("{{{} {}}}", c.cert, c.key)
+        );
+        assert_eq!(ca.to_json()["Cert"], serde_json::Value::String(c.cert));
+    }
 }
