@@ -956,6 +956,20 @@ fn take_zone_name(s: &str) -> Option<(String, &str)> {
     if let Some(rest) = s.strip_prefix("UTC") {
         return Some(("UTC".to_string(), rest));
     }
+    if let Some(rest) = s.strip_prefix("GMT") {
+        // `GMT`, or `GMT` with a signed hour offset such as `GMT+3`.
+        let sign_len = usize::from(rest.starts_with(['+', '-']));
+        let digits = rest[sign_len..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let len = if sign_len == 1 && digits > 0 {
+            1 + digits
+        } else {
+            0
+        };
+        return Some((format!("GMT{}", &rest[..len]), &rest[len..]));
+    }
     let n = s.bytes().take(5).take_while(u8::is_ascii_uppercase).count();
     match n {
         3 => Some((s[..3].to_string(), &s[3..])),
@@ -996,10 +1010,8 @@ fn parse(layout: &str, value: &str) -> Result<Time, FuncError> {
             go_quote(value)
         ))
     };
-    let mut p = Parsed {
-        year: 1,
-        ..Default::default()
-    };
+    // Go leaves the year at 0 when the layout has none.
+    let mut p = Parsed::default();
     let mut lay = layout;
     let mut val = value;
     loop {
@@ -1269,14 +1281,15 @@ fn build(p: Parsed, value: &str) -> Result<Time, FuncError> {
         });
     }
     if let Some(name) = p.zone_name {
-        // An unknown abbreviation gets a made-up zone with a zero offset (GMT±h excepted).
+        // An unknown abbreviation gets a made-up zone without moving the instant; only
+        // `GMT±h` gives it an offset.
         let offset = name
             .strip_prefix("GMT")
             .filter(|r| !r.is_empty())
             .and_then(|r| r.parse::<i32>().ok())
             .map_or(0, |h| h * 3600);
         return Ok(Time {
-            nanos: at(local_secs - i64::from(offset)),
+            nanos: at(local_secs),
             zone: Zone::Fixed { name, offset },
             mono: None,
         });
@@ -1403,6 +1416,23 @@ mod tests {
             ),
         ] {
             assert_eq!(call("toDate", &[s(layout), s(text)]), want, "{text}");
+        }
+    }
+
+    /// `toDate` results printed by Helm 4.2.3 (`testdata/todate_oracle.tsv`).
+    #[test]
+    fn to_date_matches_helm_table() {
+        let table = include_str!("testdata/todate_oracle.tsv");
+        for line in table.lines().filter(|l| !l.is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [layout, text, want] = cols[..] else {
+                panic!("bad line {line:?}")
+            };
+            assert_eq!(
+                call("toDate", &[s(layout), s(text)]),
+                want,
+                "{layout} | {text}"
+            );
         }
     }
 
