@@ -12,9 +12,10 @@
 //! the machine it runs on (NFR-002).
 //!
 //! A time value reaches templates as an [`Object`] whose `%v` is Go's `Time.String()`. Objects
-//! cannot be downcast, so a function given a time re-reads it from that string, which keeps
-//! the instant, the offset and the zone abbreviation (not the tz rules of a named zone, which
-//! only matter when `dateModify` later crosses a DST change).
+//! cannot be downcast, so a function given a time re-reads it from that string. That loses
+//! nothing: the times templates hold are in UTC (`now`, `toDate`) or in a zone made up by
+//! parsing, and `String()` spells out their instant, offset, abbreviation and monotonic
+//! reading; tz-database zones are only used to format (`dateInZone`).
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -234,13 +235,30 @@ impl Time {
         s
     }
 
-    /// Reads back a time from its `String()` form (see the module documentation).
+    /// Reads back a time from its `String()` form (see the module documentation). The zone
+    /// abbreviation is taken verbatim, since Go could not parse some of the ones it prints
+    /// (`+0530`).
     fn from_go_string(s: &str) -> Option<Time> {
         let (text, mono) = match s.split_once(" m=") {
             Some((t, m)) => (t, parse_mono(m)),
             None => (s, None),
         };
-        let mut t = parse("2006-01-02 15:04:05.999999999 -0700 MST", text).ok()?;
+        let (head, name) = text.rsplit_once(' ')?;
+        let mut t = parse("2006-01-02 15:04:05.999999999 -0700", head).ok()?;
+        let offset = t.civil().offset;
+        t.zone = if offset == 0 && name == "UTC" {
+            Zone::Utc
+        } else if name == numeric_zone_name(offset) {
+            Zone::Fixed {
+                name: String::new(),
+                offset,
+            }
+        } else {
+            Zone::Fixed {
+                name: name.to_string(),
+                offset,
+            }
+        };
         t.mono = mono;
         Some(t)
     }
@@ -956,6 +974,12 @@ fn take_zone_name(s: &str) -> Option<(String, &str)> {
     if let Some(rest) = s.strip_prefix("UTC") {
         return Some(("UTC".to_string(), rest));
     }
+    if s.starts_with(['+', '-']) {
+        // A numeric abbreviation such as `+03`: a signed hour count of at most 12.
+        let digits = s[1..].bytes().take_while(u8::is_ascii_digit).count();
+        let hours: u32 = s[1..1 + digits].parse().ok()?;
+        return (hours <= 12).then(|| (s[..1 + digits].to_string(), &s[1 + digits..]));
+    }
     if let Some(rest) = s.strip_prefix("GMT") {
         // `GMT`, or `GMT` with a signed hour offset such as `GMT+3`.
         let sign_len = usize::from(rest.starts_with(['+', '-']));
@@ -1419,6 +1443,28 @@ mod tests {
         }
     }
 
+    /// `dateInZone` results printed by Helm 4.2.3 (`testdata/date_in_zone_oracle.tsv`): epochs
+    /// from year 1 to 9999, layouts using every element, zones with odd offsets and DST.
+    #[test]
+    fn date_in_zone_matches_helm_table() {
+        let table = include_str!("testdata/date_in_zone_oracle.tsv");
+        let mut failures = Vec::new();
+        for line in table.lines().filter(|l| !l.is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [epoch, layout, zone, want] = cols[..] else {
+                panic!("bad line {line:?}")
+            };
+            let epoch: i64 = epoch.parse().expect("epoch");
+            let got = call("dateInZone", &[s(layout), Value::Int(epoch), s(zone)]);
+            if got != want {
+                failures.push(format!(
+                    "{epoch} {layout:?} {zone}: got {got:?}, want {want:?}"
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
     /// `toDate` results printed by Helm 4.2.3 (`testdata/todate_oracle.tsv`).
     #[test]
     fn to_date_matches_helm_table() {
@@ -1464,6 +1510,25 @@ mod tests {
         assert_eq!(
             call("mustDateModify", &[s("bad"), t]),
             "error: time: invalid duration \"bad\""
+        );
+    }
+
+    #[test]
+    fn made_up_zones_survive_being_passed_on() {
+        // Printed by Helm 4.2.3.
+        let t = parsed("2006-01-02 -0700", "2024-03-05 +0530");
+        assert_eq!(
+            call("dateModify", &[s("1h"), t.clone()]),
+            "2024-03-05 01:00:00 +0530 +0530"
+        );
+        assert_eq!(call("unixEpoch", &[t]), "1709577000");
+        assert_eq!(
+            call("toDate", &[s("2006-01-02 MST"), s("2024-03-05 +03")]),
+            "2024-03-05 00:00:00 +0000 +03"
+        );
+        assert_eq!(
+            call("toDate", &[s("2006-01-02 MST"), s("2024-03-05 +0530")]),
+            "0001-01-01 00:00:00 +0000 UTC"
         );
     }
 
