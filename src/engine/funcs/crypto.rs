@@ -417,6 +417,20 @@ mod tests {
     }
 
     #[test]
+    fn helm_decrypts_what_encrypt_aes_writes() {
+        // Helm 4.2.3 decrypts this output (seeded, so it is stable) back to the plaintext.
+        let out = call_seeded(
+            b"aes-seed",
+            "encryptAES",
+            &strs(&["my key", "Hello, Helm! ünïcödé"]),
+        );
+        assert_eq!(
+            s(out),
+            "Wtd/MzCxajOGwxM7lgpJbBweWM8tCLhb+Pa9ZSM/kz9O4fcne2KZF9wT3CwJCWor"
+        );
+    }
+
+    #[test]
     fn encrypt_aes_round_trips_and_follows_the_random_source() {
         let mut r = SeededRandom::new(b"aes");
         let a = s(call_with(
