@@ -1064,4 +1064,33 @@ mod tests {
         );
         assert_eq!(ca.to_json()["Cert"], serde_json::Value::String(c.cert));
     }
+
+    /// A CA made by Helm 4.2.3's `genCA` signs our leaf: Go's certificate and PKCS#1 key are
+    /// read, its subject becomes our issuer and its subject key id our authority key id.
+    #[test]
+    fn signs_with_a_ca_that_helm_generated() {
+        let cert = include_str!("testdata/helm_ca.crt");
+        let key = include_str!("testdata/helm_ca.key");
+        let b64 = |s: &str| Value::from(base64::engine::general_purpose::STANDARD.encode(s));
+        let ca = call_seeded(b"h", "buildCustomCert", &[b64(cert), b64(key)]).expect("CA");
+        let leaf = call_seeded(
+            b"h",
+            "genSignedCert",
+            &[
+                Value::str("leaf"),
+                Value::Nil,
+                Value::Nil,
+                Value::Int(1),
+                ca,
+            ],
+        )
+        .expect("leaf");
+        let c = parse(&cert_of(&leaf).cert);
+        assert_eq!(c.tbs_certificate().issuer().to_string(), "CN=my-ca");
+        let helm_ca = parse(cert);
+        let ski = ext(&helm_ca, "2.5.29.14").expect("Helm CA has a key id");
+        let aki = ext(&c, "2.5.29.35").expect("authority key id");
+        assert_eq!(aki.get(4..), ski.get(2..));
+        verify_rsa_signature(&c, key);
+    }
 }
