@@ -13,7 +13,7 @@ use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::random::{fill_bytes, int_arg};
+use super::random::fill_bytes;
 use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
 use crate::value::Value;
 
@@ -204,8 +204,19 @@ fn master_password(counter: u32, kind: &str, password: &str, user: &str, site: &
 
 fn derive_password(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("derivePassword", args, 5)?;
-    let counter = u32::try_from(int_arg(args, 0)?)
-        .map_err(|_| FuncError::new("wrong type for value; expected uint32; got int"))?;
+    // A `uint32` parameter: Go converts no other type (an int literal is checked by the
+    // parser, so what arrives here as an int came from a variable of type int).
+    let counter = match args.first() {
+        Some(Value::Int(i)) => u32::try_from(*i).ok(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        FuncError(format!(
+            "wrong type for value; expected uint32; got {}",
+            args.first()
+                .map_or("<nil>".to_string(), super::go_type_name)
+        ))
+    })?;
     let kind = string_arg(args, 1)?;
     let password = string_arg(args, 2)?;
     let user = string_arg(args, 3)?;
@@ -373,6 +384,16 @@ mod tests {
             args.extend(strs(&[kind, pw, user, site]));
             assert_eq!(s(call("derivePassword", &args)), want, "{kind} {pw}");
         }
+    }
+
+    #[test]
+    fn derive_password_counter_must_be_an_integer() {
+        let mut args = vec![Value::Float(1.0)];
+        args.extend(strs(&["pin", "a", "b", "c"]));
+        assert_eq!(
+            call("derivePassword", &args).unwrap_err().0,
+            "wrong type for value; expected uint32; got float64"
+        );
     }
 
     #[test]
