@@ -26,8 +26,8 @@ use rsa::signature::SignatureEncoding as _;
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::{self, Decode as _, Encode as _};
 
-use super::random::{CryptoRng, fill_bytes, int_arg};
-use super::{CallContext, FuncError, FuncResult, Function, arity, go_type_name, string_arg};
+use super::random::{CryptoRng, fill_bytes, int_arg, wrong_type};
+use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
 use crate::value::{Map, Object, Value};
 
 pub fn get(name: &str) -> Option<Function> {
@@ -394,23 +394,18 @@ fn certificate_arg(v: &Value) -> Result<Certificate, FuncError> {
                 key: text("Key"),
             })
         }
-        Value::Nil => Err(err("invalid value; expected sprig.certificate")),
-        other => Err(err(format!(
-            "wrong type for value; expected sprig.certificate; got {}",
-            go_type_name(other)
-        ))),
+        other => Err(wrong_type("sprig.certificate", Some(other))),
     }
 }
 
-/// A `[]interface{}` parameter: a list, or nil.
+/// A `[]interface{}` parameter: a list, or nil. Charts pass a literal `nil` here all the time
+/// (`genSignedCert "x" nil (list ...) 365 $ca`), which Go accepts; a missing value, which Go
+/// refuses, looks the same to us and is accepted too.
 fn list_arg(v: &Value) -> Result<&[Value], FuncError> {
     match v {
         Value::Nil => Ok(&[]),
         Value::List(items) => Ok(items),
-        other => Err(err(format!(
-            "wrong type for value; expected []interface {{}}; got {}",
-            go_type_name(other)
-        ))),
+        other => Err(wrong_type("[]interface {}", Some(other))),
     }
 }
 

@@ -13,7 +13,7 @@ use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::random::fill_bytes;
+use super::random::{fill_bytes, wrong_type};
 use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
 use crate::value::Value;
 
@@ -210,13 +210,7 @@ fn derive_password(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
         Some(Value::Int(i)) => u32::try_from(*i).ok(),
         _ => None,
     }
-    .ok_or_else(|| {
-        FuncError(format!(
-            "wrong type for value; expected uint32; got {}",
-            args.first()
-                .map_or("<nil>".to_string(), super::go_type_name)
-        ))
-    })?;
+    .ok_or_else(|| wrong_type("uint32", args.first()))?;
     let kind = string_arg(args, 1)?;
     let password = string_arg(args, 2)?;
     let user = string_arg(args, 3)?;

@@ -25,7 +25,7 @@ use chrono::{
 };
 use chrono_tz::{OffsetName as _, Tz};
 
-use super::{CallContext, FuncError, FuncResult, Function, arity, go_type_name, string_arg};
+use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
 use crate::engine::gofmt::go_quote;
 use crate::value::{Object, Value};
 
@@ -369,11 +369,7 @@ fn time_value(v: &Value) -> Result<Time, FuncError> {
         Value::Object(o) if o.type_name() == "time.Time" => {
             Time::from_go_string(&o.display()).ok_or_else(|| FuncError::new("invalid time value"))
         }
-        Value::Nil => Err(FuncError::new("invalid value; expected time.Time")),
-        other => Err(FuncError(format!(
-            "wrong type for value; expected time.Time; got {}",
-            go_type_name(other)
-        ))),
+        other => Err(super::random::wrong_type("time.Time", Some(other))),
     }
 }
 

@@ -410,10 +410,10 @@ fn url_join(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let d = match &args[0] {
         Value::Map(m) => m,
         other => {
-            return Err(FuncError(format!(
-                "wrong type for value; expected map[string]interface {{}}; got {}",
-                super::go_type_name(other)
-            )));
+            return Err(super::random::wrong_type(
+                "map[string]interface {}",
+                Some(other),
+            ));
         }
     };
     let mut url = Url {
@@ -518,6 +518,10 @@ mod tests {
         // Each expectation printed by Helm 4.2.3.
         let join = |d: Value| text(call_seeded(b"n", "urlJoin", &[d]));
         assert_eq!(join(dict(&[("path", Value::str("a:b/c"))])), "./a:b/c");
+        assert_eq!(
+            join(Value::Nil),
+            "error: wrong type for value; expected map[string]interface {}; got interface {}"
+        );
         assert_eq!(
             join(dict(&[
                 ("host", Value::str("h")),
