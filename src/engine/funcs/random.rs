@@ -52,7 +52,7 @@ impl RandomSource for OsRandom {
 }
 
 /// Lets the RustCrypto key generators draw from the render's [`RandomSource`], so seeded
-/// renders also reproduce keys and certificates.
+/// renders also reproduce private keys and certificate serial numbers.
 pub(super) struct CryptoRng<'a>(pub &'a mut dyn RandomSource);
 
 impl TryRng for CryptoRng<'_> {
@@ -72,7 +72,8 @@ impl TryRng for CryptoRng<'_> {
     }
 }
 
-/// The source is a CSPRNG (ChaCha20) in both implementations the crate provides.
+/// Keys are generated from this stream, so a [`RandomSource`] must be a CSPRNG; both
+/// implementations here are ChaCha20.
 impl TryCryptoRng for CryptoRng<'_> {}
 
 pub(super) fn fill_bytes(random: &mut dyn RandomSource, dst: &mut [u8]) {
