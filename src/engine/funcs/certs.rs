@@ -26,8 +26,8 @@ use rsa::signature::SignatureEncoding as _;
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::{self, Decode as _, Encode as _};
 
-use super::random::{CryptoRng, fill_bytes, int_arg};
-use super::{CallContext, FuncError, FuncResult, Function, arity, go_type_name, string_arg};
+use super::random::{CryptoRng, fill_bytes, int_arg, wrong_type};
+use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
 use crate::value::{Map, Object, Value};
 
 pub fn get(name: &str) -> Option<Function> {
@@ -394,23 +394,18 @@ fn certificate_arg(v: &Value) -> Result<Certificate, FuncError> {
                 key: text("Key"),
             })
         }
-        Value::Nil => Err(err("invalid value; expected sprig.certificate")),
-        other => Err(err(format!(
-            "wrong type for value; expected sprig.certificate; got {}",
-            go_type_name(other)
-        ))),
+        other => Err(wrong_type("sprig.certificate", Some(other))),
     }
 }
 
-/// A `[]interface{}` parameter: a list, or nil.
+/// A `[]interface{}` parameter: a list, or nil. Charts pass a literal `nil` here all the time
+/// (`genSignedCert "x" nil (list ...) 365 $ca`), which Go accepts; a missing value, which Go
+/// refuses, looks the same to us and is accepted too.
 fn list_arg(v: &Value) -> Result<&[Value], FuncError> {
     match v {
         Value::Nil => Ok(&[]),
         Value::List(items) => Ok(items),
-        other => Err(err(format!(
-            "wrong type for value; expected []interface {{}}; got {}",
-            go_type_name(other)
-        ))),
+        other => Err(wrong_type("[]interface {}", Some(other))),
     }
 }
 
@@ -967,5 +962,130 @@ mod tests {
                 "wrong type for value; expected sprig.certificate; got map[string]interface {}"
             ))
         );
+    }
+
+    #[test]
+    fn dsa_keys_have_sprigs_layout() {
+        let key = call_seeded(b"d", "genPrivateKey", &[Value::str("dsa")]).expect("dsa");
+        let (kind, der) = pem_decode(key.as_str().expect("PEM")).expect("PEM block");
+        assert_eq!(kind, "DSA PRIVATE KEY");
+        let ints = Vec::<der::asn1::Uint>::from_der(&der).expect("INTEGERs");
+        let lens: Vec<usize> = ints.iter().map(|i| i.as_bytes().len()).collect();
+        // version 0, a 2048-bit P, a 256-bit Q, then G and Y below P, X below Q.
+        assert_eq!(lens[..3], [1, 256, 32]);
+        assert!(lens[3] <= 256 && lens[4] <= 256 && lens[5] <= 32);
+    }
+
+    #[test]
+    fn dsa_keys_cannot_make_certificates_as_in_go() {
+        // Messages printed by Helm 4.2.3.
+        let dsa = call_seeded(b"d", "genPrivateKey", &[Value::str("dsa")]).expect("dsa");
+        let out = call_seeded(
+            b"d",
+            "genCAWithKey",
+            &[Value::str("x"), Value::Int(1), dsa.clone()],
+        );
+        assert_eq!(
+            out,
+            Err(FuncError::new(
+                "error creating certificate: x509: certificate private key does not implement crypto.Signer"
+            ))
+        );
+        let ec = call_seeded(b"d", "genPrivateKey", &[Value::str("ecdsa")]).expect("ec");
+        let ca =
+            call_seeded(b"d", "genCAWithKey", &[Value::str("a"), Value::Int(1), ec]).expect("ca");
+        let out = call_seeded(
+            b"d",
+            "genSignedCertWithKey",
+            &[
+                Value::str("b"),
+                Value::Nil,
+                Value::Nil,
+                Value::Int(1),
+                ca,
+                dsa,
+            ],
+        );
+        assert_eq!(
+            out,
+            Err(FuncError::new(
+                "error creating certificate: x509: unsupported public key type: *dsa.PublicKey"
+            ))
+        );
+        let out = call_seeded(
+            b"d",
+            "genCAWithKey",
+            &[Value::str("x"), Value::Int(1), Value::str("nope")],
+        );
+        assert_eq!(
+            out,
+            Err(FuncError::new("parsing private key: no PEM data in input"))
+        );
+    }
+
+    #[test]
+    fn list_items_must_be_strings() {
+        // Messages printed by Helm 4.2.3.
+        let run = |ips: Value, dns: Value| {
+            call_seeded(
+                b"x",
+                "genSelfSignedCert",
+                &[Value::str("x"), ips, dns, Value::Int(1)],
+            )
+        };
+        assert_eq!(
+            run(Value::list(vec![Value::Int(1)]), Value::Nil),
+            Err(FuncError::new("error parsing ip: 1 is not a string"))
+        );
+        assert_eq!(
+            run(Value::Nil, Value::list(vec![Value::Int(1)])),
+            Err(FuncError::new(
+                "error processing alternate dns name: 1 is not a string"
+            ))
+        );
+        assert_eq!(
+            run(Value::list(vec![Value::str("1.2.3")]), Value::Nil),
+            Err(FuncError::new("error parsing ip: 1.2.3"))
+        );
+    }
+
+    #[test]
+    fn certificates_print_like_go_structs() {
+        let ca = call_seeded(b"p", "genCA", &[Value::str("a"), Value::Int(1)]).expect("CA");
+        let c = cert_of(&ca);
+        assert_eq!(
+            crate::engine::gofmt::format_value(&ca),
+            format!("{{{} {}}}", c.cert, c.key)
+        );
+        assert_eq!(ca.to_json()["Cert"], serde_json::Value::String(c.cert));
+    }
+
+    /// A CA made by Helm 4.2.3's `genCA` signs our leaf: Go's certificate and PKCS#1 key are
+    /// read, its subject becomes our issuer and its subject key id our authority key id.
+    #[test]
+    fn signs_with_a_ca_that_helm_generated() {
+        let cert = include_str!("testdata/helm_ca.crt");
+        let key = include_str!("testdata/helm_ca.key");
+        let b64 = |s: &str| Value::from(base64::engine::general_purpose::STANDARD.encode(s));
+        let ca = call_seeded(b"h", "buildCustomCert", &[b64(cert), b64(key)]).expect("CA");
+        let leaf = call_seeded(
+            b"h",
+            "genSignedCert",
+            &[
+                Value::str("leaf"),
+                Value::Nil,
+                Value::Nil,
+                Value::Int(1),
+                ca,
+            ],
+        )
+        .expect("leaf");
+        let c = parse(&cert_of(&leaf).cert);
+        assert_eq!(c.tbs_certificate().issuer().to_string(), "CN=my-ca");
+        let helm_ca = parse(cert);
+        let ski = ext(&helm_ca, "2.5.29.14").expect("Helm CA has a key id");
+        let aki = ext(&c, "2.5.29.35").expect("authority key id");
+        assert_eq!(aki.get(4..), ski.get(2..));
+        verify_rsa_signature(&c, key);
     }
 }

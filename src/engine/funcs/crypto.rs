@@ -13,7 +13,7 @@ use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::random::{fill_bytes, int_arg};
+use super::random::{fill_bytes, wrong_type};
 use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
 use crate::value::Value;
 
@@ -204,8 +204,13 @@ fn master_password(counter: u32, kind: &str, password: &str, user: &str, site: &
 
 fn derive_password(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("derivePassword", args, 5)?;
-    let counter = u32::try_from(int_arg(args, 0)?)
-        .map_err(|_| FuncError::new("wrong type for value; expected uint32; got int"))?;
+    // A `uint32` parameter: Go converts no other type (an int literal is checked by the
+    // parser, so what arrives here as an int came from a variable of type int).
+    let counter = match args.first() {
+        Some(Value::Int(i)) => u32::try_from(*i).ok(),
+        _ => None,
+    }
+    .ok_or_else(|| wrong_type("uint32", args.first()))?;
     let kind = string_arg(args, 1)?;
     let password = string_arg(args, 2)?;
     let user = string_arg(args, 3)?;
@@ -376,6 +381,16 @@ mod tests {
     }
 
     #[test]
+    fn derive_password_counter_must_be_an_integer() {
+        let mut args = vec![Value::Float(1.0)];
+        args.extend(strs(&["pin", "a", "b", "c"]));
+        assert_eq!(
+            call("derivePassword", &args).unwrap_err().0,
+            "wrong type for value; expected uint32; got float64"
+        );
+    }
+
+    #[test]
     fn htpasswd_is_a_verifiable_go_style_bcrypt() {
         let line = s(call("htpasswd", &strs(&["admin", "s3cret"])));
         let hash = line.strip_prefix("admin:").expect("user prefix");
@@ -414,6 +429,20 @@ mod tests {
             &strs(&["secretkey", "UzFsJI8tygYDv+KiNB9P/A1k9R547oWNym+xOiNebR8="]),
         );
         assert_eq!(s(out), "plaintext");
+    }
+
+    #[test]
+    fn helm_decrypts_what_encrypt_aes_writes() {
+        // Helm 4.2.3 decrypts this output (seeded, so it is stable) back to the plaintext.
+        let out = call_seeded(
+            b"aes-seed",
+            "encryptAES",
+            &strs(&["my key", "Hello, Helm! ünïcödé"]),
+        );
+        assert_eq!(
+            s(out),
+            "Wtd/MzCxajOGwxM7lgpJbBweWM8tCLhb+Pa9ZSM/kz9O4fcne2KZF9wT3CwJCWor"
+        );
     }
 
     #[test]

@@ -12,9 +12,10 @@
 //! the machine it runs on (NFR-002).
 //!
 //! A time value reaches templates as an [`Object`] whose `%v` is Go's `Time.String()`. Objects
-//! cannot be downcast, so a function given a time re-reads it from that string, which keeps
-//! the instant, the offset and the zone abbreviation (not the tz rules of a named zone, which
-//! only matter when `dateModify` later crosses a DST change).
+//! cannot be downcast, so a function given a time re-reads it from that string. That loses
+//! nothing: the times templates hold are in UTC (`now`, `toDate`) or in a zone made up by
+//! parsing, and `String()` spells out their instant, offset, abbreviation and monotonic
+//! reading; tz-database zones are only used to format (`dateInZone`).
 
 use std::sync::{Arc, LazyLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -24,7 +25,7 @@ use chrono::{
 };
 use chrono_tz::{OffsetName as _, Tz};
 
-use super::{CallContext, FuncError, FuncResult, Function, arity, go_type_name, string_arg};
+use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
 use crate::engine::gofmt::go_quote;
 use crate::value::{Object, Value};
 
@@ -234,13 +235,30 @@ impl Time {
         s
     }
 
-    /// Reads back a time from its `String()` form (see the module documentation).
+    /// Reads back a time from its `String()` form (see the module documentation). The zone
+    /// abbreviation is taken verbatim, since Go could not parse some of the ones it prints
+    /// (`+0530`).
     fn from_go_string(s: &str) -> Option<Time> {
         let (text, mono) = match s.split_once(" m=") {
             Some((t, m)) => (t, parse_mono(m)),
             None => (s, None),
         };
-        let mut t = parse("2006-01-02 15:04:05.999999999 -0700 MST", text).ok()?;
+        let (head, name) = text.rsplit_once(' ')?;
+        let mut t = parse("2006-01-02 15:04:05.999999999 -0700", head).ok()?;
+        let offset = t.civil().offset;
+        t.zone = if offset == 0 && name == "UTC" {
+            Zone::Utc
+        } else if name == numeric_zone_name(offset) {
+            Zone::Fixed {
+                name: String::new(),
+                offset,
+            }
+        } else {
+            Zone::Fixed {
+                name: name.to_string(),
+                offset,
+            }
+        };
         t.mono = mono;
         Some(t)
     }
@@ -351,11 +369,7 @@ fn time_value(v: &Value) -> Result<Time, FuncError> {
         Value::Object(o) if o.type_name() == "time.Time" => {
             Time::from_go_string(&o.display()).ok_or_else(|| FuncError::new("invalid time value"))
         }
-        Value::Nil => Err(FuncError::new("invalid value; expected time.Time")),
-        other => Err(FuncError(format!(
-            "wrong type for value; expected time.Time; got {}",
-            go_type_name(other)
-        ))),
+        other => Err(super::random::wrong_type("time.Time", Some(other))),
     }
 }
 
@@ -956,6 +970,26 @@ fn take_zone_name(s: &str) -> Option<(String, &str)> {
     if let Some(rest) = s.strip_prefix("UTC") {
         return Some(("UTC".to_string(), rest));
     }
+    if s.starts_with(['+', '-']) {
+        // A numeric abbreviation such as `+03`: a signed hour count of at most 12.
+        let digits = s[1..].bytes().take_while(u8::is_ascii_digit).count();
+        let hours: u32 = s[1..1 + digits].parse().ok()?;
+        return (hours <= 12).then(|| (s[..1 + digits].to_string(), &s[1 + digits..]));
+    }
+    if let Some(rest) = s.strip_prefix("GMT") {
+        // `GMT`, or `GMT` with a signed hour offset such as `GMT+3`.
+        let sign_len = usize::from(rest.starts_with(['+', '-']));
+        let digits = rest[sign_len..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let len = if sign_len == 1 && digits > 0 {
+            1 + digits
+        } else {
+            0
+        };
+        return Some((format!("GMT{}", &rest[..len]), &rest[len..]));
+    }
     let n = s.bytes().take(5).take_while(u8::is_ascii_uppercase).count();
     match n {
         3 => Some((s[..3].to_string(), &s[3..])),
@@ -996,10 +1030,8 @@ fn parse(layout: &str, value: &str) -> Result<Time, FuncError> {
             go_quote(value)
         ))
     };
-    let mut p = Parsed {
-        year: 1,
-        ..Default::default()
-    };
+    // Go leaves the year at 0 when the layout has none.
+    let mut p = Parsed::default();
     let mut lay = layout;
     let mut val = value;
     loop {
@@ -1269,14 +1301,15 @@ fn build(p: Parsed, value: &str) -> Result<Time, FuncError> {
         });
     }
     if let Some(name) = p.zone_name {
-        // An unknown abbreviation gets a made-up zone with a zero offset (GMT±h excepted).
+        // An unknown abbreviation gets a made-up zone without moving the instant; only
+        // `GMT±h` gives it an offset.
         let offset = name
             .strip_prefix("GMT")
             .filter(|r| !r.is_empty())
             .and_then(|r| r.parse::<i32>().ok())
             .map_or(0, |h| h * 3600);
         return Ok(Time {
-            nanos: at(local_secs - i64::from(offset)),
+            nanos: at(local_secs),
             zone: Zone::Fixed { name, offset },
             mono: None,
         });
@@ -1406,6 +1439,45 @@ mod tests {
         }
     }
 
+    /// `dateInZone` results printed by Helm 4.2.3 (`testdata/date_in_zone_oracle.tsv`): epochs
+    /// from year 1 to 9999, layouts using every element, zones with odd offsets and DST.
+    #[test]
+    fn date_in_zone_matches_helm_table() {
+        let table = include_str!("testdata/date_in_zone_oracle.tsv");
+        let mut failures = Vec::new();
+        for line in table.lines().filter(|l| !l.is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [epoch, layout, zone, want] = cols[..] else {
+                panic!("bad line {line:?}")
+            };
+            let epoch: i64 = epoch.parse().expect("epoch");
+            let got = call("dateInZone", &[s(layout), Value::Int(epoch), s(zone)]);
+            if got != want {
+                failures.push(format!(
+                    "{epoch} {layout:?} {zone}: got {got:?}, want {want:?}"
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// `toDate` results printed by Helm 4.2.3 (`testdata/todate_oracle.tsv`).
+    #[test]
+    fn to_date_matches_helm_table() {
+        let table = include_str!("testdata/todate_oracle.tsv");
+        for line in table.lines().filter(|l| !l.is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [layout, text, want] = cols[..] else {
+                panic!("bad line {line:?}")
+            };
+            assert_eq!(
+                call("toDate", &[s(layout), s(text)]),
+                want,
+                "{layout} | {text}"
+            );
+        }
+    }
+
     #[test]
     fn time_values_expose_go_methods_and_json() {
         let t = parsed("2006-01-02", "2024-03-05");
@@ -1434,6 +1506,25 @@ mod tests {
         assert_eq!(
             call("mustDateModify", &[s("bad"), t]),
             "error: time: invalid duration \"bad\""
+        );
+    }
+
+    #[test]
+    fn made_up_zones_survive_being_passed_on() {
+        // Printed by Helm 4.2.3.
+        let t = parsed("2006-01-02 -0700", "2024-03-05 +0530");
+        assert_eq!(
+            call("dateModify", &[s("1h"), t.clone()]),
+            "2024-03-05 01:00:00 +0530 +0530"
+        );
+        assert_eq!(call("unixEpoch", &[t]), "1709577000");
+        assert_eq!(
+            call("toDate", &[s("2006-01-02 MST"), s("2024-03-05 +03")]),
+            "2024-03-05 00:00:00 +0000 +03"
+        );
+        assert_eq!(
+            call("toDate", &[s("2006-01-02 MST"), s("2024-03-05 +0530")]),
+            "0001-01-01 00:00:00 +0000 UTC"
         );
     }
 

@@ -410,10 +410,10 @@ fn url_join(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let d = match &args[0] {
         Value::Map(m) => m,
         other => {
-            return Err(FuncError(format!(
-                "wrong type for value; expected map[string]interface {{}}; got {}",
-                super::go_type_name(other)
-            )));
+            return Err(super::random::wrong_type(
+                "map[string]interface {}",
+                Some(other),
+            ));
         }
     };
     let mut url = Url {
@@ -485,6 +485,22 @@ mod tests {
                 r#"{"fragment":"","host":"h","hostname":"h","opaque":"","path":"/p","query":"","scheme":"","userinfo":""}"#,
             ),
             (
+                "a:b",
+                r#"{"fragment":"","host":"","hostname":"","opaque":"b","path":"","query":"","scheme":"a","userinfo":""}"#,
+            ),
+            (
+                "/p%2Fq?x#y",
+                r#"{"fragment":"y","host":"","hostname":"","opaque":"","path":"/p/q","query":"x","scheme":"","userinfo":""}"#,
+            ),
+            (
+                "http://a b.com/",
+                r#"error: unable to parse url: parse "http://a b.com/": invalid character " " in host name"#,
+            ),
+            (
+                "http://h:x/",
+                r#"error: unable to parse url: parse "http://h:x/": invalid port ":x" after host"#,
+            ),
+            (
                 "%zz",
                 r#"error: unable to parse url: parse "%zz": invalid URL escape "%zz""#,
             ),
@@ -502,6 +518,24 @@ mod tests {
         // Each expectation printed by Helm 4.2.3.
         let join = |d: Value| text(call_seeded(b"n", "urlJoin", &[d]));
         assert_eq!(join(dict(&[("path", Value::str("a:b/c"))])), "./a:b/c");
+        assert_eq!(
+            join(Value::Nil),
+            "error: wrong type for value; expected map[string]interface {}; got interface {}"
+        );
+        assert_eq!(
+            join(dict(&[
+                ("host", Value::str("h")),
+                ("path", Value::str("p"))
+            ])),
+            "//h/p"
+        );
+        assert_eq!(
+            join(dict(&[
+                ("scheme", Value::str("file")),
+                ("path", Value::str("/etc"))
+            ])),
+            "file:///etc"
+        );
         assert_eq!(
             join(dict(&[("scheme", Value::Int(1))])),
             "error: unable to parse scheme key, must be of type string, but int found"

@@ -52,7 +52,7 @@ impl RandomSource for OsRandom {
 }
 
 /// Lets the RustCrypto key generators draw from the render's [`RandomSource`], so seeded
-/// renders also reproduce keys and certificates.
+/// renders also reproduce private keys and certificate serial numbers.
 pub(super) struct CryptoRng<'a>(pub &'a mut dyn RandomSource);
 
 impl TryRng for CryptoRng<'_> {
@@ -72,7 +72,8 @@ impl TryRng for CryptoRng<'_> {
     }
 }
 
-/// The source is a CSPRNG (ChaCha20) in both implementations the crate provides.
+/// Keys are generated from this stream, so a [`RandomSource`] must be a CSPRNG; both
+/// implementations here are ChaCha20.
 impl TryCryptoRng for CryptoRng<'_> {}
 
 pub(super) fn fill_bytes(random: &mut dyn RandomSource, dst: &mut [u8]) {
@@ -100,12 +101,20 @@ pub(super) fn below(random: &mut dyn RandomSource, n: u64) -> u64 {
 pub(super) fn int_arg(args: &[Value], index: usize) -> Result<i64, FuncError> {
     match args.get(index) {
         Some(Value::Int(i)) => Ok(*i),
-        Some(Value::Nil) | None => Err(FuncError::new("invalid value; expected int")),
-        Some(other) => Err(FuncError(format!(
-            "wrong type for value; expected int; got {}",
-            go_type_name(other)
-        ))),
+        other => Err(wrong_type("int", other)),
     }
+}
+
+/// Go's reflection error for an argument of the wrong type. A missing value (a nil from a
+/// map) reaches a function as an untyped `interface {}`, and Go names it so.
+pub(super) fn wrong_type(expected: &str, got: Option<&Value>) -> FuncError {
+    let got = match got {
+        Some(Value::Nil) | None => "interface {}".to_string(),
+        Some(v) => go_type_name(v),
+    };
+    FuncError(format!(
+        "wrong type for value; expected {expected}; got {got}"
+    ))
 }
 
 pub fn get(name: &str) -> Option<Function> {
@@ -302,9 +311,39 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn int_parameters_refuse_floats_with_go_wording() {
-        let err = call_seeded(b"x", "randAlphaNum", &[Value::Float(3.0)]).unwrap_err();
-        assert_eq!(err.0, "wrong type for value; expected int; got float64");
+    fn typed_parameters_refuse_other_values_with_go_wording() {
+        // Messages printed by Helm 4.2.3 (a missing value is an untyped `interface {}`).
+        for (name, args, msg) in [
+            (
+                "randAlphaNum",
+                vec![Value::Float(3.0)],
+                "wrong type for value; expected int; got float64",
+            ),
+            (
+                "randAlphaNum",
+                vec![Value::Nil],
+                "wrong type for value; expected int; got interface {}",
+            ),
+            (
+                "unixEpoch",
+                vec![Value::Nil],
+                "wrong type for value; expected time.Time; got interface {}",
+            ),
+            (
+                "genSignedCert",
+                vec![
+                    Value::str("a"),
+                    Value::Nil,
+                    Value::Nil,
+                    Value::Int(1),
+                    Value::Nil,
+                ],
+                "wrong type for value; expected sprig.certificate; got interface {}",
+            ),
+        ] {
+            let err = call_seeded(b"x", name, &args).unwrap_err();
+            assert_eq!(err.0, msg, "{name}");
+        }
     }
 
     #[test]
