@@ -12,6 +12,7 @@ mod json_decode;
 mod parse;
 mod resolve;
 mod toml;
+mod toml_decode;
 
 pub use parse::MAX_DEPTH;
 
@@ -149,6 +150,11 @@ pub fn from_json(text: &str, target: JsonTarget) -> Result<Value, String> {
 /// BurntSushi/toml's encoder, as Helm's `toToml` uses it; the error is the encoder's message.
 pub fn to_toml(v: &Value) -> Result<String, String> {
     toml::to_toml(v)
+}
+
+/// BurntSushi/toml's decoder into `map[string]interface{}`, as Helm's `fromToml` uses it.
+pub fn from_toml(text: &str) -> Result<Value, String> {
+    toml_decode::decode(text)
 }
 
 #[cfg(test)]

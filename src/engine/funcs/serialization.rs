@@ -25,6 +25,7 @@ pub fn get(name: &str) -> Option<Function> {
         "mustFromJson" => must_from_json,
         "toToml" => to_toml,
         "mustToToml" => must_to_toml,
+        "fromToml" => from_toml,
         _ => return None,
     })
 }
@@ -127,6 +128,11 @@ fn from_json_array(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 fn must_from_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("mustFromJson", args, 1)?;
     yaml::from_json(string_arg(args, 0)?, yaml::JsonTarget::Any).map_err(FuncError::new)
+}
+
+fn from_toml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("fromToml", args, 1)?;
+    Ok(yaml::from_toml(string_arg(args, 0)?).unwrap_or_else(error_map))
 }
 
 /// BurntSushi/toml panics on a nil value; text/template reports the panic as the error.
@@ -502,6 +508,30 @@ mod tests {
                 "fromJsonArray {input:?}"
             );
         }
+    }
+
+    #[test]
+    fn from_toml_keeps_ints_and_reports_errors_in_the_map() {
+        // Helm: {"a":1,"b":1.5,"c":"2024-01-01T00:00:00Z","d":{"e":[1,"x"]}}
+        let v = call(
+            "fromToml",
+            &[Value::str(
+                "a = 1\nb = 1.5\nc = 2024-01-01T00:00:00Z\n[d]\ne = [1, 'x']\n",
+            )],
+        )
+        .expect("no error");
+        assert_eq!(v.get("a"), Some(&Value::Int(1)));
+        assert_eq!(
+            yaml::to_json(&v).as_deref(),
+            Ok(r#"{"a":1,"b":1.5,"c":"2024-01-01T00:00:00Z","d":{"e":[1,"x"]}}"#)
+        );
+        let bad = call("fromToml", &[Value::str("a = = 1")]).expect("no error");
+        assert!(
+            bad.get("Error")
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.starts_with("toml: ")),
+            "{bad:?}"
+        );
     }
 
     #[test]
