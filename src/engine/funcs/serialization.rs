@@ -534,6 +534,40 @@ mod tests {
         );
     }
 
+    struct Release;
+    impl crate::value::Object for Release {
+        fn type_name(&self) -> &str {
+            "chart.Release"
+        }
+        fn field(&self, _: &str) -> Option<Value> {
+            None
+        }
+        fn display(&self) -> String {
+            "{rel}".into()
+        }
+        fn to_data(&self) -> Value {
+            map(&[("Name", Value::str("rel")), ("Revision", Value::Int(1))])
+        }
+    }
+
+    #[test]
+    fn objects_serialise_through_their_data() {
+        let obj = Value::Object(std::sync::Arc::new(Release));
+        let nested = map(&[("r", obj.clone())]);
+        assert_eq!(
+            call("toJson", std::slice::from_ref(&nested)),
+            Ok(Value::str(r#"{"r":{"Name":"rel","Revision":1}}"#))
+        );
+        assert_eq!(
+            call("toYaml", &[nested]),
+            Ok(Value::str("r:\n  Name: rel\n  Revision: 1"))
+        );
+        assert_eq!(
+            call("toToml", &[obj]),
+            Ok(Value::str("Name = \"rel\"\nRevision = 1\n"))
+        );
+    }
+
     #[test]
     fn marshal_errors_are_swallowed_or_raised_per_function() {
         let nan = [Value::Float(f64::NAN)];
