@@ -534,6 +534,62 @@ mod tests {
         );
     }
 
+    #[test]
+    fn top_level_values_write_like_helm() {
+        let s = Value::str;
+        let list = Value::list;
+        let word20 = vec!["word"; 20].join(" ");
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("toYaml", s("x"), "x"),
+            ("toYaml", s("a\nb"), "|-\n  a\n  b"),
+            ("toYaml", Value::Int(1), "1"),
+            ("toYaml", Value::Float(1.5), "1.5"),
+            ("toYaml", Value::Nil, "null"),
+            ("toYaml", s(""), "\"\""),
+            ("toYaml", list(vec![]), "[]"),
+            ("toYaml", map(&[]), "{}"),
+            ("toYaml", Value::Bool(true), "true"),
+            ("toYaml", s("true"), "\"true\""),
+            (
+                "toYaml",
+                list(vec![s("a\nb"), s("c")]),
+                "- |-\n  a\n  b\n- c",
+            ),
+            ("toYaml", s(" x"), "' x'"),
+            (
+                "toYaml",
+                s(&word20),
+                "word word word word word word word word word word word word word word word word word\n  word word word",
+            ),
+            ("toYaml", s("a: b"), "'a: b'"),
+            ("toYaml", list(vec![list(vec![])]), "- []"),
+            ("toYaml", Value::Float(1e6), "1000000"),
+            (
+                "toYaml",
+                map(&[("a", list(vec![map(&[("b", s("x\ny"))])]))]),
+                "a:\n- b: |-\n    x\n    y",
+            ),
+            ("toYaml", s("a\n"), "|\n  a"),
+            ("toYaml", Value::Float(1e23), "1e+23"),
+            ("toYamlPretty", s("a\nb"), "|-\n  a\n  b"),
+            (
+                "toYamlPretty",
+                list(vec![s("a"), list(vec![s("b")])]),
+                "- a\n- - b",
+            ),
+            ("toYamlPretty", Value::Float(1e6), "1e+06"),
+            ("toYamlPretty", s(""), "\"\""),
+            ("toYamlPretty", map(&[("k", s("y"))]), "k: \"y\""),
+        ];
+        for (name, value, expected) in cases {
+            assert_eq!(
+                call(name, &[value.clone()]),
+                Ok(s(expected)),
+                "{name} {value:?}"
+            );
+        }
+    }
+
     struct Release;
     impl crate::value::Object for Release {
         fn type_name(&self) -> &str {
