@@ -583,7 +583,7 @@ mod tests {
         ];
         for (name, value, expected) in cases {
             assert_eq!(
-                call(name, &[value.clone()]),
+                call(name, std::slice::from_ref(&value)),
                 Ok(s(expected)),
                 "{name} {value:?}"
             );
