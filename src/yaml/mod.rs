@@ -48,15 +48,39 @@ pub enum YamlError {
 /// Parses the first YAML document of `text` into a value of any type; an empty document is
 /// nil. Later documents are ignored, as go-yaml's `Unmarshal` does.
 pub fn parse_value(text: &str) -> Result<Value, YamlError> {
-    Ok(parse::parse(text, 1)?
+    Ok(parse::parse(text, 1, false)?
         .into_iter()
         .next()
         .unwrap_or(Value::Nil))
 }
 
+/// Like [`parse_value`] but integers stay `Value::Int`: for YAML decoded into Go structs
+/// (`Chart.yaml`), where sigs.k8s.io/yaml turns a number bound for a string field into text
+/// by its YAML type (see [`struct_string`]) before any JSON float64 conversion.
+pub fn parse_value_typed(text: &str) -> Result<Value, YamlError> {
+    Ok(parse::parse(text, 1, true)?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Nil))
+}
+
+/// The text sigs.k8s.io/yaml stores into a Go `string` struct field (or a
+/// `map[string]string` value) for a scalar from [`parse_value_typed`]: an int in decimal, a
+/// float with float32 precision (`1.10` → `1.1`), a bool as a word; `None` for null and
+/// collections.
+pub fn struct_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.to_string()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(floatfmt::format_float_g32(*f as f32)),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 /// Parses every document of a stream (anchors do not cross documents).
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
-    parse::parse(text, usize::MAX)
+    parse::parse(text, usize::MAX, false)
 }
 
 /// The JSON type name encoding/json reports when it cannot decode into a map or slice.

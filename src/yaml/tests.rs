@@ -383,3 +383,20 @@ fn recorded_pretty_and_toml_probes_match() {
         );
     }
 }
+
+/// Helm showed `.Chart.AppVersion` 12345678, `.Chart.Description` 1.1 and an annotation
+/// "1.5" for `appVersion: 12345678`, `description: 1.10`, `a: 1.50`.
+#[test]
+fn struct_fields_get_numbers_as_go_yaml_typed_them() {
+    let v = parse_value_typed("appVersion: 12345678\ndescription: 1.10\na: 1.50\nb: true\n")
+        .expect("parses");
+    let field = |k: &str| v.get(k).and_then(struct_string);
+    assert_eq!(field("appVersion").as_deref(), Some("12345678"));
+    assert_eq!(field("description").as_deref(), Some("1.1"));
+    assert_eq!(field("a").as_deref(), Some("1.5"));
+    assert_eq!(field("b").as_deref(), Some("true"));
+    assert_eq!(
+        parse_value("num: 12345678\n").expect("parses").get("num"),
+        Some(&Value::Float(12345678.0))
+    );
+}
