@@ -400,3 +400,20 @@ fn struct_fields_get_numbers_as_go_yaml_typed_them() {
         Some(&Value::Float(12345678.0))
     );
 }
+/// Block scalars at the very end of the input, with Helm's `fromYaml | toJson`.
+#[test]
+fn block_scalars_at_end_of_input_match_helm() {
+    for (input, json) in [
+        ("a: |\n  x\n  ", r#"{"a":"x\n"}"#),
+        ("a: |\n  x\n\n  ", r#"{"a":"x\n"}"#),
+        ("a: |+\n  x\n  ", r#"{"a":"x\n"}"#),
+        ("a: >+\n  x\n  y", r#"{"a":"x y"}"#),
+        ("a: |\n  x\nb: 1", r#"{"a":"x\n","b":1}"#),
+        ("a: |\r\n  x\r\n  y", r#"{"a":"x\ny"}"#),
+        ("a: |\n  x\n# c", r#"{"a":"x\n"}"#),
+        ("a: |\n  x", r#"{"a":"x"}"#),
+    ] {
+        let v = parse_values(input).expect("parses");
+        assert_eq!(to_json(&v).as_deref(), Ok(json), "{input:?}");
+    }
+}
