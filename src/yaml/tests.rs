@@ -417,3 +417,31 @@ fn block_scalars_at_end_of_input_match_helm() {
         assert_eq!(to_json(&v).as_deref(), Ok(json), "{input:?}");
     }
 }
+
+/// Values built by templates are not bounded by the parser; every writer must refuse them
+/// rather than overflow the stack.
+#[test]
+fn writers_refuse_values_nested_too_deep() {
+    let mut v = Value::Int(1);
+    for _ in 0..MAX_DEPTH + 5 {
+        let mut m = crate::value::Map::new();
+        m.insert("a".into(), v);
+        v = Value::map(m);
+    }
+    assert!(to_yaml(&v).is_err());
+    assert!(to_yaml_pretty(&v).is_err());
+    assert!(to_json(&v).is_err());
+    assert!(to_json_pretty(&v).is_err());
+    assert!(to_toml(&v).is_err());
+    let deep_json = format!("{}{}", "[".repeat(MAX_DEPTH * 3), "]".repeat(MAX_DEPTH * 3));
+    assert!(from_json(&deep_json, JsonTarget::Any).is_err());
+
+    let mut allowed = Value::Int(1);
+    for _ in 0..MAX_DEPTH - 1 {
+        allowed = Value::list(vec![allowed]);
+    }
+    let yaml = to_yaml(&allowed).expect("the deepest value the parser allows can be written");
+    assert_eq!(yaml.lines().count(), 1);
+    assert!(to_json(&allowed).is_ok());
+    assert!(to_toml(&allowed).is_ok());
+}
