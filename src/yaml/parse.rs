@@ -168,7 +168,17 @@ impl Builder {
 
     fn alias(&mut self, id: usize, span: &Span) -> Result<(), YamlError> {
         let Some(anchored) = self.anchors.get(&id) else {
-            return Err(syntax(span, "anchor value contains itself"));
+            let open = self.stack.iter().any(|frame| match frame {
+                Frame::Seq { anchor, .. } | Frame::Map { anchor, .. } => *anchor == id,
+            });
+            return Err(syntax(
+                span,
+                if open {
+                    "anchor value contains itself"
+                } else {
+                    "unknown anchor referenced"
+                },
+            ));
         };
         self.decoded += 1 + anchored.decode_count;
         self.aliased += anchored.decode_count;

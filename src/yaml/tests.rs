@@ -445,3 +445,20 @@ fn writers_refuse_values_nested_too_deep() {
     assert!(to_json(&allowed).is_ok());
     assert!(to_toml(&allowed).is_ok());
 }
+
+#[test]
+fn anchors_do_not_reach_into_themselves_or_other_documents() {
+    let own = parse_values("a: &x [*x]\n").expect_err("recursive");
+    assert!(
+        own.to_string().ends_with("anchor value contains itself"),
+        "{own}"
+    );
+    let docs = parse_documents("a: &x 1\n---\nb: *x\n");
+    assert!(docs.is_err(), "{docs:?}");
+    let two = parse_documents("a: 1\n---\nb: [2]\n").expect("two documents");
+    assert_eq!(two.len(), 2);
+    assert_eq!(
+        two.get(1).and_then(|d| d.get("b")),
+        Some(&Value::list(vec![Value::Float(2.0)]))
+    );
+}
