@@ -175,27 +175,37 @@ fn merge_sort(mut entries: Vec<(Arc<str>, Node)>) -> Vec<(Arc<str>, Node)> {
 }
 
 /// go-yaml v2's key order: letters sort after other characters, and runs of digits compare
-/// as numbers, so `a2` comes before `a10`.
+/// as numbers, so `a2` comes before `a10`. ASCII keys, by far the most common, are compared
+/// without collecting characters.
 fn key_less(a: &str, b: &str) -> bool {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+    if a.is_ascii() && b.is_ascii() {
+        less_by(a.as_bytes(), b.as_bytes(), |c| char::from(*c))
+    } else {
+        let ar: Vec<char> = a.chars().collect();
+        let br: Vec<char> = b.chars().collect();
+        less_by(&ar, &br, |c| *c)
+    }
+}
+
+fn less_by<T>(ar: &[T], br: &[T], ch: impl Fn(&T) -> char) -> bool {
     for i in 0..ar.len().min(br.len()) {
-        if ar[i] == br[i] {
+        let (ac, bc) = (ch(&ar[i]), ch(&br[i]));
+        if ac == bc {
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ac.is_alphabetic();
+        let bl = bc.is_alphabetic();
         if al && bl {
-            return ar[i] < br[i];
+            return ac < bc;
         }
         if al || bl {
             return bl;
         }
         let (mut an, mut bn) = (0i64, 0i64);
-        if ar[i] == '0' || br[i] == '0' {
+        if ac == '0' || bc == '0' {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
-                if ar[j - 1] != '0' {
+            while j > 0 && ch(&ar[j - 1]).is_ascii_digit() {
+                if ch(&ar[j - 1]) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -204,17 +214,17 @@ fn key_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
+        while ai < ar.len() && ch(&ar[ai]).is_ascii_digit() {
             an = an
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+                .wrapping_add(i64::from(ch(&ar[ai]) as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
+        while bi < br.len() && ch(&br[bi]).is_ascii_digit() {
             bn = bn
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(br[bi] as u8 - b'0'));
+                .wrapping_add(i64::from(ch(&br[bi]) as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -223,7 +233,7 @@ fn key_less(a: &str, b: &str) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return ac < bc;
     }
     ar.len() < br.len()
 }

@@ -12,6 +12,7 @@ mod json_decode;
 mod parse;
 mod resolve;
 mod toml;
+mod toml_decode;
 
 pub use parse::MAX_DEPTH;
 
@@ -47,15 +48,39 @@ pub enum YamlError {
 /// Parses the first YAML document of `text` into a value of any type; an empty document is
 /// nil. Later documents are ignored, as go-yaml's `Unmarshal` does.
 pub fn parse_value(text: &str) -> Result<Value, YamlError> {
-    Ok(parse::parse(text, 1)?
+    Ok(parse::parse(text, 1, false)?
         .into_iter()
         .next()
         .unwrap_or(Value::Nil))
 }
 
+/// Like [`parse_value`] but integers stay `Value::Int`: for YAML decoded into Go structs
+/// (`Chart.yaml`), where sigs.k8s.io/yaml turns a number bound for a string field into text
+/// by its YAML type (see [`struct_string`]) before any JSON float64 conversion.
+pub fn parse_value_typed(text: &str) -> Result<Value, YamlError> {
+    Ok(parse::parse(text, 1, true)?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Nil))
+}
+
+/// The text sigs.k8s.io/yaml stores into a Go `string` struct field (or a
+/// `map[string]string` value) for a scalar from [`parse_value_typed`]: an int in decimal, a
+/// float with float32 precision (`1.10` → `1.1`), a bool as a word; `None` for null and
+/// collections.
+pub fn struct_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.to_string()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(floatfmt::format_float_g32(*f as f32)),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 /// Parses every document of a stream (anchors do not cross documents).
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
-    parse::parse(text, usize::MAX)
+    parse::parse(text, usize::MAX, false)
 }
 
 /// The JSON type name encoding/json reports when it cannot decode into a map or slice.
@@ -88,19 +113,67 @@ pub fn parse_list(text: &str) -> Result<Value, YamlError> {
     }
 }
 
+/// Nesting up to which the recursive writers run on the caller's stack.
+const SHALLOW_NESTING: usize = 64;
+/// The stack for writing deeper values (up to [`MAX_DEPTH`]); it is reserved, not touched,
+/// so only the pages a deep value really needs are used.
+const DEEP_STACK_BYTES: usize = 256 << 20;
+
+fn nesting_exceeds(v: &Value, limit: usize) -> bool {
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        if depth > limit {
+            return true;
+        }
+        match v {
+            Value::List(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            Value::Map(map) => stack.extend(map.values().map(|i| (i, depth + 1))),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Runs a recursive writer, on a thread with a large stack when the value is deeply nested
+/// (a small thread stack, such as a test's or an async worker's, would overflow otherwise).
+/// `None` when that thread could not be started.
+fn on_deep_stack<R: Send>(v: &Value, write: impl FnOnce() -> R + Send) -> Option<R> {
+    if !nesting_exceeds(v, SHALLOW_NESTING) {
+        return Some(write());
+    }
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("deep-value-writer".into())
+            .stack_size(DEEP_STACK_BYTES)
+            .spawn_scoped(scope, write)
+            .ok()?
+            .join()
+            .ok()
+    })
+}
+
+fn no_thread() -> YamlError {
+    YamlError::Marshal("cannot start a thread to write a deeply nested value".into())
+}
+
 /// `sigs.k8s.io/yaml.Marshal`: the text `toYaml` shows, before Helm trims the final newline.
 pub fn to_yaml(v: &Value) -> Result<String, YamlError> {
-    emit::to_yaml(v, emit::Dialect::SigsV2)
+    on_deep_stack(v, || emit::to_yaml(v, emit::Dialect::SigsV2)).unwrap_or_else(|| Err(no_thread()))
 }
 
 /// go-yaml v3's encoder with a 2-space indent, as Helm's `toYamlPretty` uses it.
 pub fn to_yaml_pretty(v: &Value) -> Result<String, YamlError> {
-    emit::to_yaml(v, emit::Dialect::PrettyV3)
+    on_deep_stack(v, || emit::to_yaml(v, emit::Dialect::PrettyV3))
+        .unwrap_or_else(|| Err(no_thread()))
+}
+
+fn json_encode(v: &Value, style: json::Style) -> Result<String, YamlError> {
+    on_deep_stack(v, || json::encode(v, style)).unwrap_or_else(|| Err(no_thread()))
 }
 
 /// `json.Marshal`, as `toJson` uses it: sorted keys, `<`, `>` and `&` escaped.
 pub fn to_json(v: &Value) -> Result<String, YamlError> {
-    json::encode(
+    json_encode(
         v,
         json::Style {
             escape_html: true,
@@ -111,7 +184,7 @@ pub fn to_json(v: &Value) -> Result<String, YamlError> {
 
 /// `json.MarshalIndent(v, "", "  ")`, as `toPrettyJson` uses it.
 pub fn to_json_pretty(v: &Value) -> Result<String, YamlError> {
-    json::encode(
+    json_encode(
         v,
         json::Style {
             escape_html: true,
@@ -122,7 +195,7 @@ pub fn to_json_pretty(v: &Value) -> Result<String, YamlError> {
 
 /// An encoder without HTML escaping, as Sprig's `toRawJson` uses it.
 pub fn to_json_raw(v: &Value) -> Result<String, YamlError> {
-    json::encode(
+    json_encode(
         v,
         json::Style {
             escape_html: false,
@@ -148,7 +221,12 @@ pub fn from_json(text: &str, target: JsonTarget) -> Result<Value, String> {
 
 /// BurntSushi/toml's encoder, as Helm's `toToml` uses it; the error is the encoder's message.
 pub fn to_toml(v: &Value) -> Result<String, String> {
-    toml::to_toml(v)
+    on_deep_stack(v, || toml::to_toml(v)).unwrap_or_else(|| Err(no_thread().to_string()))
+}
+
+/// BurntSushi/toml's decoder into `map[string]interface{}`, as Helm's `fromToml` uses it.
+pub fn from_toml(text: &str) -> Result<Value, String> {
+    toml_decode::decode(text)
 }
 
 #[cfg(test)]

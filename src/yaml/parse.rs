@@ -74,6 +74,7 @@ enum Frame {
 }
 
 struct Builder {
+    keep_ints: bool,
     /// The input's length in characters when it does not end with a line break: a block
     /// scalar running to such an end has no final line break in go-yaml, unlike saphyr.
     unterminated_end: Option<usize>,
@@ -93,8 +94,9 @@ fn syntax(span: &Span, message: impl Into<String>) -> YamlError {
 }
 
 impl Builder {
-    fn new(unterminated_end: Option<usize>) -> Self {
+    fn new(keep_ints: bool, unterminated_end: Option<usize>) -> Self {
         Builder {
+            keep_ints,
             unterminated_end,
             anchors: HashMap::new(),
             stack: Vec::new(),
@@ -141,7 +143,10 @@ impl Builder {
             }
             Some(_) => Scalar::Str(Cow::Owned(text.into_owned())),
         };
-        let value = scalar_value(&scalar)?;
+        let value = match scalar {
+            Scalar::Int(i) if self.keep_ints => Value::Int(i),
+            _ => scalar_value(&scalar)?,
+        };
         if anchor != 0 {
             self.anchors.insert(
                 anchor,
@@ -163,7 +168,17 @@ impl Builder {
 
     fn alias(&mut self, id: usize, span: &Span) -> Result<(), YamlError> {
         let Some(anchored) = self.anchors.get(&id) else {
-            return Err(syntax(span, "anchor value contains itself"));
+            let open = self.stack.iter().any(|frame| match frame {
+                Frame::Seq { anchor, .. } | Frame::Map { anchor, .. } => *anchor == id,
+            });
+            return Err(syntax(
+                span,
+                if open {
+                    "anchor value contains itself"
+                } else {
+                    "unknown anchor referenced"
+                },
+            ));
         };
         self.decoded += 1 + anchored.decode_count;
         self.aliased += anchored.decode_count;
@@ -342,13 +357,14 @@ fn go_syntax(v: &Value) -> String {
 }
 
 /// Reads the documents of `text`, stopping after `limit` documents (go-yaml's `Unmarshal`
-/// reads only the first and never looks at the rest).
-pub(crate) fn parse(text: &str, limit: usize) -> Result<Vec<Value>, YamlError> {
+/// reads only the first and never looks at the rest). With `keep_ints`, integers stay
+/// `Value::Int` instead of going through JSON's float64.
+pub(crate) fn parse(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let unterminated_end =
         (!text.is_empty() && !text.ends_with(['\n', '\r'])).then(|| text.chars().count());
-    let mut builder = Builder::new(unterminated_end);
+    let mut builder = Builder::new(keep_ints, unterminated_end);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError::Syntax {
             line: e.marker().line(),
@@ -387,7 +403,7 @@ pub(crate) fn parse(text: &str, limit: usize) -> Result<Vec<Value>, YamlError> {
             Event::SequenceEnd | Event::MappingEnd => builder.close(&span)?,
             Event::DocumentEnd => {
                 docs.push(builder.root.take().unwrap_or(Value::Nil));
-                builder = Builder::new(unterminated_end);
+                builder = Builder::new(keep_ints, unterminated_end);
                 if docs.len() >= limit {
                     break;
                 }

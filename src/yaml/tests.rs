@@ -383,3 +383,82 @@ fn recorded_pretty_and_toml_probes_match() {
         );
     }
 }
+
+/// Helm showed `.Chart.AppVersion` 12345678, `.Chart.Description` 1.1 and an annotation
+/// "1.5" for `appVersion: 12345678`, `description: 1.10`, `a: 1.50`.
+#[test]
+fn struct_fields_get_numbers_as_go_yaml_typed_them() {
+    let v = parse_value_typed("appVersion: 12345678\ndescription: 1.10\na: 1.50\nb: true\n")
+        .expect("parses");
+    let field = |k: &str| v.get(k).and_then(struct_string);
+    assert_eq!(field("appVersion").as_deref(), Some("12345678"));
+    assert_eq!(field("description").as_deref(), Some("1.1"));
+    assert_eq!(field("a").as_deref(), Some("1.5"));
+    assert_eq!(field("b").as_deref(), Some("true"));
+    assert_eq!(
+        parse_value("num: 12345678\n").expect("parses").get("num"),
+        Some(&Value::Float(12345678.0))
+    );
+}
+/// Block scalars at the very end of the input, with Helm's `fromYaml | toJson`.
+#[test]
+fn block_scalars_at_end_of_input_match_helm() {
+    for (input, json) in [
+        ("a: |\n  x\n  ", r#"{"a":"x\n"}"#),
+        ("a: |\n  x\n\n  ", r#"{"a":"x\n"}"#),
+        ("a: |+\n  x\n  ", r#"{"a":"x\n"}"#),
+        ("a: >+\n  x\n  y", r#"{"a":"x y"}"#),
+        ("a: |\n  x\nb: 1", r#"{"a":"x\n","b":1}"#),
+        ("a: |\r\n  x\r\n  y", r#"{"a":"x\ny"}"#),
+        ("a: |\n  x\n# c", r#"{"a":"x\n"}"#),
+        ("a: |\n  x", r#"{"a":"x"}"#),
+    ] {
+        let v = parse_values(input).expect("parses");
+        assert_eq!(to_json(&v).as_deref(), Ok(json), "{input:?}");
+    }
+}
+
+/// Values built by templates are not bounded by the parser; every writer must refuse them
+/// rather than overflow the stack.
+#[test]
+fn writers_refuse_values_nested_too_deep() {
+    let mut v = Value::Int(1);
+    for _ in 0..MAX_DEPTH + 5 {
+        let mut m = crate::value::Map::new();
+        m.insert("a".into(), v);
+        v = Value::map(m);
+    }
+    assert!(to_yaml(&v).is_err());
+    assert!(to_yaml_pretty(&v).is_err());
+    assert!(to_json(&v).is_err());
+    assert!(to_json_pretty(&v).is_err());
+    assert!(to_toml(&v).is_err());
+    let deep_json = format!("{}{}", "[".repeat(MAX_DEPTH * 3), "]".repeat(MAX_DEPTH * 3));
+    assert!(from_json(&deep_json, JsonTarget::Any).is_err());
+
+    let mut allowed = Value::Int(1);
+    for _ in 0..MAX_DEPTH - 1 {
+        allowed = Value::list(vec![allowed]);
+    }
+    let yaml = to_yaml(&allowed).expect("the deepest value the parser allows can be written");
+    assert_eq!(yaml.lines().count(), 1);
+    assert!(to_json(&allowed).is_ok());
+    assert!(to_toml(&allowed).is_ok());
+}
+
+#[test]
+fn anchors_do_not_reach_into_themselves_or_other_documents() {
+    let own = parse_values("a: &x [*x]\n").expect_err("recursive");
+    assert!(
+        own.to_string().ends_with("anchor value contains itself"),
+        "{own}"
+    );
+    let docs = parse_documents("a: &x 1\n---\nb: *x\n");
+    assert!(docs.is_err(), "{docs:?}");
+    let two = parse_documents("a: 1\n---\nb: [2]\n").expect("two documents");
+    assert_eq!(two.len(), 2);
+    assert_eq!(
+        two.get(1).and_then(|d| d.get("b")),
+        Some(&Value::list(vec![Value::Float(2.0)]))
+    );
+}

@@ -8,9 +8,7 @@ use crate::value::{Map, Value};
 /// The encoded text, or the encoder's error message (Helm's `toToml` returns that message as
 /// its output; `mustToToml` fails with it).
 pub(crate) fn to_toml(v: &Value) -> Result<String, String> {
-    if has_nil_in_array(v) {
-        return Err("toml: cannot encode array with nil element".into());
-    }
+    check(v)?;
     let mut out = String::new();
     match v {
         Value::Map(map) => table(&mut out, map, &[]),
@@ -26,12 +24,26 @@ pub(crate) fn to_toml(v: &Value) -> Result<String, String> {
     Ok(out)
 }
 
-fn has_nil_in_array(v: &Value) -> bool {
-    match v {
-        Value::List(items) => items.iter().any(|i| i.is_nil() || has_nil_in_array(i)),
-        Value::Map(map) => map.values().any(has_nil_in_array),
-        _ => false,
+/// Walks the value without recursion before encoding: the encoder recurses, so nesting is
+/// bounded first, and a nil inside an array is BurntSushi's error.
+fn check(v: &Value) -> Result<(), String> {
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        if depth > super::MAX_DEPTH {
+            return Err(format!("toml: exceeded max depth of {}", super::MAX_DEPTH));
+        }
+        match v {
+            Value::List(items) => {
+                if items.iter().any(Value::is_nil) {
+                    return Err("toml: cannot encode array with nil element".into());
+                }
+                stack.extend(items.iter().map(|i| (i, depth + 1)));
+            }
+            Value::Map(map) => stack.extend(map.values().map(|i| (i, depth + 1))),
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 fn is_table_array(v: &Value) -> bool {

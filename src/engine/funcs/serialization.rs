@@ -25,6 +25,7 @@ pub fn get(name: &str) -> Option<Function> {
         "mustFromJson" => must_from_json,
         "toToml" => to_toml,
         "mustToToml" => must_to_toml,
+        "fromToml" => from_toml,
         _ => return None,
     })
 }
@@ -127,6 +128,11 @@ fn from_json_array(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 fn must_from_json(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("mustFromJson", args, 1)?;
     yaml::from_json(string_arg(args, 0)?, yaml::JsonTarget::Any).map_err(FuncError::new)
+}
+
+fn from_toml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+    arity("fromToml", args, 1)?;
+    Ok(yaml::from_toml(string_arg(args, 0)?).unwrap_or_else(error_map))
 }
 
 /// BurntSushi/toml panics on a nil value; text/template reports the panic as the error.
@@ -502,6 +508,120 @@ mod tests {
                 "fromJsonArray {input:?}"
             );
         }
+    }
+
+    #[test]
+    fn from_toml_keeps_ints_and_reports_errors_in_the_map() {
+        // Helm: {"a":1,"b":1.5,"c":"2024-01-01T00:00:00Z","d":{"e":[1,"x"]}}
+        let v = call(
+            "fromToml",
+            &[Value::str(
+                "a = 1\nb = 1.5\nc = 2024-01-01T00:00:00Z\n[d]\ne = [1, 'x']\n",
+            )],
+        )
+        .expect("no error");
+        assert_eq!(v.get("a"), Some(&Value::Int(1)));
+        assert_eq!(
+            yaml::to_json(&v).as_deref(),
+            Ok(r#"{"a":1,"b":1.5,"c":"2024-01-01T00:00:00Z","d":{"e":[1,"x"]}}"#)
+        );
+        let bad = call("fromToml", &[Value::str("a = = 1")]).expect("no error");
+        assert!(
+            bad.get("Error")
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.starts_with("toml: ")),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn top_level_values_write_like_helm() {
+        let s = Value::str;
+        let list = Value::list;
+        let word20 = vec!["word"; 20].join(" ");
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("toYaml", s("x"), "x"),
+            ("toYaml", s("a\nb"), "|-\n  a\n  b"),
+            ("toYaml", Value::Int(1), "1"),
+            ("toYaml", Value::Float(1.5), "1.5"),
+            ("toYaml", Value::Nil, "null"),
+            ("toYaml", s(""), "\"\""),
+            ("toYaml", list(vec![]), "[]"),
+            ("toYaml", map(&[]), "{}"),
+            ("toYaml", Value::Bool(true), "true"),
+            ("toYaml", s("true"), "\"true\""),
+            (
+                "toYaml",
+                list(vec![s("a\nb"), s("c")]),
+                "- |-\n  a\n  b\n- c",
+            ),
+            ("toYaml", s(" x"), "' x'"),
+            (
+                "toYaml",
+                s(&word20),
+                "word word word word word word word word word word word word word word word word word\n  word word word",
+            ),
+            ("toYaml", s("a: b"), "'a: b'"),
+            ("toYaml", list(vec![list(vec![])]), "- []"),
+            ("toYaml", Value::Float(1e6), "1000000"),
+            (
+                "toYaml",
+                map(&[("a", list(vec![map(&[("b", s("x\ny"))])]))]),
+                "a:\n- b: |-\n    x\n    y",
+            ),
+            ("toYaml", s("a\n"), "|\n  a"),
+            ("toYaml", Value::Float(1e23), "1e+23"),
+            ("toYamlPretty", s("a\nb"), "|-\n  a\n  b"),
+            (
+                "toYamlPretty",
+                list(vec![s("a"), list(vec![s("b")])]),
+                "- a\n- - b",
+            ),
+            ("toYamlPretty", Value::Float(1e6), "1e+06"),
+            ("toYamlPretty", s(""), "\"\""),
+            ("toYamlPretty", map(&[("k", s("y"))]), "k: \"y\""),
+        ];
+        for (name, value, expected) in cases {
+            assert_eq!(
+                call(name, std::slice::from_ref(&value)),
+                Ok(s(expected)),
+                "{name} {value:?}"
+            );
+        }
+    }
+
+    struct Release;
+    impl crate::value::Object for Release {
+        fn type_name(&self) -> &str {
+            "chart.Release"
+        }
+        fn field(&self, _: &str) -> Option<Value> {
+            None
+        }
+        fn display(&self) -> String {
+            "{rel}".into()
+        }
+        fn to_data(&self) -> Value {
+            map(&[("Name", Value::str("rel")), ("Revision", Value::Int(1))])
+        }
+    }
+
+    #[test]
+    fn objects_serialise_through_their_data() {
+        let obj = Value::Object(std::sync::Arc::new(Release));
+        let nested = map(&[("r", obj.clone())]);
+        assert_eq!(
+            call("toJson", std::slice::from_ref(&nested)),
+            Ok(Value::str(r#"{"r":{"Name":"rel","Revision":1}}"#))
+        );
+        assert_eq!(
+            call("toYaml", &[nested]),
+            Ok(Value::str("r:\n  Name: rel\n  Revision: 1"))
+        );
+        assert_eq!(
+            call("toToml", &[obj]),
+            Ok(Value::str("Name = \"rel\"\nRevision = 1\n"))
+        );
     }
 
     #[test]
