@@ -514,3 +514,49 @@ fn schema_errors_read_like_helms() {
         "values don't meet the specifications of the schema(s) in the following chart(s):\nschema-demo:\n- at '/replicas': got string, want integer\nfrontend:\n- at '': additional properties 'global' not allowed\n"
     );
 }
+
+/// After dependency processing, the templates we would render are exactly the ones Helm
+/// rendered for every corpus case (enabled subcharts under their aliases, no library output).
+#[test]
+fn corpus_rendered_template_sets_match_helm() {
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for id in corpus_ids() {
+        let dir = corpus_dir().join(&id);
+        let Ok(c) = chart::load(&dir.join("chart.tgz")) else {
+            panic!("corpus chart {id} failed to load");
+        };
+        let Ok(rd) = std::fs::read_dir(dir.join("cases")) else {
+            continue;
+        };
+        for case in rd.filter_map(Result::ok).map(|e| e.path()) {
+            let Ok(expected) = std::fs::read_to_string(case.join("expected.json")) else {
+                continue;
+            };
+            let Ok(expected) = serde_json::from_str::<serde_json::Value>(&expected) else {
+                panic!("bad expected.json in {}", case.display());
+            };
+            let mut want: Vec<String> = expected
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            want.sort();
+            let text = std::fs::read_to_string(case.join("values.yaml")).unwrap_or_default();
+            let user = crate::chart::parse_values_text(&text).unwrap_or_default();
+            let got = match prepare(c.clone(), user) {
+                Ok(p) => rendered_templates(&p),
+                Err(e) => vec![e.to_string()],
+            };
+            checked += 1;
+            if got != want {
+                mismatches.push(case.display().to_string());
+            }
+        }
+    }
+    println!(
+        "template sets checked: {checked}, mismatches: {}",
+        mismatches.len()
+    );
+    assert!(checked > 100);
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
