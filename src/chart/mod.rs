@@ -91,7 +91,7 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
     })?;
     if meta.is_dir() {
         let files = archive::read_dir(path)?;
-        load_files(&path.display().to_string(), files)
+        load_files(&path.display().to_string(), files, 0)
     } else {
         let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
             path: path.display().to_string(),
@@ -103,16 +103,29 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
 
 /// Loads a chart from the bytes of a gzip-compressed tar archive; `name` only labels errors.
 pub fn load_archive(name: &str, bytes: &[u8]) -> Result<Chart, ChartError> {
-    let files = archive::read_archive(name, bytes)?;
-    load_files(name, files)
+    load_archive_at(name, bytes, 0)
 }
 
+fn load_archive_at(name: &str, bytes: &[u8], depth: usize) -> Result<Chart, ChartError> {
+    let files = archive::read_archive(name, bytes)?;
+    load_files(name, files, depth)
+}
+
+/// Subcharts nested deeper than this are refused: real charts stay within a handful of
+/// levels, and a crafted archive-in-archive chain must not exhaust the stack.
+pub const MAX_SUBCHART_DEPTH: usize = 32;
+
 /// Builds a chart from its files (paths relative to the chart root), Helm's `LoadFiles`.
-fn load_files(origin: &str, files: Vec<ChartFile>) -> Result<Chart, ChartError> {
+fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart, ChartError> {
     let invalid = |message: String| ChartError::Invalid {
         chart: origin.to_string(),
         message,
     };
+    if depth > MAX_SUBCHART_DEPTH {
+        return Err(invalid(format!(
+            "subcharts nested more than {MAX_SUBCHART_DEPTH} levels deep"
+        )));
+    }
     let chart_yaml = files
         .iter()
         .find(|f| f.name == "Chart.yaml")
@@ -203,11 +216,12 @@ fn load_files(origin: &str, files: Vec<ChartFile>) -> Result<Chart, ChartError> 
                     "error unpacking subchart tar: expected {sub}"
                 ))));
             };
-            load_archive(&format!("{origin}/charts/{sub}"), &file.data).map_err(wrap)?
+            load_archive_at(&format!("{origin}/charts/{sub}"), &file.data, depth + 1)
+                .map_err(wrap)?
         } else {
             // A plain file directly in charts/ that is not an archive is not a chart.
             let inner: Vec<ChartFile> = files.into_iter().filter(|f| f.name != sub).collect();
-            load_files(&format!("{origin}/charts/{sub}"), inner).map_err(wrap)?
+            load_files(&format!("{origin}/charts/{sub}"), inner, depth + 1).map_err(wrap)?
         };
         dependencies.push(chart);
     }

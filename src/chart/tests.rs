@@ -278,3 +278,22 @@ fn all_corpus_archives_load() {
     }
     assert_eq!(n, 44);
 }
+
+#[test]
+fn archive_in_archive_chains_are_bounded() {
+    let mut inner = tgz(&[("c/Chart.yaml", b"apiVersion: v2\nname: c\nversion: 0.1.0\n")]);
+    for _ in 0..(MAX_SUBCHART_DEPTH + 2) {
+        inner = tgz(&[
+            ("c/Chart.yaml", b"apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            ("c/charts/c.tgz", &inner),
+        ]);
+    }
+    let e = load_archive("deep.tgz", &inner)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("subcharts nested more than 32 levels deep"),
+        "{e}"
+    );
+}
