@@ -85,6 +85,7 @@ fn validate_one(
             return;
         }
     };
+    let first = out.len();
     for err in validator.iter_errors(instance) {
         let pointer = err.instance_path().as_str().to_string();
         let rel: Vec<String> = err.instance_path().iter().map(|s| s.to_string()).collect();
@@ -101,6 +102,69 @@ fn validate_one(
             pointer,
             message: message(err.kind(), err.instance()).unwrap_or_else(|| err.to_string()),
         });
+    }
+    merge_missing_properties(out, first);
+}
+
+/// Helm reports all missing required properties of one object in a single line
+/// (`missing properties 'a', 'b'`); the crate reports one error each.
+fn merge_missing_properties(out: &mut Vec<Violation>, first: usize) {
+    let mut i = first;
+    while i < out.len() {
+        let Some(name) = missing_name(&out[i].message) else {
+            i += 1;
+            continue;
+        };
+        let mut names = vec![name];
+        let mut j = i + 1;
+        while j < out.len() {
+            match missing_name(&out[j].message) {
+                Some(n) if out[j].pointer == out[i].pointer => {
+                    names.push(n);
+                    out.remove(j);
+                }
+                _ => j += 1,
+            }
+        }
+        if names.len() > 1 {
+            out[i].message = format!("missing properties {}", quoted_list(&names));
+        }
+        i += 1;
+    }
+}
+
+fn missing_name(message: &str) -> Option<String> {
+    message
+        .strip_prefix("missing property '")?
+        .strip_suffix('\'')
+        .map(str::to_string)
+}
+
+/// The first pair of equal items, compared as JSON Schema does (1 equals 1.0).
+fn duplicate_pair(instance: &Json) -> Option<(usize, usize)> {
+    let items = instance.as_array()?;
+    for (j, b) in items.iter().enumerate() {
+        for (i, a) in items.iter().enumerate().take(j) {
+            if json_equal(a, b) {
+                return Some((i, j));
+            }
+        }
+    }
+    None
+}
+
+fn json_equal(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
     }
 }
 
@@ -188,11 +252,11 @@ fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
         K::Type { kind } => {
             let want = match kind {
                 TypeKind::Single(t) => t.to_string(),
-                TypeKind::Multiple(set) => set
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
+                TypeKind::Multiple(set) => {
+                    let mut names: Vec<String> = set.iter().map(|t| t.to_string()).collect();
+                    names.sort();
+                    names.join(" or ")
+                }
             };
             // Values from YAML are float64 in Helm, so a whole number there reads "number".
             let got = match json_type_name(instance) {
@@ -261,13 +325,29 @@ fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
             format!("{} does not match pattern '{pattern}'", quoted(instance))
         }
         K::Format { format } => format!("{} is not valid {format}", quoted(instance)),
-        K::MultipleOf { .. } => format!("{instance} is not a multiple of the required factor"),
-        K::UniqueItems => "items are not unique".to_string(),
+        K::MultipleOf { multiple_of } => format!(
+            "multipleOf: got {}, want {}",
+            num(instance),
+            serde_json::Number::from_f64(*multiple_of)
+                .map_or_else(|| multiple_of.to_string(), |n| number(&n))
+        ),
+        K::UniqueItems => match duplicate_pair(instance) {
+            Some((i, j)) => format!("items at {i} and {j} are equal"),
+            None => "items are not unique".to_string(),
+        },
         K::FalseSchema => "false schema".to_string(),
-        K::AnyOf { .. } => "anyOf failed".to_string(),
-        K::OneOfNotValid { .. } => "oneOf failed, none matched".to_string(),
-        K::OneOfMultipleValid { .. } => "oneOf failed, more than one matched".to_string(),
-        K::Not { .. } => "not failed".to_string(),
+        K::AnyOf { .. } => "'anyOf' failed".to_string(),
+        K::OneOfNotValid { .. } => "'oneOf' failed, none matched".to_string(),
+        K::OneOfMultipleValid { context } => {
+            let matched: Vec<String> = context
+                .iter()
+                .enumerate()
+                .filter(|(_, errs)| errs.is_empty())
+                .map(|(i, _)| i.to_string())
+                .collect();
+            format!("'oneOf' failed, subschemas {} matched", matched.join(", "))
+        }
+        K::Not { .. } => "'not' failed".to_string(),
         _ => return None,
     })
 }

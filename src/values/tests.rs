@@ -560,3 +560,26 @@ fn corpus_rendered_template_sets_match_helm() {
     assert!(checked > 100);
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
+
+#[test]
+fn schema_keyword_messages_match_helm() {
+    let user = "req: {}\nc: y\nml: ab\nmi: [1, 2]\nu: [1, 1]\nany: [1]\none: s\nfmt: notanemail\nmo: 4\nex: 5\ntn: 1\nmp: {a: 1}\nnt: s\nap: {zz: 1, bb: 2, k: 1}\n";
+    // Helm's render error for these values, one line per violation (sorted).
+    let mut helm = vec![
+        "keywords-demo: at '/one': 'oneOf' failed, subschemas 0, 1 matched",
+        "keywords-demo: at '/req': missing properties 'a', 'b'",
+        "keywords-demo: at '/any': 'anyOf' failed",
+        "keywords-demo: at '/ap': additional properties 'bb', 'zz' not allowed",
+        "keywords-demo: at '/u': items at 0 and 1 are equal",
+        "keywords-demo: at '/ex': exclusiveMinimum: got 5, want 5",
+        "keywords-demo: at '/mi': maxItems: got 2, want 1",
+        "keywords-demo: at '/ml': minLength: got 2, want 3",
+        "keywords-demo: at '/mo': multipleOf: got 4, want 3",
+        "keywords-demo: at '/tn': got number, want null or string",
+        "keywords-demo: at '/c': value must be 'x'",
+        "keywords-demo: at '/mp': minProperties: got 1, want 2",
+        "keywords-demo: at '/nt': 'not' failed",
+    ];
+    helm.sort();
+    assert_eq!(violations("keywords-demo", user), helm);
+}
