@@ -17,8 +17,8 @@ use crate::value::{Map, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    #[error("failed parsing --set data: {0}")]
-    Set(String),
+    #[error("failed parsing {flag} data: {message}")]
+    Set { flag: &'static str, message: String },
     #[error("{file}: {message}")]
     File { file: String, message: String },
     #[error("{0}")]
@@ -98,10 +98,16 @@ pub fn merge_user_values(
         }
     }
     for s in set {
-        strvals::parse_into(s, &mut base, false)?;
+        strvals::parse_into(s, &mut base, false).map_err(|message| ValuesError::Set {
+            flag: "--set",
+            message,
+        })?;
     }
     for s in set_string {
-        strvals::parse_into(s, &mut base, true)?;
+        strvals::parse_into(s, &mut base, true).map_err(|message| ValuesError::Set {
+            flag: "--set-string",
+            message,
+        })?;
     }
     Ok(Value::map(base))
 }

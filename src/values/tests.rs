@@ -583,3 +583,18 @@ fn schema_keyword_messages_match_helm() {
     helm.sort();
     assert_eq!(violations("keywords-demo", user), helm);
 }
+
+#[test]
+fn set_errors_name_the_flag_like_helm() {
+    let e = merge_user_values(&[], &[], &["a".to_string()]);
+    assert_eq!(
+        e.err().map(|e| e.to_string()),
+        Some(r#"failed parsing --set-string data: key "a" has no value"#.to_string())
+    );
+    let file = crate::chart::parse_values_text("a: text\n").unwrap_or_default();
+    let e = merge_user_values(&[file], &["a.b=1".to_string()], &[]);
+    assert_eq!(
+        e.err().map(|e| e.to_string()),
+        Some("failed parsing --set data: unable to parse key: interface conversion: interface {} is string, not map[string]interface {}".to_string())
+    );
+}
