@@ -226,7 +226,10 @@ impl Parser {
         if !k.is_empty() {
             return (
                 list,
-                fail(format!("unexpected data at end of array index: {k:?}")),
+                fail(format!(
+                    "unexpected data at end of array index: {}",
+                    go_quote_runes(&k)
+                )),
             );
         }
         match last {
@@ -337,6 +340,23 @@ fn set_index(mut list: Vec<Value>, i: i64, v: Value) -> (Vec<Value>, Result<(), 
     (list, Ok(()))
 }
 
+/// Go's `%q` of a `[]rune`: each rune single-quoted, space-separated (`['x' 'y']`).
+fn go_quote_runes(s: &str) -> String {
+    let quoted: Vec<String> = s
+        .chars()
+        .map(|c| match c {
+            '\'' => "'\\''".to_string(),
+            '\\' => "'\\\\'".to_string(),
+            '\n' => "'\\n'".to_string(),
+            '\t' => "'\\t'".to_string(),
+            '\r' => "'\\r'".to_string(),
+            c if c.is_control() => format!("'\\x{:02x}'", c as u32),
+            c => format!("'{c}'"),
+        })
+        .collect();
+    format!("[{}]", quoted.join(" "))
+}
+
 /// `strconv.ParseInt(s, 10, 64)`: an optional sign, then decimal digits only.
 fn parse_go_int(s: &str) -> Option<i64> {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
@@ -360,6 +380,8 @@ mod tests {
         v.to_json().to_string()
     }
 
+    // Expectations in this module were checked with helm_python.parse_set_string (Helm's own
+    // strvals parser).
     #[test]
     fn typed_scalars() {
         let v =
@@ -414,8 +436,8 @@ mod tests {
             r#"error parsing index: strconv.Atoi: parsing "x": invalid syntax"#
         );
         assert_eq!(
-            e("a[0]x=1"),
-            r#"unexpected data at end of array index: "x""#
+            e("a[0]xy=1"),
+            "unexpected data at end of array index: ['x' 'y']"
         );
         assert_eq!(e("a={x,y"), "list must terminate with '}'");
         assert_eq!(
