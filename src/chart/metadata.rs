@@ -263,6 +263,15 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// Go's `filepath.Base` on a Unix path; Helm requires a chart name to equal its base.
+fn go_base(p: &str) -> &str {
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return if p.is_empty() { "." } else { "/" };
+    }
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
+}
+
 fn valid_alias(alias: &str) -> bool {
     alias
         .chars()
@@ -283,16 +292,10 @@ impl Metadata {
         if self.api_version.is_empty() {
             return Err("validation: chart.metadata.apiVersion is required".to_string());
         }
-        if self.api_version != "v1" && self.api_version != "v2" {
-            return Err(format!(
-                "validation: chart.metadata.apiVersion {:?} is invalid",
-                self.api_version
-            ));
-        }
         if self.name.is_empty() {
             return Err("validation: chart.metadata.name is required".to_string());
         }
-        if self.name.contains('/') || self.name == "." || self.name == ".." {
+        if self.name != go_base(&self.name) {
             return Err(format!(
                 "validation: chart.metadata.name {:?} is invalid",
                 self.name
@@ -313,7 +316,14 @@ impl Metadata {
             );
         }
         let mut seen = std::collections::BTreeSet::new();
-        for dep in &self.dependencies {
+        for dep in &mut self.dependencies {
+            dep.name = sanitize(&dep.name);
+            dep.version = sanitize(&dep.version);
+            dep.repository = sanitize(&dep.repository);
+            dep.condition = sanitize(&dep.condition);
+            for tag in &mut dep.tags {
+                *tag = sanitize(tag);
+            }
             if !dep.alias.is_empty() && !valid_alias(&dep.alias) {
                 return Err(format!(
                     "validation: dependency {:?} has disallowed characters in the alias",
@@ -321,9 +331,9 @@ impl Metadata {
                 ));
             }
             let key = if dep.alias.is_empty() {
-                &dep.name
+                dep.name.clone()
             } else {
-                &dep.alias
+                dep.alias.clone()
             };
             if !seen.insert(key.clone()) {
                 return Err(format!(

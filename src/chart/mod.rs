@@ -142,7 +142,13 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {}
-            "Chart.lock" => {}
+            "Chart.lock" => {
+                // Only its syntax matters for rendering, but Helm refuses a broken lock file.
+                let text = std::str::from_utf8(&f.data)
+                    .map_err(|_| invalid("cannot load Chart.lock: invalid UTF-8".to_string()))?;
+                crate::yaml::parse_value(text)
+                    .map_err(|e| invalid(format!("cannot load Chart.lock: {e}")))?;
+            }
             "values.yaml" => {
                 let text = std::str::from_utf8(&f.data)
                     .map_err(|_| invalid("cannot load values.yaml: invalid UTF-8".to_string()))?;

@@ -297,3 +297,41 @@ fn archive_in_archive_chains_are_bounded() {
         "{e}"
     );
 }
+
+#[test]
+fn metadata_validation_follows_helm() {
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: a/b\nversion: 1.0.0\n",
+    )]);
+    assert!(e.contains(r#"chart.metadata.name "a/b" is invalid"#), "{e}");
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: demo\nversion: 1.0.0\ntype: plugin\n",
+    )]);
+    assert!(
+        e.contains("chart.metadata.type must be application or library"),
+        "{e}"
+    );
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: demo\nversion: 1.0.0\ndependencies:\n- name: x\n- name: y\n  alias: x\n",
+    )]);
+    assert!(
+        e.contains(r#"more than one dependency with name or alias "x""#),
+        "{e}"
+    );
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: demo\nversion: 1.0.0\ndependencies:\n- name: x\n  alias: bad.alias\n",
+    )]);
+    assert!(
+        e.contains(r#"dependency "x" has disallowed characters in the alias"#),
+        "{e}"
+    );
+    let e = err_of(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/Chart.lock", b"a: ["),
+    ]);
+    assert!(e.contains("cannot load Chart.lock"), "{e}");
+}
