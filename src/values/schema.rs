@@ -41,7 +41,19 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
     if let Some(schema) = &chart.schema {
         // Helm validates a subchart's scoped values including the `global` it adds, so a
         // subchart schema with additionalProperties: false and no `global` property fails.
-        let json = values.to_json();
+        // Draft 4 treats 5.0 as a non-integer; Helm's validator does not, in any draft. Later
+        // drafts accept whole floats already, and keeping them floats keeps Helm's number
+        // wording (`1×10⁰⁷`) in messages.
+        let draft4 = schema
+            .json
+            .get("$schema")
+            .and_then(Json::as_str)
+            .is_some_and(|s| s.contains("draft-04"));
+        let json = if draft4 {
+            instance_json(values)
+        } else {
+            values.to_json()
+        };
         validate_one(chart.name(), &schema.json, &json, prefix, out);
     }
     for sub in &chart.dependencies {
@@ -63,6 +75,20 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
                 ),
             }),
         }
+    }
+}
+
+/// Values with whole float64s turned into JSON integers.
+fn instance_json(v: &Value) -> Json {
+    match v {
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Json::from(*f as i64),
+        Value::List(items) => Json::Array(items.iter().map(instance_json).collect()),
+        Value::Map(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), instance_json(v)))
+                .collect(),
+        ),
+        other => other.to_json(),
     }
 }
 
@@ -100,7 +126,9 @@ fn validate_one(
             chart: chart.to_string(),
             path,
             pointer,
-            message: message(err.kind(), err.instance()).unwrap_or_else(|| err.to_string()),
+            message: dependency_message(&err, schema)
+                .or_else(|| message(err.kind(), err.instance()))
+                .unwrap_or_else(|| err.to_string()),
         });
     }
     merge_missing_properties(out, first);
@@ -138,6 +166,27 @@ fn missing_name(message: &str) -> Option<String> {
         .strip_prefix("missing property '")?
         .strip_suffix('\'')
         .map(str::to_string)
+}
+
+/// `dependencies` / `dependentRequired` failures, which the crate reports as plain `required`.
+fn dependency_message(err: &jsonschema::ValidationError<'_>, schema: &Json) -> Option<String> {
+    let ValidationErrorKind::Required { property } = err.kind() else {
+        return None;
+    };
+    let keyword = err.schema_path().iter().last()?.to_string();
+    if keyword != "dependencies" && keyword != "dependentRequired" {
+        return None;
+    }
+    let missing = property.as_str()?;
+    let deps = schema.pointer(err.schema_path().as_str())?.as_object()?;
+    let instance = err.instance().as_object()?;
+    let trigger = deps.iter().find_map(|(k, v)| {
+        let names = v.as_array()?;
+        (instance.contains_key(k) && names.iter().any(|n| n.as_str() == Some(missing))).then_some(k)
+    })?;
+    Some(format!(
+        "properties '{missing}' required, if '{trigger}' exists"
+    ))
 }
 
 /// The first pair of equal items, compared as JSON Schema does (1 equals 1.0).

@@ -598,3 +598,15 @@ fn set_errors_name_the_flag_like_helm() {
         Some("failed parsing --set data: unable to parse key: interface conversion: interface {} is string, not map[string]interface {}".to_string())
     );
 }
+
+#[test]
+fn draft4_schemas_validate_like_helm() {
+    assert_eq!(
+        violations("draft4-demo", "a: 5\np: 11\nd: {x: 1}\n"),
+        vec![
+            "draft4-demo: at '/a': exclusiveMinimum: got 5, want 5",
+            "draft4-demo: at '/d': properties 'y' required, if 'x' exists",
+            "draft4-demo: at '/p': maximum: got 11, want 10",
+        ]
+    );
+}
