@@ -242,10 +242,14 @@ pub(super) fn parse_chart_yaml(data: &[u8]) -> Result<Metadata, String> {
     Ok(md)
 }
 
-/// The `dependencies:` list of a v1 chart's `requirements.yaml`.
-pub(super) fn parse_requirements(data: &[u8]) -> Result<Vec<Dependency>, String> {
+/// The `dependencies:` list of a v1 chart's `requirements.yaml`; `None` when the file has no
+/// such key (Helm then keeps the Chart.yaml list, as decoding into the struct leaves it).
+pub(super) fn parse_requirements(data: &[u8]) -> Result<Option<Vec<Dependency>>, String> {
     let doc = parse_doc(data, "v2.Metadata")?;
-    parse_dependencies(doc.get("dependencies"))
+    match doc.get("dependencies") {
+        None => Ok(None),
+        some => parse_dependencies(some).map(Some),
+    }
 }
 
 /// Go's `unicode.IsSpace` → ' ', non-printables dropped, as Helm sanitises metadata strings.

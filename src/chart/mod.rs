@@ -163,7 +163,9 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
             "requirements.yaml" => {
                 let deps = metadata::parse_requirements(&f.data)
                     .map_err(|e| invalid(format!("cannot load requirements.yaml: {e}")))?;
-                metadata.dependencies = deps;
+                if let Some(deps) = deps {
+                    metadata.dependencies = deps;
+                }
                 if metadata.api_version == "v1" {
                     other.push(f);
                 }
