@@ -123,6 +123,44 @@ pub struct Prepared {
     pub warnings: Vec<String>,
 }
 
+/// One chart of the prepared tree with the `.Values` its templates see.
+#[derive(Debug, Clone)]
+pub struct ChartScope<'a> {
+    /// Template name prefix: `top`, `top/charts/sub`, … (aliases already applied).
+    pub path: String,
+    pub chart: &'a Chart,
+    pub values: Value,
+}
+
+impl Prepared {
+    /// Every chart of the tree, parents first, with its scoped values: the top chart sees all
+    /// values, a subchart the table under its name (an empty map when that is missing or not
+    /// a table, as Helm's engine does).
+    pub fn scopes(&self) -> Vec<ChartScope<'_>> {
+        let mut out = Vec::new();
+        let mut stack = vec![(
+            self.chart.name().to_string(),
+            &self.chart,
+            self.values.clone(),
+        )];
+        while let Some((path, chart, values)) = stack.pop() {
+            for sub in chart.dependencies.iter().rev() {
+                let scoped = match values.get(sub.name()) {
+                    Some(v @ Value::Map(_)) => v.clone(),
+                    _ => Value::map(Map::new()),
+                };
+                stack.push((format!("{path}/charts/{}", sub.name()), sub, scoped));
+            }
+            out.push(ChartScope {
+                path,
+                chart,
+                values,
+            });
+        }
+        out
+    }
+}
+
 /// Runs Helm's `ProcessDependenciesWithMerge` and `CoalesceValues` for the given user values.
 pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
     check_depth(&user, "user values")?;

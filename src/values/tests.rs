@@ -610,3 +610,18 @@ fn draft4_schemas_validate_like_helm() {
         ]
     );
 }
+
+#[test]
+fn scopes_give_each_subchart_its_values() {
+    let p = prepared("deps-demo", "{}");
+    let scopes = p.scopes();
+    let paths: Vec<&str> = scopes.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(paths.first(), Some(&"deps-demo"));
+    assert!(paths.contains(&"deps-demo/charts/sub2"));
+    let sub2 = scopes.iter().find(|s| s.path == "deps-demo/charts/sub2");
+    assert_eq!(
+        sub2.and_then(|s| s.values.get("enabled")),
+        Some(&Value::Bool(false))
+    );
+    assert_eq!(sub2.map(|s| s.chart.name()), Some("sub2"));
+}
