@@ -152,7 +152,7 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
             "values.yaml" => {
                 let text = std::str::from_utf8(&f.data)
                     .map_err(|_| invalid("cannot load values.yaml: invalid UTF-8".to_string()))?;
-                values = parse_values_text(text)
+                values = chart_values(text)
                     .map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
             }
             "values.schema.json" => {
@@ -259,6 +259,33 @@ pub fn parse_values_text(text: &str) -> Result<Value, String> {
                 _ => "number",
             }
         )),
+    }
+}
+
+/// A chart's `values.yaml`: Helm 4.2 merges all of its YAML documents, later ones winning,
+/// maps merged key by key.
+///
+/// The documents come from `crate::yaml::parse_value` today, which reads the first document;
+/// the yaml module's multi-document reader slots in here.
+fn chart_values(text: &str) -> Result<Value, String> {
+    let documents = vec![parse_values_text(text)?];
+    let mut merged = Map::new();
+    for doc in documents {
+        if let Value::Map(m) = doc {
+            merge_documents(&mut merged, &m);
+        }
+    }
+    Ok(Value::map(merged))
+}
+
+/// Helm's loader `MergeMaps`: nested maps merge, anything else is replaced.
+fn merge_documents(base: &mut Map, over: &Map) {
+    for (k, v) in over {
+        if let (Value::Map(ov), Some(Value::Map(bv))) = (v, base.get_mut(k)) {
+            merge_documents(std::sync::Arc::make_mut(bv), ov);
+            continue;
+        }
+        base.insert(k.clone(), v.clone());
     }
 }
 

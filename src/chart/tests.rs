@@ -336,3 +336,20 @@ fn metadata_validation_follows_helm() {
     ]);
     assert!(e.contains("cannot load Chart.lock"), "{e}");
 }
+
+#[test]
+fn values_documents_merge_like_helms_loader() {
+    // Helm renders `a: 1, m: {x: 1}` --- `b: 2, m: {z: 2}` as {"a":1,"b":2,"m":{"x":1,"z":2}}.
+    let first = parse_values_text("a: 1\nm: {x: 1}\nl: [1]\n").unwrap_or_default();
+    let second = parse_values_text("b: 2\nm: {z: 2}\nl: [2]\n").unwrap_or_default();
+    let mut merged = Map::new();
+    for doc in [first, second] {
+        if let Value::Map(m) = doc {
+            merge_documents(&mut merged, &m);
+        }
+    }
+    assert_eq!(
+        Value::map(merged).to_json(),
+        serde_json::json!({"a": 1.0, "b": 2.0, "l": [2.0], "m": {"x": 1.0, "z": 2.0}})
+    );
+}
