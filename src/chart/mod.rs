@@ -79,8 +79,6 @@ pub enum ChartError {
         #[source]
         source: Box<ChartError>,
     },
-    #[error("{0}")]
-    Values(String),
 }
 
 /// Loads a chart from a `.tgz` archive or a directory, as `helm template PATH` does.
