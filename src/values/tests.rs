@@ -625,3 +625,111 @@ fn scopes_give_each_subchart_its_values() {
     );
     assert_eq!(sub2.map(|s| s.chart.name()), Some("sub2"));
 }
+
+// Generated from helm_oracle.py output for each (chart, values) pair.
+
+#[test]
+fn nested_defaults_match_helm() {
+    let p = prepared("nested-demo", "{}\n");
+    assert_json(
+        &p.values,
+        r#"{"m2":{"global":{},"leaf":{"color":"blue","enabled":true,"global":{},"size":3},"midval":1},"mid":{"global":{},"leaf":{"color":"blue","enabled":true,"global":{},"size":3},"midval":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/m2/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/m2/templates/v.yaml",
+            "nested-demo/charts/mid/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn nested_condition_resolves_under_the_parent_path() {
+    let p = prepared("nested-demo", "mid: {leaf: {enabled: false}}\n");
+    assert_json(
+        &p.values,
+        r#"{"m2":{"global":{},"leaf":{"color":"blue","enabled":true,"global":{},"size":3},"midval":1},"mid":{"global":{},"leaf":{"color":"blue","enabled":false},"midval":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/m2/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/m2/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn tags_reach_nested_subcharts_and_conditions_win() {
+    let p = prepared("nested-demo", "tags: {extra: false, leafy: false}\n");
+    assert_json(
+        &p.values,
+        r#"{"mid":{"global":{},"leaf":{"color":"blue","enabled":true,"global":{},"size":3},"midval":1},"tags":{"extra":false,"leafy":false}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/mid/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn non_bool_condition_falls_through_to_the_next_path() {
+    let p = prepared(
+        "nested-demo",
+        "m2: {leaf: {enabled: \"no\"}}\nglobal: {leafOn: false}\n",
+    );
+    assert_json(
+        &p.values,
+        r#"{"global":{"leafOn":false},"m2":{"global":{"leafOn":false},"leaf":{"color":"blue","enabled":"no"},"midval":1},"mid":{"global":{"leafOn":false},"leaf":{"color":"blue","enabled":true,"global":{"leafOn":false},"size":3},"midval":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/m2/templates/v.yaml",
+            "nested-demo/charts/mid/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn deleted_condition_falls_through_to_globals() {
+    let p = prepared(
+        "nested-demo",
+        "mid: {leaf: {enabled: null}}\nglobal: {leafOn: false}\n",
+    );
+    assert_json(
+        &p.values,
+        r#"{"global":{"leafOn":false},"m2":{"global":{"leafOn":false},"leaf":{"color":"blue","enabled":true,"global":{"leafOn":false},"size":3},"midval":1},"mid":{"global":{"leafOn":false},"leaf":{"color":"blue"},"midval":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/m2/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/m2/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
