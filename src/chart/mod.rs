@@ -11,6 +11,7 @@ mod metadata;
 pub mod semver;
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
 pub use metadata::{Dependency, ImportValue, Maintainer, Metadata};
@@ -33,11 +34,39 @@ pub struct Template {
     pub source: String,
 }
 
-/// The chart's `values.schema.json`, kept raw (for error messages) and parsed.
-#[derive(Debug, Clone, PartialEq)]
+/// The chart's `values.schema.json`, kept raw (for error messages) and parsed. The compiled
+/// validator is built on first use and shared by every clone of the chart, so repeated
+/// validations (one per admission request) do not recompile it.
+#[derive(Debug, Clone)]
 pub struct Schema {
     pub raw: Vec<u8>,
     pub json: serde_json::Value,
+    compiled: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
+}
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Schema {
+    pub fn new(raw: Vec<u8>, json: serde_json::Value) -> Schema {
+        Schema {
+            raw,
+            json,
+            compiled: Arc::default(),
+        }
+    }
+
+    /// The compiled validator; the error says why the schema does not compile (an unknown
+    /// draft, or a `$ref` to a remote document, which is never fetched).
+    pub fn validator(&self) -> Result<&jsonschema::Validator, &str> {
+        self.compiled
+            .get_or_init(|| jsonschema::validator_for(&self.json).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -156,7 +185,7 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
             "values.schema.json" => {
                 let json = serde_json::from_slice(&f.data)
                     .map_err(|e| invalid(format!("cannot load values.schema.json: {e}")))?;
-                schema = Some(Schema { raw: f.data, json });
+                schema = Some(Schema::new(f.data, json));
             }
             "requirements.yaml" => {
                 let deps = metadata::parse_requirements(&f.data)

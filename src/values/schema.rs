@@ -54,7 +54,7 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
         } else {
             values.to_json()
         };
-        validate_one(chart.name(), &schema.json, &json, prefix, out);
+        validate_one(chart.name(), schema, &json, prefix, out);
     }
     for sub in &chart.dependencies {
         let sub_path = if prefix.is_empty() {
@@ -94,12 +94,12 @@ fn instance_json(v: &Value) -> Json {
 
 fn validate_one(
     chart: &str,
-    schema: &Json,
+    schema: &crate::chart::Schema,
     instance: &Json,
     prefix: &str,
     out: &mut Vec<Violation>,
 ) {
-    let validator = match jsonschema::validator_for(schema) {
+    let validator = match schema.validator() {
         Ok(v) => v,
         Err(e) => {
             out.push(Violation {
@@ -126,7 +126,7 @@ fn validate_one(
             chart: chart.to_string(),
             path,
             pointer,
-            message: dependency_message(&err, schema)
+            message: dependency_message(&err, &schema.json)
                 .or_else(|| message(err.kind(), err.instance()))
                 .unwrap_or_else(|| err.to_string()),
         });

@@ -733,3 +733,15 @@ fn deleted_condition_falls_through_to_globals() {
         .to_vec()
     );
 }
+
+#[test]
+fn remote_schema_refs_are_never_fetched() {
+    let v = validate(&prepared("remote-ref-demo", "{}"));
+    assert_eq!(v.len(), 1);
+    assert!(
+        v.first().is_some_and(|v| v
+            .message
+            .starts_with("unable to compile values.schema.json")),
+        "{v:?}"
+    );
+}
