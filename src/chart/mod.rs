@@ -51,11 +51,20 @@ impl PartialEq for Schema {
 }
 
 impl Schema {
-    pub fn new(raw: Vec<u8>, json: serde_json::Value) -> Schema {
-        Schema {
-            raw,
-            json,
-            compiled: Arc::default(),
+    /// Like Helm, a schema that is not even JSON does not stop the chart from loading; it
+    /// fails validation, and only if this chart's values are validated (i.e. it is enabled).
+    pub fn new(raw: Vec<u8>) -> Schema {
+        match serde_json::from_slice(&raw) {
+            Ok(json) => Schema {
+                raw,
+                json,
+                compiled: Arc::default(),
+            },
+            Err(e) => Schema {
+                raw,
+                json: serde_json::Value::Null,
+                compiled: Arc::new(OnceLock::from(Err(format!("invalid JSON: {e}")))),
+            },
         }
     }
 
@@ -182,11 +191,7 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
                 values = chart_values(text)
                     .map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => {
-                let json = serde_json::from_slice(&f.data)
-                    .map_err(|e| invalid(format!("cannot load values.schema.json: {e}")))?;
-                schema = Some(Schema::new(f.data, json));
-            }
+            "values.schema.json" => schema = Some(Schema::new(f.data)),
             "requirements.yaml" => {
                 let deps = metadata::parse_requirements(&f.data)
                     .map_err(|e| invalid(format!("cannot load requirements.yaml: {e}")))?;

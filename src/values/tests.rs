@@ -745,3 +745,16 @@ fn remote_schema_refs_are_never_fetched() {
         "{v:?}"
     );
 }
+
+#[test]
+fn broken_schema_json_only_fails_when_its_chart_is_enabled() {
+    // Helm loads the chart and renders while the subchart is disabled; enabled, it fails.
+    assert!(validate(&prepared("bad-schema-demo", "{}")).is_empty());
+    let v = validate(&prepared("bad-schema-demo", "s: {enabled: true}\n"));
+    assert_eq!(v.len(), 1);
+    assert!(
+        v.first()
+            .is_some_and(|v| v.chart == "s" && v.message.contains("invalid JSON")),
+        "{v:?}"
+    );
+}
