@@ -178,6 +178,9 @@ pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
     deps::process_dependencies(&mut chart, &user, &mut warnings)?;
     let mut values = user;
     coalesce::coalesce(&chart, &mut values, "", false, &mut warnings)?;
+    // Helm coalesces more than once and logs a conflict each time; once is enough here.
+    let mut seen = std::collections::BTreeSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     Ok(Prepared {
         chart,
         values: Value::map(values),
