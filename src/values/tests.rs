@@ -762,3 +762,68 @@ fn broken_schema_json_only_fails_when_its_chart_is_enabled() {
         "{v:?}"
     );
 }
+
+// Generated from helm_oracle.py output for each (chart, values) pair.
+
+#[test]
+fn global_nulls_match_helm() {
+    let p = prepared(
+        "deps-demo",
+        "global: {g: null, gm: {a: null, b: 2}, s: null}\n",
+    );
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"gm":{"b":2},"s":null},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1,"b":2},"s":null}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1,"b":2},"s":null}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1,"b":2}},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1,"b":2}},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn global_scalar_over_table_matches_helm() {
+    let p = prepared("deps-demo", "global: {gm: 5}\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":5},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn parent_globals_win_over_subchart_scoped_globals() {
+    let p = prepared("deps-demo", "sub: {global: {g: fromuser}}\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
