@@ -242,10 +242,14 @@ pub(super) fn parse_chart_yaml(data: &[u8]) -> Result<Metadata, String> {
     Ok(md)
 }
 
-/// The `dependencies:` list of a v1 chart's `requirements.yaml`.
-pub(super) fn parse_requirements(data: &[u8]) -> Result<Vec<Dependency>, String> {
+/// The `dependencies:` list of a v1 chart's `requirements.yaml`; `None` when the file has no
+/// such key (Helm then keeps the Chart.yaml list, as decoding into the struct leaves it).
+pub(super) fn parse_requirements(data: &[u8]) -> Result<Option<Vec<Dependency>>, String> {
     let doc = parse_doc(data, "v2.Metadata")?;
-    parse_dependencies(doc.get("dependencies"))
+    match doc.get("dependencies") {
+        None => Ok(None),
+        some => parse_dependencies(some).map(Some),
+    }
 }
 
 /// Go's `unicode.IsSpace` → ' ', non-printables dropped, as Helm sanitises metadata strings.
@@ -261,6 +265,15 @@ fn sanitize(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Go's `filepath.Base` on a Unix path; Helm requires a chart name to equal its base.
+fn go_base(p: &str) -> &str {
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return if p.is_empty() { "." } else { "/" };
+    }
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
 }
 
 fn valid_alias(alias: &str) -> bool {
@@ -283,16 +296,10 @@ impl Metadata {
         if self.api_version.is_empty() {
             return Err("validation: chart.metadata.apiVersion is required".to_string());
         }
-        if self.api_version != "v1" && self.api_version != "v2" {
-            return Err(format!(
-                "validation: chart.metadata.apiVersion {:?} is invalid",
-                self.api_version
-            ));
-        }
         if self.name.is_empty() {
             return Err("validation: chart.metadata.name is required".to_string());
         }
-        if self.name.contains('/') || self.name == "." || self.name == ".." {
+        if self.name != go_base(&self.name) {
             return Err(format!(
                 "validation: chart.metadata.name {:?} is invalid",
                 self.name
@@ -313,7 +320,14 @@ impl Metadata {
             );
         }
         let mut seen = std::collections::BTreeSet::new();
-        for dep in &self.dependencies {
+        for dep in &mut self.dependencies {
+            dep.name = sanitize(&dep.name);
+            dep.version = sanitize(&dep.version);
+            dep.repository = sanitize(&dep.repository);
+            dep.condition = sanitize(&dep.condition);
+            for tag in &mut dep.tags {
+                *tag = sanitize(tag);
+            }
             if !dep.alias.is_empty() && !valid_alias(&dep.alias) {
                 return Err(format!(
                     "validation: dependency {:?} has disallowed characters in the alias",
@@ -321,9 +335,9 @@ impl Metadata {
                 ));
             }
             let key = if dep.alias.is_empty() {
-                &dep.name
+                dep.name.clone()
             } else {
-                &dep.alias
+                dep.alias.clone()
             };
             if !seen.insert(key.clone()) {
                 return Err(format!(

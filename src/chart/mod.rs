@@ -11,6 +11,7 @@ mod metadata;
 pub mod semver;
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
 pub use metadata::{Dependency, ImportValue, Maintainer, Metadata};
@@ -33,11 +34,48 @@ pub struct Template {
     pub source: String,
 }
 
-/// The chart's `values.schema.json`, kept raw (for error messages) and parsed.
-#[derive(Debug, Clone, PartialEq)]
+/// The chart's `values.schema.json`, kept raw (for error messages) and parsed. The compiled
+/// validator is built on first use and shared by every clone of the chart, so repeated
+/// validations (one per admission request) do not recompile it.
+#[derive(Debug, Clone)]
 pub struct Schema {
     pub raw: Vec<u8>,
     pub json: serde_json::Value,
+    compiled: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
+}
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Schema {
+    /// Like Helm, a schema that is not even JSON does not stop the chart from loading; it
+    /// fails validation, and only if this chart's values are validated (i.e. it is enabled).
+    pub fn new(raw: Vec<u8>) -> Schema {
+        match serde_json::from_slice(&raw) {
+            Ok(json) => Schema {
+                raw,
+                json,
+                compiled: Arc::default(),
+            },
+            Err(e) => Schema {
+                raw,
+                json: serde_json::Value::Null,
+                compiled: Arc::new(OnceLock::from(Err(format!("invalid JSON: {e}")))),
+            },
+        }
+    }
+
+    /// The compiled validator; the error says why the schema does not compile (an unknown
+    /// draft, or a `$ref` to a remote document, which is never fetched).
+    pub fn validator(&self) -> Result<&jsonschema::Validator, &str> {
+        self.compiled
+            .get_or_init(|| jsonschema::validator_for(&self.json).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -79,8 +117,6 @@ pub enum ChartError {
         #[source]
         source: Box<ChartError>,
     },
-    #[error("{0}")]
-    Values(String),
 }
 
 /// Loads a chart from a `.tgz` archive or a directory, as `helm template PATH` does.
@@ -91,7 +127,7 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
     })?;
     if meta.is_dir() {
         let files = archive::read_dir(path)?;
-        load_files(&path.display().to_string(), files)
+        load_files(&path.display().to_string(), files, 0)
     } else {
         let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
             path: path.display().to_string(),
@@ -103,16 +139,29 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
 
 /// Loads a chart from the bytes of a gzip-compressed tar archive; `name` only labels errors.
 pub fn load_archive(name: &str, bytes: &[u8]) -> Result<Chart, ChartError> {
-    let files = archive::read_archive(name, bytes)?;
-    load_files(name, files)
+    load_archive_at(name, bytes, 0)
 }
 
+fn load_archive_at(name: &str, bytes: &[u8], depth: usize) -> Result<Chart, ChartError> {
+    let files = archive::read_archive(name, bytes)?;
+    load_files(name, files, depth)
+}
+
+/// Subcharts nested deeper than this are refused: real charts stay within a handful of
+/// levels, and a crafted archive-in-archive chain must not exhaust the stack.
+pub const MAX_SUBCHART_DEPTH: usize = 32;
+
 /// Builds a chart from its files (paths relative to the chart root), Helm's `LoadFiles`.
-fn load_files(origin: &str, files: Vec<ChartFile>) -> Result<Chart, ChartError> {
+fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart, ChartError> {
     let invalid = |message: String| ChartError::Invalid {
         chart: origin.to_string(),
         message,
     };
+    if depth > MAX_SUBCHART_DEPTH {
+        return Err(invalid(format!(
+            "subcharts nested more than {MAX_SUBCHART_DEPTH} levels deep"
+        )));
+    }
     let chart_yaml = files
         .iter()
         .find(|f| f.name == "Chart.yaml")
@@ -129,22 +178,26 @@ fn load_files(origin: &str, files: Vec<ChartFile>) -> Result<Chart, ChartError> 
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {}
-            "Chart.lock" => {}
+            "Chart.lock" => {
+                // Only its syntax matters for rendering, but Helm refuses a broken lock file.
+                let text = std::str::from_utf8(&f.data)
+                    .map_err(|_| invalid("cannot load Chart.lock: invalid UTF-8".to_string()))?;
+                crate::yaml::parse_value(text)
+                    .map_err(|e| invalid(format!("cannot load Chart.lock: {e}")))?;
+            }
             "values.yaml" => {
                 let text = std::str::from_utf8(&f.data)
                     .map_err(|_| invalid("cannot load values.yaml: invalid UTF-8".to_string()))?;
-                values = parse_values_text(text)
+                values = chart_values(text)
                     .map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => {
-                let json = serde_json::from_slice(&f.data)
-                    .map_err(|e| invalid(format!("cannot load values.schema.json: {e}")))?;
-                schema = Some(Schema { raw: f.data, json });
-            }
+            "values.schema.json" => schema = Some(Schema::new(f.data)),
             "requirements.yaml" => {
                 let deps = metadata::parse_requirements(&f.data)
                     .map_err(|e| invalid(format!("cannot load requirements.yaml: {e}")))?;
-                metadata.dependencies = deps;
+                if let Some(deps) = deps {
+                    metadata.dependencies = deps;
+                }
                 if metadata.api_version == "v1" {
                     other.push(f);
                 }
@@ -203,11 +256,12 @@ fn load_files(origin: &str, files: Vec<ChartFile>) -> Result<Chart, ChartError> 
                     "error unpacking subchart tar: expected {sub}"
                 ))));
             };
-            load_archive(&format!("{origin}/charts/{sub}"), &file.data).map_err(wrap)?
+            load_archive_at(&format!("{origin}/charts/{sub}"), &file.data, depth + 1)
+                .map_err(wrap)?
         } else {
             // A plain file directly in charts/ that is not an archive is not a chart.
             let inner: Vec<ChartFile> = files.into_iter().filter(|f| f.name != sub).collect();
-            load_files(&format!("{origin}/charts/{sub}"), inner).map_err(wrap)?
+            load_files(&format!("{origin}/charts/{sub}"), inner, depth + 1).map_err(wrap)?
         };
         dependencies.push(chart);
     }
@@ -237,6 +291,33 @@ pub fn parse_values_text(text: &str) -> Result<Value, String> {
                 _ => "number",
             }
         )),
+    }
+}
+
+/// A chart's `values.yaml`: Helm 4.2 merges all of its YAML documents, later ones winning,
+/// maps merged key by key.
+///
+/// The documents come from `crate::yaml::parse_value` today, which reads the first document;
+/// the yaml module's multi-document reader slots in here.
+fn chart_values(text: &str) -> Result<Value, String> {
+    let documents = vec![parse_values_text(text)?];
+    let mut merged = Map::new();
+    for doc in documents {
+        if let Value::Map(m) = doc {
+            merge_documents(&mut merged, &m);
+        }
+    }
+    Ok(Value::map(merged))
+}
+
+/// Helm's loader `MergeMaps`: nested maps merge, anything else is replaced.
+fn merge_documents(base: &mut Map, over: &Map) {
+    for (k, v) in over {
+        if let (Value::Map(ov), Some(Value::Map(bv))) = (v, base.get_mut(k)) {
+            merge_documents(std::sync::Arc::make_mut(bv), ov);
+            continue;
+        }
+        base.insert(k.clone(), v.clone());
     }
 }
 

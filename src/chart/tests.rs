@@ -128,11 +128,12 @@ fn bad_archives_are_errors_naming_archive_and_entry() {
         e.contains("chart.metadata.version \"banana\" is invalid"),
         "{e}"
     );
+    // Helm 4.2 accepts any apiVersion (checked with the oracle: v3 and v9 both render).
     let e = err_of(&[(
         "demo/Chart.yaml",
-        b"apiVersion: v3\nname: demo\nversion: 1.0.0\n",
+        b"apiVersion: v9\nname: demo\nversion: 1.0.0\n",
     )]);
-    assert!(e.contains("apiVersion \"v3\" is invalid"), "{e}");
+    assert_eq!(e, "");
     let e = err_of(&[("demo/Chart.yaml", b"name: [a]\n")]);
     assert!(e.contains("cannot load Chart.yaml"), "{e}");
     let e = err_of(&[
@@ -277,4 +278,78 @@ fn all_corpus_archives_load() {
         n += 1;
     }
     assert_eq!(n, 44);
+}
+
+#[test]
+fn archive_in_archive_chains_are_bounded() {
+    let mut inner = tgz(&[("c/Chart.yaml", b"apiVersion: v2\nname: c\nversion: 0.1.0\n")]);
+    for _ in 0..(MAX_SUBCHART_DEPTH + 2) {
+        inner = tgz(&[
+            ("c/Chart.yaml", b"apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            ("c/charts/c.tgz", &inner),
+        ]);
+    }
+    let e = load_archive("deep.tgz", &inner)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("subcharts nested more than 32 levels deep"),
+        "{e}"
+    );
+}
+
+#[test]
+fn metadata_validation_follows_helm() {
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: a/b\nversion: 1.0.0\n",
+    )]);
+    assert!(e.contains(r#"chart.metadata.name "a/b" is invalid"#), "{e}");
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: demo\nversion: 1.0.0\ntype: plugin\n",
+    )]);
+    assert!(
+        e.contains("chart.metadata.type must be application or library"),
+        "{e}"
+    );
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: demo\nversion: 1.0.0\ndependencies:\n- name: x\n- name: y\n  alias: x\n",
+    )]);
+    assert!(
+        e.contains(r#"more than one dependency with name or alias "x""#),
+        "{e}"
+    );
+    let e = err_of(&[(
+        "demo/Chart.yaml",
+        b"apiVersion: v2\nname: demo\nversion: 1.0.0\ndependencies:\n- name: x\n  alias: bad.alias\n",
+    )]);
+    assert!(
+        e.contains(r#"dependency "x" has disallowed characters in the alias"#),
+        "{e}"
+    );
+    let e = err_of(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/Chart.lock", b"a: ["),
+    ]);
+    assert!(e.contains("cannot load Chart.lock"), "{e}");
+}
+
+#[test]
+fn values_documents_merge_like_helms_loader() {
+    // Helm renders `a: 1, m: {x: 1}` --- `b: 2, m: {z: 2}` as {"a":1,"b":2,"m":{"x":1,"z":2}}.
+    let first = parse_values_text("a: 1\nm: {x: 1}\nl: [1]\n").unwrap_or_default();
+    let second = parse_values_text("b: 2\nm: {z: 2}\nl: [2]\n").unwrap_or_default();
+    let mut merged = Map::new();
+    for doc in [first, second] {
+        if let Value::Map(m) = doc {
+            merge_documents(&mut merged, &m);
+        }
+    }
+    assert_eq!(
+        Value::map(merged).to_json(),
+        serde_json::json!({"a": 1.0, "b": 2.0, "l": [2.0], "m": {"x": 1.0, "z": 2.0}})
+    );
 }

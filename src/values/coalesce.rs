@@ -182,17 +182,9 @@ fn coalesce_values(
                     "warning: skipped value for {sub_prefix}.{key}: Not a table."
                 )),
             },
-            Some(other) => {
-                if let Value::Map(_) = val
-                    && !other.is_nil()
-                {
-                    warnings.push(format!(
-                        "warning: cannot overwrite table with non table for {} ({})",
-                        concat_prefix(&sub_prefix, key),
-                        format_value(val)
-                    ));
-                }
-            }
+            // A user scalar or list over a default table wins silently at this level (Helm
+            // only warns for nested keys).
+            Some(_) => {}
             None => {
                 if let Some(val) = default_for_copy(val.clone(), merge) {
                     v.insert(key.clone(), val);

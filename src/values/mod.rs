@@ -17,8 +17,8 @@ use crate::value::{Map, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    #[error("failed parsing --set data: {0}")]
-    Set(String),
+    #[error("failed parsing {flag} data: {message}")]
+    Set { flag: &'static str, message: String },
     #[error("{file}: {message}")]
     File { file: String, message: String },
     #[error("{0}")]
@@ -98,10 +98,16 @@ pub fn merge_user_values(
         }
     }
     for s in set {
-        strvals::parse_into(s, &mut base, false)?;
+        strvals::parse_into(s, &mut base, false).map_err(|message| ValuesError::Set {
+            flag: "--set",
+            message,
+        })?;
     }
     for s in set_string {
-        strvals::parse_into(s, &mut base, true)?;
+        strvals::parse_into(s, &mut base, true).map_err(|message| ValuesError::Set {
+            flag: "--set-string",
+            message,
+        })?;
     }
     Ok(Value::map(base))
 }
@@ -115,6 +121,44 @@ pub struct Prepared {
     pub values: Value,
     /// What Helm would log while coalescing (type conflicts, skipped globals, …).
     pub warnings: Vec<String>,
+}
+
+/// One chart of the prepared tree with the `.Values` its templates see.
+#[derive(Debug, Clone)]
+pub struct ChartScope<'a> {
+    /// Template name prefix: `top`, `top/charts/sub`, … (aliases already applied).
+    pub path: String,
+    pub chart: &'a Chart,
+    pub values: Value,
+}
+
+impl Prepared {
+    /// Every chart of the tree, parents first, with its scoped values: the top chart sees all
+    /// values, a subchart the table under its name (an empty map when that is missing or not
+    /// a table, as Helm's engine does).
+    pub fn scopes(&self) -> Vec<ChartScope<'_>> {
+        let mut out = Vec::new();
+        let mut stack = vec![(
+            self.chart.name().to_string(),
+            &self.chart,
+            self.values.clone(),
+        )];
+        while let Some((path, chart, values)) = stack.pop() {
+            for sub in chart.dependencies.iter().rev() {
+                let scoped = match values.get(sub.name()) {
+                    Some(v @ Value::Map(_)) => v.clone(),
+                    _ => Value::map(Map::new()),
+                };
+                stack.push((format!("{path}/charts/{}", sub.name()), sub, scoped));
+            }
+            out.push(ChartScope {
+                path,
+                chart,
+                values,
+            });
+        }
+        out
+    }
 }
 
 /// Runs Helm's `ProcessDependenciesWithMerge` and `CoalesceValues` for the given user values.
@@ -134,6 +178,9 @@ pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
     deps::process_dependencies(&mut chart, &user, &mut warnings)?;
     let mut values = user;
     coalesce::coalesce(&chart, &mut values, "", false, &mut warnings)?;
+    // Helm coalesces more than once and logs a conflict each time; once is enough here.
+    let mut seen = std::collections::BTreeSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     Ok(Prepared {
         chart,
         values: Value::map(values),

@@ -41,8 +41,20 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
     if let Some(schema) = &chart.schema {
         // Helm validates a subchart's scoped values including the `global` it adds, so a
         // subchart schema with additionalProperties: false and no `global` property fails.
-        let json = values.to_json();
-        validate_one(chart.name(), &schema.json, &json, prefix, out);
+        // Draft 4 treats 5.0 as a non-integer; Helm's validator does not, in any draft. Later
+        // drafts accept whole floats already, and keeping them floats keeps Helm's number
+        // wording (`1×10⁰⁷`) in messages.
+        let draft4 = schema
+            .json
+            .get("$schema")
+            .and_then(Json::as_str)
+            .is_some_and(|s| s.contains("draft-04"));
+        let json = if draft4 {
+            instance_json(values)
+        } else {
+            values.to_json()
+        };
+        validate_one(chart.name(), schema, &json, prefix, out);
     }
     for sub in &chart.dependencies {
         let sub_path = if prefix.is_empty() {
@@ -66,14 +78,28 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
     }
 }
 
+/// Values with whole float64s turned into JSON integers.
+fn instance_json(v: &Value) -> Json {
+    match v {
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Json::from(*f as i64),
+        Value::List(items) => Json::Array(items.iter().map(instance_json).collect()),
+        Value::Map(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), instance_json(v)))
+                .collect(),
+        ),
+        other => other.to_json(),
+    }
+}
+
 fn validate_one(
     chart: &str,
-    schema: &Json,
+    schema: &crate::chart::Schema,
     instance: &Json,
     prefix: &str,
     out: &mut Vec<Violation>,
 ) {
-    let validator = match jsonschema::validator_for(schema) {
+    let validator = match schema.validator() {
         Ok(v) => v,
         Err(e) => {
             out.push(Violation {
@@ -85,6 +111,7 @@ fn validate_one(
             return;
         }
     };
+    let first = out.len();
     for err in validator.iter_errors(instance) {
         let pointer = err.instance_path().as_str().to_string();
         let rel: Vec<String> = err.instance_path().iter().map(|s| s.to_string()).collect();
@@ -99,8 +126,94 @@ fn validate_one(
             chart: chart.to_string(),
             path,
             pointer,
-            message: message(err.kind(), err.instance()).unwrap_or_else(|| err.to_string()),
+            message: dependency_message(&err, &schema.json)
+                .or_else(|| message(err.kind(), err.instance()))
+                .unwrap_or_else(|| err.to_string()),
         });
+    }
+    merge_missing_properties(out, first);
+}
+
+/// Helm reports all missing required properties of one object in a single line
+/// (`missing properties 'a', 'b'`); the crate reports one error each.
+fn merge_missing_properties(out: &mut Vec<Violation>, first: usize) {
+    let mut i = first;
+    while i < out.len() {
+        let Some(name) = missing_name(&out[i].message) else {
+            i += 1;
+            continue;
+        };
+        let mut names = vec![name];
+        let mut j = i + 1;
+        while j < out.len() {
+            match missing_name(&out[j].message) {
+                Some(n) if out[j].pointer == out[i].pointer => {
+                    names.push(n);
+                    out.remove(j);
+                }
+                _ => j += 1,
+            }
+        }
+        if names.len() > 1 {
+            out[i].message = format!("missing properties {}", quoted_list(&names));
+        }
+        i += 1;
+    }
+}
+
+fn missing_name(message: &str) -> Option<String> {
+    message
+        .strip_prefix("missing property '")?
+        .strip_suffix('\'')
+        .map(str::to_string)
+}
+
+/// `dependencies` / `dependentRequired` failures, which the crate reports as plain `required`.
+fn dependency_message(err: &jsonschema::ValidationError<'_>, schema: &Json) -> Option<String> {
+    let ValidationErrorKind::Required { property } = err.kind() else {
+        return None;
+    };
+    let keyword = err.schema_path().iter().last()?.to_string();
+    if keyword != "dependencies" && keyword != "dependentRequired" {
+        return None;
+    }
+    let missing = property.as_str()?;
+    let deps = schema.pointer(err.schema_path().as_str())?.as_object()?;
+    let instance = err.instance().as_object()?;
+    let trigger = deps.iter().find_map(|(k, v)| {
+        let names = v.as_array()?;
+        (instance.contains_key(k) && names.iter().any(|n| n.as_str() == Some(missing))).then_some(k)
+    })?;
+    Some(format!(
+        "properties '{missing}' required, if '{trigger}' exists"
+    ))
+}
+
+/// The first pair of equal items, compared as JSON Schema does (1 equals 1.0).
+fn duplicate_pair(instance: &Json) -> Option<(usize, usize)> {
+    let items = instance.as_array()?;
+    for (j, b) in items.iter().enumerate() {
+        for (i, a) in items.iter().enumerate().take(j) {
+            if json_equal(a, b) {
+                return Some((i, j));
+            }
+        }
+    }
+    None
+}
+
+fn json_equal(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
     }
 }
 
@@ -188,11 +301,11 @@ fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
         K::Type { kind } => {
             let want = match kind {
                 TypeKind::Single(t) => t.to_string(),
-                TypeKind::Multiple(set) => set
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
+                TypeKind::Multiple(set) => {
+                    let mut names: Vec<String> = set.iter().map(|t| t.to_string()).collect();
+                    names.sort();
+                    names.join(" or ")
+                }
             };
             // Values from YAML are float64 in Helm, so a whole number there reads "number".
             let got = match json_type_name(instance) {
@@ -261,13 +374,29 @@ fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
             format!("{} does not match pattern '{pattern}'", quoted(instance))
         }
         K::Format { format } => format!("{} is not valid {format}", quoted(instance)),
-        K::MultipleOf { .. } => format!("{instance} is not a multiple of the required factor"),
-        K::UniqueItems => "items are not unique".to_string(),
+        K::MultipleOf { multiple_of } => format!(
+            "multipleOf: got {}, want {}",
+            num(instance),
+            serde_json::Number::from_f64(*multiple_of)
+                .map_or_else(|| multiple_of.to_string(), |n| number(&n))
+        ),
+        K::UniqueItems => match duplicate_pair(instance) {
+            Some((i, j)) => format!("items at {i} and {j} are equal"),
+            None => "items are not unique".to_string(),
+        },
         K::FalseSchema => "false schema".to_string(),
-        K::AnyOf { .. } => "anyOf failed".to_string(),
-        K::OneOfNotValid { .. } => "oneOf failed, none matched".to_string(),
-        K::OneOfMultipleValid { .. } => "oneOf failed, more than one matched".to_string(),
-        K::Not { .. } => "not failed".to_string(),
+        K::AnyOf { .. } => "'anyOf' failed".to_string(),
+        K::OneOfNotValid { .. } => "'oneOf' failed, none matched".to_string(),
+        K::OneOfMultipleValid { context } => {
+            let matched: Vec<String> = context
+                .iter()
+                .enumerate()
+                .filter(|(_, errs)| errs.is_empty())
+                .map(|(i, _)| i.to_string())
+                .collect();
+            format!("'oneOf' failed, subschemas {} matched", matched.join(", "))
+        }
+        K::Not { .. } => "'not' failed".to_string(),
         _ => return None,
     })
 }

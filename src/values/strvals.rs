@@ -1,33 +1,65 @@
 //! Helm's `--set` / `--set-string` syntax (`pkg/strvals`): `a.b=c,d[0]=e,f={x,y}`, with `\`
 //! escaping `.`, `,`, `=`, `[` and the like. `--set` types scalars (int64, bool, null);
 //! `--set-string` keeps every value a string.
-
-use std::sync::Arc;
+//!
+//! Helm's parser has sharp edges that users can hit, and we keep them: `a.b=1` where `a` is
+//! already a non-map (from a values file or an earlier `--set`) is an error worded after the Go
+//! panic Helm recovers from, and `a={}` is the list `[""]`.
 
 use crate::value::{Map, Value};
 
-use super::ValuesError;
-
 /// Helm's limit on a list index given with `--set`.
-const MAX_INDEX: usize = 65536;
-/// Helm's limit on how deeply `--set` names may nest.
+const MAX_INDEX: i64 = 65536;
+/// Helm's limit on how many dots a `--set` name may have.
 const MAX_NESTED_NAME_LEVEL: usize = 30;
 
-fn err(msg: String) -> ValuesError {
-    ValuesError::Set(msg)
-}
-
-/// Parses one `--set` argument into `base`.
-pub fn parse_into(s: &str, base: &mut Map, string_only: bool) -> Result<(), ValuesError> {
+/// Parses one `--set` (or `--set-string`) argument into `base`. The error text is Helm's,
+/// without the `failed parsing --set data:` prefix.
+pub fn parse_into(s: &str, base: &mut Map, string_only: bool) -> Result<(), String> {
     let mut p = Parser {
         chars: s.chars().collect(),
         pos: 0,
         string_only,
     };
-    while !p.at_end() {
-        p.key(base, 0)?;
+    loop {
+        match p.key(base, 0) {
+            Ok(()) => {}
+            Err(Stop::Eof) => return Ok(()),
+            Err(Stop::Error(e)) => return Err(e),
+        }
     }
-    Ok(())
+}
+
+/// Why parsing of one key stopped: the input ended (Go's `io.EOF`, not an error at the top)
+/// or a real error.
+enum Stop {
+    Eof,
+    Error(String),
+}
+
+fn fail<T>(msg: String) -> Result<T, Stop> {
+    Err(Stop::Error(msg))
+}
+
+/// Go's dynamic type name as a failed interface conversion reports it.
+fn go_type(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "nil",
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int64",
+        Value::Float(_) => "float64",
+        Value::String(_) => "string",
+        Value::List(_) => "[]interface {}",
+        Value::Map(_) => "map[string]interface {}",
+        Value::Object(_) => "struct",
+    }
+}
+
+fn conversion_error(v: &Value, want: &str) -> Stop {
+    Stop::Error(format!(
+        "unable to parse key: interface conversion: interface {{}} is {}, not {want}",
+        go_type(v)
+    ))
 }
 
 struct Parser {
@@ -36,34 +68,29 @@ struct Parser {
     string_only: bool,
 }
 
-enum Stop {
-    Char(char),
-    Eof,
-}
-
 impl Parser {
-    fn at_end(&self) -> bool {
-        self.pos >= self.chars.len()
-    }
-
-    /// Reads up to (and consumes) one of `stops`, honouring `\` escapes.
-    fn run_until(&mut self, stops: &[char]) -> (String, Stop) {
+    /// Reads up to one of `stops` (consumed), honouring `\` escapes. `None` for the stop means
+    /// the input ended first.
+    fn runes_until(&mut self, stops: &[char]) -> (String, Option<char>) {
         let mut out = String::new();
         while let Some(&c) = self.chars.get(self.pos) {
             self.pos += 1;
+            if stops.contains(&c) {
+                return (out, Some(c));
+            }
             if c == '\\' {
-                if let Some(&next) = self.chars.get(self.pos) {
-                    self.pos += 1;
-                    out.push(next);
+                match self.chars.get(self.pos) {
+                    Some(&next) => {
+                        self.pos += 1;
+                        out.push(next);
+                    }
+                    None => return (out, None),
                 }
                 continue;
             }
-            if stops.contains(&c) {
-                return (out, Stop::Char(c));
-            }
             out.push(c);
         }
-        (out, Stop::Eof)
+        (out, None)
     }
 
     fn typed(&self, raw: String) -> Value {
@@ -84,192 +111,266 @@ impl Parser {
         }
         if !raw.is_empty()
             && !raw.starts_with('0')
-            && let Ok(i) = parse_go_int(&raw)
+            && let Some(i) = parse_go_int(&raw)
         {
             return Value::Int(i);
         }
         Value::from(raw)
     }
 
-    fn key(&mut self, data: &mut Map, nest: usize) -> Result<(), ValuesError> {
-        let (k, stop) = self.run_until(&['=', '[', ',', '.']);
-        match stop {
-            Stop::Eof => {
+    fn key(&mut self, data: &mut Map, nest: usize) -> Result<(), Stop> {
+        let (k, last) = self.runes_until(&['=', '[', ',', '.']);
+        match last {
+            None => {
                 if k.is_empty() {
-                    return Ok(());
+                    return Err(Stop::Eof);
                 }
-                Err(err(format!("key {k:?} has no value")))
+                fail(format!("key {k:?} has no value"))
             }
-            Stop::Char(',') => {
-                if k.is_empty() {
-                    return Ok(());
-                }
-                Err(err(format!("key {k:?} has no value (cannot end with ,)")))
-            }
-            Stop::Char('=') => {
-                if self.chars.get(self.pos) == Some(&'{') {
-                    self.pos += 1;
-                    let list = self.list_values()?;
-                    data.insert(k, Value::list(list));
-                    return Ok(());
-                }
-                let (v, _) = self.run_until(&[',']);
-                data.insert(k, self.typed(v));
-                Ok(())
-            }
-            Stop::Char('[') => {
-                let idx = self.index()?;
-                let existing = match data.remove(&k) {
-                    Some(Value::List(l)) => Arc::unwrap_or_clone(l),
-                    _ => Vec::new(),
+            Some('[') => {
+                let i = self.key_index()?;
+                let list = match data.get(&k) {
+                    None => Vec::new(),
+                    Some(Value::List(l)) => (**l).clone(),
+                    Some(other) => return Err(conversion_error(other, "[]interface {}")),
                 };
-                let list = self.list_item(existing, idx, nest)?;
-                data.insert(k, Value::list(list));
-                Ok(())
+                let (list, result) = self.list_item(list, i, nest);
+                set(data, &k, Value::list(list));
+                result
             }
-            Stop::Char(_) => {
+            Some('=') => match self.val_list() {
+                ListResult::List(items) => {
+                    set(data, &k, Value::list(items));
+                    Ok(())
+                }
+                ListResult::Eof => {
+                    set(data, &k, Value::from(""));
+                    Err(Stop::Eof)
+                }
+                ListResult::Unterminated(items) => {
+                    set(data, &k, Value::list(items));
+                    fail("list must terminate with '}'".to_string())
+                }
+                ListResult::NotList => {
+                    let (v, _) = self.runes_until(&[',']);
+                    let v = self.typed(v);
+                    set(data, &k, v);
+                    Ok(())
+                }
+            },
+            Some(',') => {
+                set(data, &k, Value::from(""));
+                fail(format!("key {k:?} has no value (cannot end with ,)"))
+            }
+            Some(_) => {
                 // '.': a nested map.
-                if nest >= MAX_NESTED_NAME_LEVEL {
-                    return Err(err(format!(
+                let nest = nest + 1;
+                if nest > MAX_NESTED_NAME_LEVEL {
+                    return fail(format!(
                         "value name nested level is greater than maximum supported nested level of {MAX_NESTED_NAME_LEVEL}"
-                    )));
+                    ));
                 }
-                let mut inner = match data.remove(&k) {
-                    Some(Value::Map(m)) => Arc::unwrap_or_clone(m),
-                    _ => Map::new(),
+                let mut inner = match data.get(&k) {
+                    None => Map::new(),
+                    Some(Value::Map(m)) => (**m).clone(),
+                    Some(other) => {
+                        return Err(conversion_error(other, "map[string]interface {}"));
+                    }
                 };
-                let result = self.key(&mut inner, nest + 1);
-                data.insert(k, Value::map(inner));
+                let result = self.key(&mut inner, nest);
+                if result.is_ok() && inner.is_empty() {
+                    return fail(format!("key map {k:?} has no value"));
+                }
+                if !inner.is_empty() {
+                    set(data, &k, Value::map(inner));
+                }
                 result
             }
         }
     }
 
-    fn index(&mut self) -> Result<usize, ValuesError> {
-        let (v, stop) = self.run_until(&[']']);
-        if matches!(stop, Stop::Eof) {
-            return Err(err(format!("failed to parse index: {v}")));
+    fn key_index(&mut self) -> Result<i64, Stop> {
+        let (v, last) = self.runes_until(&[']']);
+        if last.is_none() {
+            return fail("error parsing index: EOF".to_string());
         }
-        let i: i64 = v.parse().map_err(|_| {
-            err(format!(
-                "failed to parse index: strconv.Atoi: parsing {v:?}: invalid syntax"
+        v.parse::<i64>().map_err(|_| {
+            let reason = if v
+                .trim_start_matches(['+', '-'])
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                && !v.trim_start_matches(['+', '-']).is_empty()
+            {
+                "value out of range"
+            } else {
+                "invalid syntax"
+            };
+            Stop::Error(format!(
+                "error parsing index: strconv.Atoi: parsing {v:?}: {reason}"
             ))
-        })?;
-        if i < 0 {
-            return Err(err(format!("negative {i} index not allowed")));
-        }
-        let i = i as usize;
-        if i > MAX_INDEX {
-            return Err(err(format!(
-                "index of {i} is greater than maximum supported index {MAX_INDEX}"
-            )));
-        }
-        Ok(i)
+        })
     }
 
-    fn set_index(list: &mut Vec<Value>, idx: usize, v: Value) {
-        if list.len() <= idx {
-            list.resize(idx + 1, Value::Nil);
-        }
-        list[idx] = v;
-    }
-
+    /// Handles what follows `name[i]`; returns the list as it stands even on error, as Helm
+    /// stores it before reporting.
     fn list_item(
         &mut self,
-        mut list: Vec<Value>,
-        idx: usize,
+        list: Vec<Value>,
+        i: i64,
         nest: usize,
-    ) -> Result<Vec<Value>, ValuesError> {
-        let Some(&c) = self.chars.get(self.pos) else {
-            return Err(err("set list: unexpected end of input".to_string()));
-        };
-        self.pos += 1;
-        match c {
-            '=' => {
-                if self.chars.get(self.pos) == Some(&'{') {
-                    self.pos += 1;
-                    let inner = self.list_values()?;
-                    Self::set_index(&mut list, idx, Value::list(inner));
-                } else {
-                    let (v, _) = self.run_until(&[',']);
-                    let v = self.typed(v);
-                    Self::set_index(&mut list, idx, v);
-                }
-                Ok(list)
-            }
-            '[' => {
-                let next = self.index()?;
-                let existing = match list.get(idx) {
-                    Some(Value::List(l)) => (**l).clone(),
-                    _ => Vec::new(),
+    ) -> (Vec<Value>, Result<(), Stop>) {
+        if i < 0 {
+            return (list, fail(format!("negative {i} index not allowed")));
+        }
+        let (k, last) = self.runes_until(&['[', '.', '=']);
+        if !k.is_empty() {
+            return (
+                list,
+                fail(format!(
+                    "unexpected data at end of array index: {}",
+                    go_quote_runes(&k)
+                )),
+            );
+        }
+        match last {
+            None => (list, Err(Stop::Eof)),
+            Some('=') => {
+                let v = match self.val_list() {
+                    ListResult::List(items) => Value::list(items),
+                    ListResult::Eof => Value::from(""),
+                    ListResult::Unterminated(_) => {
+                        return (list, fail("list must terminate with '}'".to_string()));
+                    }
+                    ListResult::NotList => {
+                        let (v, _) = self.runes_until(&[',']);
+                        self.typed(v)
+                    }
                 };
-                let inner = self.list_item(existing, next, nest)?;
-                Self::set_index(&mut list, idx, Value::list(inner));
-                Ok(list)
+                set_index(list, i, v)
             }
-            '.' => {
-                if nest >= MAX_NESTED_NAME_LEVEL {
-                    return Err(err(format!(
-                        "value name nested level is greater than maximum supported nested level of {MAX_NESTED_NAME_LEVEL}"
-                    )));
+            Some('[') => {
+                let next = match self.key_index() {
+                    Ok(n) => n,
+                    Err(e) => return (list, Err(e)),
+                };
+                let current = match usize::try_from(i).ok().and_then(|i| list.get(i)) {
+                    None | Some(Value::Nil) => Vec::new(),
+                    Some(Value::List(l)) => (**l).clone(),
+                    Some(other) => {
+                        let e = conversion_error(other, "[]interface {}");
+                        return (list, Err(e));
+                    }
+                };
+                let (inner, result) = self.list_item(current, next, nest);
+                if let Err(e) = result {
+                    return (list, Err(e));
                 }
-                let mut inner = match list.get(idx) {
+                set_index(list, i, Value::list(inner))
+            }
+            Some(_) => {
+                // '.': a map inside the list (Helm does not count this towards the nesting limit).
+                let mut inner = match usize::try_from(i).ok().and_then(|i| list.get(i)) {
                     Some(Value::Map(m)) => (**m).clone(),
                     _ => Map::new(),
                 };
-                self.key(&mut inner, nest + 1)?;
-                Self::set_index(&mut list, idx, Value::map(inner));
-                Ok(list)
+                if let Err(e) = self.key(&mut inner, nest) {
+                    return (list, Err(e));
+                }
+                set_index(list, i, Value::map(inner))
             }
-            other => Err(err(format!("parse error: unexpected token {other:?}"))),
         }
     }
 
-    /// `{a,b,c}` after `=`; the opening brace is already consumed.
-    fn list_values(&mut self) -> Result<Vec<Value>, ValuesError> {
+    /// `{a,b,c}` right after `=`.
+    fn val_list(&mut self) -> ListResult {
+        match self.chars.get(self.pos) {
+            None => return ListResult::Eof,
+            Some('{') => self.pos += 1,
+            Some(_) => return ListResult::NotList,
+        }
         let mut out = Vec::new();
         loop {
-            let (v, stop) = self.run_until(&[',', '}']);
-            match stop {
-                Stop::Eof => {
-                    return Err(err("list must terminate with '}'".to_string()));
-                }
-                Stop::Char('}') => {
-                    if !v.is_empty() || !out.is_empty() {
-                        out.push(self.typed(v));
+            let (v, last) = self.runes_until(&[',', '}']);
+            match last {
+                None => return ListResult::Unterminated(out),
+                Some('}') => {
+                    if self.chars.get(self.pos) == Some(&',') {
+                        self.pos += 1;
                     }
-                    // A list value ends the key; skip a following comma.
-                    match self.chars.get(self.pos) {
-                        Some(',') => self.pos += 1,
-                        None => {}
-                        Some(c) => {
-                            return Err(err(format!(
-                                "parse error: unexpected token {c:?} after list"
-                            )));
-                        }
-                    }
-                    return Ok(out);
+                    out.push(self.typed(v));
+                    return ListResult::List(out);
                 }
-                Stop::Char(_) => out.push(self.typed(v)),
+                Some(_) => out.push(self.typed(v)),
             }
         }
     }
 }
 
+enum ListResult {
+    List(Vec<Value>),
+    NotList,
+    Eof,
+    Unterminated(Vec<Value>),
+}
+
+fn set(data: &mut Map, key: &str, v: Value) {
+    if !key.is_empty() {
+        data.insert(key.to_string(), v);
+    }
+}
+
+fn set_index(mut list: Vec<Value>, i: i64, v: Value) -> (Vec<Value>, Result<(), Stop>) {
+    if i > MAX_INDEX {
+        return (
+            list,
+            fail(format!(
+                "index of {i} is greater than maximum supported index of {MAX_INDEX}"
+            )),
+        );
+    }
+    let Ok(idx) = usize::try_from(i) else {
+        return (list, fail(format!("negative {i} index not allowed")));
+    };
+    if list.len() <= idx {
+        list.resize(idx + 1, Value::Nil);
+    }
+    if let Some(slot) = list.get_mut(idx) {
+        *slot = v;
+    }
+    (list, Ok(()))
+}
+
+/// Go's `%q` of a `[]rune`: each rune single-quoted, space-separated (`['x' 'y']`).
+fn go_quote_runes(s: &str) -> String {
+    let quoted: Vec<String> = s
+        .chars()
+        .map(|c| match c {
+            '\'' => "'\\''".to_string(),
+            '\\' => "'\\\\'".to_string(),
+            '\n' => "'\\n'".to_string(),
+            '\t' => "'\\t'".to_string(),
+            '\r' => "'\\r'".to_string(),
+            c if c.is_control() => format!("'\\x{:02x}'", c as u32),
+            c => format!("'{c}'"),
+        })
+        .collect();
+    format!("[{}]", quoted.join(" "))
+}
+
 /// `strconv.ParseInt(s, 10, 64)`: an optional sign, then decimal digits only.
-fn parse_go_int(s: &str) -> Result<i64, ()> {
+fn parse_go_int(s: &str) -> Option<i64> {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(());
+        return None;
     }
-    s.parse::<i64>().map_err(|_| ())
+    s.parse::<i64>().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn set(s: &str) -> Result<Value, ValuesError> {
+    fn set_str(s: &str) -> Result<Value, String> {
         let mut m = Map::new();
         parse_into(s, &mut m, false)?;
         Ok(Value::map(m))
@@ -279,12 +380,15 @@ mod tests {
         v.to_json().to_string()
     }
 
+    // Expectations in this module were checked with helm_python.parse_set_string (Helm's own
+    // strvals parser).
     #[test]
     fn typed_scalars() {
-        let v = set("a=1,b=true,c=null,d=0123,e=x,f=,g=-5,h=1.5,i=FALSE").unwrap_or_default();
+        let v =
+            set_str("a=1,b=true,c=null,d=0123,e=x,f=,g=-5,h=1.5,i=FALSE,j=+7").unwrap_or_default();
         assert_eq!(
             json(&v),
-            r#"{"a":1,"b":true,"c":null,"d":"0123","e":"x","f":"","g":-5,"h":"1.5","i":false}"#
+            r#"{"a":1,"b":true,"c":null,"d":"0123","e":"x","f":"","g":-5,"h":"1.5","i":false,"j":7}"#
         );
         assert_eq!(v.get("a"), Some(&Value::Int(1)));
     }
@@ -298,31 +402,52 @@ mod tests {
 
     #[test]
     fn nesting_lists_and_escapes() {
-        let v = set("a.b.c=1,l[1]=x,m[0].n=2,e\\.f=3,s={a,b,3},v=a\\,b").unwrap_or_default();
+        let v = set_str("a.b.c=1,l[1]=x,m[0].n=2,e\\.f=3,s={a,b,3},v=a\\,b,n[0][1]=z,w={}")
+            .unwrap_or_default();
         assert_eq!(
             json(&v),
-            r#"{"a":{"b":{"c":1}},"e.f":3,"l":[null,"x"],"m":[{"n":2}],"s":["a","b",3],"v":"a,b"}"#
+            r#"{"a":{"b":{"c":1}},"e.f":3,"l":[null,"x"],"m":[{"n":2}],"n":[[null,"z"]],"s":["a","b",3],"v":"a,b","w":[""]}"#
         );
     }
 
     #[test]
     fn merges_into_existing() {
         let mut m = Map::new();
-        assert!(parse_into("a.b=1", &mut m, false).is_ok());
-        assert!(parse_into("a.c=2", &mut m, false).is_ok());
-        assert_eq!(json(&Value::map(m)), r#"{"a":{"b":1,"c":2}}"#);
+        assert!(parse_into("a.b=1,l[0]=x", &mut m, false).is_ok());
+        assert!(parse_into("a.c=2,l[2]=y", &mut m, false).is_ok());
+        assert_eq!(
+            json(&Value::map(m)),
+            r#"{"a":{"b":1,"c":2},"l":["x",null,"y"]}"#
+        );
     }
 
     #[test]
     fn errors_are_worded_like_helm() {
-        let e = |s: &str| set(s).err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(e("a"), r#"failed parsing --set data: key "a" has no value"#);
+        let e = |s: &str| set_str(s).err().unwrap_or_default();
+        assert_eq!(e("a"), r#"key "a" has no value"#);
+        assert_eq!(e("a,b=1"), r#"key "a" has no value (cannot end with ,)"#);
+        assert_eq!(e("a[-1]=1"), "negative -1 index not allowed");
         assert_eq!(
-            e("a,b=1"),
-            r#"failed parsing --set data: key "a" has no value (cannot end with ,)"#
+            e("a[70000]=1"),
+            "index of 70000 is greater than maximum supported index of 65536"
         );
-        assert!(e("a[-1]=1").contains("negative -1 index not allowed"));
-        assert!(e("a[70000]=1").contains("greater than maximum supported index 65536"));
-        assert!(e(&format!("{}=1", vec!["a"; 40].join("."))).contains("nested level"));
+        assert_eq!(
+            e("a[x]=1"),
+            r#"error parsing index: strconv.Atoi: parsing "x": invalid syntax"#
+        );
+        assert_eq!(
+            e("a[0]xy=1"),
+            "unexpected data at end of array index: ['x' 'y']"
+        );
+        assert_eq!(e("a={x,y"), "list must terminate with '}'");
+        assert_eq!(
+            e("a=1,a.b=2"),
+            "unable to parse key: interface conversion: interface {} is int64, not map[string]interface {}"
+        );
+        assert_eq!(
+            e(&format!("{}=1", vec!["a"; 32].join("."))),
+            "value name nested level is greater than maximum supported nested level of 30"
+        );
+        assert!(set_str(&format!("{}=1", vec!["a"; 31].join("."))).is_ok());
     }
 }

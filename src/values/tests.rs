@@ -154,15 +154,19 @@ fn non_table_subchart_values_are_a_type_mismatch() {
 }
 
 #[test]
-fn list_over_map_default_is_kept_with_a_warning() {
+fn list_over_map_default_is_kept_and_nested_conflicts_warn() {
     let p = prepared("nulls-demo", "b: [1, 2]\n");
     assert_json(p.values.get("b").unwrap_or(&Value::Nil), "[1, 2]");
-    assert!(
-        p.warnings
-            .iter()
-            .any(|w| w.contains("cannot overwrite table with non table for nulls-demo.b")),
-        "{:?}",
-        p.warnings
+    // Helm logs nothing for a top-level conflict, and this for a nested one.
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let p = prepared("deps-demo", "nested: {m: 5}\n");
+    assert_eq!(
+        p.values.get("nested").and_then(|n| n.get("m")),
+        Some(&Value::Float(5.0))
+    );
+    assert_eq!(
+        p.warnings,
+        vec!["warning: cannot overwrite table with non table for deps-demo.nested.m (map[x:1])"]
     );
 }
 // Generated from helm_oracle.py output for each (chart, values) pair.
@@ -512,5 +516,314 @@ fn schema_errors_read_like_helms() {
     assert_eq!(
         schema_error_message(&validate(&p)),
         "values don't meet the specifications of the schema(s) in the following chart(s):\nschema-demo:\n- at '/replicas': got string, want integer\nfrontend:\n- at '': additional properties 'global' not allowed\n"
+    );
+}
+
+/// After dependency processing, the templates we would render are exactly the ones Helm
+/// rendered for every corpus case (enabled subcharts under their aliases, no library output).
+#[test]
+fn corpus_rendered_template_sets_match_helm() {
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for id in corpus_ids() {
+        let dir = corpus_dir().join(&id);
+        let Ok(c) = chart::load(&dir.join("chart.tgz")) else {
+            panic!("corpus chart {id} failed to load");
+        };
+        let Ok(rd) = std::fs::read_dir(dir.join("cases")) else {
+            continue;
+        };
+        for case in rd.filter_map(Result::ok).map(|e| e.path()) {
+            let Ok(expected) = std::fs::read_to_string(case.join("expected.json")) else {
+                continue;
+            };
+            let Ok(expected) = serde_json::from_str::<serde_json::Value>(&expected) else {
+                panic!("bad expected.json in {}", case.display());
+            };
+            let mut want: Vec<String> = expected
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            want.sort();
+            let text = std::fs::read_to_string(case.join("values.yaml")).unwrap_or_default();
+            let user = crate::chart::parse_values_text(&text).unwrap_or_default();
+            let got = match prepare(c.clone(), user) {
+                Ok(p) => rendered_templates(&p),
+                Err(e) => vec![e.to_string()],
+            };
+            checked += 1;
+            if got != want {
+                mismatches.push(case.display().to_string());
+            }
+        }
+    }
+    println!(
+        "template sets checked: {checked}, mismatches: {}",
+        mismatches.len()
+    );
+    assert!(checked > 100);
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+#[test]
+fn schema_keyword_messages_match_helm() {
+    let user = "req: {}\nc: y\nml: ab\nmi: [1, 2]\nu: [1, 1]\nany: [1]\none: s\nfmt: notanemail\nmo: 4\nex: 5\ntn: 1\nmp: {a: 1}\nnt: s\nap: {zz: 1, bb: 2, k: 1}\n";
+    // Helm's render error for these values, one line per violation (sorted).
+    let mut helm = vec![
+        "keywords-demo: at '/one': 'oneOf' failed, subschemas 0, 1 matched",
+        "keywords-demo: at '/req': missing properties 'a', 'b'",
+        "keywords-demo: at '/any': 'anyOf' failed",
+        "keywords-demo: at '/ap': additional properties 'bb', 'zz' not allowed",
+        "keywords-demo: at '/u': items at 0 and 1 are equal",
+        "keywords-demo: at '/ex': exclusiveMinimum: got 5, want 5",
+        "keywords-demo: at '/mi': maxItems: got 2, want 1",
+        "keywords-demo: at '/ml': minLength: got 2, want 3",
+        "keywords-demo: at '/mo': multipleOf: got 4, want 3",
+        "keywords-demo: at '/tn': got number, want null or string",
+        "keywords-demo: at '/c': value must be 'x'",
+        "keywords-demo: at '/mp': minProperties: got 1, want 2",
+        "keywords-demo: at '/nt': 'not' failed",
+    ];
+    helm.sort();
+    assert_eq!(violations("keywords-demo", user), helm);
+}
+
+#[test]
+fn set_errors_name_the_flag_like_helm() {
+    let e = merge_user_values(&[], &[], &["a".to_string()]);
+    assert_eq!(
+        e.err().map(|e| e.to_string()),
+        Some(r#"failed parsing --set-string data: key "a" has no value"#.to_string())
+    );
+    let file = crate::chart::parse_values_text("a: text\n").unwrap_or_default();
+    let e = merge_user_values(&[file], &["a.b=1".to_string()], &[]);
+    assert_eq!(
+        e.err().map(|e| e.to_string()),
+        Some("failed parsing --set data: unable to parse key: interface conversion: interface {} is string, not map[string]interface {}".to_string())
+    );
+}
+
+#[test]
+fn draft4_schemas_validate_like_helm() {
+    assert_eq!(
+        violations("draft4-demo", "a: 5\np: 11\nd: {x: 1}\n"),
+        vec![
+            "draft4-demo: at '/a': exclusiveMinimum: got 5, want 5",
+            "draft4-demo: at '/d': properties 'y' required, if 'x' exists",
+            "draft4-demo: at '/p': maximum: got 11, want 10",
+        ]
+    );
+}
+
+#[test]
+fn scopes_give_each_subchart_its_values() {
+    let p = prepared("deps-demo", "{}");
+    let scopes = p.scopes();
+    let paths: Vec<&str> = scopes.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(paths.first(), Some(&"deps-demo"));
+    assert!(paths.contains(&"deps-demo/charts/sub2"));
+    let sub2 = scopes.iter().find(|s| s.path == "deps-demo/charts/sub2");
+    assert_eq!(
+        sub2.and_then(|s| s.values.get("enabled")),
+        Some(&Value::Bool(false))
+    );
+    assert_eq!(sub2.map(|s| s.chart.name()), Some("sub2"));
+}
+
+// Generated from helm_oracle.py output for each (chart, values) pair.
+
+#[test]
+fn nested_defaults_match_helm() {
+    let p = prepared("nested-demo", "{}\n");
+    assert_json(
+        &p.values,
+        r#"{"m2":{"global":{},"leaf":{"color":"blue","enabled":true,"global":{},"size":3},"midval":1},"mid":{"global":{},"leaf":{"color":"blue","enabled":true,"global":{},"size":3},"midval":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/m2/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/m2/templates/v.yaml",
+            "nested-demo/charts/mid/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn nested_condition_resolves_under_the_parent_path() {
+    let p = prepared("nested-demo", "mid: {leaf: {enabled: false}}\n");
+    assert_json(
+        &p.values,
+        r#"{"m2":{"global":{},"leaf":{"color":"blue","enabled":true,"global":{},"size":3},"midval":1},"mid":{"global":{},"leaf":{"color":"blue","enabled":false},"midval":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/m2/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/m2/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn tags_reach_nested_subcharts_and_conditions_win() {
+    let p = prepared("nested-demo", "tags: {extra: false, leafy: false}\n");
+    assert_json(
+        &p.values,
+        r#"{"mid":{"global":{},"leaf":{"color":"blue","enabled":true,"global":{},"size":3},"midval":1},"tags":{"extra":false,"leafy":false}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/mid/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn non_bool_condition_falls_through_to_the_next_path() {
+    let p = prepared(
+        "nested-demo",
+        "m2: {leaf: {enabled: \"no\"}}\nglobal: {leafOn: false}\n",
+    );
+    assert_json(
+        &p.values,
+        r#"{"global":{"leafOn":false},"m2":{"global":{"leafOn":false},"leaf":{"color":"blue","enabled":"no"},"midval":1},"mid":{"global":{"leafOn":false},"leaf":{"color":"blue","enabled":true,"global":{"leafOn":false},"size":3},"midval":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/m2/templates/v.yaml",
+            "nested-demo/charts/mid/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn deleted_condition_falls_through_to_globals() {
+    let p = prepared(
+        "nested-demo",
+        "mid: {leaf: {enabled: null}}\nglobal: {leafOn: false}\n",
+    );
+    assert_json(
+        &p.values,
+        r#"{"global":{"leafOn":false},"m2":{"global":{"leafOn":false},"leaf":{"color":"blue","enabled":true,"global":{"leafOn":false},"size":3},"midval":1},"mid":{"global":{"leafOn":false},"leaf":{"color":"blue"},"midval":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "nested-demo/charts/m2/charts/leaf/templates/v.yaml",
+            "nested-demo/charts/m2/templates/v.yaml",
+            "nested-demo/charts/mid/templates/v.yaml",
+            "nested-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn remote_schema_refs_are_never_fetched() {
+    let v = validate(&prepared("remote-ref-demo", "{}"));
+    assert_eq!(v.len(), 1);
+    assert!(
+        v.first().is_some_and(|v| v
+            .message
+            .starts_with("unable to compile values.schema.json")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn broken_schema_json_only_fails_when_its_chart_is_enabled() {
+    // Helm loads the chart and renders while the subchart is disabled; enabled, it fails.
+    assert!(validate(&prepared("bad-schema-demo", "{}")).is_empty());
+    let v = validate(&prepared("bad-schema-demo", "s: {enabled: true}\n"));
+    assert_eq!(v.len(), 1);
+    assert!(
+        v.first()
+            .is_some_and(|v| v.chart == "s" && v.message.contains("invalid JSON")),
+        "{v:?}"
+    );
+}
+
+// Generated from helm_oracle.py output for each (chart, values) pair.
+
+#[test]
+fn global_nulls_match_helm() {
+    let p = prepared(
+        "deps-demo",
+        "global: {g: null, gm: {a: null, b: 2}, s: null}\n",
+    );
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"gm":{"b":2},"s":null},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1,"b":2},"s":null}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1,"b":2},"s":null}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1,"b":2}},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1,"b":2}},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn global_scalar_over_table_matches_helm() {
+    let p = prepared("deps-demo", "global: {gm: 5}\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":5},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+}
+
+#[test]
+fn parent_globals_win_over_subchart_scoped_globals() {
+    let p = prepared("deps-demo", "sub: {global: {g: fromuser}}\n");
+    assert_json(
+        &p.values,
+        r#"{"exported":"e","fromParent":"fromExport","global":{"g":"parent","gm":{"a":1}},"imported":{"fromParent":"p","i":1},"lib":{"global":{"g":"parent","gm":{"a":1}}},"nested":{"keep":"a","m":{"x":1}},"other":{"global":{"g":"parent","gm":{"a":1}}},"own":1,"sub":{"enabled":true,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"fromParent":1,"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1},"sub2":{"enabled":false,"exports":{"data":{"exported":"e","fromParent":"fromExport"}},"global":{"g":"parent","gm":{"a":1},"s":"subglobal"},"inner":{"i":1},"x":1}}"#,
+    );
+    assert_eq!(
+        rendered_templates(&p),
+        [
+            "deps-demo/charts/other/templates/o.yaml",
+            "deps-demo/charts/sub/templates/v.yaml",
+            "deps-demo/charts/sub2/templates/v.yaml",
+            "deps-demo/templates/v.yaml"
+        ]
+        .map(String::from)
+        .to_vec()
     );
 }
