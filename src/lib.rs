@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod engine;
+pub mod registry;
 pub mod value;
 pub mod values;
 pub mod yaml;
