@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: [`chart`] → [`values`] → [`engine`] (render) → manifests → apply.
 
+pub mod api;
 pub mod chart;
 pub mod engine;
 pub mod registry;

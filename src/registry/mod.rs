@@ -693,4 +693,4 @@ fn platform_values(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
