@@ -497,3 +497,24 @@ fn third_component_needs_no_code() {
         json!({"image": "custom", "idleMinutes": 15.0})
     );
 }
+
+#[test]
+fn webapp_schema_refuses_unknown_and_mistyped_values() {
+    let reg = load(&repo_charts()).unwrap();
+    let webapp = reg.get("webapp").unwrap();
+    let p = component_values(
+        webapp,
+        &BTreeMap::new(),
+        &json!({"image": {"registry": "quay.io"}, "service": {"type": "External"}}),
+    )
+    .unwrap();
+    let mut found: Vec<(String, String)> = crate::values::validate(&p)
+        .into_iter()
+        .map(|v| (v.pointer, v.message))
+        .collect();
+    found.sort();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, "/image");
+    assert!(found[0].1.contains("registry"), "{found:?}");
+    assert_eq!(found[1].0, "/service/type");
+}
