@@ -164,7 +164,7 @@ pub enum RegistryError {
         chart: String,
     },
     /// `conflict` names the chart file and what it holds at the path.
-    #[error("{file}: feature {feature}: type {declared} contradicts {conflict}")]
+    #[error("{file}: feature {feature}: {declared} contradicts {conflict}")]
     FeatureType {
         file: String,
         feature: String,
@@ -532,6 +532,14 @@ fn build_component(
             errors.push(e);
         }
     }
+    for w in &desc.watches {
+        if !is_kind(&w.kind) || w.version.is_empty() {
+            errors.push(invalid(format!(
+                "watch {}/{} {:?} needs a version and a kind",
+                w.group, w.version, w.kind
+            )));
+        }
+    }
     let platform_values = match platform_values(&chart, archive, descriptor_file) {
         Ok(v) => v,
         Err(e) => {
@@ -592,15 +600,23 @@ fn check_feature(
             chart: chart.name().to_string(),
         });
     }
-    let type_error = |source_file: &str, found: String| RegistryError::FeatureType {
-        file: file.to_string(),
-        feature: name.to_string(),
-        declared: feature.json_type.as_str().to_string(),
-        conflict: format!(
-            "{}/{source_file}, which has {found} at {}",
-            chart.name(),
-            feature.path
-        ),
+    let conflict =
+        |declared: String, source_file: &str, found: String| RegistryError::FeatureType {
+            file: file.to_string(),
+            feature: name.to_string(),
+            declared,
+            conflict: format!(
+                "{}/{source_file}, which has {found} at {}",
+                chart.name(),
+                feature.path
+            ),
+        };
+    let type_error = |source_file: &str, found: String| {
+        conflict(
+            format!("type {}", feature.json_type.as_str()),
+            source_file,
+            found,
+        )
     };
     if let Some(schema_type) = in_schema.and_then(|s| s.get("type")) {
         let types: Vec<&str> = match schema_type {
@@ -620,6 +636,23 @@ fn check_feature(
         && !feature.json_type.admits(&v.to_json())
     {
         return Err(type_error("values.yaml", format!("{}", v.to_json())));
+    }
+    if let Some(allowed) = in_schema
+        .and_then(|s| s.get("enum"))
+        .and_then(|e| e.as_array())
+        && let Some(bad) = feature
+            .enum_values
+            .iter()
+            .flatten()
+            .chain(&feature.default)
+            .find(|v| !allowed.iter().any(|a| json_equal(a, v)))
+    {
+        let allowed: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        return Err(conflict(
+            format!("enum value {bad}"),
+            "values.schema.json",
+            format!("enum [{}]", allowed.join(", ")),
+        ));
     }
     if let Some(d) = &feature.default
         && !feature.json_type.admits(d)
@@ -646,6 +679,14 @@ fn check_feature(
         return Err(invalid(format!("invalid pattern: {e}")));
     }
     Ok(())
+}
+
+/// JSON equality where `1` and `1.0` are the same number, as in JSON Schema.
+fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// The archive's `values.rhoai.yaml` overlaid by the one beside the descriptor

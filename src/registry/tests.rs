@@ -316,6 +316,23 @@ fn feature_type_must_agree_with_schema() {
 }
 
 #[test]
+fn feature_enum_must_fit_the_schema_enum() {
+    let (_t, root) = scratch();
+    replace_in(
+        &root.join("components/webapp.yaml"),
+        "enum: [debug, info, warn, error]",
+        "enum: [debug, info, trace]",
+    );
+    assert_eq!(
+        errors(&root),
+        [format!(
+            "{}: feature logLevel: enum value \"trace\" contradicts webapp/values.schema.json, which has enum [\"debug\", \"info\", \"warn\", \"error\"] at config.logLevel",
+            root.join("components/webapp.yaml").display()
+        )]
+    );
+}
+
+#[test]
 fn feature_type_must_agree_with_default_values_without_schema() {
     let (_t, root) = scratch();
     add_third_component(&root);
