@@ -535,3 +535,33 @@ fn webapp_schema_refuses_unknown_and_mistyped_values() {
     assert!(found[0].1.contains("registry"), "{found:?}");
     assert_eq!(found[1].0, "/service/type");
 }
+
+#[test]
+fn duplicate_dependency_and_missing_umbrella() {
+    let (_t, root) = scratch();
+    let chart_yaml = std::fs::read_to_string(root.join("Chart.yaml")).unwrap();
+    write(
+        &root.join("Chart.yaml"),
+        &format!(
+            "{chart_yaml}  - name: webapp\n    version: 0.1.0\n    repository: file://src/webapp\n"
+        ),
+    );
+    assert_eq!(
+        errors(&root),
+        [format!(
+            "{0}: component webapp is declared more than once (first in {0})",
+            root.join("Chart.yaml").display()
+        )]
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let errs = errors(empty.path());
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0].starts_with(&format!(
+            "{}: cannot read: ",
+            empty.path().join("Chart.yaml").display()
+        )),
+        "{errs:?}"
+    );
+}
