@@ -328,12 +328,13 @@ pub fn dsc_crd(registry: &Registry) -> Result<CustomResourceDefinition, ApiError
 /// English plural of a kind, lowercased, for the resource name (`ModelRegistry` → `modelregistries`).
 pub fn plural(kind: &str) -> String {
     let lower = kind.to_ascii_lowercase();
-    let consonant_y = lower.len() >= 2
-        && lower.ends_with('y')
-        && !lower[..lower.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']);
-    if consonant_y {
-        format!("{}ies", &lower[..lower.len() - 1])
-    } else if lower.ends_with(['s', 'x', 'z']) || lower.ends_with("ch") || lower.ends_with("sh") {
+    if let Some(stem) = lower.strip_suffix('y')
+        && !stem.is_empty()
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        return format!("{stem}ies");
+    }
+    if lower.ends_with(['s', 'x', 'z']) || lower.ends_with("ch") || lower.ends_with("sh") {
         format!("{lower}es")
     } else {
         format!("{lower}s")
