@@ -443,9 +443,15 @@ fn load_dependency(
         }
     };
     let chart = crate::chart::load_archive(&show(&path), &bytes).map_err(|e| {
+        // The chart loader already prefixes its message with the archive name.
+        let message = e.to_string();
+        let prefix = format!("{}: ", show(&path));
         RegistryError::CorruptArchive {
             file: show(&path),
-            reason: e.to_string(),
+            reason: message
+                .strip_prefix(&prefix)
+                .unwrap_or(&message)
+                .to_string(),
         }
     })?;
     let found = format!("{} {}", chart.name(), chart.metadata.version);
