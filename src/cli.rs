@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dsc_helm::engine::funcs::{OfflineLookup, OsRandom};
 use dsc_helm::render::{self, KubeVersion, Release, Renderer, Target, defaults};
 use dsc_helm::value::Value;
-use dsc_helm::{chart, manifest, values};
+use dsc_helm::{api, chart, manifest, registry, values};
 
 #[derive(Parser)]
 #[command(version, about = "Helm charts as DataScienceCluster components")]
@@ -27,6 +27,17 @@ enum Command {
     Template(TemplateArgs),
     /// Check merged values against the chart's values.schema.json files.
     Validate(ValuesArgs),
+    /// CRD YAML for the DataScienceCluster and every registered component kind.
+    Crds(ChartsArgs),
+    /// List the registered components, their chart versions and kinds.
+    Charts(ChartsArgs),
+}
+
+#[derive(clap::Args)]
+struct ChartsArgs {
+    /// The umbrella chart directory holding the components.
+    #[arg(long, default_value = "charts")]
+    charts: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -77,6 +88,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Template(args) => template(args),
         Command::Validate(args) => validate(args),
+        Command::Crds(args) => {
+            print!("{}", api::crds_yaml(&registry::load(&args.charts)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Charts(args) => {
+            print!("{}", registry::load(&args.charts)?.listing());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

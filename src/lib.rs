@@ -6,12 +6,9 @@
 pub mod api;
 pub mod chart;
 pub mod engine;
-<<<<<<< HEAD
 pub mod manifest;
-pub mod render;
-=======
 pub mod registry;
->>>>>>> registry
+pub mod render;
 pub mod value;
 pub mod values;
 pub mod yaml;

@@ -125,7 +125,8 @@ pub fn template(
 struct Job {
     name: String,
     base_path: String,
-    context: Arc<Map>,
+    /// Index of the chart's context in the render's contexts.
+    chart: usize,
     partial: bool,
 }
 
@@ -156,7 +157,19 @@ impl Renderer {
         };
         let mut jobs = Vec::new();
         let mut sources = Vec::new();
-        collect(chart, values, "", true, &globals, &mut jobs, &mut sources);
+        let mut contexts = Vec::new();
+        collect(
+            chart,
+            values,
+            "",
+            true,
+            &globals,
+            &mut Collected {
+                jobs: &mut jobs,
+                sources: &mut sources,
+                contexts: &mut contexts,
+            },
+        );
         // Helm parses deeper paths first and, at equal depth, in reverse lexical order, so
         // that a parent's `define` (parsed last) overrides a subchart's of the same name.
         let mut order: Vec<usize> = (0..jobs.len()).collect();
@@ -176,13 +189,17 @@ impl Renderer {
             if job.partial {
                 continue;
             }
-            let mut data = (*job.context).clone();
-            let mut template_info = Map::new();
-            template_info.insert("Name".into(), Value::str(&job.name));
-            template_info.insert("BasePath".into(), Value::str(&job.base_path));
-            data.insert("Template".into(), Value::map(template_info));
+            // Helm hands every template of a chart the same map, so what one template
+            // changes with `set $ ...` is seen by the templates rendered after it.
+            let data = &mut contexts[job.chart];
+            if let Value::Map(map) = data {
+                let mut template_info = Map::new();
+                template_info.insert("Name".into(), Value::str(&job.name));
+                template_info.insert("BasePath".into(), Value::str(&job.base_path));
+                Arc::make_mut(map).insert("Template".into(), Value::map(template_info));
+            }
             let text = templates
-                .execute(&job.name, &Value::map(data), &mut ctx)
+                .execute_shared(&job.name, data, &mut ctx)
                 .map_err(|source| RenderError::Execute {
                     template: job.name.clone(),
                     source,
@@ -197,7 +214,7 @@ impl Renderer {
         key: Vec<String>,
         order: &[usize],
         jobs: &[Job],
-        sources: &[Arc<str>],
+        sources: &[&str],
     ) -> Result<Arc<Templates>, RenderError> {
         if let Some(found) = self.cached(&key) {
             return Ok(found);
@@ -205,7 +222,7 @@ impl Renderer {
         let mut templates = Templates::new();
         for &i in order {
             templates
-                .parse(&jobs[i].name, &sources[i])
+                .parse(&jobs[i].name, sources[i])
                 .map_err(|source| RenderError::Parse {
                     template: jobs[i].name.clone(),
                     source,
@@ -233,16 +250,22 @@ fn slash_count(name: &str) -> usize {
     name.bytes().filter(|&b| b == b'/').count()
 }
 
+/// Where [`collect`] gathers the render's work.
+struct Collected<'r, 'c> {
+    jobs: &'r mut Vec<Job>,
+    sources: &'r mut Vec<&'c str>,
+    contexts: &'r mut Vec<Value>,
+}
+
 /// Walks the chart tree depth-first, building each chart's context (Helm's `recAllTpls`) and
 /// the jobs for its templates. Returns the chart's context for its parent's `.Subcharts`.
-fn collect(
-    chart: &Chart,
+fn collect<'c>(
+    chart: &'c Chart,
     scoped_values: &Value,
     parent_path: &str,
     is_root: bool,
     globals: &Globals,
-    jobs: &mut Vec<Job>,
-    sources: &mut Vec<Arc<str>>,
+    out: &mut Collected<'_, 'c>,
 ) -> Value {
     let name = &chart.metadata.name;
     let full_path = if is_root {
@@ -261,15 +284,7 @@ fn collect(
             .filter(|v| matches!(v, Value::Map(_)))
             .cloned()
             .unwrap_or_else(|| Value::map(Map::new()));
-        let child_context = collect(
-            child,
-            &child_values,
-            &full_path,
-            false,
-            globals,
-            jobs,
-            sources,
-        );
+        let child_context = collect(child, &child_values, &full_path, false, globals, out);
         subcharts.insert(child.metadata.name.clone(), child_context);
     }
 
@@ -291,7 +306,9 @@ fn collect(
     context.insert("Capabilities".into(), globals.capabilities.clone());
     context.insert("Values".into(), values);
     context.insert("Subcharts".into(), Value::map(subcharts));
-    let context = Arc::new(context);
+    let context = Value::map(context);
+    let chart_index = out.contexts.len();
+    out.contexts.push(context.clone());
 
     let library = chart.metadata.chart_type.eq_ignore_ascii_case("library");
     let base_path = format!("{full_path}/templates");
@@ -304,13 +321,13 @@ fn collect(
         if library && !partial {
             continue;
         }
-        jobs.push(Job {
+        out.jobs.push(Job {
             name: format!("{full_path}/{}", template.name),
             base_path: base_path.clone(),
-            context: context.clone(),
+            chart: chart_index,
             partial,
         });
-        sources.push(Arc::from(template.source.as_str()));
+        out.sources.push(template.source.as_str());
     }
-    Value::map((*context).clone())
+    context
 }
