@@ -16,7 +16,7 @@ export DSC_HELM_K8S_BIN
 
 echo "== tests"
 status=0
-cargo test --all-targets -- --test-threads=2 || status=$?
+cargo test -- --test-threads=2 || status=$?
 
 echo "== rendering conformance with Helm over ../shared/corpus (from the conformance test)"
 cat target/tmp/conformance-summary.txt 2>/dev/null || echo "no conformance summary was written"
