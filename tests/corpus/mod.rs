@@ -13,6 +13,8 @@ use dsc_helm::engine::funcs::{OfflineLookup, RandomSource};
 use dsc_helm::render::{self, Release, Rendered, Renderer, Target, TemplateFailure, defaults};
 use dsc_helm::value::Value;
 
+pub mod registry;
+
 pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
 }
