@@ -31,6 +31,17 @@ enum Command {
     Crds(ChartsArgs),
     /// List the registered components, their chart versions and kinds.
     Charts(ChartsArgs),
+    /// The operator's least-privilege ClusterRole for the registered charts.
+    Rbac(RbacArgs),
+}
+
+#[derive(clap::Args)]
+struct RbacArgs {
+    #[command(flatten)]
+    charts: ChartsArgs,
+    /// The ClusterRole's name.
+    #[arg(long, default_value = "dsc-helm")]
+    name: String,
 }
 
 #[derive(clap::Args)]
@@ -96,7 +107,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", registry::load(&args.charts)?.listing());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Rbac(args) => rbac(args),
     }
+}
+
+fn rbac(args: RbacArgs) -> anyhow::Result<ExitCode> {
+    let registry = registry::load(&args.charts.charts)?;
+    let (role, discovered) = dsc_helm::rbac::cluster_role(&registry, &args.name)?;
+    for kind in &discovered.unresolved {
+        eprintln!(
+            "warning: kind {kind} is named without an apiVersion dsc-helm can resolve; \
+             add it to the component's `watches` to grant it"
+        );
+    }
+    print!("{}", dsc_helm::rbac::cluster_role_yaml(&role)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_user_values(args: &ValuesArgs) -> anyhow::Result<Value> {
