@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dsc_helm::engine::funcs::{OfflineLookup, OsRandom};
 use dsc_helm::render::{self, KubeVersion, Release, Renderer, Target, defaults};
 use dsc_helm::value::Value;
-use dsc_helm::{api, chart, manifest, registry, values};
+use dsc_helm::{api, chart, manifest, registry, values, webhook};
 
 #[derive(Parser)]
 #[command(version, about = "Helm charts as DataScienceCluster components")]
@@ -33,6 +33,10 @@ enum Command {
     Charts(ChartsArgs),
     /// The operator's least-privilege ClusterRole for the registered charts.
     Rbac(RbacArgs),
+    /// Run the operator: the admission webhook (and, beside it, the reconciler).
+    Serve(ServeArgs),
+    /// Write a development CA and serving certificate (ca.crt, tls.crt, tls.key).
+    Certs(CertsArgs),
 }
 
 #[derive(clap::Args)]
@@ -42,6 +46,44 @@ struct RbacArgs {
     /// The ClusterRole's name.
     #[arg(long, default_value = "dsc-helm")]
     name: String,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The umbrella chart directory holding the components.
+    #[arg(long, default_value = "charts")]
+    charts: PathBuf,
+    /// Where component charts are installed (`.Release.Namespace`).
+    #[arg(long, default_value = "opendatahub")]
+    applications_namespace: String,
+    /// The webhook's HTTPS listen address.
+    #[arg(long, default_value = "0.0.0.0:9443")]
+    webhook_addr: std::net::SocketAddr,
+    /// PEM serving certificate (chain); reloaded when it changes.
+    #[arg(long, default_value = "certs/tls.crt")]
+    tls_cert: PathBuf,
+    /// PEM private key of the serving certificate.
+    #[arg(long, default_value = "certs/tls.key")]
+    tls_key: PathBuf,
+    /// A plain-HTTP address for /metrics, /healthz and /readyz (also served over HTTPS).
+    #[arg(long)]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Check values against the schemas only, without the dry render.
+    #[arg(long)]
+    no_dry_render: bool,
+}
+
+#[derive(clap::Args)]
+struct CertsArgs {
+    /// Directory to write ca.crt, tls.crt and tls.key into.
+    #[arg(long, default_value = "certs")]
+    out: PathBuf,
+    /// A DNS name of the serving certificate; repeat for several.
+    #[arg(long)]
+    dns: Vec<String>,
+    /// An IP address of the serving certificate; repeat for several.
+    #[arg(long)]
+    ip: Vec<std::net::IpAddr>,
 }
 
 #[derive(clap::Args)]
@@ -108,6 +150,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Rbac(args) => rbac(args),
+        Command::Serve(args) => serve(args),
+        Command::Certs(args) => {
+            let certs = webhook::certs::generate(&args.dns, &args.ip)?;
+            webhook::certs::write(&args.out, &certs)?;
+            println!(
+                "wrote {0}/ca.crt, {0}/tls.crt and {0}/tls.key",
+                args.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -122,6 +174,108 @@ fn rbac(args: RbacArgs) -> anyhow::Result<ExitCode> {
     }
     print!("{}", dsc_helm::rbac::cluster_role_yaml(&role)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A long-running part of `serve`; the first to end (or fail) ends the process.
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Startup errors name the file at fault (FR-008) and stop before anything listens.
+    let registry = Arc::new(registry::load(&args.charts)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let client = match kube::Client::try_default().await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!(
+                    "warning: no Kubernetes API access ({e}); the single-DataScienceCluster rule cannot be checked"
+                );
+                None
+            }
+        };
+        let kube = match &client {
+            Some(c) => match c.apiserver_version().await {
+                Ok(info) => KubeVersion::parse(&info.git_version),
+                Err(e) => {
+                    eprintln!("warning: cannot read the API server version ({e}); dry renders assume {}", defaults::DEFAULT_KUBE_VERSION);
+                    None
+                }
+            },
+            None => None,
+        };
+        let kube = match kube.or_else(|| KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION)) {
+            Some(k) => k,
+            None => bail!("invalid default Kubernetes version"),
+        };
+        let capabilities = Arc::new(defaults::capabilities(kube, &[]));
+        let checks = webhook::Checks {
+            dry_render: !args.no_dry_render,
+            cache: true,
+        };
+        let validator = webhook::Validator::new(
+            registry.clone(),
+            capabilities,
+            &args.applications_namespace,
+            checks,
+        );
+        let mut config = webhook::WebhookConfig::new(
+            args.webhook_addr,
+            webhook::CertFiles {
+                cert: args.tls_cert.clone(),
+                key: args.tls_key.clone(),
+            },
+        );
+        config.metrics_addr = args.metrics_addr;
+        let server = webhook::Webhook::bind(
+            config,
+            validator,
+            client.clone().map(webhook::dsc_names_from),
+        )?;
+        eprintln!(
+            "webhook: serving {} components on https://{}",
+            registry.components.len(),
+            args.webhook_addr
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let tasks: Vec<Task> = vec![Box::pin(async move {
+            server.run(wait(stopped.clone())).await?;
+            Ok(())
+        })];
+        run_until_signal(tasks, stop).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the tasks until SIGTERM or Ctrl-C (then lets them stop gracefully) or until one ends.
+async fn run_until_signal(
+    tasks: Vec<Task>,
+    stop: tokio::sync::watch::Sender<bool>,
+) -> anyhow::Result<()> {
+    let mut set = tokio::task::JoinSet::new();
+    for t in tasks {
+        set.spawn(t);
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    let first = tokio::select! {
+        _ = term.recv() => None,
+        _ = tokio::signal::ctrl_c() => None,
+        done = set.join_next() => done,
+    };
+    let _ = stop.send(true);
+    if let Some(done) = first {
+        done.context("a serve task panicked")??;
+    }
+    while let Some(done) = set.join_next().await {
+        done.context("a serve task panicked")??;
+    }
+    Ok(())
 }
 
 fn load_user_values(args: &ValuesArgs) -> anyhow::Result<Value> {

@@ -12,4 +12,5 @@ pub mod registry;
 pub mod render;
 pub mod value;
 pub mod values;
+pub mod webhook;
 pub mod yaml;
