@@ -116,9 +116,10 @@ for _ in $(seq 1 120); do
 done
 curl -fsS --cacert "$state/certs/ca.crt" "https://localhost:$webhook_port/readyz" >/dev/null
 
-say "Registering the webhook (webhook-config/, development caBundle, URL of the local operator)"
-"$dsc_helm" webhook-config --ca-file "$state/certs/ca.crt" \
-    --url "https://localhost:$webhook_port" --charts "$repo/charts" | "$kubectl" apply -f -
+say "Registering the webhook (webhook-config/dev with the development CA as caBundle)"
+sed -e "s|CA_BUNDLE|$(base64 -w0 <"$state/certs/ca.crt")|" \
+    -e "s|127.0.0.1:9443|127.0.0.1:$webhook_port|" \
+    "$repo/webhook-config/dev/validatingwebhookconfiguration.yaml" | "$kubectl" apply -f -
 
 say "Applying the sample DataScienceCluster (deploy/samples/datasciencecluster.yaml)"
 cat "$repo/deploy/samples/datasciencecluster.yaml"

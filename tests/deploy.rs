@@ -42,7 +42,45 @@ fn can_i(verb: &str, resource: &str, namespace: Option<&str>) -> bool {
     }
 }
 
+/// cert-manager's Issuer and Certificate CRDs, rendered from the corpus's cert-manager chart by
+/// our own `dsc-helm template`, so that deploy/'s cert-manager webhook variant validates.
+fn install_cert_manager_crds() {
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/charts/cert-manager/chart.tgz");
+    let rendered = std::process::Command::new(env!("CARGO_BIN_EXE_dsc-helm"))
+        .arg("template")
+        .arg(&chart)
+        .args(["--set", "crds.enabled=true"])
+        .args([
+            "--show-only",
+            "templates/crd-cert-manager.io_certificates.yaml",
+        ])
+        .args(["--show-only", "templates/crd-cert-manager.io_issuers.yaml"])
+        .output()
+        .unwrap_or_else(|e| panic!("running dsc-helm template: {e}"));
+    assert!(rendered.status.success(), "{}", text(&rendered));
+    let manifests = std::env::temp_dir().join(support::unique_name("cert-manager-crds"));
+    std::fs::write(&manifests, &rendered.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let out = kubectl(&[
+        "apply",
+        "--server-side",
+        "-f",
+        &manifests.display().to_string(),
+    ]);
+    let _ = std::fs::remove_file(&manifests);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/certificates.cert-manager.io",
+        "crd/issuers.cert-manager.io",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 fn apply_deploy() {
+    install_cert_manager_crds();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
     let out = kubectl(&["apply", "-k", &dir.display().to_string()]);
     assert!(
@@ -67,6 +105,16 @@ fn kustomization_applies_and_every_object_is_stored() {
             "customresourcedefinition",
             "datascienceclusters.datasciencecluster.opendatahub.io",
             None,
+        ),
+        (
+            "validatingwebhookconfiguration",
+            "dsc-helm-validating-webhook",
+            None,
+        ),
+        (
+            "certificate.cert-manager.io",
+            "dsc-helm-webhook-cert",
+            Some("dsc-helm-system"),
         ),
     ] {
         let mut args = vec!["get", kind, name, "-o", "name"];
