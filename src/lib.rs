@@ -7,6 +7,7 @@ pub mod api;
 pub mod chart;
 pub mod engine;
 pub mod manifest;
+pub mod reconcile;
 pub mod registry;
 pub mod render;
 pub mod value;
