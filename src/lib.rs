@@ -8,6 +8,7 @@ pub mod chart;
 pub mod engine;
 pub mod manifest;
 pub mod rbac;
+pub mod reconcile;
 pub mod registry;
 pub mod render;
 pub mod value;
