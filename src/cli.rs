@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dsc_helm::engine::funcs::{OfflineLookup, OsRandom};
 use dsc_helm::render::{self, KubeVersion, Release, Renderer, Target, defaults};
 use dsc_helm::value::Value;
-use dsc_helm::{api, chart, manifest, registry, values, webhook};
+use dsc_helm::{api, chart, manifest, reconcile, registry, values, webhook};
 
 #[derive(Parser)]
 #[command(version, about = "Helm charts as DataScienceCluster components")]
@@ -71,6 +71,18 @@ struct ServeArgs {
     /// Check values against the schemas only, without the dry render.
     #[arg(long)]
     no_dry_render: bool,
+    /// Where the operator keeps its own objects: render seeds and the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "dsc-helm-system")]
+    operator_namespace: String,
+    /// This replica's name in the leader-election Lease (default: host name and process id).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Reconcile without leader election: only for a single replica.
+    #[arg(long)]
+    no_leader_election: bool,
+    /// Serve only the webhook, without the reconciler (also without Kubernetes API access).
+    #[arg(long)]
+    webhook_only: bool,
 }
 
 #[derive(clap::Args)]
@@ -243,13 +255,41 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let tasks: Vec<Task> = vec![Box::pin(async move {
+        let mut tasks: Vec<Task> = vec![Box::pin(async move {
             server.run(wait(stopped.clone())).await?;
             Ok(())
         })];
+        if !args.webhook_only {
+            let Some(client) = client else {
+                bail!("the reconciler needs Kubernetes API access (or run with --webhook-only)");
+            };
+            let options = reconcile::Options {
+                applications_namespace: args.applications_namespace.clone(),
+                operator_namespace: args.operator_namespace.clone(),
+                identity: args.identity.clone().unwrap_or_else(default_identity),
+                leader_election: !args.no_leader_election,
+            };
+            eprintln!(
+                "reconciler: {} components, applications namespace {}, leader election {}",
+                registry.components.len(),
+                options.applications_namespace,
+                if options.leader_election { "on" } else { "off" }
+            );
+            let registry = registry.clone();
+            tasks.push(Box::pin(async move {
+                reconcile::run(client, registry, options).await?;
+                Ok(())
+            }));
+        }
         run_until_signal(tasks, stop).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The host name and process id: unique per replica, readable in the Lease.
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}-{}", host.trim(), std::process::id())
 }
 
 /// Runs the tasks until SIGTERM or Ctrl-C (then lets them stop gracefully) or until one ends.
