@@ -76,6 +76,7 @@ rm -f "$KUBECONFIG"
 "$repo/target/$target_dir/examples/local-control-plane" "$KUBECONFIG" \
     >"$state/control-plane.log" 2>&1 &
 echo $! >"$state/control-plane.pid"
+echo "control plane started, pid $!"
 for _ in $(seq 1 300); do
     [[ -s $KUBECONFIG ]] && break
     kill -0 "$(cat "$state/control-plane.pid")" 2>/dev/null || {
@@ -103,6 +104,7 @@ say "Starting the operator: webhook on https://127.0.0.1:$webhook_port, reconcil
     --tls-cert "$state/certs/tls.crt" --tls-key "$state/certs/tls.key" \
     >"$state/operator.log" 2>&1 &
 echo $! >"$state/operator.pid"
+echo "operator started, pid $!"
 for _ in $(seq 1 120); do
     if curl -fsS --cacert "$state/certs/ca.crt" "https://localhost:$webhook_port/readyz" >/dev/null 2>&1; then
         break
@@ -123,7 +125,7 @@ sed -e "s|CA_BUNDLE|$(base64 -w0 <"$state/certs/ca.crt")|" \
 
 say "Applying the sample DataScienceCluster (deploy/samples/datasciencecluster.yaml)"
 cat "$repo/deploy/samples/datasciencecluster.yaml"
-"$kubectl" apply -f "$repo/deploy/samples/datasciencecluster.yaml"
+"$kubectl" apply --server-side -f "$repo/deploy/samples/datasciencecluster.yaml"
 "$kubectl" wait --for=condition=Ready --timeout=120s dsc/default-dsc
 
 say "The DataScienceCluster and its components"
@@ -137,8 +139,8 @@ say "What the operator applied in namespace opendatahub"
 
 say "A deliberately bad DataScienceCluster (deploy/samples/bad-datasciencecluster.yaml)"
 cat "$repo/deploy/samples/bad-datasciencecluster.yaml"
-echo "\$ kubectl apply -f deploy/samples/bad-datasciencecluster.yaml"
-if "$kubectl" apply -f "$repo/deploy/samples/bad-datasciencecluster.yaml"; then
+echo "\$ kubectl apply --server-side -f deploy/samples/bad-datasciencecluster.yaml"
+if "$kubectl" apply --server-side -f "$repo/deploy/samples/bad-datasciencecluster.yaml"; then
     echo "the bad DataScienceCluster was accepted, which is a bug" >&2
     exit 1
 fi

@@ -255,8 +255,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
+        let webhook_stopped = stopped.clone();
         let mut tasks: Vec<Task> = vec![Box::pin(async move {
-            server.run(wait(stopped.clone())).await?;
+            server.run(wait(webhook_stopped)).await?;
             Ok(())
         })];
         if !args.webhook_only {
@@ -276,8 +277,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 if options.leader_election { "on" } else { "off" }
             );
             let registry = registry.clone();
+            let stopped = stopped.clone();
+            // The reconciler stops by being dropped: whatever it was applying is picked up
+            // again by the next leader from the objects' state.
             tasks.push(Box::pin(async move {
-                reconcile::run(client, registry, options).await?;
+                tokio::select! {
+                    result = reconcile::run(client, registry, options) => result?,
+                    () = wait(stopped) => {}
+                }
                 Ok(())
             }));
         }
