@@ -192,6 +192,13 @@ fn rbac(args: RbacArgs) -> anyhow::Result<ExitCode> {
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // RUST_LOG filters as usual (e.g. `dsc_helm=debug`); info by default.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     // Startup errors name the file at fault (FR-008) and stop before anything listens.
     let registry = Arc::new(registry::load(&args.charts)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -202,8 +209,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let client = match kube::Client::try_default().await {
             Ok(c) => Some(c),
             Err(e) => {
-                eprintln!(
-                    "warning: no Kubernetes API access ({e}); the single-DataScienceCluster rule cannot be checked"
+                tracing::warn!(
+                    error = %e,
+                    "no Kubernetes API access; the single-DataScienceCluster rule cannot be checked"
                 );
                 None
             }
@@ -212,7 +220,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(c) => match c.apiserver_version().await {
                 Ok(info) => KubeVersion::parse(&info.git_version),
                 Err(e) => {
-                    eprintln!("warning: cannot read the API server version ({e}); dry renders assume {}", defaults::DEFAULT_KUBE_VERSION);
+                    tracing::warn!(
+                        error = %e,
+                        assumed = defaults::DEFAULT_KUBE_VERSION,
+                        "cannot read the API server version; dry renders assume a default"
+                    );
                     None
                 }
             },
@@ -246,10 +258,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             validator,
             client.clone().map(webhook::dsc_names_from),
         )?;
-        eprintln!(
-            "webhook: serving {} components on https://{}",
-            registry.components.len(),
-            args.webhook_addr
+        tracing::info!(
+            components = registry.components.len(),
+            address = %args.webhook_addr,
+            "webhook serving over HTTPS"
         );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -270,11 +282,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 identity: args.identity.clone().unwrap_or_else(default_identity),
                 leader_election: !args.no_leader_election,
             };
-            eprintln!(
-                "reconciler: {} components, applications namespace {}, leader election {}",
-                registry.components.len(),
-                options.applications_namespace,
-                if options.leader_election { "on" } else { "off" }
+            tracing::info!(
+                components = registry.components.len(),
+                applications_namespace = %options.applications_namespace,
+                leader_election = options.leader_election,
+                "reconciler starting"
             );
             let registry = registry.clone();
             let stopped = stopped.clone();
