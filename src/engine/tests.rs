@@ -762,6 +762,11 @@ fn in_place_map_changes_are_seen_like_go_maps() {
             r#"{{ define "f" }}{{ range $k, $v := .m }}{{ $_ := set $v "s" "Q" }}{{ end }}{{ end }}{{ $m := dict "x" (dict "s" 1) }}{{ include "f" (dict "m" $m) }}{{ $m }}"#,
             "map[x:map[s:Q]]",
         ),
+        // A deep copy shares no map with its original, so changing it leaves that alone.
+        (
+            r#"{{ $c := deepCopy .Values.m }}{{ $_ := set $c.k3 "q" 2 }}{{ .Values.m.k3.q }} {{ $c.k3.q }}"#,
+            "1 2",
+        ),
     ];
     for (src, want) in cases {
         assert_eq!(render(src), Ok(want.to_string()), "{src}");
