@@ -305,9 +305,9 @@ pub fn parse_values_text(text: &str) -> Result<Value, String> {
 fn chart_values(text: &str) -> Result<Value, String> {
     let documents = vec![parse_values_text(text)?];
     let mut merged = Map::new();
-    for doc in documents {
+    for doc in &documents {
         if let Value::Map(m) = doc {
-            merge_documents(&mut merged, &m);
+            merge_documents(&mut merged, m);
         }
     }
     Ok(Value::map(merged))

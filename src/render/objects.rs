@@ -474,7 +474,7 @@ mod tests {
     #[test]
     fn files_glob_keeps_only_matching_paths() {
         let f = files();
-        let Some(Ok(Value::Object(matched))) = f.call("Glob", &[Value::str("config/*")]) else {
+        let Some(Ok(Value::Object(ref matched))) = f.call("Glob", &[Value::str("config/*")]) else {
             panic!("Glob should return a Files object");
         };
         let data = matched.to_data();
