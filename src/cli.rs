@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dsc_helm::engine::funcs::{OfflineLookup, OsRandom};
 use dsc_helm::render::{self, KubeVersion, Release, Renderer, Target, defaults};
 use dsc_helm::value::Value;
-use dsc_helm::{api, chart, manifest, registry, values, webhook};
+use dsc_helm::{api, chart, manifest, reconcile, registry, values, webhook};
 
 #[derive(Parser)]
 #[command(version, about = "Helm charts as DataScienceCluster components")]
@@ -31,10 +31,21 @@ enum Command {
     Crds(ChartsArgs),
     /// List the registered components, their chart versions and kinds.
     Charts(ChartsArgs),
+    /// The operator's least-privilege ClusterRole for the registered charts.
+    Rbac(RbacArgs),
     /// Run the operator: the admission webhook (and, beside it, the reconciler).
     Serve(ServeArgs),
     /// Write a development CA and serving certificate (ca.crt, tls.crt, tls.key).
     Certs(CertsArgs),
+}
+
+#[derive(clap::Args)]
+struct RbacArgs {
+    #[command(flatten)]
+    charts: ChartsArgs,
+    /// The ClusterRole's name.
+    #[arg(long, default_value = "dsc-helm")]
+    name: String,
 }
 
 #[derive(clap::Args)]
@@ -60,6 +71,18 @@ struct ServeArgs {
     /// Check values against the schemas only, without the dry render.
     #[arg(long)]
     no_dry_render: bool,
+    /// Where the operator keeps its own objects: render seeds and the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "dsc-helm-system")]
+    operator_namespace: String,
+    /// This replica's name in the leader-election Lease (default: host name and process id).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Reconcile without leader election: only for a single replica.
+    #[arg(long)]
+    no_leader_election: bool,
+    /// Serve only the webhook, without the reconciler (also without Kubernetes API access).
+    #[arg(long)]
+    webhook_only: bool,
 }
 
 #[derive(clap::Args)]
@@ -138,6 +161,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", registry::load(&args.charts)?.listing());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Rbac(args) => rbac(args),
         Command::Serve(args) => serve(args),
         Command::Certs(args) => {
             let certs = webhook::certs::generate(&args.dns, &args.ip)?;
@@ -151,10 +175,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn rbac(args: RbacArgs) -> anyhow::Result<ExitCode> {
+    let registry = registry::load(&args.charts.charts)?;
+    let (role, discovered) = dsc_helm::rbac::cluster_role(&registry, &args.name)?;
+    for kind in &discovered.unresolved {
+        eprintln!(
+            "warning: kind {kind} is named without an apiVersion dsc-helm can resolve; \
+             add it to the component's `watches` to grant it"
+        );
+    }
+    print!("{}", dsc_helm::rbac::cluster_role_yaml(&role)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// A long-running part of `serve`; the first to end (or fail) ends the process.
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // RUST_LOG filters as usual (e.g. `dsc_helm=debug`); info by default.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     // Startup errors name the file at fault (FR-008) and stop before anything listens.
     let registry = Arc::new(registry::load(&args.charts)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -165,8 +209,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let client = match kube::Client::try_default().await {
             Ok(c) => Some(c),
             Err(e) => {
-                eprintln!(
-                    "warning: no Kubernetes API access ({e}); the single-DataScienceCluster rule cannot be checked"
+                tracing::warn!(
+                    error = %e,
+                    "no Kubernetes API access; the single-DataScienceCluster rule cannot be checked"
                 );
                 None
             }
@@ -175,7 +220,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(c) => match c.apiserver_version().await {
                 Ok(info) => KubeVersion::parse(&info.git_version),
                 Err(e) => {
-                    eprintln!("warning: cannot read the API server version ({e}); dry renders assume {}", defaults::DEFAULT_KUBE_VERSION);
+                    tracing::warn!(
+                        error = %e,
+                        assumed = defaults::DEFAULT_KUBE_VERSION,
+                        "cannot read the API server version; dry renders assume a default"
+                    );
                     None
                 }
             },
@@ -209,22 +258,57 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             validator,
             client.clone().map(webhook::dsc_names_from),
         )?;
-        eprintln!(
-            "webhook: serving {} components on https://{}",
-            registry.components.len(),
-            args.webhook_addr
+        tracing::info!(
+            components = registry.components.len(),
+            address = %args.webhook_addr,
+            "webhook serving over HTTPS"
         );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let tasks: Vec<Task> = vec![Box::pin(async move {
-            server.run(wait(stopped.clone())).await?;
+        let webhook_stopped = stopped.clone();
+        let mut tasks: Vec<Task> = vec![Box::pin(async move {
+            server.run(wait(webhook_stopped)).await?;
             Ok(())
         })];
+        if !args.webhook_only {
+            let Some(client) = client else {
+                bail!("the reconciler needs Kubernetes API access (or run with --webhook-only)");
+            };
+            let options = reconcile::Options {
+                applications_namespace: args.applications_namespace.clone(),
+                operator_namespace: args.operator_namespace.clone(),
+                identity: args.identity.clone().unwrap_or_else(default_identity),
+                leader_election: !args.no_leader_election,
+            };
+            tracing::info!(
+                components = registry.components.len(),
+                applications_namespace = %options.applications_namespace,
+                leader_election = options.leader_election,
+                "reconciler starting"
+            );
+            let registry = registry.clone();
+            let stopped = stopped.clone();
+            // The reconciler stops by being dropped: whatever it was applying is picked up
+            // again by the next leader from the objects' state.
+            tasks.push(Box::pin(async move {
+                tokio::select! {
+                    result = reconcile::run(client, registry, options) => result?,
+                    () = wait(stopped) => {}
+                }
+                Ok(())
+            }));
+        }
         run_until_signal(tasks, stop).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The host name and process id: unique per replica, readable in the Lease.
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}-{}", host.trim(), std::process::id())
 }
 
 /// Runs the tasks until SIGTERM or Ctrl-C (then lets them stop gracefully) or until one ends.

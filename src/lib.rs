@@ -7,6 +7,8 @@ pub mod api;
 pub mod chart;
 pub mod engine;
 pub mod manifest;
+pub mod rbac;
+pub mod reconcile;
 pub mod registry;
 pub mod render;
 pub mod value;

@@ -178,7 +178,7 @@ fn link_entries_are_kept_empty_never_followed() {
     let c = load_archive("demo.tgz", &gz.finish().unwrap_or_default());
     let secret = c
         .ok()
-        .and_then(|c| c.files.into_iter().find(|f| f.name == "secret"));
+        .and_then(|c| c.files.iter().find(|f| f.name == "secret").cloned());
     assert_eq!(secret.map(|f| f.data), Some(Vec::new()));
 }
 

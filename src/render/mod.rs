@@ -295,12 +295,7 @@ fn collect<'c>(
     );
     context.insert(
         "Files".into(),
-        Value::Object(Arc::new(Files::new(
-            chart
-                .files
-                .iter()
-                .map(|f| (f.name.clone(), Arc::from(f.data.as_slice()))),
-        ))),
+        Value::Object(Arc::new(Files::new(chart.files.clone()))),
     );
     context.insert("Release".into(), globals.release.clone());
     context.insert("Capabilities".into(), globals.capabilities.clone());
@@ -312,7 +307,7 @@ fn collect<'c>(
 
     let library = chart.metadata.chart_type.eq_ignore_ascii_case("library");
     let base_path = format!("{full_path}/templates");
-    for template in &chart.templates {
+    for template in chart.templates.iter() {
         let partial = template
             .name
             .rsplit('/')

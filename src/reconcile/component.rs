@@ -1,0 +1,708 @@
+//! One controller per component kind (FR-003): its own task, its own render cache and its own
+//! backoff, so a failing or slow component never delays another.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::ApiResource;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::runtime::watcher::{self, watcher};
+use serde_json::{Value as Json, json};
+
+use super::cluster::LiveLookup;
+use super::plan::{self, Instance, PART_OF, Plan, PlanError, Planned};
+use super::status::{self, Outcome, Reason};
+use super::watches::{ObjectKey, Trigger};
+use super::{FIELD_MANAGER, ReconcileError, Shared, backoff, now};
+use crate::api::{ChartRef, ComponentStanza, ComponentStatus, InventoryEntry};
+use crate::engine::funcs::SeededRandom;
+use crate::registry::Component;
+use crate::render::{Release, Renderer};
+
+/// Holds the component resource until its objects are deleted (DESIGN.md: do not rely on
+/// ownerReference garbage collection).
+pub const FINALIZER: &str = "platform.opendatahub.io/dsc-helm-cleanup";
+/// How long one reconcile waits for its CRDs to become Established before reporting failure.
+const CRD_ESTABLISH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What this process last applied successfully; the inputs of a no-op reconcile.
+#[derive(Default)]
+struct Memory {
+    uid: String,
+    digest: String,
+}
+
+pub struct ComponentController {
+    shared: Arc<Shared>,
+    /// Position in the shared registry: components are not cloned per controller.
+    index: usize,
+    trigger: Arc<Trigger>,
+    renderer: Arc<Renderer>,
+    resource: ApiResource,
+    api: Api<DynamicObject>,
+    memory: Memory,
+}
+
+/// Runs the controller of one component until the future is dropped.
+pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
+    let Some(component) = shared.registry.components.get(index) else {
+        return;
+    };
+    let resource = crate::api::component_api_resource(component);
+    let api: Api<DynamicObject> = Api::all_with(shared.client.clone(), &resource);
+    let _watch = {
+        let api = api.clone();
+        let trigger = trigger.clone();
+        let name = component.singleton_name();
+        super::AbortOnDrop(tokio::spawn(async move {
+            let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+            let stream = watcher(api, config).default_backoff();
+            futures::pin_mut!(stream);
+            while stream.next().await.is_some() {
+                trigger.wake();
+            }
+        }))
+    };
+    let mut controller = ComponentController {
+        shared: shared.clone(),
+        index,
+        trigger: trigger.clone(),
+        renderer: Arc::new(Renderer::new()),
+        resource,
+        api,
+        memory: Memory::default(),
+    };
+    let mut failures: u32 = 0;
+    trigger.wake();
+    loop {
+        if failures == 0 {
+            trigger.notify.notified().await;
+        } else {
+            tokio::select! {
+                _ = trigger.notify.notified() => {}
+                _ = tokio::time::sleep(backoff(failures)) => {}
+            }
+        }
+        match controller.reconcile().await {
+            Ok(()) => failures = 0,
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                controller.shared.log(&format!(
+                    "component {}: {e} (retry {failures})",
+                    controller.component().name
+                ));
+            }
+        }
+    }
+}
+
+fn status_of(cr: &DynamicObject) -> ComponentStatus {
+    cr.data
+        .get("status")
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+        .unwrap_or_default()
+}
+
+fn has_finalizer(cr: &DynamicObject) -> bool {
+    cr.metadata
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|x| x == FINALIZER))
+}
+
+impl ComponentController {
+    fn component(&self) -> &Component {
+        &self.shared.registry.components[self.index]
+    }
+
+    fn name(&self) -> String {
+        self.component().singleton_name()
+    }
+
+    async fn reconcile(&mut self) -> Result<(), ReconcileError> {
+        let Some(cr) = self.api.get_opt(&self.name()).await? else {
+            self.forget();
+            return Ok(());
+        };
+        let current = status_of(&cr);
+        if cr.metadata.deletion_timestamp.is_some() {
+            if has_finalizer(&cr) {
+                self.delete_all(&current.inventory).await?;
+                self.set_finalizer(&cr, false).await?;
+            }
+            self.forget();
+            return Ok(());
+        }
+        if !has_finalizer(&cr) {
+            self.set_finalizer(&cr, true).await?;
+        }
+        let generation = cr.metadata.generation.unwrap_or_default();
+        let stanza: ComponentStanza = match cr
+            .data
+            .get("spec")
+            .map(|s| serde_json::from_value(s.clone()))
+            .transpose()
+        {
+            Ok(s) => s.unwrap_or_default(),
+            Err(e) => {
+                return self
+                    .fail(&cr, &current, Reason::ValuesInvalid, format!("spec: {e}"))
+                    .await;
+            }
+        };
+        if !stanza.is_managed() {
+            self.delete_all(&current.inventory).await?;
+            self.forget();
+            let outcome = Outcome {
+                reason: Reason::Removed,
+                message: format!("{} is not managed", self.component().name),
+            };
+            let next = self.status(&current, &outcome, generation, String::new(), Vec::new());
+            return self.write_status(&cr, &current, next).await;
+        }
+        let drift = self.trigger.take_drift();
+        let plan = match self.plan(&cr, &stanza).await? {
+            Ok(plan) => plan,
+            Err((reason, message)) => return self.fail(&cr, &current, reason, message).await,
+        };
+        let inventory = plan.inventory();
+        let uid = cr.metadata.uid.clone().unwrap_or_default();
+        let unchanged = !drift
+            && self.memory.digest == plan.digest
+            && self.memory.uid == uid
+            && current.render_digest == plan.digest
+            && current.inventory == inventory;
+        if unchanged {
+            let outcome = applied(&plan);
+            let next = self.status(&current, &outcome, generation, plan.digest, inventory);
+            return self.write_status(&cr, &current, next).await;
+        }
+
+        let (desired, errors) = self.apply(&plan).await?;
+        let mut recorded = inventory.clone();
+        if errors.is_empty() {
+            for entry in plan::prune_set(&current.inventory, &inventory) {
+                if let Err(e) = self.delete(&entry).await {
+                    recorded.push(entry.clone());
+                    self.shared
+                        .log(&format!("pruning {} {}: {e}", entry.kind, entry.name));
+                }
+            }
+        } else {
+            // Keep what a failed apply may have left, so a later prune or removal finds it.
+            recorded.extend(current.inventory.iter().cloned());
+        }
+        recorded.sort();
+        recorded.dedup();
+        self.trigger.set_desired(desired);
+        self.subscribe(&plan);
+        if errors.is_empty() {
+            self.memory = Memory {
+                uid,
+                digest: plan.digest.clone(),
+            };
+            let next = self.status(&current, &applied(&plan), generation, plan.digest, recorded);
+            self.write_status(&cr, &current, next).await
+        } else {
+            self.memory = Memory::default();
+            let message = errors.join("; ");
+            let outcome = Outcome {
+                reason: Reason::ApplyFailed,
+                message: message.clone(),
+            };
+            let digest = current.render_digest.clone();
+            let next = self.status(&current, &outcome, generation, digest, recorded);
+            self.write_status(&cr, &current, next).await?;
+            self.event(&cr, &message).await;
+            Err(ReconcileError::Failed(message))
+        }
+    }
+
+    /// Values → render → plan. The outer error is the API's; the inner one the component's.
+    async fn plan(
+        &self,
+        cr: &DynamicObject,
+        stanza: &ComponentStanza,
+    ) -> Result<Result<Plan, (Reason, String)>, ReconcileError> {
+        let values = stanza.values.clone().unwrap_or(Json::Null);
+        let prepared =
+            match crate::registry::component_values(self.component(), &stanza.features, &values) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err((Reason::ValuesInvalid, e.to_string()))),
+            };
+        let violations = crate::values::validate(&prepared);
+        if !violations.is_empty() {
+            return Ok(Err((
+                Reason::ValuesInvalid,
+                crate::values::schema_error_message(&violations),
+            )));
+        }
+        let seed = self.shared.seeds.get(&self.component().name).await?;
+        let mut refreshed = false;
+        loop {
+            let snapshot = self.shared.cluster.snapshot();
+            let renderer = self.renderer.clone();
+            let chart = prepared.chart.clone();
+            let values = prepared.values.clone();
+            let release = Release::install(
+                &self.component().name,
+                &self.shared.options.applications_namespace,
+            );
+            let lookup = LiveLookup {
+                client: self.shared.client.clone(),
+                snapshot: snapshot.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            };
+            let seed = seed.clone();
+            let rendered = tokio::task::spawn_blocking(move || {
+                let mut random = SeededRandom::new(&seed);
+                renderer.render(
+                    &chart,
+                    &values,
+                    &release,
+                    &snapshot.capabilities,
+                    &lookup,
+                    &mut random,
+                )
+            })
+            .await
+            .map_err(|e| ReconcileError::Task(e.to_string()))?;
+            let rendered = match rendered {
+                Ok(r) => r,
+                Err(e) => return Ok(Err((Reason::ChartRenderError, e.to_string()))),
+            };
+            let instance = Instance {
+                component: self.component().name.clone(),
+                api_version: self.resource.api_version.clone(),
+                kind: self.resource.kind.clone(),
+                name: self.name(),
+                uid: cr.metadata.uid.clone().unwrap_or_default(),
+                generation: cr.metadata.generation.unwrap_or_default(),
+                chart_version: self.component().chart_version().to_string(),
+            };
+            let snapshot = self.shared.cluster.snapshot();
+            match plan::plan(
+                &prepared.chart,
+                &rendered,
+                &instance,
+                &self.shared.options.applications_namespace,
+                snapshot.as_ref(),
+            ) {
+                Ok(p) => return Ok(Ok(p)),
+                // A kind may have been installed since the last discovery: look once more.
+                Err(PlanError::UnknownKind { .. }) if !refreshed => {
+                    self.shared.cluster.refresh().await?;
+                    refreshed = true;
+                }
+                Err(e @ PlanError::UnknownKind { .. }) => {
+                    return Ok(Err((Reason::ApplyFailed, e.to_string())));
+                }
+                Err(e) => return Ok(Err((Reason::ChartRenderError, e.to_string()))),
+            }
+        }
+    }
+
+    /// Applies CRDs (then waits for them), then everything else in order. Per-object errors
+    /// are collected so that one bad object does not hide the others.
+    async fn apply(
+        &self,
+        plan: &Plan,
+    ) -> Result<(HashMap<ObjectKey, String>, Vec<String>), ReconcileError> {
+        let mut desired = HashMap::new();
+        let mut errors = Vec::new();
+        ensure_namespace(
+            &self.shared.client,
+            &self.shared.options.applications_namespace,
+        )
+        .await?;
+        let snapshot = self.shared.cluster.snapshot();
+        for crd in &plan.crds {
+            match self.apply_one(crd, &snapshot).await {
+                Ok(rv) => {
+                    desired.insert(key(crd), rv);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut snapshot = snapshot;
+        if !plan.crds.is_empty() {
+            let crds: Api<CustomResourceDefinition> = Api::all(self.shared.client.clone());
+            let mut missing = false;
+            for crd in &plan.crds {
+                if let Err(e) = wait_established(&crds, &crd.name).await {
+                    errors.push(e);
+                }
+                let served = crd
+                    .object
+                    .pointer("/spec/versions")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.get("name").and_then(Json::as_str))
+                    .any(|v| {
+                        let group = crd.object.pointer("/spec/group").and_then(Json::as_str);
+                        let kind = crd
+                            .object
+                            .pointer("/spec/names/kind")
+                            .and_then(Json::as_str);
+                        match (group, kind) {
+                            (Some(g), Some(k)) => {
+                                snapshot.resolve(&format!("{g}/{v}"), k).is_some()
+                            }
+                            _ => true,
+                        }
+                    });
+                missing |= !served;
+            }
+            if missing {
+                snapshot = self.shared.cluster.refresh().await?;
+                // `.Capabilities` changed: render again with what the cluster now serves.
+                self.trigger.wake();
+            }
+        }
+        for object in &plan.objects {
+            match self.apply_one(object, &snapshot).await {
+                Ok(rv) => {
+                    desired.insert(key(object), rv);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        Ok((desired, errors))
+    }
+
+    /// Server-side apply of one object; returns the resourceVersion it now has.
+    async fn apply_one(
+        &self,
+        object: &Planned,
+        snapshot: &super::cluster::Snapshot,
+    ) -> Result<String, String> {
+        let describe = |e: &dyn std::fmt::Display| {
+            format!(
+                "{} {}: {e}",
+                object.kind,
+                qualified(&object.namespace, &object.name)
+            )
+        };
+        let Some((ar, namespaced)) = snapshot.resolve(&object.api_version, &object.kind) else {
+            return Err(describe(&format!(
+                "no matches for kind {} in version {}",
+                object.kind, object.api_version
+            )));
+        };
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(self.shared.client.clone(), &object.namespace, &ar)
+        } else {
+            Api::all_with(self.shared.client.clone(), &ar)
+        };
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let mut attempts = 0;
+        loop {
+            match api
+                .patch(&object.name, &params, &Patch::Apply(&object.object))
+                .await
+            {
+                Ok(applied) => return Ok(applied.metadata.resource_version.unwrap_or_default()),
+                // A conflict with a concurrent writer or a server restart: try again shortly.
+                Err(e) if attempts < 3 && is_transient(&e) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(200 * attempts)).await;
+                }
+                Err(e) => return Err(describe(&e)),
+            }
+        }
+    }
+
+    /// Deletes one inventory entry if it still carries our label; gone objects are fine.
+    async fn delete(&self, entry: &InventoryEntry) -> Result<(), ReconcileError> {
+        let api_version = if entry.group.is_empty() {
+            entry.version.clone()
+        } else {
+            format!("{}/{}", entry.group, entry.version)
+        };
+        let snapshot = self.shared.cluster.snapshot();
+        let Some((ar, namespaced)) = snapshot.resolve(&api_version, &entry.kind) else {
+            return Ok(());
+        };
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(self.shared.client.clone(), &entry.namespace, &ar)
+        } else {
+            Api::all_with(self.shared.client.clone(), &ar)
+        };
+        let Some(meta) = api.get_metadata_opt(&entry.name).await? else {
+            return Ok(());
+        };
+        let ours = meta
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(PART_OF))
+            .is_some_and(|v| *v == self.component().name);
+        if !ours || meta.metadata.deletion_timestamp.is_some() {
+            return Ok(());
+        }
+        match api.delete(&entry.name, &DeleteParams::background()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete_all(&self, inventory: &[InventoryEntry]) -> Result<(), ReconcileError> {
+        let mut first_error = None;
+        for entry in plan::removal_set(inventory) {
+            if let Err(e) = self.delete(&entry).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    async fn set_finalizer(&self, cr: &DynamicObject, present: bool) -> Result<(), ReconcileError> {
+        let mut finalizers: Vec<String> = cr
+            .metadata
+            .finalizers
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| f != FINALIZER)
+            .collect();
+        if present {
+            finalizers.push(FINALIZER.to_string());
+        }
+        // The resourceVersion turns a concurrent change into a 409 and a retry, never a lost
+        // finalizer of someone else.
+        let patch = json!({"metadata": {
+            "finalizers": finalizers,
+            "resourceVersion": cr.metadata.resource_version,
+        }});
+        self.api
+            .patch(&self.name(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        Ok(())
+    }
+
+    fn status(
+        &self,
+        current: &ComponentStatus,
+        outcome: &Outcome,
+        generation: i64,
+        render_digest: String,
+        inventory: Vec<InventoryEntry>,
+    ) -> ComponentStatus {
+        ComponentStatus {
+            conditions: status::component_conditions(
+                &current.conditions,
+                outcome,
+                generation,
+                &now(),
+            ),
+            observed_generation: Some(generation),
+            chart: Some(ChartRef {
+                name: self.component().chart_name().to_string(),
+                version: self.component().chart_version().to_string(),
+            }),
+            render_digest,
+            inventory,
+        }
+    }
+
+    /// Writes the status only when it differs, so a no-op reconcile writes nothing.
+    async fn write_status(
+        &self,
+        cr: &DynamicObject,
+        current: &ComponentStatus,
+        next: ComponentStatus,
+    ) -> Result<(), ReconcileError> {
+        if *current == next && cr.data.get("status").is_some() {
+            return Ok(());
+        }
+        let body = json!({
+            "apiVersion": self.resource.api_version,
+            "kind": self.resource.kind,
+            "metadata": {"name": self.name()},
+            "status": next,
+        });
+        self.api
+            .patch_status(
+                &self.name(),
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Reports a component failure: status, a Warning event, and an error for the backoff.
+    async fn fail(
+        &mut self,
+        cr: &DynamicObject,
+        current: &ComponentStatus,
+        reason: Reason,
+        message: String,
+    ) -> Result<(), ReconcileError> {
+        self.memory = Memory::default();
+        let generation = cr.metadata.generation.unwrap_or_default();
+        let outcome = Outcome {
+            reason,
+            message: message.clone(),
+        };
+        let next = self.status(
+            current,
+            &outcome,
+            generation,
+            current.render_digest.clone(),
+            current.inventory.clone(),
+        );
+        self.write_status(cr, current, next).await?;
+        self.event(cr, &message).await;
+        Err(ReconcileError::Failed(format!(
+            "{}: {message}",
+            reason.as_str()
+        )))
+    }
+
+    async fn event(&self, cr: &DynamicObject, message: &str) {
+        let reference = kube::Resource::object_ref(cr, &self.resource);
+        let event = KubeEvent {
+            type_: EventType::Warning,
+            reason: "ProvisioningError".to_string(),
+            // The events API caps notes at 1 kB.
+            note: Some(truncate(message, 1000)),
+            action: "Reconcile".to_string(),
+            secondary: None,
+        };
+        if let Err(e) = self.shared.recorder.publish(&event, &reference).await {
+            self.shared.log(&format!("publishing event: {e}"));
+        }
+    }
+
+    fn subscribe(&self, plan: &Plan) {
+        let snapshot = self.shared.cluster.snapshot();
+        let rendered: Vec<ApiResource> = plan
+            .all()
+            .filter_map(|p| snapshot.resolve(&p.api_version, &p.kind).map(|(ar, _)| ar))
+            .collect();
+        let declared: Vec<ApiResource> = self
+            .component()
+            .watches
+            .iter()
+            .filter_map(|w| {
+                let api_version = if w.group.is_empty() {
+                    w.version.clone()
+                } else {
+                    format!("{}/{}", w.group, w.version)
+                };
+                snapshot.resolve(&api_version, &w.kind).map(|(ar, _)| ar)
+            })
+            .collect();
+        self.shared
+            .watches
+            .subscribe(&self.component().name, &rendered, &declared);
+    }
+
+    fn forget(&mut self) {
+        self.memory = Memory::default();
+        self.trigger.set_desired(HashMap::new());
+        self.shared
+            .watches
+            .subscribe(&self.component().name, &[], &[]);
+    }
+}
+
+fn applied(plan: &Plan) -> Outcome {
+    Outcome {
+        reason: Reason::ResourcesApplied,
+        message: format!("{} objects applied", plan.crds.len() + plan.objects.len()),
+    }
+}
+
+fn key(p: &Planned) -> ObjectKey {
+    (
+        p.group_version().0.to_string(),
+        p.kind.clone(),
+        p.namespace.clone(),
+        p.name.clone(),
+    )
+}
+
+fn qualified(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        name.to_string()
+    } else {
+        format!("{namespace}/{name}")
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => s.code == 409 || s.code == 429 || s.code >= 500,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// Creates the namespace when it is missing; a read when it exists.
+pub async fn ensure_namespace(client: &kube::Client, name: &str) -> Result<(), ReconcileError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    if api.get_metadata_opt(name).await?.is_some() {
+        return Ok(());
+    }
+    let ns = Namespace {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match api.create(&PostParams::default(), &ns).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn wait_established(api: &Api<CustomResourceDefinition>, name: &str) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + CRD_ESTABLISH_TIMEOUT;
+    loop {
+        let established = api
+            .get_opt(name)
+            .await
+            .map_err(|e| format!("CustomResourceDefinition {name}: {e}"))?
+            .and_then(|c| c.status)
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        if established {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "CustomResourceDefinition {name} is not Established after {}s",
+                CRD_ESTABLISH_TIMEOUT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

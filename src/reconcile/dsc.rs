@@ -1,0 +1,202 @@
+//! The DataScienceCluster controller: turns each stanza into the component's own resource
+//! (`default-<name>`, owned by the DSC) and aggregates the components' readiness back into the
+//! DSC status. It writes only when something differs.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, watcher};
+use serde_json::{Value as Json, json};
+use tokio::sync::Notify;
+
+use super::status::{self, ComponentView};
+use super::{AbortOnDrop, FIELD_MANAGER, ReconcileError, Shared, backoff, now};
+use crate::api::{ChartRef, ComponentStanza, ComponentStatus, DataScienceCluster};
+use crate::registry::Component;
+
+pub async fn run(shared: Arc<Shared>) {
+    let notify = Arc::new(Notify::new());
+    let mut watches = Vec::new();
+    let dscs: Api<DataScienceCluster> = Api::all(shared.client.clone());
+    watches.push(spawn_watch(dscs.clone(), notify.clone()));
+    for c in &shared.registry.components {
+        let ar = crate::api::component_api_resource(c);
+        let api: Api<DynamicObject> = Api::all_with(shared.client.clone(), &ar);
+        watches.push(spawn_watch(api, notify.clone()));
+    }
+    let mut failures: u32 = 0;
+    notify.notify_one();
+    loop {
+        if failures == 0 {
+            notify.notified().await;
+        } else {
+            tokio::select! {
+                _ = notify.notified() => {}
+                _ = tokio::time::sleep(backoff(failures)) => {}
+            }
+        }
+        match reconcile(&shared, &dscs).await {
+            Ok(()) => failures = 0,
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                shared.log(&format!("DataScienceCluster: {e} (retry {failures})"));
+            }
+        }
+    }
+}
+
+fn spawn_watch<K>(api: Api<K>, notify: Arc<Notify>) -> AbortOnDrop
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    AbortOnDrop(tokio::spawn(async move {
+        let stream = watcher(api, watcher::Config::default()).default_backoff();
+        futures::pin_mut!(stream);
+        while stream.next().await.is_some() {
+            notify.notify_one();
+        }
+    }))
+}
+
+async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<(), ReconcileError> {
+    let mut all = dscs.list(&ListParams::default()).await?.items;
+    // The webhook admits one DSC; should there be more, the oldest one rules.
+    all.sort_by(|a, b| {
+        a.metadata
+            .creation_timestamp
+            .cmp(&b.metadata.creation_timestamp)
+            .then_with(|| a.metadata.name.cmp(&b.metadata.name))
+    });
+    let dsc = all
+        .into_iter()
+        .find(|d| d.metadata.deletion_timestamp.is_none());
+    let mut views = Vec::new();
+    for component in &shared.registry.components {
+        let stanza = dsc
+            .as_ref()
+            .and_then(|d| d.spec.components.get(&component.name))
+            .cloned()
+            .unwrap_or_default();
+        views.push(sync_component(shared, dsc.as_ref(), component, &stanza).await?);
+    }
+    let Some(dsc) = dsc else {
+        return Ok(());
+    };
+    let generation = dsc.metadata.generation.unwrap_or_default();
+    let current = dsc.status.clone().unwrap_or_default();
+    let (phase, conditions, components) =
+        status::dsc_status(&current.conditions, &views, generation, &now());
+    let next = crate::api::DataScienceClusterStatus {
+        phase,
+        observed_generation: Some(generation),
+        conditions,
+        components,
+    };
+    if dsc.status.as_ref() == Some(&next) {
+        return Ok(());
+    }
+    let name = dsc.metadata.name.clone().unwrap_or_default();
+    let body = json!({
+        "apiVersion": format!("{}/{}", crate::api::DSC_GROUP, crate::api::DSC_VERSION),
+        "kind": "DataScienceCluster",
+        "metadata": {"name": name},
+        "status": next,
+    });
+    dscs.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Makes the component resource match the stanza and reports what the DSC should say.
+async fn sync_component(
+    shared: &Shared,
+    dsc: Option<&DataScienceCluster>,
+    component: &Component,
+    stanza: &ComponentStanza,
+) -> Result<ComponentView, ReconcileError> {
+    let ar = crate::api::component_api_resource(component);
+    let api: Api<DynamicObject> = Api::all_with(shared.client.clone(), &ar);
+    let name = component.singleton_name();
+    let existing = api.get_opt(&name).await?;
+    let managed = stanza.is_managed() && dsc.is_some();
+    let mut exists = existing.is_some();
+    let mut ready = None;
+    if managed {
+        let dsc = dsc.ok_or_else(|| ReconcileError::Failed("no DataScienceCluster".into()))?;
+        let owner = json!({
+            "apiVersion": format!("{}/{}", crate::api::DSC_GROUP, crate::api::DSC_VERSION),
+            "kind": "DataScienceCluster",
+            "name": dsc.metadata.name,
+            "uid": dsc.metadata.uid,
+            "controller": true,
+        });
+        let spec = serde_json::to_value(stanza)?;
+        let up_to_date = existing.as_ref().is_some_and(|cr| {
+            cr.data.get("spec").unwrap_or(&Json::Null) == &spec
+                && cr.metadata.deletion_timestamp.is_none()
+                && cr
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| Some(&o.uid) == dsc.metadata.uid.as_ref())
+        });
+        if !up_to_date {
+            let body = json!({
+                "apiVersion": ar.api_version,
+                "kind": ar.kind,
+                "metadata": {"name": name, "ownerReferences": [owner]},
+                "spec": spec,
+            });
+            api.patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await?;
+            exists = true;
+        }
+        if let Some(cr) = &existing {
+            let status: ComponentStatus = cr
+                .data
+                .get("status")
+                .and_then(|s| serde_json::from_value(s.clone()).ok())
+                .unwrap_or_default();
+            let current = up_to_date
+                && status.observed_generation.is_some()
+                && status.observed_generation == cr.metadata.generation;
+            if current {
+                ready = status
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == status::READY)
+                    .cloned();
+            }
+        }
+    } else if let Some(cr) = &existing
+        && cr.metadata.deletion_timestamp.is_none()
+    {
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => exists = false,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(ComponentView {
+        name: component.name.clone(),
+        kind: component.kind.clone(),
+        managed,
+        chart: ChartRef {
+            name: component.chart_name().to_string(),
+            version: component.chart_version().to_string(),
+        },
+        exists,
+        ready,
+    })
+}

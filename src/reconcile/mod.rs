@@ -1,0 +1,194 @@
+//! The reconciler: the DataScienceCluster controller, one controller per component kind, drift
+//! watches and leader election. Argo CD style: charts are rendered template-only and
+//! server-side-applied; nothing of Helm's release machinery is kept in the cluster.
+//!
+//! Pure rules live in [`plan`] (what gets applied) and [`status`] (what users read); the rest
+//! is a thin runtime around the kube client.
+
+pub mod cluster;
+pub mod component;
+pub mod dsc;
+pub mod leader;
+pub mod plan;
+pub mod seed;
+pub mod status;
+pub mod watches;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::runtime::events::{Recorder, Reporter};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::registry::Registry;
+
+/// The field manager of every write; `kubectl get --show-managed-fields` names us by it.
+pub const FIELD_MANAGER: &str = "dsc-helm";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where namespaced objects go when a chart names no namespace.
+    pub applications_namespace: String,
+    /// Where the operator keeps its own objects: the render-seed Secret and the Lease.
+    pub operator_namespace: String,
+    /// This replica's name in the Lease (e.g. the pod name).
+    pub identity: String,
+    /// Off for single-replica runs and tests that count write calls.
+    pub leader_election: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            applications_namespace: "opendatahub".to_string(),
+            operator_namespace: "dsc-helm-system".to_string(),
+            identity: format!("dsc-helm-{}", std::process::id()),
+            leader_election: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("discovery: {0}")]
+    Discovery(String),
+    #[error("render seed: {0}")]
+    Seed(String),
+    #[error("encoding: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("task: {0}")]
+    Task(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// What every controller shares.
+pub struct Shared {
+    pub client: kube::Client,
+    pub registry: Arc<Registry>,
+    pub options: Options,
+    pub cluster: cluster::Cluster,
+    pub seeds: seed::Seeds,
+    pub watches: watches::Watches,
+    pub recorder: Recorder,
+}
+
+impl Shared {
+    /// The operator has no logging framework yet; stderr is what `kubectl logs` shows.
+    pub fn log(&self, message: &str) {
+        eprintln!("dsc-helm reconcile: {message}");
+    }
+}
+
+/// Aborts a spawned task when dropped, so that dropping a controller's future stops its
+/// helpers too.
+pub struct AbortOnDrop(pub JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Exponential backoff for failed reconciles: 1 s, 2 s, 4 s, … up to 5 minutes.
+pub fn backoff(failures: u32) -> Duration {
+    let exponent = failures.saturating_sub(1).min(9);
+    Duration::from_secs(1u64 << exponent).min(Duration::from_secs(300))
+}
+
+/// RFC 3339 with second precision, as Kubernetes prints condition times.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Runs the reconciler until an unrecoverable error; dropping the future stops every task.
+pub async fn run(
+    client: kube::Client,
+    registry: Arc<Registry>,
+    options: Options,
+) -> Result<(), ReconcileError> {
+    component::ensure_namespace(&client, &options.operator_namespace).await?;
+    if !options.leader_election {
+        return run_controllers(client, registry, options).await;
+    }
+    let elector = leader::Elector::new(
+        client.clone(),
+        &options.operator_namespace,
+        &options.identity,
+    );
+    loop {
+        while !elector.try_acquire().await.unwrap_or(false) {
+            tokio::time::sleep(leader::RENEW_EVERY).await;
+        }
+        let renew = async {
+            let mut last = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(leader::RENEW_EVERY).await;
+                match elector.try_acquire().await {
+                    Ok(true) => last = tokio::time::Instant::now(),
+                    Ok(false) => return,
+                    // Stop leading before the lease could expire and another replica start.
+                    Err(_) if last.elapsed() + leader::RENEW_EVERY >= leader::LEASE_DURATION => {
+                        return;
+                    }
+                    Err(_) => {}
+                }
+            }
+        };
+        tokio::select! {
+            result = run_controllers(client.clone(), registry.clone(), options.clone()) => return result,
+            _ = renew => eprintln!("dsc-helm reconcile: lost the leader lease; standing by"),
+        }
+    }
+}
+
+async fn run_controllers(
+    client: kube::Client,
+    registry: Arc<Registry>,
+    options: Options,
+) -> Result<(), ReconcileError> {
+    let mut failures = 0;
+    let cluster = loop {
+        match cluster::Cluster::discover(client.clone()).await {
+            Ok(c) => break c,
+            Err(e) => {
+                failures += 1;
+                eprintln!("dsc-helm reconcile: {e} (retry {failures})");
+                tokio::time::sleep(backoff(failures)).await;
+            }
+        }
+    };
+    let triggers: Arc<HashMap<String, Arc<watches::Trigger>>> = Arc::new(
+        registry
+            .components
+            .iter()
+            .map(|c| (c.name.clone(), Arc::new(watches::Trigger::default())))
+            .collect(),
+    );
+    let reporter = Reporter {
+        controller: FIELD_MANAGER.to_string(),
+        instance: Some(options.identity.clone()),
+    };
+    let shared = Arc::new(Shared {
+        recorder: Recorder::new(client.clone(), reporter),
+        seeds: seed::Seeds::new(client.clone(), &options.operator_namespace),
+        watches: watches::Watches::new(client.clone(), triggers.clone()),
+        cluster,
+        client,
+        registry: registry.clone(),
+        options,
+    });
+    let mut tasks = JoinSet::new();
+    tasks.spawn(dsc::run(shared.clone()));
+    for (index, c) in registry.components.iter().enumerate() {
+        let trigger = triggers.get(&c.name).cloned().unwrap_or_default();
+        tasks.spawn(component::run(shared.clone(), index, trigger));
+    }
+    match tasks.join_next().await {
+        Some(Err(e)) => Err(ReconcileError::Task(e.to_string())),
+        _ => Err(ReconcileError::Task("a controller stopped".to_string())),
+    }
+}

@@ -1,0 +1,219 @@
+//! Drift detection: one metadata-only watch per kind that any component renders (or declares
+//! in `watches`), filtered by our part-of label, shared by every component and stopped when no
+//! component needs the kind any more.
+//!
+//! Our own writes also produce watch events. Each component remembers the resourceVersion its
+//! last apply returned for every object it wants; an event with that version is our echo and
+//! ignored, anything else (an edit, a deletion, a label removed) re-queues the component with
+//! the drift flag, which forces the next reconcile to apply.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::core::ApiResource;
+use kube::core::PartialObjectMeta;
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{WatchStreamExt, watcher::watcher};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::plan::PART_OF;
+
+/// Identifies one object: group, kind, namespace, name.
+pub type ObjectKey = (String, String, String, String);
+
+/// How a component controller is woken up.
+#[derive(Default)]
+pub struct Trigger {
+    pub notify: Notify,
+    /// Set when something we manage drifted: the next reconcile must apply even if its inputs
+    /// did not change.
+    pub drift: AtomicBool,
+    /// Every object the component wants, with the resourceVersion of our last apply.
+    pub desired: Mutex<HashMap<ObjectKey, String>>,
+}
+
+impl Trigger {
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    pub fn wake_for_drift(&self) {
+        self.drift.store(true, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    pub fn take_drift(&self) -> bool {
+        self.drift.swap(false, Ordering::SeqCst)
+    }
+
+    pub fn set_desired(&self, desired: HashMap<ObjectKey, String>) {
+        match self.desired.lock() {
+            Ok(mut d) => *d = desired,
+            Err(poisoned) => *poisoned.into_inner() = desired,
+        }
+    }
+
+    /// Whether an event about `key` at `resource_version` (None: deleted) is drift.
+    fn is_drift(&self, key: &ObjectKey, resource_version: Option<&str>) -> bool {
+        let desired = match self.desired.lock() {
+            Ok(d) => d,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match (desired.get(key), resource_version) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(ours), Some(seen)) => ours != seen,
+        }
+    }
+}
+
+struct KindWatch {
+    task: JoinHandle<()>,
+    subscribers: BTreeSet<String>,
+    /// Components that declare the kind in their descriptor without rendering it: any event
+    /// with their label re-queues them. Shared with the watch task.
+    declared_by: Arc<Mutex<BTreeSet<String>>>,
+}
+
+/// The set of running drift watches.
+pub struct Watches {
+    client: kube::Client,
+    triggers: Arc<HashMap<String, Arc<Trigger>>>,
+    kinds: Mutex<HashMap<(String, String, String), KindWatch>>,
+}
+
+impl Watches {
+    pub fn new(client: kube::Client, triggers: Arc<HashMap<String, Arc<Trigger>>>) -> Watches {
+        Watches {
+            client,
+            triggers,
+            kinds: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Makes the watched kinds of `component` exactly `rendered` plus `declared`; starts what
+    /// is new, stops what nobody needs any more.
+    pub fn subscribe(&self, component: &str, rendered: &[ApiResource], declared: &[ApiResource]) {
+        let mut kinds = match self.kinds.lock() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let key = |ar: &ApiResource| (ar.group.clone(), ar.version.clone(), ar.kind.clone());
+        let wanted: HashMap<_, _> = rendered
+            .iter()
+            .map(|ar| (key(ar), (ar, false)))
+            .chain(declared.iter().map(|ar| (key(ar), (ar, true))))
+            .collect();
+        for (k, (ar, is_declared)) in &wanted {
+            let entry = kinds.entry(k.clone()).or_insert_with(|| {
+                let declared_by = Arc::new(Mutex::new(BTreeSet::new()));
+                KindWatch {
+                    task: tokio::spawn(watch_kind(
+                        self.client.clone(),
+                        (*ar).clone(),
+                        self.triggers.clone(),
+                        declared_by.clone(),
+                    )),
+                    subscribers: BTreeSet::new(),
+                    declared_by,
+                }
+            });
+            entry.subscribers.insert(component.to_string());
+            let mut declared_by = lock(&entry.declared_by);
+            if *is_declared {
+                declared_by.insert(component.to_string());
+            } else {
+                declared_by.remove(component);
+            }
+        }
+        kinds.retain(|k, w| {
+            if !wanted.contains_key(k) {
+                w.subscribers.remove(component);
+                lock(&w.declared_by).remove(component);
+            }
+            if w.subscribers.is_empty() {
+                w.task.abort();
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Kinds currently watched, for tests and metrics.
+    pub fn watched(&self) -> Vec<(String, String, String)> {
+        let kinds = match self.kinds.lock() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut out: Vec<_> = kinds.keys().cloned().collect();
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Watches {
+    fn drop(&mut self) {
+        let kinds = match self.kinds.lock() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for w in kinds.values() {
+            w.task.abort();
+        }
+    }
+}
+
+async fn watch_kind(
+    client: kube::Client,
+    ar: ApiResource,
+    triggers: Arc<HashMap<String, Arc<Trigger>>>,
+    declared_by: Arc<Mutex<BTreeSet<String>>>,
+) {
+    // Metadata-only: drift needs labels and resourceVersions, never the objects' bodies.
+    let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &ar);
+    let stream = watcher(api, watcher::Config::default().labels(PART_OF)).default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        let Ok(event) = event else { continue };
+        let (meta, deleted) = match &event {
+            Event::Apply(m) | Event::InitApply(m) => (m, false),
+            Event::Delete(m) => (m, true),
+            Event::Init | Event::InitDone => continue,
+        };
+        let Some(component) = meta.metadata.labels.as_ref().and_then(|l| l.get(PART_OF)) else {
+            continue;
+        };
+        let Some(trigger) = triggers.get(component) else {
+            continue;
+        };
+        let key: ObjectKey = (
+            ar.group.clone(),
+            ar.kind.clone(),
+            meta.metadata.namespace.clone().unwrap_or_default(),
+            meta.metadata.name.clone().unwrap_or_default(),
+        );
+        let rv = if deleted {
+            None
+        } else {
+            meta.metadata.resource_version.as_deref()
+        };
+        if trigger.is_drift(&key, rv) {
+            trigger.wake_for_drift();
+        } else if !matches!(event, Event::InitApply(_)) && lock(&declared_by).contains(component) {
+            trigger.wake();
+        }
+    }
+}
+
+/// A poisoned lock only means another task panicked mid-update of plain data; keep going.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
