@@ -394,3 +394,62 @@ async fn kubectl_apply_is_validated_by_the_webhook() {
         .await
         .unwrap();
 }
+
+/// Every variant in webhook-config/ is a valid object for the API server, and all of them
+/// send the same operations of the same resources to the paths the server serves, with the
+/// same failure behaviour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_webhook_configuration_variant_is_valid_and_consistent() {
+    let mut settings = Vec::new();
+    for variant in ["dev", "cert-manager", "openshift"] {
+        let path = repo()
+            .join("webhook-config")
+            .join(variant)
+            .join("validatingwebhookconfiguration.yaml");
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "CA_BUNDLE",
+            &support::base64(support::TestCa::new().unwrap().cert_pem().as_bytes()),
+        );
+        let parsed = dsc_helm::yaml::parse_value(&text).unwrap().to_json();
+        let webhooks = parsed["webhooks"].as_array().unwrap();
+        let mut seen = Vec::new();
+        for w in webhooks {
+            let path = w["clientConfig"]["url"]
+                .as_str()
+                .map(|u| u.trim_start_matches("https://127.0.0.1:9443").to_string())
+                .or_else(|| {
+                    w["clientConfig"]["service"]["path"]
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .unwrap();
+            assert!(
+                [
+                    dsc_helm::webhook::DSC_PATH,
+                    dsc_helm::webhook::COMPONENT_PATH
+                ]
+                .contains(&path.as_str()),
+                "{variant}: {path}"
+            );
+            assert_eq!(w["failurePolicy"], "Fail");
+            assert_eq!(w["sideEffects"], "None");
+            assert_eq!(w["matchPolicy"], "Equivalent");
+            assert_eq!(w["admissionReviewVersions"], json!(["v1"]));
+            let mut w = w.clone();
+            w.as_object_mut().unwrap().remove("clientConfig");
+            seen.push((path, w));
+        }
+        settings.push(seen);
+
+        // The API server accepts it (a dry run under a name no other test uses).
+        let renamed = text.replacen(
+            "name: dsc-helm-validating-webhook",
+            &format!("name: {}", support::unique_name("variant")),
+            1,
+        );
+        let out = kubectl(&["create", "--dry-run=server", "-f", "-"], Some(&renamed)).await;
+        assert!(out.status.success(), "{variant}: {}", stderr(&out));
+    }
+    assert_eq!(settings[0], settings[1]);
+    assert_eq!(settings[0], settings[2]);
+}

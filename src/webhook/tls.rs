@@ -197,10 +197,10 @@ pub async fn reload_loop(
                 }
                 metrics.set_certificate_expiry(unix_seconds(new.not_after));
                 metrics.certificate_reloaded(true);
-                eprintln!(
-                    "webhook: reloaded the serving certificate from {} (valid until {})",
-                    show(&files.cert),
-                    rfc3339(new.not_after)
+                tracing::info!(
+                    file = %show(&files.cert),
+                    valid_until = %rfc3339(new.not_after),
+                    "reloaded the serving certificate"
                 );
                 loaded = current;
                 reported = None;
@@ -208,11 +208,11 @@ pub async fn reload_loop(
             Ok(Err(e)) => {
                 if reported != Some(current) {
                     metrics.certificate_reloaded(false);
-                    eprintln!("webhook: keeping the current certificate: {e}");
+                    tracing::warn!(error = %e, "keeping the current serving certificate");
                     reported = Some(current);
                 }
             }
-            Err(e) => eprintln!("webhook: certificate reload task failed: {e}"),
+            Err(e) => tracing::warn!(error = %e, "the certificate reload task failed"),
         }
     }
 }

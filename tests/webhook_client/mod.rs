@@ -111,6 +111,7 @@ pub type Stream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 
 pub async fn tls_connect(connector: &TlsConnector, addr: SocketAddr) -> std::io::Result<Stream> {
     let tcp = tokio::net::TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
     connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
