@@ -57,6 +57,12 @@ impl Trigger {
         }
     }
 
+    /// Records one applied object at once, so that the echo of our own write (which may
+    /// arrive before the whole apply is done) is not taken for drift.
+    pub fn record(&self, key: ObjectKey, resource_version: String) {
+        lock(&self.desired).insert(key, resource_version);
+    }
+
     /// Whether an event about `key` at `resource_version` (None: deleted) is drift.
     fn is_drift(&self, key: &ObjectKey, resource_version: Option<&str>) -> bool {
         let desired = match self.desired.lock() {
