@@ -602,19 +602,24 @@ impl ComponentController {
             .all()
             .filter_map(|p| snapshot.resolve(&p.api_version, &p.kind).map(|(ar, _)| ar))
             .collect();
-        let declared: Vec<ApiResource> = self
-            .component()
+        let mut declared = Vec::new();
+        let mut pending = std::collections::BTreeSet::new();
+        for w in &self.component().watches {
+            let api_version = if w.group.is_empty() {
+                w.version.clone()
+            } else {
+                format!("{}/{}", w.group, w.version)
+            };
+            match snapshot.resolve(&api_version, &w.kind) {
+                Some((ar, _)) => declared.push(ar),
+                None => {
+                    pending.insert((w.group.clone(), w.kind.clone()));
+                }
+            }
+        }
+        self.shared
             .watches
-            .iter()
-            .filter_map(|w| {
-                let api_version = if w.group.is_empty() {
-                    w.version.clone()
-                } else {
-                    format!("{}/{}", w.group, w.version)
-                };
-                snapshot.resolve(&api_version, &w.kind).map(|(ar, _)| ar)
-            })
-            .collect();
+            .set_pending(&self.component().name, pending);
         self.shared
             .watches
             .subscribe(&self.component().name, &rendered, &declared);
@@ -622,6 +627,9 @@ impl ComponentController {
 
     fn forget(&mut self) {
         self.memory = Memory::default();
+        self.shared
+            .watches
+            .set_pending(&self.component().name, Default::default());
         self.trigger.set_desired(HashMap::new());
         self.shared
             .watches

@@ -212,6 +212,7 @@ async fn run_controllers(
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(dsc::run(shared.clone()));
+    tasks.spawn(watches::watch_crds(shared.clone()));
     for (index, c) in registry.components.iter().enumerate() {
         let trigger = triggers.get(&c.name).cloned().unwrap_or_default();
         tasks.spawn(component::run(shared.clone(), index, trigger));
