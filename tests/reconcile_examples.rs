@@ -36,8 +36,8 @@ async fn example_components_follow_the_dsc() {
     let client = plane.client().await.expect("client");
     let registry = Arc::new(examples());
     install_crds(&client, &registry).await;
-    let writes = Writes::default();
-    let operator_client = counting_client(plane, writes.clone()).await;
+    let requests = Requests::default();
+    let operator_client = counting_client(plane, requests.clone()).await;
     let options = options("ex");
     let apps = options.applications_namespace.clone();
     let metrics = options.metrics.clone();
@@ -143,7 +143,7 @@ async fn example_components_follow_the_dsc() {
 
     // A reconcile with unchanged inputs writes nothing.
     let before = Metrics::get(&metrics.unchanged);
-    writes.take();
+    requests.take();
     let touch = json!({"metadata": {"annotations": {"test/touch": "1"}}});
     let crs: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &webapps());
     crs.patch(
@@ -157,7 +157,7 @@ async fn example_components_follow_the_dsc() {
         (Metrics::get(&metrics.unchanged) > before).then_some(())
     })
     .await;
-    let written = writes.take();
+    let written = requests.take_writes();
     assert!(written.is_empty(), "a no-op reconcile wrote: {written:?}");
 
     // Change values: the Deployment follows, an optional Ingress appears, the password stays.

@@ -189,6 +189,17 @@ impl ComponentController {
             return self.write_status(&cr, &current, next).await;
         }
 
+        // Record what is about to be created before creating it: an operator killed mid-apply
+        // then still knows every object it may have made, and prunes or removes it later.
+        let mut current = current;
+        if inventory.iter().any(|e| !current.inventory.contains(e)) {
+            let mut widened = current.clone();
+            widened.inventory.extend(inventory.iter().cloned());
+            widened.inventory.sort();
+            widened.inventory.dedup();
+            self.write_status(&cr, &current, widened.clone()).await?;
+            current = widened;
+        }
         let (desired, errors) = self.apply(&plan).await?;
         let mut recorded = inventory.clone();
         if errors.is_empty() {

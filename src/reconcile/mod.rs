@@ -139,7 +139,12 @@ pub async fn run(
     registry: Arc<Registry>,
     options: Options,
 ) -> Result<(), ReconcileError> {
-    component::ensure_namespace(&client, &options.operator_namespace).await?;
+    let mut failures = 0;
+    while let Err(e) = component::ensure_namespace(&client, &options.operator_namespace).await {
+        failures += 1;
+        eprintln!("dsc-helm reconcile: operator namespace: {e} (retry {failures})");
+        tokio::time::sleep(backoff(failures)).await;
+    }
     if !options.leader_election {
         return run_controllers(client, registry, options).await;
     }

@@ -163,18 +163,27 @@ pub async fn dsc_condition(client: &kube::Client, type_: &str, status: &str) -> 
     .await
 }
 
-/// Every non-read request a client makes: `METHOD path`.
+/// Every request a client makes: `METHOD path`.
 #[derive(Clone, Default)]
-pub struct Writes(pub Arc<Mutex<Vec<String>>>);
+pub struct Requests(pub Arc<Mutex<Vec<String>>>);
 
-impl Writes {
+impl Requests {
+    /// Everything recorded since the last call.
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().expect("not poisoned"))
     }
+
+    /// The writes (anything but GET, which covers list and watch) since the last call.
+    pub fn take_writes(&self) -> Vec<String> {
+        self.take()
+            .into_iter()
+            .filter(|r| !r.starts_with("GET "))
+            .collect()
+    }
 }
 
-/// A client like `plane.client()` that records its writes in `writes`.
-pub async fn counting_client(plane: &support::ControlPlane, writes: Writes) -> kube::Client {
+/// A client like `plane.client()` that records its requests.
+pub async fn counting_client(plane: &support::ControlPlane, requests: Requests) -> kube::Client {
     let kubeconfig = kube::config::Kubeconfig::read_from(plane.kubeconfig()).expect("kubeconfig");
     let config = kube::Config::from_custom_kubeconfig(
         kubeconfig,
@@ -183,13 +192,11 @@ pub async fn counting_client(plane: &support::ControlPlane, writes: Writes) -> k
     .await
     .expect("config");
     let layer = tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
-        if req.method() != http::Method::GET {
-            writes.0.lock().expect("not poisoned").push(format!(
-                "{} {}",
-                req.method(),
-                req.uri().path()
-            ));
-        }
+        requests.0.lock().expect("not poisoned").push(format!(
+            "{} {}",
+            req.method(),
+            req.uri().path()
+        ));
         req
     });
     kube::client::ClientBuilder::try_from(config)
