@@ -19,7 +19,7 @@ use super::cluster::LiveLookup;
 use super::plan::{self, Instance, PART_OF, Plan, PlanError, Planned};
 use super::status::{self, Outcome, Reason};
 use super::watches::{ObjectKey, Trigger};
-use super::{FIELD_MANAGER, ReconcileError, Shared, backoff, now};
+use super::{FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
 use crate::api::{ChartRef, ComponentStanza, ComponentStatus, InventoryEntry};
 use crate::engine::funcs::SeededRandom;
 use crate::registry::Component;
@@ -89,9 +89,13 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
                 _ = tokio::time::sleep(backoff(failures)) => {}
             }
         }
-        match controller.reconcile().await {
+        let result = controller.reconcile().await;
+        let metrics = &controller.shared.options.metrics;
+        Metrics::add(&metrics.reconciles, 1);
+        match result {
             Ok(()) => failures = 0,
             Err(e) => {
+                Metrics::add(&metrics.failures, 1);
                 failures = failures.saturating_add(1);
                 controller.shared.log(&format!(
                     "component {}: {e} (retry {failures})",
@@ -179,11 +183,23 @@ impl ComponentController {
             && current.render_digest == plan.digest
             && current.inventory == inventory;
         if unchanged {
+            Metrics::add(&self.shared.options.metrics.unchanged, 1);
             let outcome = applied(&plan);
             let next = self.status(&current, &outcome, generation, plan.digest, inventory);
             return self.write_status(&cr, &current, next).await;
         }
 
+        // Record what is about to be created before creating it: an operator killed mid-apply
+        // then still knows every object it may have made, and prunes or removes it later.
+        let mut current = current;
+        if inventory.iter().any(|e| !current.inventory.contains(e)) {
+            let mut widened = current.clone();
+            widened.inventory.extend(inventory.iter().cloned());
+            widened.inventory.sort();
+            widened.inventory.dedup();
+            self.write_status(&cr, &current, widened.clone()).await?;
+            current = widened;
+        }
         let (desired, errors) = self.apply(&plan).await?;
         let mut recorded = inventory.clone();
         if errors.is_empty() {
@@ -325,6 +341,7 @@ impl ComponentController {
         for crd in &plan.crds {
             match self.apply_one(crd, &snapshot).await {
                 Ok(rv) => {
+                    self.trigger.record(key(crd), rv.clone());
                     desired.insert(key(crd), rv);
                 }
                 Err(e) => errors.push(e),
@@ -369,6 +386,7 @@ impl ComponentController {
         for object in &plan.objects {
             match self.apply_one(object, &snapshot).await {
                 Ok(rv) => {
+                    self.trigger.record(key(object), rv.clone());
                     desired.insert(key(object), rv);
                 }
                 Err(e) => errors.push(e),
@@ -408,7 +426,10 @@ impl ComponentController {
                 .patch(&object.name, &params, &Patch::Apply(&object.object))
                 .await
             {
-                Ok(applied) => return Ok(applied.metadata.resource_version.unwrap_or_default()),
+                Ok(applied) => {
+                    Metrics::add(&self.shared.options.metrics.objects_applied, 1);
+                    return Ok(applied.metadata.resource_version.unwrap_or_default());
+                }
                 // A conflict with a concurrent writer or a server restart: try again shortly.
                 Err(e) if attempts < 3 && is_transient(&e) => {
                     attempts += 1;
@@ -592,19 +613,24 @@ impl ComponentController {
             .all()
             .filter_map(|p| snapshot.resolve(&p.api_version, &p.kind).map(|(ar, _)| ar))
             .collect();
-        let declared: Vec<ApiResource> = self
-            .component()
+        let mut declared = Vec::new();
+        let mut pending = std::collections::BTreeSet::new();
+        for w in &self.component().watches {
+            let api_version = if w.group.is_empty() {
+                w.version.clone()
+            } else {
+                format!("{}/{}", w.group, w.version)
+            };
+            match snapshot.resolve(&api_version, &w.kind) {
+                Some((ar, _)) => declared.push(ar),
+                None => {
+                    pending.insert((w.group.clone(), w.kind.clone()));
+                }
+            }
+        }
+        self.shared
             .watches
-            .iter()
-            .filter_map(|w| {
-                let api_version = if w.group.is_empty() {
-                    w.version.clone()
-                } else {
-                    format!("{}/{}", w.group, w.version)
-                };
-                snapshot.resolve(&api_version, &w.kind).map(|(ar, _)| ar)
-            })
-            .collect();
+            .set_pending(&self.component().name, pending);
         self.shared
             .watches
             .subscribe(&self.component().name, &rendered, &declared);
@@ -612,6 +638,9 @@ impl ComponentController {
 
     fn forget(&mut self) {
         self.memory = Memory::default();
+        self.shared
+            .watches
+            .set_pending(&self.component().name, Default::default());
         self.trigger.set_desired(HashMap::new());
         self.shared
             .watches

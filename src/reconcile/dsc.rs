@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 use tokio::sync::Notify;
 
 use super::status::{self, ComponentView};
-use super::{AbortOnDrop, FIELD_MANAGER, ReconcileError, Shared, backoff, now};
+use super::{AbortOnDrop, FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
 use crate::api::{ChartRef, ComponentStanza, ComponentStatus, DataScienceCluster};
 use crate::registry::Component;
 
@@ -37,7 +37,9 @@ pub async fn run(shared: Arc<Shared>) {
                 _ = tokio::time::sleep(backoff(failures)) => {}
             }
         }
-        match reconcile(&shared, &dscs).await {
+        let result = reconcile(&shared, &dscs).await;
+        Metrics::add(&shared.options.metrics.dsc_reconciles, 1);
+        match result {
             Ok(()) => failures = 0,
             Err(e) => {
                 failures = failures.saturating_add(1);

@@ -16,6 +16,7 @@ pub mod watches;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kube::runtime::events::{Recorder, Reporter};
@@ -36,6 +37,33 @@ pub struct Options {
     pub identity: String,
     /// Off for single-replica runs and tests that count write calls.
     pub leader_election: bool,
+    /// Counters the caller can read (metrics endpoint, tests, benchmarks).
+    pub metrics: Arc<Metrics>,
+}
+
+/// Monotonic counters of what the reconciler did.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Component reconciles finished, successful or not.
+    pub reconciles: AtomicU64,
+    /// Component reconciles that found nothing to do and wrote nothing.
+    pub unchanged: AtomicU64,
+    /// Component reconciles that failed (and were retried with backoff).
+    pub failures: AtomicU64,
+    /// Objects server-side-applied.
+    pub objects_applied: AtomicU64,
+    /// DataScienceCluster reconciles finished.
+    pub dsc_reconciles: AtomicU64,
+}
+
+impl Metrics {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::SeqCst)
+    }
+
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::SeqCst);
+    }
 }
 
 impl Default for Options {
@@ -45,6 +73,7 @@ impl Default for Options {
             operator_namespace: "dsc-helm-system".to_string(),
             identity: format!("dsc-helm-{}", std::process::id()),
             leader_election: true,
+            metrics: Arc::default(),
         }
     }
 }
@@ -110,7 +139,12 @@ pub async fn run(
     registry: Arc<Registry>,
     options: Options,
 ) -> Result<(), ReconcileError> {
-    component::ensure_namespace(&client, &options.operator_namespace).await?;
+    let mut failures = 0;
+    while let Err(e) = component::ensure_namespace(&client, &options.operator_namespace).await {
+        failures += 1;
+        eprintln!("dsc-helm reconcile: operator namespace: {e} (retry {failures})");
+        tokio::time::sleep(backoff(failures)).await;
+    }
     if !options.leader_election {
         return run_controllers(client, registry, options).await;
     }
@@ -183,6 +217,7 @@ async fn run_controllers(
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(dsc::run(shared.clone()));
+    tasks.spawn(watches::watch_crds(shared.clone()));
     for (index, c) in registry.components.iter().enumerate() {
         let trigger = triggers.get(&c.name).cloned().unwrap_or_default();
         tasks.spawn(component::run(shared.clone(), index, trigger));

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::core::PartialObjectMeta;
@@ -57,6 +58,12 @@ impl Trigger {
         }
     }
 
+    /// Records one applied object at once, so that the echo of our own write (which may
+    /// arrive before the whole apply is done) is not taken for drift.
+    pub fn record(&self, key: ObjectKey, resource_version: String) {
+        lock(&self.desired).insert(key, resource_version);
+    }
+
     /// Whether an event about `key` at `resource_version` (None: deleted) is drift.
     fn is_drift(&self, key: &ObjectKey, resource_version: Option<&str>) -> bool {
         let desired = match self.desired.lock() {
@@ -84,6 +91,9 @@ pub struct Watches {
     client: kube::Client,
     triggers: Arc<HashMap<String, Arc<Trigger>>>,
     kinds: Mutex<HashMap<(String, String, String), KindWatch>>,
+    /// Declared kinds the cluster does not serve yet, by component: (group, kind). They are
+    /// watched once their CRD is Established (FR-002), see [`watch_crds`].
+    pending: Mutex<HashMap<String, BTreeSet<(String, String)>>>,
 }
 
 impl Watches {
@@ -92,7 +102,26 @@ impl Watches {
             client,
             triggers,
             kinds: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
         }
+    }
+    /// Remembers which declared kinds of `component` wait for their CRD.
+    pub fn set_pending(&self, component: &str, kinds: BTreeSet<(String, String)>) {
+        let mut pending = lock(&self.pending);
+        if kinds.is_empty() {
+            pending.remove(component);
+        } else {
+            pending.insert(component.to_string(), kinds);
+        }
+    }
+
+    /// Components waiting for `kind` of `group`.
+    fn waiting_for(&self, group: &str, kind: &str) -> Vec<String> {
+        lock(&self.pending)
+            .iter()
+            .filter(|(_, kinds)| kinds.contains(&(group.to_string(), kind.to_string())))
+            .map(|(c, _)| c.clone())
+            .collect()
     }
 
     /// Makes the watched kinds of `component` exactly `rendered` plus `declared`; starts what
@@ -215,5 +244,45 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Watches CRDs so that a declared kind whose CRD appears later gets its watch: when such a
+/// CRD is Established, discovery is refreshed and the waiting components re-queued (their
+/// reconcile subscribes the now-served kind).
+pub async fn watch_crds(shared: Arc<super::Shared>) {
+    let api: Api<CustomResourceDefinition> = Api::all(shared.client.clone());
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        let Ok(Event::Apply(crd) | Event::InitApply(crd)) = event else {
+            continue;
+        };
+        let established = crd
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+        if !established {
+            continue;
+        }
+        let waiting = shared
+            .watches
+            .waiting_for(&crd.spec.group, &crd.spec.names.kind);
+        if waiting.is_empty() {
+            continue;
+        }
+        if let Err(e) = shared.cluster.refresh().await {
+            shared.log(&format!("discovery after CRD {:?}: {e}", crd.metadata.name));
+            continue;
+        }
+        for component in waiting {
+            if let Some(t) = shared.watches.triggers.get(&component) {
+                t.wake();
+            }
+        }
     }
 }

@@ -1,0 +1,206 @@
+//! Helpers shared by the reconciler's end-to-end tests: CRDs installed from a registry, the
+//! reconciler running in-process, a DSC written the way `kubectl apply --server-side` would,
+//! polling with deadlines, and a client that records every write it makes.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dsc_helm::api;
+use dsc_helm::reconcile::{self, Options};
+use dsc_helm::registry::Registry;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+
+use crate::support;
+
+/// How long a condition may take on a loaded 2-core machine; only bounds a hang.
+pub const DEADLINE: Duration = Duration::from_secs(90);
+
+pub fn examples() -> Registry {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
+    dsc_helm::registry::load(&root).expect("example registry loads")
+}
+
+/// Applies every CRD of the registry and waits until each one is Established.
+pub async fn install_crds(client: &kube::Client, registry: &Registry) {
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    let params = PatchParams::apply("dsc-helm-test").force();
+    let mut names = Vec::new();
+    for crd in api::all_crds(registry).expect("CRDs build") {
+        let name = crd.metadata.name.clone().expect("named");
+        crds.patch(&name, &params, &Patch::Apply(&crd))
+            .await
+            .unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
+        names.push(name);
+    }
+    for name in names {
+        let crds = crds.clone();
+        eventually(&format!("CRD {name} Established"), || {
+            let crds = crds.clone();
+            let name = name.clone();
+            async move {
+                let crd = crds.get(&name).await.ok()?;
+                crd.status?
+                    .conditions?
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+                    .then_some(())
+            }
+        })
+        .await;
+    }
+}
+
+/// Polls `check` until it answers, failing the test with `what` after [`DEADLINE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Options for one test binary: its own namespaces, no leader election unless asked.
+pub fn options(prefix: &str) -> Options {
+    Options {
+        applications_namespace: support::unique_name(&format!("{prefix}-apps")),
+        operator_namespace: support::unique_name(&format!("{prefix}-op")),
+        identity: support::unique_name(prefix),
+        leader_election: false,
+        metrics: Default::default(),
+    }
+}
+
+/// The reconciler on its own task; aborted (and so stopped) when the guard drops.
+pub struct Running(pub tokio::task::JoinHandle<Result<(), reconcile::ReconcileError>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub fn start(client: kube::Client, registry: Arc<Registry>, options: Options) -> Running {
+    Running(tokio::spawn(reconcile::run(client, registry, options)))
+}
+
+pub const DSC_NAME: &str = "default-dsc";
+
+/// Writes the DSC's spec.components as a user would (server-side apply, own manager).
+pub async fn apply_dsc(client: &kube::Client, components: Value) {
+    let dscs: Api<DynamicObject> = Api::all_with(client.clone(), &dsc_resource());
+    let body = json!({
+        "apiVersion": "datasciencecluster.opendatahub.io/v1",
+        "kind": "DataScienceCluster",
+        "metadata": {"name": DSC_NAME},
+        "spec": {"components": components},
+    });
+    dscs.patch(
+        DSC_NAME,
+        &PatchParams::apply("test-user").force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .expect("DSC applies");
+}
+
+pub fn dsc_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(
+            "datasciencecluster.opendatahub.io",
+            "v1",
+            "DataScienceCluster",
+        ),
+        "datascienceclusters",
+    )
+}
+
+pub async fn get(
+    client: &kube::Client,
+    ar: &ApiResource,
+    namespace: Option<&str>,
+    name: &str,
+) -> Option<DynamicObject> {
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
+        None => Api::all_with(client.clone(), ar),
+    };
+    api.get_opt(name).await.expect("get succeeds")
+}
+
+pub fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+}
+
+pub fn condition<'a>(obj: &'a DynamicObject, type_: &str) -> Option<&'a Value> {
+    obj.data
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+/// Waits until the DSC's status has `type_` with `status`, for its current generation.
+pub async fn dsc_condition(client: &kube::Client, type_: &str, status: &str) -> DynamicObject {
+    let ar = dsc_resource();
+    eventually(&format!("DSC condition {type_}={status}"), || async {
+        let dsc = get(client, &ar, None, DSC_NAME).await?;
+        let observed = dsc.data.pointer("/status/observedGeneration")?.as_i64();
+        (observed == dsc.metadata.generation && condition(&dsc, type_)?["status"] == status)
+            .then_some(dsc)
+    })
+    .await
+}
+
+/// Every request a client makes: `METHOD path`.
+#[derive(Clone, Default)]
+pub struct Requests(pub Arc<Mutex<Vec<String>>>);
+
+impl Requests {
+    /// Everything recorded since the last call.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("not poisoned"))
+    }
+
+    /// The writes (anything but GET, which covers list and watch) since the last call.
+    pub fn take_writes(&self) -> Vec<String> {
+        self.take()
+            .into_iter()
+            .filter(|r| !r.starts_with("GET "))
+            .collect()
+    }
+}
+
+/// A client like `plane.client()` that records its requests.
+pub async fn counting_client(plane: &support::ControlPlane, requests: Requests) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(plane.kubeconfig()).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("config");
+    let layer = tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
+        requests.0.lock().expect("not poisoned").push(format!(
+            "{} {}",
+            req.method(),
+            req.uri().path()
+        ));
+        req
+    });
+    kube::client::ClientBuilder::try_from(config)
+        .expect("client builder")
+        .with_layer(&layer)
+        .build()
+}
