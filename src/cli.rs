@@ -253,6 +253,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         );
         config.metrics_addr = args.metrics_addr;
+        let reconcile_metrics = Arc::new(reconcile::Metrics::default());
+        let exported = reconcile_metrics.clone();
+        config.extra_metrics = Some(Arc::new(move || exported.render()));
         let server = webhook::Webhook::bind(
             config,
             validator,
@@ -281,6 +284,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 operator_namespace: args.operator_namespace.clone(),
                 identity: args.identity.clone().unwrap_or_else(default_identity),
                 leader_election: !args.no_leader_election,
+                metrics: reconcile_metrics,
             };
             tracing::info!(
                 components = registry.components.len(),

@@ -76,7 +76,7 @@ pub enum WebhookError {
 }
 
 /// How the webhook listens.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebhookConfig {
     pub addr: SocketAddr,
     pub certs: CertFiles,
@@ -86,7 +86,13 @@ pub struct WebhookConfig {
     pub header_timeout: Duration,
     /// A plain-HTTP listener for /metrics, /healthz and /readyz, if wanted.
     pub metrics_addr: Option<SocketAddr>,
+    /// More exposition text appended to /metrics: the reconciler's counters in `serve`, which
+    /// runs both in one process behind one endpoint.
+    pub extra_metrics: Option<ExtraMetrics>,
 }
+
+/// Renders additional Prometheus exposition text on each scrape.
+pub type ExtraMetrics = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl WebhookConfig {
     pub fn new(addr: SocketAddr, certs: CertFiles) -> Self {
@@ -96,6 +102,7 @@ impl WebhookConfig {
             reload_interval: Duration::from_secs(5),
             header_timeout: Duration::from_secs(10),
             metrics_addr: None,
+            extra_metrics: None,
         }
     }
 }
@@ -106,6 +113,7 @@ struct AppState {
     /// average than the same work time-sliced across many threads.
     workers: tokio::sync::Semaphore,
     metrics: Arc<Metrics>,
+    extra_metrics: Option<ExtraMetrics>,
     dsc_names: Option<DscNames>,
     serving: AtomicBool,
     not_after: Arc<Mutex<SystemTime>>,
@@ -149,6 +157,7 @@ impl Webhook {
                     std::thread::available_parallelism().map_or(1, usize::from),
                 ),
                 metrics,
+                extra_metrics: config.extra_metrics.clone(),
                 dsc_names,
                 serving: AtomicBool::new(false),
                 not_after: Arc::new(Mutex::new(loaded.not_after)),
@@ -299,7 +308,7 @@ fn metrics_router(state: Arc<AppState>) -> Router {
             get(|State(s): State<Arc<AppState>>| async move {
                 (
                     [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    s.metrics.render(),
+                    s.metrics.render() + &s.extra_metrics.as_ref().map(|f| f()).unwrap_or_default(),
                 )
             }),
         )
