@@ -79,15 +79,23 @@ fn install_cert_manager_crds() {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// Applies deploy/ once per test binary: two concurrent first applies would race to create the
+/// same objects.
 fn apply_deploy() {
-    install_cert_manager_crds();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
-    let out = kubectl(&["apply", "-k", &dir.display().to_string()]);
-    assert!(
-        out.status.success(),
-        "kubectl apply -k deploy/ failed:\n{}",
-        text(&out)
-    );
+    static APPLIED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let applied = APPLIED.get_or_init(|| {
+        install_cert_manager_crds();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+        let out = kubectl(&["apply", "-k", &dir.display().to_string()]);
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(text(&out))
+        }
+    });
+    if let Err(e) = applied {
+        panic!("kubectl apply -k deploy/ failed:\n{e}");
+    }
 }
 
 #[test]
