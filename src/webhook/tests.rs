@@ -241,6 +241,23 @@ fn a_removed_component_is_not_validated_but_warned_about() {
 }
 
 #[test]
+fn a_feature_overridden_by_values_is_a_warning() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&dsc(json!({"webapp": {
+        "managementState": "Managed",
+        "features": {"replicas": 2, "logLevel": "info"},
+        "values": {"replicaCount": 3},
+    }})));
+    assert!(verdict.allowed(), "{:?}", verdict.problems);
+    assert_eq!(
+        verdict.warnings,
+        [
+            "spec.components.webapp.features.replicas: overridden by spec.components.webapp.values.replicaCount"
+        ]
+    );
+}
+
+#[test]
 fn unknown_fields_are_warnings() {
     let (_d, v) = validator(Checks::default());
     let verdict = v.validate_dsc(&json!({"spec": {

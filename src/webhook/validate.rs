@@ -206,6 +206,18 @@ impl Validator {
                 BTreeMap::new()
             }
         };
+        // Values win over features (FR-005), so a feature whose path the values also set
+        // has no effect; say so rather than let it look applied.
+        for name in features.keys() {
+            if let Some(f) = component.features.get(name)
+                && has_path(values, f.segments())
+            {
+                verdict.warnings.push(format!(
+                    "{prefix}.features.{name}: overridden by {prefix}.values.{}",
+                    f.path
+                ));
+            }
+        }
         if !matches!(values, Json::Null | Json::Object(_)) {
             verdict.problems.push(format!(
                 "{prefix}.values: must be an object, not {}",
