@@ -456,19 +456,44 @@ fn too_large() -> Response {
 /// Parses and validates; everything but the singleton rule, which needs the cluster.
 fn check(validator: &Validator, route: Route, body: &[u8]) -> Result<Checked, review::ReviewError> {
     let request = review::parse(body)?;
+    let span = tracing::info_span!(
+        "admission",
+        uid = %request.uid,
+        operation = %request.operation,
+        kind = %request.kind.kind,
+        name = %request.name,
+    );
+    let _entered = span.enter();
+    let checked = check_request(validator, route, &request);
+    let verdict = match &checked {
+        Checked::Answer(_, v) | Checked::NeedsSingleton(_, _, v) => v,
+    };
+    if verdict.allowed() {
+        tracing::debug!(warnings = verdict.warnings.len(), "allowed");
+    } else {
+        tracing::info!(
+            problems = verdict.problems.len(),
+            "denied: {}",
+            verdict.problems.join("; ")
+        );
+    }
+    Ok(checked)
+}
+
+fn check_request(validator: &Validator, route: Route, request: &review::Request) -> Checked {
     let uid = request.uid.clone();
     if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
-        return Ok(Checked::Answer(uid, Verdict::default()));
+        return Checked::Answer(uid, Verdict::default());
     }
     let kind = &request.kind;
     let object = request.object.as_ref();
     match route {
         Route::Dsc => {
             if kind.group != DSC_GROUP || kind.kind != "DataScienceCluster" {
-                return Ok(Checked::Answer(uid, Verdict::default()));
+                return Checked::Answer(uid, Verdict::default());
             }
             let Some(object) = object else {
-                return Ok(Checked::Answer(uid, missing_object()));
+                return Checked::Answer(uid, missing_object());
             };
             let verdict = validator.validate_dsc(object);
             if request.operation == "CREATE" {
@@ -481,21 +506,21 @@ fn check(validator: &Validator, route: Route, body: &[u8]) -> Result<Checked, re
                 } else {
                     request.name.clone()
                 };
-                return Ok(Checked::NeedsSingleton(uid, name, verdict));
+                return Checked::NeedsSingleton(uid, name, verdict);
             }
-            Ok(Checked::Answer(uid, verdict))
+            Checked::Answer(uid, verdict)
         }
         Route::Component => {
             if kind.group != COMPONENT_GROUP {
-                return Ok(Checked::Answer(uid, Verdict::default()));
+                return Checked::Answer(uid, Verdict::default());
             }
             let Some(object) = object else {
-                return Ok(Checked::Answer(uid, missing_object()));
+                return Checked::Answer(uid, missing_object());
             };
             let verdict = validator
                 .validate_component(&kind.kind, object)
                 .unwrap_or_default();
-            Ok(Checked::Answer(uid, verdict))
+            Checked::Answer(uid, verdict)
         }
     }
 }

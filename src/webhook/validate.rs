@@ -152,6 +152,7 @@ impl Validator {
 
     /// One component's stanza under `prefix`.
     fn check_stanza(&self, component: &Component, prefix: &str, stanza: &Json) -> Verdict {
+        let _span = tracing::debug_span!("component", component = %component.name).entered();
         let mut verdict = Verdict::default();
         let stanza = match stanza {
             Json::Null => return verdict,
