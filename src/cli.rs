@@ -216,25 +216,29 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 None
             }
         };
-        let kube = match &client {
-            Some(c) => match c.apiserver_version().await {
-                Ok(info) => KubeVersion::parse(&info.git_version),
+        // Dry renders see the live cluster's version and API discovery, as the reconciler's
+        // renders do; without the cluster, the CLI's defaults.
+        let discovered = match &client {
+            Some(c) => match reconcile::cluster::Cluster::discover(c.clone()).await {
+                Ok(cluster) => Some(cluster.snapshot().capabilities.clone()),
                 Err(e) => {
                     tracing::warn!(
                         error = %e,
                         assumed = defaults::DEFAULT_KUBE_VERSION,
-                        "cannot read the API server version; dry renders assume a default"
+                        "cannot discover the API server; dry renders assume the defaults"
                     );
                     None
                 }
             },
             None => None,
         };
-        let kube = match kube.or_else(|| KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION)) {
-            Some(k) => k,
-            None => bail!("invalid default Kubernetes version"),
+        let capabilities = match discovered {
+            Some(c) => c,
+            None => match KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION) {
+                Some(kube) => Arc::new(defaults::capabilities(kube, &[])),
+                None => bail!("invalid default Kubernetes version"),
+            },
         };
-        let capabilities = Arc::new(defaults::capabilities(kube, &[]));
         let checks = webhook::Checks {
             dry_render: !args.no_dry_render,
             cache: true,
