@@ -29,7 +29,13 @@ fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
     data
 }
 
-pub(super) fn read_archive(name: &str, bytes: &[u8]) -> Result<Vec<ChartFile>, ChartError> {
+/// Reads every entry of the archive; `on_file` sees each file as soon as it is read, while
+/// the rest is still being inflated.
+pub(super) fn read_archive(
+    name: &str,
+    bytes: &[u8],
+    on_file: &mut dyn FnMut(&ChartFile),
+) -> Result<Vec<ChartFile>, ChartError> {
     let archive_err = |message: String| ChartError::Archive {
         archive: name.to_string(),
         message,
@@ -86,10 +92,12 @@ pub(super) fn read_archive(name: &str, bytes: &[u8]) -> Result<Vec<ChartFile>, C
             )));
         }
         remaining -= len;
-        files.push(ChartFile {
+        let file = ChartFile {
             name: rel,
             data: strip_bom(data),
-        });
+        };
+        on_file(&file);
+        files.push(file);
     }
     if files.is_empty() {
         return Err(archive_err("no files in chart archive".to_string()));

@@ -130,7 +130,13 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
     })?;
     if meta.is_dir() {
         let files = archive::read_dir(path)?;
-        load_files(&path.display().to_string(), files, 0)
+        load_files(
+            &path.display().to_string(),
+            files,
+            0,
+            &mut EarlyValues::default(),
+            "",
+        )
     } else {
         let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
             path: path.display().to_string(),
@@ -146,8 +152,69 @@ pub fn load_archive(name: &str, bytes: &[u8]) -> Result<Chart, ChartError> {
 }
 
 fn load_archive_at(name: &str, bytes: &[u8], depth: usize) -> Result<Chart, ChartError> {
-    let files = archive::read_archive(name, bytes)?;
-    load_files(name, files, depth)
+    std::thread::scope(|scope| {
+        let mut early = EarlyValues::default();
+        let files = archive::read_archive(name, bytes, &mut |file| early.start(scope, file))?;
+        load_files(name, files, depth, &mut early, "")
+    })
+}
+
+/// Parsing a chart's `values.yaml` is about a third of loading it, and the file comes second
+/// in a packaged chart, so it is parsed on another thread while the rest of the archive is
+/// inflated. Keyed by the file's path in the archive (`values.yaml`, `charts/x/values.yaml`).
+#[derive(Default)]
+struct EarlyValues<'scope> {
+    parsing: std::collections::HashMap<String, ParseJob<'scope>>,
+    /// Paths seen more than once: each copy is parsed in line, in order, as before.
+    repeated: std::collections::HashSet<String>,
+}
+
+type ParseJob<'scope> = std::thread::ScopedJoinHandle<'scope, Result<Value, String>>;
+
+/// Values files parsed ahead per archive; a crafted archive with thousands of them gets the
+/// rest parsed in line rather than thousands of threads.
+const MAX_EARLY_VALUES: usize = 8;
+/// Room for the parser and the merge on nested documents (up to the YAML depth limit).
+const EARLY_STACK: usize = 4 << 20;
+
+impl<'scope> EarlyValues<'scope> {
+    fn start<'env>(&mut self, scope: &'scope std::thread::Scope<'scope, 'env>, file: &ChartFile) {
+        let is_values = file.name == "values.yaml"
+            || file
+                .name
+                .strip_suffix("/values.yaml")
+                .is_some_and(is_dir_subchart_path);
+        if !is_values || self.repeated.contains(&file.name) {
+            return;
+        }
+        if self.parsing.remove(&file.name).is_some() {
+            self.repeated.insert(file.name.clone());
+            return;
+        }
+        if self.parsing.len() >= MAX_EARLY_VALUES {
+            return;
+        }
+        let Ok(text) = String::from_utf8(file.data.clone()) else {
+            return;
+        };
+        let job = std::thread::Builder::new()
+            .stack_size(EARLY_STACK)
+            .spawn_scoped(scope, move || chart_values(&text));
+        if let Ok(job) = job {
+            self.parsing.insert(file.name.clone(), job);
+        }
+    }
+
+    /// The parsed values file at `path`, if it was parsed ahead.
+    fn take(&mut self, path: &str) -> Option<Result<Value, String>> {
+        self.parsing.remove(path)?.join().ok()
+    }
+}
+
+/// Whether `dir` is a chart directory nested under `charts/` (`charts/a`, `charts/a/charts/b`).
+fn is_dir_subchart_path(dir: &str) -> bool {
+    let parts: Vec<&str> = dir.split('/').collect();
+    parts.len().is_multiple_of(2) && parts.chunks(2).all(|pair| pair.first() == Some(&"charts"))
 }
 
 /// Subcharts nested deeper than this are refused: real charts stay within a handful of
@@ -155,7 +222,15 @@ fn load_archive_at(name: &str, bytes: &[u8], depth: usize) -> Result<Chart, Char
 pub const MAX_SUBCHART_DEPTH: usize = 32;
 
 /// Builds a chart from its files (paths relative to the chart root), Helm's `LoadFiles`.
-fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart, ChartError> {
+/// `early` holds values files already being parsed, by their path in the archive; `prefix`
+/// is this chart's directory in it (`charts/x/` for a subchart directory).
+fn load_files(
+    origin: &str,
+    files: Vec<ChartFile>,
+    depth: usize,
+    early: &mut EarlyValues<'_>,
+    prefix: &str,
+) -> Result<Chart, ChartError> {
     let invalid = |message: String| ChartError::Invalid {
         chart: origin.to_string(),
         message,
@@ -189,10 +264,16 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
                     .map_err(|e| invalid(format!("cannot load Chart.lock: {e}")))?;
             }
             "values.yaml" => {
-                let text = std::str::from_utf8(&f.data)
-                    .map_err(|_| invalid("cannot load values.yaml: invalid UTF-8".to_string()))?;
-                values = chart_values(text)
-                    .map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
+                let parsed = match early.take(&format!("{prefix}values.yaml")) {
+                    Some(parsed) => parsed,
+                    None => {
+                        let text = std::str::from_utf8(&f.data).map_err(|_| {
+                            invalid("cannot load values.yaml: invalid UTF-8".to_string())
+                        })?;
+                        chart_values(text)
+                    }
+                };
+                values = parsed.map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
             }
             "values.schema.json" => schema = Some(Arc::new(Schema::new(f.data))),
             "requirements.yaml" => {
@@ -264,7 +345,14 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
         } else {
             // A plain file directly in charts/ that is not an archive is not a chart.
             let inner: Vec<ChartFile> = files.into_iter().filter(|f| f.name != sub).collect();
-            load_files(&format!("{origin}/charts/{sub}"), inner, depth + 1).map_err(wrap)?
+            load_files(
+                &format!("{origin}/charts/{sub}"),
+                inner,
+                depth + 1,
+                early,
+                &format!("{prefix}charts/{sub}/"),
+            )
+            .map_err(wrap)?
         };
         dependencies.push(chart);
     }

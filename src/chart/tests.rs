@@ -353,3 +353,64 @@ fn values_documents_merge_like_helms_loader() {
         serde_json::json!({"a": 1.0, "b": 2.0, "l": [2.0], "m": {"x": 1.0, "z": 2.0}})
     );
 }
+
+#[test]
+fn values_parsed_ahead_land_in_their_own_chart() {
+    let sub_chart: &[u8] = b"apiVersion: v2\nname: sub\nversion: 0.1.0\n";
+    let deep_chart: &[u8] = b"apiVersion: v2\nname: deep\nversion: 0.1.0\n";
+    let c = load_archive(
+        "demo.tgz",
+        &tgz(&[
+            ("demo/Chart.yaml", CHART_YAML),
+            ("demo/values.yaml", b"who: top\n"),
+            ("demo/charts/sub/Chart.yaml", sub_chart),
+            ("demo/charts/sub/values.yaml", b"who: sub\n"),
+            ("demo/charts/sub/charts/deep/Chart.yaml", deep_chart),
+            ("demo/charts/sub/charts/deep/values.yaml", b"who: deep\n"),
+        ]),
+    );
+    let Ok(c) = c else {
+        panic!("{c:?}");
+    };
+    let sub = c.dependencies.first();
+    let deep = sub.and_then(|s| s.dependencies.first());
+    let who = |c: Option<&Chart>| c.and_then(|c| c.values.get("who").cloned());
+    assert_eq!(who(Some(&c)), Some(Value::str("top")));
+    assert_eq!(who(sub), Some(Value::str("sub")));
+    assert_eq!(who(deep), Some(Value::str("deep")));
+
+    // As deep as the YAML reader allows, parsed ahead on its own thread.
+    let depth = crate::yaml::MAX_DEPTH - 1;
+    let deep_values: String = (0..depth)
+        .map(|i| format!("{}a:\n", " ".repeat(i)))
+        .chain(std::iter::once(format!("{}b: 1\n", " ".repeat(depth))))
+        .collect();
+    let c = load_archive(
+        "demo.tgz",
+        &tgz(&[
+            ("demo/Chart.yaml", CHART_YAML),
+            ("demo/values.yaml", deep_values.as_bytes()),
+        ]),
+    );
+    assert!(c.is_ok(), "{:?}", c.err());
+
+    // A repeated values.yaml: the first copy is still checked, the last one wins.
+    let e = err_of(&[
+        ("demo/Chart.yaml", CHART_YAML),
+        ("demo/values.yaml", b"- not a map\n"),
+        ("demo/values.yaml", b"who: second\n"),
+    ]);
+    assert!(e.contains("cannot load values.yaml"), "{e}");
+    let c = load_archive(
+        "demo.tgz",
+        &tgz(&[
+            ("demo/Chart.yaml", CHART_YAML),
+            ("demo/values.yaml", b"who: first\n"),
+            ("demo/values.yaml", b"who: second\n"),
+        ]),
+    );
+    assert_eq!(
+        c.ok().and_then(|c| c.values.get("who").cloned()),
+        Some(Value::str("second"))
+    );
+}

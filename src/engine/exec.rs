@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use super::ast::{
     Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Variable,
@@ -1055,7 +1055,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     fn tpl(&mut self, text: &str, data: Value, at: &At<'e>) -> R<String> {
-        let trees = match parse::parse(ROOT_NAME, text, self.st.resolve) {
+        let trees = match parse_tpl(text, self.st.resolve) {
             Ok(t) => t,
             Err(e) => {
                 return Err(self.error_caused(
@@ -1070,8 +1070,8 @@ impl<'e> Exec<'e, '_, '_, '_> {
         };
         let mut overlay = TreeSet::new();
         let mut main: Option<Arc<Tree>> = None;
-        for tree in trees {
-            let tree = Arc::new(tree);
+        for tree in trees.iter() {
+            let tree = tree.clone();
             if tree.name.as_ref() == ROOT_NAME && main.is_none() {
                 main = Some(tree.clone());
             }
@@ -1209,6 +1209,56 @@ impl<'e> Exec<'e, '_, '_, '_> {
         };
         Ok(Dot::plain(v))
     }
+}
+
+/// Texts `tpl` has parsed, with the resolver they were parsed for. Charts run `tpl` on the
+/// same values in every render and in loops, and parsing costs more than executing; parsed
+/// trees are immutable, so they are shared.
+static PARSED_TPL: LazyLock<Mutex<TplCache>> = LazyLock::new(Mutex::default);
+
+/// Source bytes kept in [`PARSED_TPL`] before it starts over, so that texts built from values
+/// cannot grow it without bound.
+const MAX_TPL_CACHE_BYTES: usize = 8 << 20;
+
+/// The trees of one parsed text.
+type ParsedText = Arc<[Arc<Tree>]>;
+
+#[derive(Default)]
+struct TplCache {
+    /// By text: the resolver's address and the trees.
+    trees: HashMap<String, (usize, ParsedText)>,
+    bytes: usize,
+}
+
+/// `tpl`'s parse of `text` (as the template named [`ROOT_NAME`]), from the cache when it can.
+fn parse_tpl(text: &str, resolve: Resolver) -> Result<ParsedText, TemplateError> {
+    let resolver_id = resolve as usize;
+    if let Ok(cache) = PARSED_TPL.lock()
+        && let Some((id, trees)) = cache.trees.get(text)
+        && *id == resolver_id
+    {
+        return Ok(trees.clone());
+    }
+    let trees: ParsedText = parse::parse(ROOT_NAME, text, resolve)?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    if let Ok(mut cache) = PARSED_TPL.lock() {
+        if cache.bytes + text.len() > MAX_TPL_CACHE_BYTES {
+            cache.trees.clear();
+            cache.bytes = 0;
+        }
+        if text.len() <= MAX_TPL_CACHE_BYTES {
+            cache.bytes += text.len();
+            let replaced = cache
+                .trees
+                .insert(text.to_string(), (resolver_id, trees.clone()));
+            if replaced.is_some() {
+                cache.bytes -= text.len();
+            }
+        }
+    }
+    Ok(trees)
 }
 
 /// `root` with the map entry at `path` replaced by `value` (maps along the path are copied).

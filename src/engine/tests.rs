@@ -475,6 +475,14 @@ fn tpl_sees_defines_and_reports_like_helm() {
         err(r#"{{ tpl "{{ .x " . }}"#),
         r#"template: t/templates/a.yaml:1:3: executing "t/templates/a.yaml" at <tpl "{{ .x " .>: error calling tpl: cannot parse template "{{ .x ": template: gotpl:1: unclosed action"#
     );
+    // Oracle-checked. Parsed texts are reused: a repeated text with a define still sees its
+    // own define, and the defines of the set are not disturbed by it.
+    assert_eq!(
+        ok(
+            r#"{{ define "z" }}Z{{ end }}{{ range .Values.l }}{{ tpl "{{ define \"z2\" }}{{ . }}{{ end }}{{ include \"z2\" . }}" . }}{{ end }}{{ include "z" . }}"#
+        ),
+        "xtruezZ"
+    );
 }
 
 #[test]

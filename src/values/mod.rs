@@ -165,8 +165,9 @@ impl Prepared {
 pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
     check_depth(&user, "user values")?;
     check_depth(&chart.values, chart.name())?;
-    let user = match &user {
-        Value::Map(m) => Arc::unwrap_or_clone(m.clone()),
+    let mut user = user;
+    let user = match &mut user {
+        Value::Map(m) => Arc::unwrap_or_clone(std::mem::take(m)),
         Value::Nil => Map::new(),
         _ => {
             return Err(ValuesError::TypeMismatch(
