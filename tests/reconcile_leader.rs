@@ -55,8 +55,7 @@ async fn only_the_leader_reconciles_and_the_standby_takes_over() {
     let (first_metrics, second_metrics) = (first.metrics.clone(), second.metrics.clone());
     let leader = start(client.clone(), registry.clone(), first);
     eventually("the first replica reconciles", || async {
-        (Metrics::get(&first_metrics.reconciles) >= registry.components.len() as u64)
-            .then_some(())
+        (Metrics::get(&first_metrics.reconciles) >= registry.components.len() as u64).then_some(())
     })
     .await;
     let requests = Requests::default();
@@ -86,8 +85,7 @@ async fn only_the_leader_reconciles_and_the_standby_takes_over() {
 
     drop(leader);
     eventually("the standby takes over", || async {
-        (Metrics::get(&second_metrics.reconciles) >= registry.components.len() as u64)
-            .then_some(())
+        (Metrics::get(&second_metrics.reconciles) >= registry.components.len() as u64).then_some(())
     })
     .await;
     let lease = leases.get(LEASE_NAME).await.expect("lease");

@@ -59,6 +59,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
     let _watch = {
         let api = api.clone();
         let trigger = trigger.clone();
+        let shared = shared.clone();
         let name = component.singleton_name();
         super::AbortOnDrop(tokio::spawn(async move {
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
@@ -66,6 +67,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
             futures::pin_mut!(stream);
             while stream.next().await.is_some() {
                 trigger.wake();
+                shared.dsc_wake.notify_one();
             }
         }))
     };

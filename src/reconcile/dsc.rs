@@ -9,7 +9,6 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watcher};
 use serde_json::{Value as Json, json};
-use tokio::sync::Notify;
 
 use super::status::{self, ComponentView};
 use super::{AbortOnDrop, FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
@@ -17,23 +16,16 @@ use crate::api::{ChartRef, ComponentStanza, ComponentStatus, DataScienceCluster}
 use crate::registry::Component;
 
 pub async fn run(shared: Arc<Shared>) {
-    let notify = Arc::new(Notify::new());
-    let mut watches = Vec::new();
     let dscs: Api<DataScienceCluster> = Api::all(shared.client.clone());
-    watches.push(spawn_watch(dscs.clone(), notify.clone()));
-    for c in &shared.registry.components {
-        let ar = crate::api::component_api_resource(c);
-        let api: Api<DynamicObject> = Api::all_with(shared.client.clone(), &ar);
-        watches.push(spawn_watch(api, notify.clone()));
-    }
+    let _watch = spawn_watch(dscs.clone(), shared.clone());
     let mut failures: u32 = 0;
-    notify.notify_one();
+    shared.dsc_wake.notify_one();
     loop {
         if failures == 0 {
-            notify.notified().await;
+            shared.dsc_wake.notified().await;
         } else {
             tokio::select! {
-                _ = notify.notified() => {}
+                _ = shared.dsc_wake.notified() => {}
                 _ = tokio::time::sleep(backoff(failures)) => {}
             }
         }
@@ -49,15 +41,12 @@ pub async fn run(shared: Arc<Shared>) {
     }
 }
 
-fn spawn_watch<K>(api: Api<K>, notify: Arc<Notify>) -> AbortOnDrop
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-{
+fn spawn_watch(api: Api<DataScienceCluster>, shared: Arc<Shared>) -> AbortOnDrop {
     AbortOnDrop(tokio::spawn(async move {
         let stream = watcher(api, watcher::Config::default()).default_backoff();
         futures::pin_mut!(stream);
         while stream.next().await.is_some() {
-            notify.notify_one();
+            shared.dsc_wake.notify_one();
         }
     }))
 }

@@ -103,6 +103,9 @@ pub struct Shared {
     pub seeds: seed::Seeds,
     pub watches: watches::Watches,
     pub recorder: Recorder,
+    /// Wakes the DSC controller. Component controllers already watch their resources and
+    /// forward the events, so the DSC controller does not open a second watch per kind.
+    pub dsc_wake: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -214,6 +217,7 @@ async fn run_controllers(
         client,
         registry: registry.clone(),
         options,
+        dsc_wake: tokio::sync::Notify::new(),
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(dsc::run(shared.clone()));
