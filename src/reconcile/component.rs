@@ -65,7 +65,28 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
             let stream = watcher(api, config).default_backoff();
             futures::pin_mut!(stream);
-            while stream.next().await.is_some() {
+            let component = shared
+                .registry
+                .components
+                .get(index)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            // Whether the singleton showed up in the current (re)list.
+            let mut listed = false;
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(watcher::Event::Apply(cr) | watcher::Event::InitApply(cr)) => {
+                        listed = true;
+                        shared.resources.put(&component, Some(cr));
+                    }
+                    Ok(watcher::Event::Delete(_)) => shared.resources.put(&component, None),
+                    Ok(watcher::Event::Init) => listed = false,
+                    Ok(watcher::Event::InitDone) if !listed => {
+                        shared.resources.put(&component, None);
+                    }
+                    Ok(watcher::Event::InitDone) => {}
+                    Err(_) => continue,
+                }
                 trigger.wake();
                 shared.dsc_wake.notify_one();
             }

@@ -114,7 +114,10 @@ async fn sync_component(
     let ar = crate::api::component_api_resource(component);
     let api: Api<DynamicObject> = Api::all_with(shared.client.clone(), &ar);
     let name = component.singleton_name();
-    let existing = api.get_opt(&name).await?;
+    let existing = match shared.resources.get(&component.name) {
+        Some(known) => known,
+        None => api.get_opt(&name).await?,
+    };
     let managed = stanza.is_managed() && dsc.is_some();
     let mut exists = existing.is_some();
     let mut ready = None;

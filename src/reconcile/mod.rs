@@ -106,6 +106,32 @@ pub struct Shared {
     /// Wakes the DSC controller. Component controllers already watch their resources and
     /// forward the events, so the DSC controller does not open a second watch per kind.
     pub dsc_wake: tokio::sync::Notify,
+    /// The component resources as their watches last saw them.
+    pub resources: ResourceCache,
+}
+
+/// The latest version of each component's resource, by component name, kept by the
+/// component controllers' watches: the DSC controller aggregates status from it without a
+/// read per component. `None` means known to be absent; a missing entry means not yet listed.
+#[derive(Default)]
+pub struct ResourceCache(std::sync::Mutex<HashMap<String, Option<kube::api::DynamicObject>>>);
+
+impl ResourceCache {
+    pub fn put(&self, component: &str, resource: Option<kube::api::DynamicObject>) {
+        let mut map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.insert(component.to_string(), resource);
+    }
+
+    pub fn get(&self, component: &str) -> Option<Option<kube::api::DynamicObject>> {
+        let map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.get(component).cloned()
+    }
 }
 
 impl Shared {
@@ -218,6 +244,7 @@ async fn run_controllers(
         registry: registry.clone(),
         options,
         dsc_wake: tokio::sync::Notify::new(),
+        resources: ResourceCache::default(),
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(dsc::run(shared.clone()));
