@@ -258,3 +258,24 @@ async fn run_controllers(
         _ => Err(ReconcileError::Task("a controller stopped".to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let secs: Vec<u64> = [1, 2, 3, 4, 9, 10, 50]
+            .iter()
+            .map(|&n| backoff(n).as_secs())
+            .collect();
+        assert_eq!(secs, [1, 2, 4, 8, 256, 300, 300]);
+    }
+
+    #[test]
+    fn lookup_results_keep_integers_as_helm_does() {
+        let v = cluster::unstructured(&serde_json::json!({"a": 1, "b": 1.5, "c": [2]}));
+        assert_eq!(v.get("a"), Some(&crate::value::Value::Int(1)));
+        assert_eq!(v.get("b"), Some(&crate::value::Value::Float(1.5)));
+    }
+}

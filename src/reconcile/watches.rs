@@ -286,3 +286,36 @@ pub async fn watch_crds(shared: Arc<super::Shared>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> ObjectKey {
+        ("apps".into(), "Deployment".into(), "ns".into(), name.into())
+    }
+
+    #[test]
+    fn our_own_echo_is_not_drift_but_edits_and_deletions_are() {
+        let t = Trigger::default();
+        t.set_desired(HashMap::from([(key("a"), "10".to_string())]));
+        assert!(!t.is_drift(&key("a"), Some("10")), "the echo of our apply");
+        assert!(t.is_drift(&key("a"), Some("11")), "someone else's edit");
+        assert!(t.is_drift(&key("a"), None), "a deletion");
+        assert!(
+            !t.is_drift(&key("b"), None),
+            "objects we no longer want (pruned) are not drift"
+        );
+        t.record(key("a"), "12".to_string());
+        assert!(!t.is_drift(&key("a"), Some("12")), "recorded at apply time");
+    }
+
+    #[test]
+    fn drift_is_taken_once() {
+        let t = Trigger::default();
+        assert!(!t.take_drift());
+        t.wake_for_drift();
+        assert!(t.take_drift());
+        assert!(!t.take_drift());
+    }
+}
