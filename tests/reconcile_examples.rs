@@ -251,6 +251,19 @@ async fn example_components_follow_the_dsc() {
         "fields of other managers are left alone"
     );
 
+    // Removing our label takes the object out of the drift watch's selector: still repaired.
+    let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(client.clone(), &apps);
+    let unlabel = json!({"metadata": {"labels": {PART_OF: null}}});
+    services
+        .patch("webapp", &PatchParams::default(), &Patch::Merge(&unlabel))
+        .await
+        .expect("remove our label");
+    eventually("the label restored", || async {
+        let svc = services.get("webapp").await.ok()?;
+        svc.metadata.labels?.get(PART_OF).map(|_| ())
+    })
+    .await;
+
     // An object the API server refuses: ApplyFailed names it, the other objects still apply.
     apply_dsc(
         &client,

@@ -214,18 +214,28 @@ async fn watch_kind(
             Event::Delete(m) => (m, true),
             Event::Init | Event::InitDone => continue,
         };
-        let Some(component) = meta.metadata.labels.as_ref().and_then(|l| l.get(PART_OF)) else {
-            continue;
-        };
-        let Some(trigger) = triggers.get(component) else {
-            continue;
-        };
         let key: ObjectKey = (
             ar.group.clone(),
             ar.kind.clone(),
             meta.metadata.namespace.clone().unwrap_or_default(),
             meta.metadata.name.clone().unwrap_or_default(),
         );
+        let label = meta.metadata.labels.as_ref().and_then(|l| l.get(PART_OF));
+        let Some(component) = label else {
+            // Someone removed our label: the watch reports the object as deleted, with its
+            // new labels. Whoever wants it must re-apply it.
+            if deleted {
+                for trigger in triggers.values() {
+                    if trigger.is_drift(&key, None) {
+                        trigger.wake_for_drift();
+                    }
+                }
+            }
+            continue;
+        };
+        let Some(trigger) = triggers.get(component) else {
+            continue;
+        };
         let rv = if deleted {
             None
         } else {
