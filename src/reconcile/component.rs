@@ -207,6 +207,8 @@ impl ComponentController {
             && current.inventory == inventory;
         if unchanged {
             Metrics::add(&self.shared.options.metrics.unchanged, 1);
+            // Kinds may have become watchable since (a declared kind's CRD appeared).
+            self.subscribe(&plan);
             let outcome = applied(&plan);
             let next = self.status(&current, &outcome, generation, plan.digest, inventory);
             return self.write_status(&cr, &current, next).await;
