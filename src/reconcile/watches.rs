@@ -320,6 +320,31 @@ mod tests {
         assert!(!t.is_drift(&key("a"), Some("12")), "recorded at apply time");
     }
 
+    fn ar(kind: &str) -> ApiResource {
+        let gvk = kube::core::GroupVersionKind::gvk("apps", "v1", kind);
+        ApiResource::from_gvk(&gvk)
+    }
+
+    /// A kind is watched while any component needs it, and only then. The client points
+    /// nowhere: the watch tasks only retry, which is all this test needs of them.
+    #[tokio::test]
+    async fn a_kind_is_watched_while_any_component_needs_it() {
+        let url = "http://127.0.0.1:9".parse().expect("url");
+        let client = kube::Client::try_from(kube::Config::new(url)).expect("client");
+        let watches = Watches::new(client, Arc::new(HashMap::new()));
+        let names =
+            |w: &Watches| -> Vec<String> { w.watched().into_iter().map(|(_, _, k)| k).collect() };
+        watches.subscribe("a", &[ar("Deployment"), ar("StatefulSet")], &[]);
+        watches.subscribe("b", &[ar("Deployment")], &[ar("DaemonSet")]);
+        assert_eq!(names(&watches), ["DaemonSet", "Deployment", "StatefulSet"]);
+        watches.subscribe("a", &[], &[]);
+        assert_eq!(names(&watches), ["DaemonSet", "Deployment"]);
+        watches.subscribe("b", &[ar("Deployment")], &[]);
+        assert_eq!(names(&watches), ["Deployment"]);
+        watches.subscribe("b", &[], &[]);
+        assert!(names(&watches).is_empty());
+    }
+
     #[test]
     fn drift_is_taken_once() {
         let t = Trigger::default();
