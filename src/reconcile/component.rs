@@ -73,21 +73,38 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
                 .unwrap_or_default();
             // Whether the singleton showed up in the current (re)list.
             let mut listed = false;
+            let mut last_seen: Option<Json> = None;
             while let Some(event) = stream.next().await {
+                // Our own status writes come back as events too; only what the controller
+                // reads (metadata and spec) re-queues it, the status goes to the DSC only.
+                let mut wake = true;
                 match event {
-                    Ok(watcher::Event::Apply(cr) | watcher::Event::InitApply(cr)) => {
-                        listed = true;
+                    Ok(watcher::Event::Apply(cr)) => {
+                        let seen = reconcile_inputs(&cr);
+                        wake = last_seen.as_ref() != Some(&seen);
+                        last_seen = Some(seen);
                         shared.resources.put(&component, Some(cr));
                     }
-                    Ok(watcher::Event::Delete(_)) => shared.resources.put(&component, None),
+                    Ok(watcher::Event::InitApply(cr)) => {
+                        listed = true;
+                        last_seen = Some(reconcile_inputs(&cr));
+                        shared.resources.put(&component, Some(cr));
+                    }
+                    Ok(watcher::Event::Delete(_)) => {
+                        last_seen = None;
+                        shared.resources.put(&component, None);
+                    }
                     Ok(watcher::Event::Init) => listed = false,
                     Ok(watcher::Event::InitDone) if !listed => {
+                        last_seen = None;
                         shared.resources.put(&component, None);
                     }
                     Ok(watcher::Event::InitDone) => {}
                     Err(_) => continue,
                 }
-                trigger.wake();
+                if wake {
+                    trigger.wake();
+                }
                 shared.dsc_wake.notify_one();
             }
         }))
@@ -129,6 +146,18 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
     }
 }
 
+/// What a reconcile depends on in the component resource: everything but the status and the
+/// bookkeeping the API server changes with every write.
+fn reconcile_inputs(cr: &DynamicObject) -> Json {
+    let mut metadata = cr.metadata.clone();
+    metadata.resource_version = None;
+    metadata.managed_fields = None;
+    json!({
+        "metadata": metadata,
+        "spec": cr.data.get("spec"),
+    })
+}
+
 fn status_of(cr: &DynamicObject) -> ComponentStatus {
     cr.data
         .get("status")
@@ -145,6 +174,7 @@ fn has_finalizer(cr: &DynamicObject) -> bool {
 
 impl ComponentController {
     fn component(&self) -> &Component {
+        // `run` checked the index against the same immutable registry.
         &self.shared.registry.components[self.index]
     }
 
