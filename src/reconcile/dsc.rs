@@ -64,16 +64,44 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
         .into_iter()
         .find(|d| d.metadata.deletion_timestamp.is_none());
     let mut views = Vec::new();
+    // One component's API error must not keep the others from being synced (FR-003): it is
+    // reported in its <Kind>Ready condition and retried with backoff.
+    let mut errors = Vec::new();
     for component in &shared.registry.components {
         let stanza = dsc
             .as_ref()
             .and_then(|d| d.spec.components.get(&component.name))
             .cloned()
             .unwrap_or_default();
-        views.push(sync_component(shared, dsc.as_ref(), component, &stanza).await?);
+        match sync_component(shared, dsc.as_ref(), component, &stanza).await {
+            Ok(view) => views.push(view),
+            Err(e) => {
+                let message = format!("{}: {e}", component.name);
+                views.push(ComponentView {
+                    name: component.name.clone(),
+                    kind: component.kind.clone(),
+                    managed: stanza.is_managed(),
+                    chart: chart_ref(component),
+                    exists: true,
+                    ready: Some(crate::api::Condition {
+                        type_: status::READY.to_string(),
+                        status: "False".to_string(),
+                        reason: "Error".to_string(),
+                        message: message.clone(),
+                        ..Default::default()
+                    }),
+                });
+                errors.push(message);
+            }
+        }
     }
+    let result = if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ReconcileError::Failed(errors.join("; ")))
+    };
     let Some(dsc) = dsc else {
-        return Ok(());
+        return result;
     };
     let generation = dsc.metadata.generation.unwrap_or_default();
     let current = dsc.status.clone().unwrap_or_default();
@@ -86,7 +114,7 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
         components,
     };
     if dsc.status.as_ref() == Some(&next) {
-        return Ok(());
+        return result;
     }
     let name = dsc.metadata.name.clone().unwrap_or_default();
     let body = json!({
@@ -101,7 +129,7 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
         &Patch::Apply(&body),
     )
     .await?;
-    Ok(())
+    result
 }
 
 /// Makes the component resource match the stanza and reports what the DSC should say.
@@ -186,11 +214,15 @@ async fn sync_component(
         name: component.name.clone(),
         kind: component.kind.clone(),
         managed,
-        chart: ChartRef {
-            name: component.chart_name().to_string(),
-            version: component.chart_version().to_string(),
-        },
+        chart: chart_ref(component),
         exists,
         ready,
     })
+}
+
+fn chart_ref(component: &Component) -> ChartRef {
+    ChartRef {
+        name: component.chart_name().to_string(),
+        version: component.chart_version().to_string(),
+    }
 }
