@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dsc_helm::engine::funcs::{OfflineLookup, OsRandom};
 use dsc_helm::render::{self, KubeVersion, Release, Renderer, Target, defaults};
 use dsc_helm::value::Value;
-use dsc_helm::{api, chart, manifest, registry, values};
+use dsc_helm::{api, chart, manifest, reconcile, registry, values, webhook};
 
 #[derive(Parser)]
 #[command(version, about = "Helm charts as DataScienceCluster components")]
@@ -31,6 +31,71 @@ enum Command {
     Crds(ChartsArgs),
     /// List the registered components, their chart versions and kinds.
     Charts(ChartsArgs),
+    /// The operator's least-privilege ClusterRole for the registered charts.
+    Rbac(RbacArgs),
+    /// Run the operator: the admission webhook (and, beside it, the reconciler).
+    Serve(ServeArgs),
+    /// Write a development CA and serving certificate (ca.crt, tls.crt, tls.key).
+    Certs(CertsArgs),
+}
+
+#[derive(clap::Args)]
+struct RbacArgs {
+    #[command(flatten)]
+    charts: ChartsArgs,
+    /// The ClusterRole's name.
+    #[arg(long, default_value = "dsc-helm")]
+    name: String,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The umbrella chart directory holding the components.
+    #[arg(long, default_value = "charts")]
+    charts: PathBuf,
+    /// Where component charts are installed (`.Release.Namespace`).
+    #[arg(long, default_value = "opendatahub")]
+    applications_namespace: String,
+    /// The webhook's HTTPS listen address.
+    #[arg(long, default_value = "0.0.0.0:9443")]
+    webhook_addr: std::net::SocketAddr,
+    /// PEM serving certificate (chain); reloaded when it changes.
+    #[arg(long, default_value = "certs/tls.crt")]
+    tls_cert: PathBuf,
+    /// PEM private key of the serving certificate.
+    #[arg(long, default_value = "certs/tls.key")]
+    tls_key: PathBuf,
+    /// A plain-HTTP address for /metrics, /healthz and /readyz (also served over HTTPS).
+    #[arg(long)]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Check values against the schemas only, without the dry render.
+    #[arg(long)]
+    no_dry_render: bool,
+    /// Where the operator keeps its own objects: render seeds and the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "dsc-helm-system")]
+    operator_namespace: String,
+    /// This replica's name in the leader-election Lease (default: host name and process id).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Reconcile without leader election: only for a single replica.
+    #[arg(long)]
+    no_leader_election: bool,
+    /// Serve only the webhook, without the reconciler (also without Kubernetes API access).
+    #[arg(long)]
+    webhook_only: bool,
+}
+
+#[derive(clap::Args)]
+struct CertsArgs {
+    /// Directory to write ca.crt, tls.crt and tls.key into.
+    #[arg(long, default_value = "certs")]
+    out: PathBuf,
+    /// A DNS name of the serving certificate; repeat for several.
+    #[arg(long)]
+    dns: Vec<String>,
+    /// An IP address of the serving certificate; repeat for several.
+    #[arg(long)]
+    ip: Vec<std::net::IpAddr>,
 }
 
 #[derive(clap::Args)]
@@ -96,7 +161,184 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", registry::load(&args.charts)?.listing());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Rbac(args) => rbac(args),
+        Command::Serve(args) => serve(args),
+        Command::Certs(args) => {
+            let certs = webhook::certs::generate(&args.dns, &args.ip)?;
+            webhook::certs::write(&args.out, &certs)?;
+            println!(
+                "wrote {0}/ca.crt, {0}/tls.crt and {0}/tls.key",
+                args.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn rbac(args: RbacArgs) -> anyhow::Result<ExitCode> {
+    let registry = registry::load(&args.charts.charts)?;
+    let (role, discovered) = dsc_helm::rbac::cluster_role(&registry, &args.name)?;
+    for kind in &discovered.unresolved {
+        eprintln!(
+            "warning: kind {kind} is named without an apiVersion dsc-helm can resolve; \
+             add it to the component's `watches` to grant it"
+        );
+    }
+    print!("{}", dsc_helm::rbac::cluster_role_yaml(&role)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A long-running part of `serve`; the first to end (or fail) ends the process.
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // RUST_LOG filters as usual (e.g. `dsc_helm=debug`); info by default.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    // Startup errors name the file at fault (FR-008) and stop before anything listens.
+    let registry = Arc::new(registry::load(&args.charts)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let client = match kube::Client::try_default().await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "no Kubernetes API access; the single-DataScienceCluster rule cannot be checked"
+                );
+                None
+            }
+        };
+        let kube = match &client {
+            Some(c) => match c.apiserver_version().await {
+                Ok(info) => KubeVersion::parse(&info.git_version),
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        assumed = defaults::DEFAULT_KUBE_VERSION,
+                        "cannot read the API server version; dry renders assume a default"
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let kube = match kube.or_else(|| KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION)) {
+            Some(k) => k,
+            None => bail!("invalid default Kubernetes version"),
+        };
+        let capabilities = Arc::new(defaults::capabilities(kube, &[]));
+        let checks = webhook::Checks {
+            dry_render: !args.no_dry_render,
+            cache: true,
+        };
+        let validator = webhook::Validator::new(
+            registry.clone(),
+            capabilities,
+            &args.applications_namespace,
+            checks,
+        );
+        let mut config = webhook::WebhookConfig::new(
+            args.webhook_addr,
+            webhook::CertFiles {
+                cert: args.tls_cert.clone(),
+                key: args.tls_key.clone(),
+            },
+        );
+        config.metrics_addr = args.metrics_addr;
+        let reconcile_metrics = Arc::new(reconcile::Metrics::default());
+        let exported = reconcile_metrics.clone();
+        config.extra_metrics = Some(Arc::new(move || exported.render()));
+        let server = webhook::Webhook::bind(
+            config,
+            validator,
+            client.clone().map(webhook::dsc_names_from),
+        )?;
+        tracing::info!(
+            components = registry.components.len(),
+            address = %args.webhook_addr,
+            "webhook serving over HTTPS"
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let webhook_stopped = stopped.clone();
+        let mut tasks: Vec<Task> = vec![Box::pin(async move {
+            server.run(wait(webhook_stopped)).await?;
+            Ok(())
+        })];
+        if !args.webhook_only {
+            let Some(client) = client else {
+                bail!("the reconciler needs Kubernetes API access (or run with --webhook-only)");
+            };
+            let options = reconcile::Options {
+                applications_namespace: args.applications_namespace.clone(),
+                operator_namespace: args.operator_namespace.clone(),
+                identity: args.identity.clone().unwrap_or_else(default_identity),
+                leader_election: !args.no_leader_election,
+                metrics: reconcile_metrics,
+            };
+            tracing::info!(
+                components = registry.components.len(),
+                applications_namespace = %options.applications_namespace,
+                leader_election = options.leader_election,
+                "reconciler starting"
+            );
+            let registry = registry.clone();
+            let stopped = stopped.clone();
+            // The reconciler stops by being dropped: whatever it was applying is picked up
+            // again by the next leader from the objects' state.
+            tasks.push(Box::pin(async move {
+                tokio::select! {
+                    result = reconcile::run(client, registry, options) => result?,
+                    () = wait(stopped) => {}
+                }
+                Ok(())
+            }));
+        }
+        run_until_signal(tasks, stop).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The host name and process id: unique per replica, readable in the Lease.
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}-{}", host.trim(), std::process::id())
+}
+
+/// Runs the tasks until SIGTERM or Ctrl-C (then lets them stop gracefully) or until one ends.
+async fn run_until_signal(
+    tasks: Vec<Task>,
+    stop: tokio::sync::watch::Sender<bool>,
+) -> anyhow::Result<()> {
+    let mut set = tokio::task::JoinSet::new();
+    for t in tasks {
+        set.spawn(t);
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    let first = tokio::select! {
+        _ = term.recv() => None,
+        _ = tokio::signal::ctrl_c() => None,
+        done = set.join_next() => done,
+    };
+    let _ = stop.send(true);
+    if let Some(done) = first {
+        done.context("a serve task panicked")??;
+    }
+    while let Some(done) = set.join_next().await {
+        done.context("a serve task panicked")??;
+    }
+    Ok(())
 }
 
 fn load_user_values(args: &ValuesArgs) -> anyhow::Result<Value> {

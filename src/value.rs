@@ -34,6 +34,42 @@ pub enum Value {
     Object(Arc<dyn Object>),
 }
 
+/// Dropping a value takes its nested maps and lists apart one level at a time, so that a
+/// deeply nested value (a template can build one in a loop; Go's growable stacks cope with
+/// it) does not overflow the stack with one recursive drop per level.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        take_nested(self, &mut pending);
+        while let Some(mut v) = pending.pop() {
+            take_nested(&mut v, &mut pending);
+        }
+    }
+}
+
+/// Moves the children of an unshared container holding further containers into `out`,
+/// leaving the container empty; a container of scalars is left to drop as it is.
+fn take_nested(v: &mut Value, out: &mut Vec<Value>) {
+    let nested = |c: &Value| matches!(c, Value::Map(_) | Value::List(_));
+    match v {
+        Value::Map(m) => {
+            if let Some(m) = Arc::get_mut(m)
+                && m.values().any(nested)
+            {
+                out.extend(std::mem::take(m).into_values());
+            }
+        }
+        Value::List(l) => {
+            if let Some(l) = Arc::get_mut(l)
+                && l.iter().any(nested)
+            {
+                out.append(l);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// What the engine needs from a Go struct-like value. Field and method names are Go's exported
 /// (capitalised) names, e.g. `.Capabilities.KubeVersion.Major` or `.Files.Get "a.txt"`.
 pub trait Object: Send + Sync {
@@ -253,6 +289,29 @@ mod tests {
             v.get("b").and_then(Value::as_list).map(<[Value]>::len),
             Some(2)
         );
+    }
+
+    #[test]
+    fn dropping_a_deeply_nested_value_does_not_overflow_the_stack() {
+        // A template loop can nest dicts and lists this deep; a recursive drop needs
+        // hundreds of bytes of stack per level, far more than this thread has.
+        let dropped = std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(|| {
+                let mut v = Value::Int(1);
+                for i in 0..200_000 {
+                    v = if i % 2 == 0 {
+                        Value::list(vec![v, Value::str("x")])
+                    } else {
+                        let mut m = Map::new();
+                        m.insert("a".into(), v);
+                        Value::map(m)
+                    };
+                }
+                drop(v);
+            })
+            .map(|t| t.join().is_ok());
+        assert_eq!(dropped.ok(), Some(true));
     }
 
     #[test]

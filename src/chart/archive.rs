@@ -17,6 +17,9 @@ pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
 /// Helm's `MaxDecompressedFileSize`, which Helm still applies to files of a chart directory.
 pub const MAX_DIR_FILE_SIZE: u64 = 5 * 1024 * 1024;
 
+/// How much is inflated at a time when reading an archive.
+const INFLATE_CHUNK: usize = 256 * 1024;
+
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
@@ -36,7 +39,9 @@ pub(super) fn read_archive(name: &str, bytes: &[u8]) -> Result<Vec<ChartFile>, C
             "does not appear to be a gzipped archive".to_string(),
         ));
     }
-    let gz = flate2::read::GzDecoder::new(bytes);
+    // Tar reads headers 512 bytes at a time; inflating into such small windows is several
+    // times slower than into a large buffer, so the tar reader reads from one.
+    let gz = std::io::BufReader::with_capacity(INFLATE_CHUNK, flate2::read::GzDecoder::new(bytes));
     let mut tar = tar::Archive::new(gz);
     let entries = tar
         .entries()
@@ -67,7 +72,7 @@ pub(super) fn read_archive(name: &str, bytes: &[u8]) -> Result<Vec<ChartFile>, C
                 "decompressed chart is larger than the maximum size {MAX_DECOMPRESSED_CHART_SIZE}"
             )));
         }
-        let mut data = Vec::new();
+        let mut data = Vec::with_capacity(usize::try_from(size.min(remaining)).unwrap_or(0) + 1);
         if !(kind.is_symlink() || kind.is_hard_link()) {
             (&mut entry)
                 .take(remaining + 1)

@@ -78,15 +78,18 @@ impl Schema {
     }
 }
 
+/// A loaded chart. Cloning is cheap: the bulky parts (template sources, files, the schema and
+/// the default values) are shared, because every render and every admission request works on
+/// its own copy of the tree (dependency processing removes and renames subcharts).
 #[derive(Debug, Clone)]
 pub struct Chart {
     pub metadata: Metadata,
     /// The chart's default values (always a map).
     pub values: Value,
-    pub schema: Option<Schema>,
-    pub templates: Vec<Template>,
+    pub schema: Option<Arc<Schema>>,
+    pub templates: Arc<Vec<Template>>,
     /// Every other file, as `.Files` sees it (includes `crds/`, README, `.helmignore`, …).
-    pub files: Vec<ChartFile>,
+    pub files: Arc<Vec<ChartFile>>,
     /// Subcharts found under `charts/`; after `values::prepare` only the enabled ones,
     /// aliased ones renamed to their alias.
     pub dependencies: Vec<Chart>,
@@ -191,7 +194,7 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
                 values = chart_values(text)
                     .map_err(|e| invalid(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => schema = Some(Schema::new(f.data)),
+            "values.schema.json" => schema = Some(Arc::new(Schema::new(f.data))),
             "requirements.yaml" => {
                 let deps = metadata::parse_requirements(&f.data)
                     .map_err(|e| invalid(format!("cannot load requirements.yaml: {e}")))?;
@@ -270,8 +273,8 @@ fn load_files(origin: &str, files: Vec<ChartFile>, depth: usize) -> Result<Chart
         metadata,
         values,
         schema,
-        templates,
-        files: other,
+        templates: Arc::new(templates),
+        files: Arc::new(other),
         dependencies,
     })
 }
@@ -302,9 +305,9 @@ pub fn parse_values_text(text: &str) -> Result<Value, String> {
 fn chart_values(text: &str) -> Result<Value, String> {
     let documents = vec![parse_values_text(text)?];
     let mut merged = Map::new();
-    for doc in documents {
+    for doc in &documents {
         if let Value::Map(m) = doc {
-            merge_documents(&mut merged, &m);
+            merge_documents(&mut merged, m);
         }
     }
     Ok(Value::map(merged))
@@ -314,7 +317,7 @@ fn chart_values(text: &str) -> Result<Value, String> {
 fn merge_documents(base: &mut Map, over: &Map) {
     for (k, v) in over {
         if let (Value::Map(ov), Some(Value::Map(bv))) = (v, base.get_mut(k)) {
-            merge_documents(std::sync::Arc::make_mut(bv), ov);
+            merge_documents(Arc::make_mut(bv), ov);
             continue;
         }
         base.insert(k.clone(), v.clone());
@@ -351,7 +354,7 @@ impl Chart {
         prefix: &str,
         out: &mut Vec<(String, &'a Template, &'a Chart)>,
     ) {
-        for t in &self.templates {
+        for t in self.templates.iter() {
             out.push((format!("{prefix}/{}", t.name), t, self));
         }
         for dep in &self.dependencies {

@@ -178,7 +178,7 @@ fn link_entries_are_kept_empty_never_followed() {
     let c = load_archive("demo.tgz", &gz.finish().unwrap_or_default());
     let secret = c
         .ok()
-        .and_then(|c| c.files.into_iter().find(|f| f.name == "secret"));
+        .and_then(|c| c.files.iter().find(|f| f.name == "secret").cloned());
     assert_eq!(secret.map(|f| f.data), Some(Vec::new()));
 }
 
@@ -343,9 +343,9 @@ fn values_documents_merge_like_helms_loader() {
     let first = parse_values_text("a: 1\nm: {x: 1}\nl: [1]\n").unwrap_or_default();
     let second = parse_values_text("b: 2\nm: {z: 2}\nl: [2]\n").unwrap_or_default();
     let mut merged = Map::new();
-    for doc in [first, second] {
+    for doc in &[first, second] {
         if let Value::Map(m) = doc {
-            merge_documents(&mut merged, &m);
+            merge_documents(&mut merged, m);
         }
     }
     assert_eq!(

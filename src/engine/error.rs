@@ -43,3 +43,50 @@ impl TemplateError {
         matches!(self, TemplateError::Exec(_))
     }
 }
+
+/// Helm wraps the messages of `required` and `fail` in these markers, so that its error
+/// cleanup can find the chart's own message inside Go's chain of wrapped execution errors.
+pub(crate) const MESSAGE_START: &str = "HELM_ERR_START";
+pub(crate) const MESSAGE_END: &str = "HELM_ERR_END";
+
+/// `required`'s and `fail`'s error text: the message between Helm's markers.
+pub(crate) fn marked_message(message: &str) -> String {
+    format!("{MESSAGE_START}{message}{MESSAGE_END}")
+}
+
+/// How `helm template` reports a failed execution (Helm's `cleanupExecError`): when the chain
+/// holds a `required`/`fail` message, `execution error at (FILE:LINE:COL): MESSAGE`, with the
+/// location of the outermost template; any other error in Go's own words.
+pub fn helm_exec_message(err: &TemplateError) -> String {
+    let text = err.to_string();
+    if !err.is_exec() {
+        return text;
+    }
+    let mut tokens = text.splitn(3, ": ");
+    let (Some(_), Some(location), Some(rest)) = (tokens.next(), tokens.next(), tokens.next())
+    else {
+        return text;
+    };
+    // Go's greedy `START((?s).*)END`: from the first start marker to the last end marker.
+    let marked = rest.find(MESSAGE_START).and_then(|start| {
+        let body = &rest[start + MESSAGE_START.len()..];
+        body.rfind(MESSAGE_END).map(|end| &body[..end])
+    });
+    match marked {
+        Some(message) => format!("execution error at ({location}): {message}"),
+        None => text,
+    }
+}
+
+/// How `helm template` reports a template that does not parse (Helm's `cleanupParseError`):
+/// the location and the last part of Go's message.
+pub fn helm_parse_message(file: &str, err: &TemplateError) -> String {
+    let text = err.to_string();
+    let tokens: Vec<&str> = text.split(": ").collect();
+    match (tokens.get(1), tokens.last()) {
+        (Some(location), Some(last)) if tokens.len() > 1 => {
+            format!("parse error at ({location}): {last}")
+        }
+        _ => format!("parse error in ({file}): {text}"),
+    }
+}

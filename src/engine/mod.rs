@@ -15,7 +15,7 @@ mod parse;
 
 use std::sync::Arc;
 
-pub use error::{ExecError, TemplateError};
+pub use error::{ExecError, TemplateError, helm_exec_message, helm_parse_message};
 pub use exec::{MAX_EXEC_DEPTH, MAX_INCLUDE_NESTING, ROOT_NAME};
 
 use exec::{State, TreeSet};

@@ -762,6 +762,11 @@ fn in_place_map_changes_are_seen_like_go_maps() {
             r#"{{ define "f" }}{{ range $k, $v := .m }}{{ $_ := set $v "s" "Q" }}{{ end }}{{ end }}{{ $m := dict "x" (dict "s" 1) }}{{ include "f" (dict "m" $m) }}{{ $m }}"#,
             "map[x:map[s:Q]]",
         ),
+        // A deep copy shares no map with its original, so changing it leaves that alone.
+        (
+            r#"{{ $c := deepCopy .Values.m }}{{ $_ := set $c.k3 "q" 2 }}{{ .Values.m.k3.q }} {{ $c.k3.q }}"#,
+            "1 2",
+        ),
     ];
     for (src, want) in cases {
         assert_eq!(render(src), Ok(want.to_string()), "{src}");
@@ -808,4 +813,59 @@ fn deepest_allowed_nesting_runs_and_drops_without_overflow() {
     assert_eq!(ok(&format!("{{{{ {deep} }}}}")), "1");
     let ifs = format!("{}x{}", "{{ if 1 }}".repeat(5000), "{{ end }}".repeat(5000));
     assert_eq!(ok(&ifs), "x");
+}
+
+/// Oracle-checked (`helm template` on a chart holding each line as `templates/r.yaml`): Helm
+/// reports `required`/`fail` with the outermost template's location and the message alone,
+/// other execution errors in Go's words, and parse errors by location and last message part.
+#[test]
+fn errors_are_reworded_as_helm_reports_them() {
+    let exec = |src: &str| {
+        let mut set = Templates::new();
+        set.parse(FILE, src).map_err(|e| e.to_string())?;
+        let lookup = OfflineLookup;
+        let mut rng = FixedRandom;
+        let mut ctx = CallContext {
+            lookup: &lookup,
+            random: &mut rng,
+        };
+        match set.execute(FILE, &values(), &mut ctx) {
+            Ok(out) => Err(format!("expected an error, got {out:?}")),
+            Err(e) => Ok(super::helm_exec_message(&e)),
+        }
+    };
+    let cases = [
+        (
+            r#"{{ define "h" }}{{ required "inner msg" .x }}{{ end }}x: {{ include "h" . }}"#,
+            "execution error at (t/templates/a.yaml:1:60): inner msg",
+        ),
+        (
+            r#"x: {{ tpl "{{ fail \"in tpl\" }}" . }}"#,
+            "execution error at (t/templates/a.yaml:1:6): in tpl",
+        ),
+        (
+            "x: 1\ny: {{ required \"need\\nfoo\" .Values.foo }}",
+            "execution error at (t/templates/a.yaml:2:6): need\nfoo",
+        ),
+        (
+            r#"x: {{ fail "a: b: c" }}"#,
+            "execution error at (t/templates/a.yaml:1:6): a: b: c",
+        ),
+        (
+            "x: {{ index 1 2 }}",
+            "template: t/templates/a.yaml:1:6: executing \"t/templates/a.yaml\" at <index 1 2>: error calling index: can't index item of type int",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(exec(src), Ok(want.to_string()), "{src}");
+    }
+    let mut set = Templates::new();
+    let parse_error = set.parse(FILE, "x: {{ .Values.a \n").err();
+    assert_eq!(
+        parse_error.map(|e| super::helm_parse_message(FILE, &e)),
+        Some(
+            "parse error at (t/templates/a.yaml:2): unclosed action started at t/templates/a.yaml:1"
+                .to_string()
+        )
+    );
 }

@@ -61,6 +61,46 @@ impl Metrics {
         counter.load(Ordering::SeqCst)
     }
 
+    /// The counters in Prometheus' text exposition format, served on the webhook's /metrics.
+    pub fn render(&self) -> String {
+        let counters = [
+            (
+                "reconciles_total",
+                "Component reconciles finished, successful or not.",
+                &self.reconciles,
+            ),
+            (
+                "reconciles_unchanged_total",
+                "Component reconciles that found nothing to do and wrote nothing.",
+                &self.unchanged,
+            ),
+            (
+                "reconcile_failures_total",
+                "Component reconciles that failed and were retried with backoff.",
+                &self.failures,
+            ),
+            (
+                "objects_applied_total",
+                "Objects server-side-applied.",
+                &self.objects_applied,
+            ),
+            (
+                "dsc_reconciles_total",
+                "DataScienceCluster reconciles finished.",
+                &self.dsc_reconciles,
+            ),
+        ];
+        let mut out = String::new();
+        for (name, help, counter) in counters {
+            let name = format!("dsc_helm_{name}");
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                Metrics::get(counter)
+            ));
+        }
+        out
+    }
+
     fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::SeqCst);
     }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::chart::Chart;
 use crate::engine::funcs::{CallContext, Lookup, RandomSource};
-use crate::engine::{TemplateError, Templates};
+use crate::engine::{TemplateError, Templates, helm_exec_message, helm_parse_message};
 use crate::value::{Map, Value};
 use crate::values::{self, ValuesError, Violation};
 pub use objects::{Capabilities, HelmVersion, KubeVersion};
@@ -58,19 +58,20 @@ impl Release {
     }
 }
 
+/// A render failure, displayed as `helm template` reports it: a `required`/`fail` message as
+/// `execution error at (FILE:LINE:COL): MESSAGE` (what the webhook hands back to users), other
+/// errors in Go's words. The engine's error is kept whole in `error`.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("parse error in {template}: {source}")]
+    #[error("{}", helm_parse_message(.template, .error))]
     Parse {
         template: String,
-        #[source]
-        source: TemplateError,
+        error: TemplateError,
     },
-    #[error("{source}")]
+    #[error("{}", helm_exec_message(.error))]
     Execute {
         template: String,
-        #[source]
-        source: TemplateError,
+        error: TemplateError,
     },
 }
 
@@ -79,15 +80,11 @@ pub enum RenderError {
 pub enum TemplateFailure {
     #[error(transparent)]
     Values(#[from] ValuesError),
-    #[error("values don't meet the specifications of the schema(s) in the following chart(s):\n{}", list_violations(.0))]
+    /// Worded as Helm's render reports it (violations grouped under their chart's name).
+    #[error("{}", values::schema_error_message(.0).trim_end())]
     Schema(Vec<Violation>),
     #[error(transparent)]
     Render(#[from] RenderError),
-}
-
-fn list_violations(violations: &[Violation]) -> String {
-    let lines: Vec<String> = violations.iter().map(|v| format!("- {v}")).collect();
-    lines.join("\n")
 }
 
 /// Where and as what a chart is rendered.
@@ -200,9 +197,9 @@ impl Renderer {
             }
             let text = templates
                 .execute_shared(&job.name, data, &mut ctx)
-                .map_err(|source| RenderError::Execute {
+                .map_err(|error| RenderError::Execute {
                     template: job.name.clone(),
-                    source,
+                    error,
                 })?;
             rendered.insert(job.name.clone(), text.replace("<no value>", ""));
         }
@@ -223,9 +220,9 @@ impl Renderer {
         for &i in order {
             templates
                 .parse(&jobs[i].name, sources[i])
-                .map_err(|source| RenderError::Parse {
+                .map_err(|error| RenderError::Parse {
                     template: jobs[i].name.clone(),
-                    source,
+                    error,
                 })?;
         }
         let templates = Arc::new(templates);
@@ -295,12 +292,7 @@ fn collect<'c>(
     );
     context.insert(
         "Files".into(),
-        Value::Object(Arc::new(Files::new(
-            chart
-                .files
-                .iter()
-                .map(|f| (f.name.clone(), Arc::from(f.data.as_slice()))),
-        ))),
+        Value::Object(Arc::new(Files::new(chart.files.clone()))),
     );
     context.insert("Release".into(), globals.release.clone());
     context.insert("Capabilities".into(), globals.capabilities.clone());
@@ -312,7 +304,7 @@ fn collect<'c>(
 
     let library = chart.metadata.chart_type.eq_ignore_ascii_case("library");
     let base_path = format!("{full_path}/templates");
-    for template in &chart.templates {
+    for template in chart.templates.iter() {
         let partial = template
             .name
             .rsplit('/')

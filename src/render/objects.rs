@@ -3,32 +3,58 @@
 //! names and Go's zero values (a missing `appVersion` prints as an empty string, not as
 //! `<no value>`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
 
 use super::glob::GlobPattern;
-use crate::chart::Metadata;
+use crate::chart::{ChartFile, Metadata};
 use crate::engine::gofmt::format_value;
 use crate::value::{Map, Object, Value};
 
-/// `.Files`: the chart's non-template files, keyed by their path inside the chart.
-#[derive(Clone, Default)]
+/// `.Files`: the chart's non-template files, keyed by their path inside the chart. It shares
+/// the chart's file list rather than copying the data, so that building it per render costs
+/// an index, not the size of the chart.
+#[derive(Clone)]
 pub struct Files {
-    files: Arc<BTreeMap<String, Arc<[u8]>>>,
+    all: Arc<Vec<ChartFile>>,
+    /// Indices into `all` sorted by name, one per name: the last file of a repeated name wins,
+    /// as in Helm's map.
+    shown: Arc<[usize]>,
 }
 
 impl Files {
-    pub fn new(files: impl IntoIterator<Item = (String, Arc<[u8]>)>) -> Self {
+    pub fn new(all: Arc<Vec<ChartFile>>) -> Self {
+        let mut order: Vec<usize> = (0..all.len()).collect();
+        // Stable, so the last of equal names stays last and the dedup below keeps it.
+        order.sort_by(|&a, &b| all[a].name.cmp(&all[b].name));
+        let mut shown: Vec<usize> = Vec::with_capacity(order.len());
+        for i in order {
+            match shown.last_mut() {
+                Some(last) if all[*last].name == all[i].name => *last = i,
+                _ => shown.push(i),
+            }
+        }
         Files {
-            files: Arc::new(files.into_iter().collect()),
+            all,
+            shown: shown.into(),
         }
     }
 
+    fn entries(&self) -> impl Iterator<Item = &ChartFile> {
+        self.shown.iter().filter_map(|&i| self.all.get(i))
+    }
+
+    fn data(&self, name: &str) -> Option<&[u8]> {
+        let pos = self
+            .shown
+            .binary_search_by(|&i| self.all[i].name.as_str().cmp(name))
+            .ok()?;
+        Some(&self.all[self.shown[pos]].data)
+    }
+
     fn text(&self, name: &str) -> String {
-        self.files
-            .get(name)
+        self.data(name)
             .map(|data| String::from_utf8_lossy(data).into_owned())
             .unwrap_or_default()
     }
@@ -45,25 +71,28 @@ impl Files {
 
     fn glob(&self, pattern: &str) -> Result<Value, String> {
         let glob = GlobPattern::new(pattern).map_err(|e| format!("bad glob {pattern:?}: {e}"))?;
-        let matched = self
-            .files
+        let shown: Vec<usize> = self
+            .shown
             .iter()
-            .filter(|(name, _)| glob.matches(name))
-            .map(|(name, data)| (name.clone(), data.clone()));
-        Ok(Value::Object(Arc::new(Files::new(matched))))
+            .copied()
+            .filter(|&i| self.all.get(i).is_some_and(|f| glob.matches(&f.name)))
+            .collect();
+        Ok(Value::Object(Arc::new(Files {
+            all: self.all.clone(),
+            shown: shown.into(),
+        })))
     }
 
     /// `AsConfig`/`AsSecrets`: a YAML map of base file names to contents, empty for no files.
     fn as_yaml_map(&self, encode: impl Fn(&[u8]) -> String) -> Result<Value, String> {
-        if self.files.is_empty() {
+        if self.shown.is_empty() {
             return Ok(Value::str(""));
         }
         let map: Map = self
-            .files
-            .iter()
-            .map(|(name, data)| {
-                let base = name.rsplit('/').next().unwrap_or(name).to_string();
-                (base, Value::from(encode(data)))
+            .entries()
+            .map(|f| {
+                let base = f.name.rsplit('/').next().unwrap_or(&f.name).to_string();
+                (base, Value::from(encode(&f.data)))
             })
             .collect();
         let yaml = crate::yaml::to_yaml(&Value::map(map)).map_err(|e| e.to_string())?;
@@ -103,20 +132,18 @@ impl Object for Files {
 
     fn display(&self) -> String {
         let shown: Vec<String> = self
-            .files
-            .iter()
-            .map(|(k, v)| format!("{k}:{:?}", v.as_ref()))
+            .entries()
+            .map(|f| format!("{}:{:?}", f.name, f.data))
             .collect();
         format!("map[{}]", shown.join(" "))
     }
 
     fn to_data(&self) -> Value {
         Value::map(
-            self.files
-                .iter()
-                .map(|(k, v)| {
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(v);
-                    (k.clone(), Value::from(encoded))
+            self.entries()
+                .map(|f| {
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(&f.data);
+                    (f.name.clone(), Value::from(encoded))
                 })
                 .collect(),
         )
@@ -413,11 +440,16 @@ mod tests {
     use super::*;
 
     fn files() -> Files {
-        Files::new([
-            ("config/a.txt".to_string(), Arc::from(&b"one\ntwo\n"[..])),
-            ("config/b.txt".to_string(), Arc::from(&b"three"[..])),
-            ("other/c.yaml".to_string(), Arc::from(&b"k: v"[..])),
-        ])
+        let file = |name: &str, data: &[u8]| ChartFile {
+            name: name.to_string(),
+            data: data.to_vec(),
+        };
+        Files::new(Arc::new(vec![
+            file("other/c.yaml", b"k: v"),
+            file("config/b.txt", b"stale"),
+            file("config/a.txt", b"one\ntwo\n"),
+            file("config/b.txt", b"three"),
+        ]))
     }
 
     #[test]
@@ -442,7 +474,7 @@ mod tests {
     #[test]
     fn files_glob_keeps_only_matching_paths() {
         let f = files();
-        let Some(Ok(Value::Object(matched))) = f.call("Glob", &[Value::str("config/*")]) else {
+        let Some(Ok(Value::Object(ref matched))) = f.call("Glob", &[Value::str("config/*")]) else {
             panic!("Glob should return a Files object");
         };
         let data = matched.to_data();

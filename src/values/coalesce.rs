@@ -200,7 +200,7 @@ fn default_for_copy(val: Value, merge: bool) -> Option<Value> {
     if merge {
         return Some(val);
     }
-    match val {
+    match &val {
         Value::Nil => None,
         Value::Map(m) if m.values().any(has_nil_entry) => {
             let stripped: Map = m
@@ -209,7 +209,7 @@ fn default_for_copy(val: Value, merge: bool) -> Option<Value> {
                 .collect();
             Some(Value::map(stripped))
         }
-        other => Some(other),
+        _ => Some(val),
     }
 }
 

@@ -174,6 +174,17 @@ fn process_import_values(
     }
     let mut merged = Map::new();
     coalesce(chart, &mut merged, "", true, warnings)?;
+    if chart
+        .metadata
+        .dependencies
+        .iter()
+        .all(|req| req.import_values.is_empty())
+    {
+        // Nothing to import: Helm's merge of the values with an empty import buffer leaves
+        // them as they are, so the shared-map replay below would only copy them twice.
+        chart.values = Value::map(merged);
+        return Ok(());
+    }
     let cvals = gomap::from_map(&merged);
     let imported = gomap::from_map(&Map::new());
     for req in &mut chart.metadata.dependencies {

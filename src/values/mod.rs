@@ -165,8 +165,8 @@ impl Prepared {
 pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
     check_depth(&user, "user values")?;
     check_depth(&chart.values, chart.name())?;
-    let user = match user {
-        Value::Map(m) => Arc::unwrap_or_clone(m),
+    let user = match &user {
+        Value::Map(m) => Arc::unwrap_or_clone(m.clone()),
         Value::Nil => Map::new(),
         _ => {
             return Err(ValuesError::TypeMismatch(

@@ -317,7 +317,7 @@ mod tests {
 
     fn s(v: FuncResult) -> String {
         match v {
-            Ok(Value::String(s)) => s.to_string(),
+            Ok(Value::String(ref s)) => s.to_string(),
             other => panic!("expected a string, got {other:?}"),
         }
     }

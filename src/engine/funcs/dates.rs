@@ -1532,7 +1532,7 @@ mod tests {
     fn now_prints_with_a_monotonic_reading() {
         let out = call("now", &[]);
         assert!(out.contains(" +0000 UTC m=+"), "{out}");
-        let Ok(Value::Object(o)) = call_seeded(b"t", "now", &[]) else {
+        let Ok(Value::Object(ref o)) = call_seeded(b"t", "now", &[]) else {
             panic!("now is a time")
         };
         let back = Time::from_go_string(&o.display()).expect("reparse");

@@ -204,8 +204,19 @@ fn deep_copy(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
         Value::Nil => Err(FuncError::new(
             "reflect: call of reflect.Value.Type on zero Value",
         )),
-        other => Ok(other.clone()),
+        other => Ok(fresh_copy(other)),
     }
+}
+
+/// A copy whose maps are all new. The engine tells Go maps apart by the identity of ours
+/// (that is how a `set` on one is seen through every holder of it), so a copy that shared
+/// them would let changes to the copy show through the original, which Go's never does.
+fn fresh_copy(v: &Value) -> Value {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || match v {
+        Value::Map(m) => Value::map(m.iter().map(|(k, v)| (k.clone(), fresh_copy(v))).collect()),
+        Value::List(l) => Value::list(l.iter().map(fresh_copy).collect()),
+        other => other.clone(),
+    })
 }
 
 #[cfg(test)]

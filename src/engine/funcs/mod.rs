@@ -25,7 +25,7 @@ mod random;
 pub use random::{OsRandom, SeededRandom};
 mod reflection;
 mod regex;
-mod semver;
+pub(crate) mod semver;
 mod serialization;
 mod strings;
 

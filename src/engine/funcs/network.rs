@@ -448,7 +448,7 @@ mod tests {
 
     fn text(v: FuncResult) -> String {
         match v {
-            Ok(Value::String(s)) => s.to_string(),
+            Ok(Value::String(ref s)) => s.to_string(),
             Ok(other) => format!("{other:?}"),
             Err(e) => format!("error: {}", e.0),
         }

@@ -268,7 +268,7 @@ pub(super) mod tests {
 
     fn s(v: FuncResult) -> String {
         match v {
-            Ok(Value::String(s)) => s.to_string(),
+            Ok(Value::String(ref s)) => s.to_string(),
             other => panic!("expected a string, got {other:?}"),
         }
     }

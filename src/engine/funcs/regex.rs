@@ -13,6 +13,8 @@ use super::{CallContext, FuncError, FuncResult, Function, arity, int_arg, string
 use crate::engine::gofmt::go_quote;
 use crate::value::Value;
 use regex::Regex;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 pub fn get(name: &str) -> Option<Function> {
     Some(match name {
@@ -77,14 +79,35 @@ fn translate(pattern: &str) -> String {
     out
 }
 
+/// Compiled patterns by source text. Charts call these functions with the same few literal
+/// patterns in loops and helpers (bitnami's `common` library does on every image name), and
+/// compiling costs far more than matching; a shared `Regex` is safe to use from any thread.
+static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Regex>>>> = LazyLock::new(Mutex::default);
+
+/// More distinct patterns than any chart uses; beyond it the cache starts over, so patterns
+/// built from values cannot grow it without bound.
+const MAX_COMPILED: usize = 512;
+
 /// `regexp.Compile`, with Go's wording for the usual mistakes.
-fn compile(pattern: &str) -> Result<Regex, FuncError> {
+fn compile(pattern: &str) -> Result<Arc<Regex>, FuncError> {
+    if let Some(re) = COMPILED.lock().ok().and_then(|c| c.get(pattern).cloned()) {
+        return Ok(re);
+    }
     if let Some(ops) = stacked_repetition(pattern) {
         return Err(FuncError(format!(
             "error parsing regexp: invalid nested repetition operator: `{ops}`"
         )));
     }
-    Regex::new(&translate(pattern)).map_err(|e| FuncError(go_parse_error(pattern, &e)))
+    let re = Arc::new(
+        Regex::new(&translate(pattern)).map_err(|e| FuncError(go_parse_error(pattern, &e)))?,
+    );
+    if let Ok(mut cache) = COMPILED.lock() {
+        if cache.len() >= MAX_COMPILED {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), re.clone());
+    }
+    Ok(re)
 }
 
 /// Go (like Perl) rejects a repetition of a repetition (`a**`, `a+*`, `a{2}?+`), which the
@@ -184,7 +207,7 @@ fn go_parse_error(pattern: &str, err: &regex::Error) -> String {
 }
 
 /// `regexp.MustCompile`'s panic text.
-fn must_compile(pattern: &str) -> Result<Regex, FuncError> {
+fn must_compile(pattern: &str) -> Result<Arc<Regex>, FuncError> {
     compile(pattern).map_err(|e| {
         let quoted = if can_backquote(pattern) {
             format!("`{pattern}`")
@@ -355,7 +378,7 @@ fn strings(items: Vec<String>) -> Value {
     Value::list(items.into_iter().map(Value::from).collect())
 }
 
-type Compiler = fn(&str) -> Result<Regex, FuncError>;
+type Compiler = fn(&str) -> Result<Arc<Regex>, FuncError>;
 
 fn match_with(args: &[Value], name: &str, compiler: Compiler, lenient: bool) -> FuncResult {
     arity(name, args, 2)?;

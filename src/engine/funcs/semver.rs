@@ -40,12 +40,12 @@ fn semver_compare(_: &mut super::CallContext<'_>, args: &[Value]) -> FuncResult 
 }
 
 /// A parsed version: `*semver.Version` to templates.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
-    major: u64,
-    minor: u64,
-    patch: u64,
-    pre: String,
+    pub(crate) major: u64,
+    pub(crate) minor: u64,
+    pub(crate) patch: u64,
+    pub(crate) pre: String,
     metadata: String,
     original: String,
 }
@@ -312,7 +312,7 @@ impl Object for Version {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     TildeOrEqual,
     NotEqual,
@@ -326,7 +326,7 @@ enum Op {
 
 /// One comparison of an AND group. `dirty` marks a wildcard or missing part (`1.x`, `1`,
 /// `1.2`), which changes how most operators compare.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Constraint {
     op: Op,
     con: Version,
@@ -337,7 +337,7 @@ struct Constraint {
 
 /// `||`-separated groups of AND-ed constraints, each remembering whether it names a
 /// prerelease (only then may a prerelease version satisfy it).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Constraints {
     groups: Vec<(Vec<Constraint>, bool)>,
 }

@@ -6,6 +6,7 @@
 
 use super::lists::until_step_values;
 use super::{CallContext, FuncError, FuncResult, Function, arity, int_arg, string_arg};
+use crate::engine::error::marked_message;
 use crate::engine::gofmt::{format_value, go_quote};
 use crate::value::{Map, Value};
 
@@ -913,15 +914,15 @@ fn required(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("required", args, 2)?;
     let message = string_arg(args, 0)?;
     match &args[1] {
-        Value::Nil => Err(FuncError::new(message)),
-        Value::String(s) if s.is_empty() => Err(FuncError::new(message)),
+        Value::Nil => Err(FuncError::new(marked_message(message))),
+        Value::String(s) if s.is_empty() => Err(FuncError::new(marked_message(message))),
         other => Ok(other.clone()),
     }
 }
 
 fn fail(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("fail", args, 1)?;
-    Err(FuncError::new(string_arg(args, 0)?))
+    Err(FuncError::new(marked_message(string_arg(args, 0)?)))
 }
 
 #[cfg(test)]
@@ -1099,8 +1100,8 @@ pub(crate) mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
-    /// Verified with the Helm 4.2 oracle. Helm wraps `required`/`fail` messages in its own
-    /// "execution error at (…)" text; the function's part is the message alone.
+    /// Verified with the Helm 4.2 oracle. The functions' errors of `required`/`fail` carry
+    /// Helm's markers, which its "execution error at (…)" cleanup looks for.
     const ORACLE: &str = r#"
 trim "  a b \n" ⇒ "a b"
 trimAll "$" "$$5.00$" ⇒ "5.00"
@@ -1205,9 +1206,9 @@ seq 1 -1 5 ⇒ ""
 seq ⇒ ""
 required "need it" "v" ⇒ "v"
 required "need it" 0 ⇒ "0"
-required "need it" "" ⇒ "ERR need it"
-required "need it" .Values.nil ⇒ "ERR need it"
-fail "boom" ⇒ "ERR boom"
+required "need it" "" ⇒ "ERR HELM_ERR_STARTneed itHELM_ERR_END"
+required "need it" .Values.nil ⇒ "ERR HELM_ERR_STARTneed itHELM_ERR_END"
+fail "boom" ⇒ "ERR HELM_ERR_STARTboomHELM_ERR_END"
 hello ⇒ "Hello!"
 snakecase "a€b" ⇒ "a_€_b"
 snakecase "a«b»c" ⇒ "a«b»c"

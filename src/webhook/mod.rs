@@ -1,0 +1,28 @@
+//! The admission webhook: `kubectl apply` of a DataScienceCluster (or a component resource)
+//! with values its charts reject fails at once, with every problem named by its field path
+//! (FR-011), instead of failing later in a reconcile.
+//!
+//! - [`review`]: AdmissionReview v1 in and out;
+//! - [`validate`]: what makes an object acceptable (pure, cached);
+//! - [`server`]: the axum HTTPS server with health, readiness and metrics;
+//! - [`tls`]: certificate loading, checks and reload on change;
+//! - [`metrics`]: the Prometheus exposition;
+//! - [`certs`]: development certificates (`dsc-helm certs`).
+
+pub mod certs;
+pub mod metrics;
+pub mod review;
+pub mod server;
+pub mod tls;
+pub mod validate;
+
+pub use review::Verdict;
+pub use server::{
+    COMPONENT_PATH, DSC_PATH, DscNames, MAX_BODY, Webhook, WebhookConfig, WebhookError,
+    dsc_names_from,
+};
+pub use tls::{CertFiles, TlsError};
+pub use validate::{Checks, Validator};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,533 @@
+//! The HTTPS server: admission routes, health, readiness and metrics.
+//!
+//! Validation is CPU work (schema checks, dry renders) and runs on the blocking pool so that
+//! a slow render never stalls the connections other clients are using. Bodies are bounded
+//! before they are read; headers must arrive within a deadline; a panic is impossible by
+//! construction on input paths, and each connection is its own task regardless.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_server::tls_rustls::RustlsConfig;
+use hyper_util::rt::TokioTimer;
+
+use super::metrics::{Metrics, Outcome};
+use super::review::{self, Verdict};
+use super::tls::{self, CertFiles, TlsError};
+use super::validate::Validator;
+use crate::api::{COMPONENT_GROUP, DSC_GROUP};
+
+/// The API server refuses request bodies over 3 MiB; nothing legitimate is larger.
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+/// The validating path for DataScienceClusters, named as Open Data Hub names its webhooks.
+pub const DSC_PATH: &str = "/validate-datasciencecluster-v1";
+/// The validating path for every component kind.
+pub const COMPONENT_PATH: &str = "/validate-components-platform-opendatahub-io-v1alpha1";
+
+/// The names of the DataScienceClusters that exist, for the singleton rule.
+pub type DscNames = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send>> + Send + Sync,
+>;
+
+/// Lists DataScienceClusters through the API server (metadata only).
+pub fn dsc_names_from(client: kube::Client) -> DscNames {
+    Arc::new(move || {
+        let api: kube::Api<crate::api::DataScienceCluster> = kube::Api::all(client.clone());
+        Box::pin(async move {
+            let list = api
+                .list_metadata(&kube::api::ListParams::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(list
+                .items
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect())
+        })
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {what} server failed: {source}")]
+    Serve {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How the webhook listens.
+#[derive(Clone)]
+pub struct WebhookConfig {
+    pub addr: SocketAddr,
+    pub certs: CertFiles,
+    /// How often the certificate files are checked for changes.
+    pub reload_interval: Duration,
+    /// How long a client may take to send its request headers (and the first request).
+    pub header_timeout: Duration,
+    /// A plain-HTTP listener for /metrics, /healthz and /readyz, if wanted.
+    pub metrics_addr: Option<SocketAddr>,
+    /// More exposition text appended to /metrics: the reconciler's counters in `serve`, which
+    /// runs both in one process behind one endpoint.
+    pub extra_metrics: Option<ExtraMetrics>,
+}
+
+/// Renders additional Prometheus exposition text on each scrape.
+pub type ExtraMetrics = Arc<dyn Fn() -> String + Send + Sync>;
+
+impl WebhookConfig {
+    pub fn new(addr: SocketAddr, certs: CertFiles) -> Self {
+        WebhookConfig {
+            addr,
+            certs,
+            reload_interval: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(10),
+            metrics_addr: None,
+            extra_metrics: None,
+        }
+    }
+}
+
+struct AppState {
+    validator: Validator,
+    /// One validation per core at a time: CPU-bound work queued in order finishes sooner on
+    /// average than the same work time-sliced across many threads.
+    workers: tokio::sync::Semaphore,
+    metrics: Arc<Metrics>,
+    extra_metrics: Option<ExtraMetrics>,
+    dsc_names: Option<DscNames>,
+    serving: AtomicBool,
+    not_after: Arc<Mutex<SystemTime>>,
+}
+
+/// A bound webhook, ready to [`run`](Webhook::run).
+pub struct Webhook {
+    state: Arc<AppState>,
+    rustls: RustlsConfig,
+    listener: std::net::TcpListener,
+    metrics_listener: Option<std::net::TcpListener>,
+    config: WebhookConfig,
+}
+
+fn bind_std(addr: SocketAddr) -> Result<std::net::TcpListener, WebhookError> {
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|source| WebhookError::Bind { addr, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| WebhookError::Bind { addr, source })?;
+    Ok(listener)
+}
+
+impl Webhook {
+    /// Loads the certificate (failing with a message naming the file) and binds the ports,
+    /// so that every startup error surfaces before anything is served.
+    pub fn bind(
+        config: WebhookConfig,
+        validator: Validator,
+        dsc_names: Option<DscNames>,
+    ) -> Result<Self, WebhookError> {
+        let loaded = tls::load(&config.certs)?;
+        let metrics = Arc::new(Metrics::default());
+        metrics.set_certificate_expiry(tls::unix_seconds(loaded.not_after));
+        let listener = bind_std(config.addr)?;
+        let metrics_listener = config.metrics_addr.map(bind_std).transpose()?;
+        Ok(Webhook {
+            state: Arc::new(AppState {
+                validator,
+                workers: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, usize::from),
+                ),
+                metrics,
+                extra_metrics: config.extra_metrics.clone(),
+                dsc_names,
+                serving: AtomicBool::new(false),
+                not_after: Arc::new(Mutex::new(loaded.not_after)),
+            }),
+            rustls: RustlsConfig::from_config(loaded.config),
+            listener,
+            metrics_listener,
+            config,
+        })
+    }
+
+    /// The HTTPS address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.state.metrics.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains open requests for up to five seconds.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), WebhookError> {
+        let state = self.state;
+        let reloader = tokio::spawn(tls::reload_loop(
+            self.config.certs.clone(),
+            self.rustls.clone(),
+            self.config.reload_interval,
+            state.metrics.clone(),
+            state.not_after.clone(),
+        ));
+        let handle = axum_server::Handle::new();
+        // Without TCP_NODELAY a small response can wait for the client's delayed ACK (40 ms).
+        let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(self.rustls)
+            .acceptor(axum_server::accept::NoDelayAcceptor::new());
+        let mut server = axum_server::from_tcp(self.listener)
+            .map_err(|source| WebhookError::Serve {
+                what: "webhook",
+                source,
+            })?
+            .acceptor(acceptor)
+            .handle(handle.clone())
+            .first_request_timeout(self.config.header_timeout);
+        server
+            .http_builder()
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.config.header_timeout);
+        server
+            .http_builder()
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(Some(Duration::from_secs(30)));
+        let app = router(state.clone());
+
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        {
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+                handle.graceful_shutdown(Some(Duration::from_secs(5)));
+            });
+        }
+        {
+            let handle = handle.clone();
+            let state = state.clone();
+            tokio::spawn(async move {
+                if handle.listening().await.is_some() {
+                    state.serving.store(true, Ordering::SeqCst);
+                }
+            });
+        }
+        let metrics_server = match self.metrics_listener {
+            Some(listener) => {
+                let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| {
+                    WebhookError::Serve {
+                        what: "metrics",
+                        source,
+                    }
+                })?;
+                let app = metrics_router(state.clone());
+                let mut stop = stop_rx.clone();
+                Some(tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await
+                }))
+            }
+            None => None,
+        };
+        let served = server.serve(app.into_make_service()).await;
+        state.serving.store(false, Ordering::SeqCst);
+        reloader.abort();
+        if let Some(m) = metrics_server
+            && let Ok(Err(source)) = m.await
+        {
+            return Err(WebhookError::Serve {
+                what: "metrics",
+                source,
+            });
+        }
+        served.map_err(|source| WebhookError::Serve {
+            what: "webhook",
+            source,
+        })
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            DSC_PATH,
+            post(
+                |State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body| async move {
+                    admit(s, Route::Dsc, headers, body).await
+                },
+            ),
+        )
+        .route(
+            COMPONENT_PATH,
+            post(
+                |State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body| async move {
+                    admit(s, Route::Component, headers, body).await
+                },
+            ),
+        )
+        .with_state(state.clone())
+        .merge(metrics_router(state))
+}
+
+fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route(
+            "/metrics",
+            get(|State(s): State<Arc<AppState>>| async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    s.metrics.render() + &s.extra_metrics.as_ref().map(|f| f()).unwrap_or_default(),
+                )
+            }),
+        )
+        .with_state(state)
+}
+
+/// Ready when the registry is loaded (it is, or the webhook would not exist), TLS is serving
+/// and the certificate in use has not expired.
+async fn readyz(State(s): State<Arc<AppState>>) -> Response {
+    if !s.serving.load(Ordering::SeqCst) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TLS listener not serving yet",
+        )
+            .into_response();
+    }
+    let expired = s
+        .not_after
+        .lock()
+        .map(|t| SystemTime::now() > *t)
+        .unwrap_or(false);
+    if expired {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the serving certificate has expired",
+        )
+            .into_response();
+    }
+    (
+        StatusCode::OK,
+        format!(
+            "ok: {} components registered",
+            s.validator.registry().components.len()
+        ),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Dsc,
+    Component,
+}
+
+impl Route {
+    fn label(self) -> &'static str {
+        match self {
+            Route::Dsc => DSC_PATH,
+            Route::Component => COMPONENT_PATH,
+        }
+    }
+}
+
+fn plain(status: StatusCode, message: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")], message).into_response()
+}
+
+async fn admit(state: Arc<AppState>, route: Route, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    let (response, outcome) = answer(&state, route, &headers, body).await;
+    state
+        .metrics
+        .observe(route.label(), outcome, started.elapsed());
+    response
+}
+
+/// What a first, synchronous look at the review decided.
+enum Checked {
+    Answer(String, Verdict),
+    /// A DataScienceCluster CREATE whose singleton rule still needs the cluster.
+    NeedsSingleton(String, String, Verdict),
+}
+
+async fn answer(
+    state: &Arc<AppState>,
+    route: Route,
+    headers: &HeaderMap,
+    body: Body,
+) -> (Response, Outcome) {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return (too_large(), Outcome::Rejected);
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return (too_large(), Outcome::Rejected),
+    };
+    let Ok(permit) = state.workers.acquire().await else {
+        return (
+            plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_string()),
+            Outcome::Rejected,
+        );
+    };
+    let worker = state.clone();
+    let checked =
+        tokio::task::spawn_blocking(move || check(&worker.validator, route, &bytes)).await;
+    drop(permit);
+    let checked = match checked {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            return (
+                plain(StatusCode::BAD_REQUEST, e.to_string()),
+                Outcome::Rejected,
+            );
+        }
+        Err(e) => {
+            return (
+                plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("validation failed: {e}"),
+                ),
+                Outcome::Rejected,
+            );
+        }
+    };
+    let (uid, verdict) = match checked {
+        Checked::Answer(uid, verdict) => (uid, verdict),
+        Checked::NeedsSingleton(uid, name, mut verdict) => {
+            singleton(state, &name, &mut verdict).await;
+            (uid, verdict)
+        }
+    };
+    let outcome = if verdict.allowed() {
+        Outcome::Allowed
+    } else {
+        Outcome::Denied
+    };
+    let body = review::response(&uid, &verdict).to_string();
+    (
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        outcome,
+    )
+}
+
+fn too_large() -> Response {
+    plain(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body exceeds {MAX_BODY} bytes (3 MiB), the API server's own limit"),
+    )
+}
+
+/// Parses and validates; everything but the singleton rule, which needs the cluster.
+fn check(validator: &Validator, route: Route, body: &[u8]) -> Result<Checked, review::ReviewError> {
+    let request = review::parse(body)?;
+    let uid = request.uid.clone();
+    if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
+        return Ok(Checked::Answer(uid, Verdict::default()));
+    }
+    let kind = &request.kind;
+    let object = request.object.as_ref();
+    match route {
+        Route::Dsc => {
+            if kind.group != DSC_GROUP || kind.kind != "DataScienceCluster" {
+                return Ok(Checked::Answer(uid, Verdict::default()));
+            }
+            let Some(object) = object else {
+                return Ok(Checked::Answer(uid, missing_object()));
+            };
+            let verdict = validator.validate_dsc(object);
+            if request.operation == "CREATE" {
+                let name = if request.name.is_empty() {
+                    object
+                        .pointer("/metadata/name")
+                        .and_then(|n| n.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                } else {
+                    request.name.clone()
+                };
+                return Ok(Checked::NeedsSingleton(uid, name, verdict));
+            }
+            Ok(Checked::Answer(uid, verdict))
+        }
+        Route::Component => {
+            if kind.group != COMPONENT_GROUP {
+                return Ok(Checked::Answer(uid, Verdict::default()));
+            }
+            let Some(object) = object else {
+                return Ok(Checked::Answer(uid, missing_object()));
+            };
+            let verdict = validator
+                .validate_component(&kind.kind, object)
+                .unwrap_or_default();
+            Ok(Checked::Answer(uid, verdict))
+        }
+    }
+}
+
+fn missing_object() -> Verdict {
+    Verdict {
+        problems: vec!["request.object: missing; nothing to validate".to_string()],
+        warnings: Vec::new(),
+    }
+}
+
+/// Refuses a DataScienceCluster when another one exists. When the cluster cannot be asked,
+/// the request is refused too: admitting a second DSC is worse than a retried apply.
+async fn singleton(state: &AppState, name: &str, verdict: &mut Verdict) {
+    let Some(list) = &state.dsc_names else {
+        verdict.warnings.push(
+            "the single-DataScienceCluster rule was not checked: the webhook has no Kubernetes API access"
+                .to_string(),
+        );
+        return;
+    };
+    match list().await {
+        Ok(names) => {
+            let others: Vec<&String> = names.iter().filter(|n| n.as_str() != name).collect();
+            if let Some(existing) = others.first() {
+                verdict.problems.push(format!(
+                    "metadata.name: DataScienceCluster {existing} already exists; only one DataScienceCluster is allowed per cluster"
+                ));
+            }
+        }
+        Err(e) => verdict.problems.push(format!(
+            "metadata.name: cannot check that this is the only DataScienceCluster: {e}"
+        )),
+    }
+}

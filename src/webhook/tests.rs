@@ -1,0 +1,527 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+
+use super::metrics::{Metrics, Outcome};
+use super::review::{self, ReviewError, Verdict};
+use super::tls::{self, CertFiles, TlsError};
+use super::validate::{Checks, Validator};
+use crate::registry::{self, DESCRIPTOR_DIR, Registry};
+use crate::render::{KubeVersion, defaults};
+
+/// A chart whose templates refuse values with `required` and `fail`, as real charts do.
+const GUARDED: &[(&str, &str)] = &[
+    (
+        "Chart.yaml",
+        "apiVersion: v2\nname: guarded\nversion: 1.0.0\n",
+    ),
+    ("values.yaml", "owner: \"\"\nmode: normal\nsize: 1\n"),
+    (
+        "values.schema.json",
+        r#"{"type": "object", "properties": {"size": {"type": "integer", "maximum": 10}, "mode": {"type": "string"}}}"#,
+    ),
+    (
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  owner: {{ required \"guarded needs .Values.owner\" .Values.owner | quote }}\n{{- if eq .Values.mode \"forbidden\" }}{{ fail \"mode forbidden is not supported\" }}{{ end }}\n",
+    ),
+];
+
+/// The repository's components plus `guarded`, in a scratch directory.
+fn scratch_registry() -> (tempfile::TempDir, Registry) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("charts");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
+    for sub in ["charts", DESCRIPTOR_DIR] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), root.join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    let umbrella = std::fs::read_to_string(src.join("Chart.yaml")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        format!("{umbrella}  - name: guarded\n    version: 1.0.0\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("charts/guarded-1.0.0.tgz"),
+        registry::tests::archive("guarded", GUARDED),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join(DESCRIPTOR_DIR).join("guarded.yaml"),
+        "dependency: guarded\nkind: Guarded\nfeatures:\n  size:\n    path: size\n    type: integer\n",
+    )
+    .unwrap();
+    let reg = registry::load(&root).unwrap();
+    (dir, reg)
+}
+
+fn validator(checks: Checks) -> (tempfile::TempDir, Validator) {
+    let (dir, reg) = scratch_registry();
+    let kube = KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION).unwrap();
+    let caps = Arc::new(defaults::capabilities(kube, &[]));
+    (
+        dir,
+        Validator::new(Arc::new(reg), caps, "opendatahub", checks),
+    )
+}
+
+fn dsc(components: Json) -> Json {
+    json!({
+        "apiVersion": "datasciencecluster.opendatahub.io/v1",
+        "kind": "DataScienceCluster",
+        "metadata": {"name": "default-dsc"},
+        "spec": {"components": components},
+    })
+}
+
+fn managed(values: Json) -> Json {
+    json!({"managementState": "Managed", "values": values})
+}
+
+fn guarded_ok() -> Json {
+    managed(json!({"owner": "team-a"}))
+}
+
+#[test]
+fn a_valid_dsc_is_allowed() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&dsc(json!({
+        "webapp": {"managementState": "Managed", "features": {"replicas": 2, "logLevel": "info"},
+                   "values": {"service": {"port": 8080}}},
+        "model-registry": {"managementState": "Managed"},
+        "guarded": guarded_ok(),
+    })));
+    assert_eq!(verdict.problems, Vec::<String>::new());
+    assert!(verdict.allowed());
+}
+
+#[test]
+fn a_wrong_type_is_refused_with_its_field_path_and_the_schema_reason() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&dsc(
+        json!({"webapp": managed(json!({"replicaCount": "three"}))}),
+    ));
+    assert_eq!(verdict.problems.len(), 1, "{:?}", verdict.problems);
+    let p = &verdict.problems[0];
+    assert!(
+        p.starts_with("spec.components.webapp.values.replicaCount: "),
+        "{p}"
+    );
+    assert!(p.contains("string") && p.contains("integer"), "{p}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&dsc(json!({
+        "webapp": {
+            "managementState": "Managed",
+            "features": {"logLevel": "loud", "colour": "red"},
+            "values": {"replicaCount": "three", "service": {"port": 0}},
+        },
+        "nope": {"managementState": "Managed"},
+        "model-registry": {"managementState": "Sometimes"},
+    })));
+    let all = verdict.problems.join("\n");
+    for expected in [
+        "spec.components.webapp.features.logLevel: unsupported value \"loud\"",
+        "spec.components.webapp.features.colour: unknown feature",
+        "spec.components.webapp.values.replicaCount: ",
+        "spec.components.webapp.values.service.port: ",
+        "spec.components.nope: unknown component; registered components: webapp, model-registry, guarded",
+        "spec.components.model-registry.managementState: unsupported value \"Sometimes\"",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in\n{all}");
+    }
+    assert_eq!(verdict.problems.len(), 6, "{all}");
+}
+
+#[test]
+fn feature_constraints_are_checked_and_schema_violations_name_the_feature() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&dsc(json!({
+        "webapp": {"managementState": "Managed",
+                   "features": {"replicas": 0, "hostname": "Not A Host", "ingress": "yes"}},
+        "guarded": {"managementState": "Managed", "features": {"size": 11},
+                    "values": {"owner": "x"}},
+    })));
+    let all = verdict.problems.join("\n");
+    assert!(
+        all.contains("spec.components.webapp.features.replicas: 0 is less than the minimum 1"),
+        "{all}"
+    );
+    assert!(
+        all.contains("spec.components.webapp.features.hostname: \"Not A Host\" does not match"),
+        "{all}"
+    );
+    assert!(
+        all.contains("spec.components.webapp.features.ingress: \"yes\" is not of type boolean"),
+        "{all}"
+    );
+    // `size` has no bound in the descriptor; the chart's schema refuses it at the feature.
+    assert!(
+        all.contains("spec.components.guarded.features.size: "),
+        "{all}"
+    );
+    assert_eq!(verdict.problems.len(), 4, "{all}");
+}
+
+#[test]
+fn required_and_fail_refuse_with_the_charts_own_message() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&dsc(json!({"guarded": managed(json!({}))})));
+    assert_eq!(verdict.problems.len(), 1, "{:?}", verdict.problems);
+    assert!(verdict.problems[0].starts_with("spec.components.guarded.values: "));
+    assert!(
+        verdict.problems[0].contains("guarded needs .Values.owner"),
+        "{}",
+        verdict.problems[0]
+    );
+
+    let verdict = v.validate_dsc(&dsc(
+        json!({"guarded": managed(json!({"owner": "a", "mode": "forbidden"}))}),
+    ));
+    assert_eq!(verdict.problems.len(), 1, "{:?}", verdict.problems);
+    assert!(
+        verdict.problems[0].contains("mode forbidden is not supported"),
+        "{}",
+        verdict.problems[0]
+    );
+}
+
+#[test]
+fn schema_only_checks_skip_the_dry_render() {
+    let (_d, v) = validator(Checks {
+        dry_render: false,
+        cache: false,
+    });
+    let verdict = v.validate_dsc(&dsc(json!({"guarded": managed(json!({}))})));
+    assert!(verdict.allowed(), "{:?}", verdict.problems);
+    let verdict = v.validate_dsc(&dsc(json!({"guarded": managed(json!({"size": "big"}))})));
+    assert!(!verdict.allowed());
+}
+
+#[test]
+fn cached_and_uncached_verdicts_agree() {
+    let (_d, cached) = validator(Checks::default());
+    let (_e, fresh) = validator(Checks {
+        dry_render: true,
+        cache: false,
+    });
+    let inputs = [
+        dsc(json!({"guarded": managed(json!({}))})),
+        dsc(json!({"guarded": guarded_ok()})),
+        dsc(json!({"webapp": managed(json!({"replicaCount": "x"}))})),
+    ];
+    for _ in 0..2 {
+        for input in &inputs {
+            assert_eq!(cached.validate_dsc(input), fresh.validate_dsc(input));
+        }
+    }
+}
+
+#[test]
+fn a_removed_component_is_not_validated_but_warned_about() {
+    let (_d, v) = validator(Checks::default());
+    for state in [json!("Removed"), json!(""), Json::Null] {
+        let verdict = v.validate_dsc(&dsc(json!({
+            "webapp": {"managementState": state, "values": {"replicaCount": "three"}},
+        })));
+        assert!(verdict.allowed(), "{:?}", verdict.problems);
+        assert_eq!(
+            verdict.warnings,
+            ["spec.components.webapp.values: ignored while webapp is Removed; not validated"]
+        );
+    }
+}
+
+#[test]
+fn unknown_fields_are_warnings() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&json!({"spec": {
+        "components": {"webapp": {"managementState": "Managed", "replicas": 3}},
+        "monitoring": {},
+    }}));
+    assert!(verdict.allowed(), "{:?}", verdict.problems);
+    assert_eq!(
+        verdict.warnings,
+        [
+            "spec.monitoring: unknown field, ignored",
+            "spec.components.webapp.replicas: unknown field, ignored"
+        ]
+    );
+}
+
+#[test]
+fn objects_of_the_wrong_shape_are_refused() {
+    let (_d, v) = validator(Checks::default());
+    let cases = [
+        (
+            json!({"spec": "all"}),
+            "spec: must be an object, not string",
+        ),
+        (
+            json!({"spec": {"components": []}}),
+            "spec.components: must be an object, not array",
+        ),
+        (
+            dsc(json!({"webapp": "Managed"})),
+            "spec.components.webapp: must be an object, not string",
+        ),
+        (
+            dsc(json!({"webapp": {"managementState": "Managed", "values": [1]}})),
+            "spec.components.webapp.values: must be an object, not array",
+        ),
+        (
+            dsc(json!({"webapp": {"managementState": "Managed", "features": 3}})),
+            "spec.components.webapp.features: must be an object, not number",
+        ),
+        (
+            dsc(json!({"webapp": {"managementState": true}})),
+            "spec.components.webapp.managementState: unsupported value true: must be Managed or Removed",
+        ),
+    ];
+    for (object, expected) in cases {
+        assert_eq!(v.validate_dsc(&object).problems, [expected], "{object}");
+    }
+    assert!(
+        v.validate_dsc(&json!({"metadata": {"name": "x"}}))
+            .allowed()
+    );
+}
+
+#[test]
+fn component_resources_are_validated_under_spec() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v
+        .validate_component(
+            "WebApp",
+            &json!({"spec": {"managementState": "Managed", "values": {"replicaCount": "x"}}}),
+        )
+        .unwrap();
+    assert_eq!(verdict.problems.len(), 1);
+    assert!(
+        verdict.problems[0].starts_with("spec.values.replicaCount: "),
+        "{:?}",
+        verdict.problems
+    );
+    let verdict = v
+        .validate_component("Guarded", &json!({"spec": guarded_ok()}))
+        .unwrap();
+    assert!(verdict.allowed(), "{:?}", verdict.problems);
+    assert!(v.validate_component("Unrelated", &json!({})).is_none());
+}
+
+#[test]
+fn platform_values_apply_before_the_stanza() {
+    // webapp's values.rhoai.yaml sets config.logLevel: warn; the schema requires config.logLevel.
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&dsc(
+        json!({"webapp": managed(json!({"config": {"logLevel": "verbose"}}))}),
+    ));
+    assert_eq!(verdict.problems.len(), 1, "{:?}", verdict.problems);
+    assert!(verdict.problems[0].starts_with("spec.components.webapp.values.config.logLevel: "));
+}
+
+fn review_body(request: Json) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": request,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn malformed_reviews_have_clear_errors() {
+    let err = |body: &[u8]| review::parse(body).unwrap_err();
+    assert!(matches!(err(b"{not json"), ReviewError::NotJson(_)));
+    assert!(matches!(err(b"[]"), ReviewError::NotJson(_)));
+    assert_eq!(
+        err(br#"{"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview"}"#)
+            .to_string(),
+        "expected apiVersion admission.k8s.io/v1, got \"admission.k8s.io/v1beta1\""
+    );
+    assert_eq!(
+        err(br#"{"apiVersion": "admission.k8s.io/v1", "kind": "ConfigMap"}"#).to_string(),
+        "expected kind AdmissionReview, got \"ConfigMap\""
+    );
+    assert_eq!(
+        err(br#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}"#),
+        ReviewError::MissingRequest
+    );
+    assert_eq!(
+        err(&review_body(json!({"operation": "CREATE"}))),
+        ReviewError::MissingUid
+    );
+    assert_eq!(
+        err(&review_body(json!({"uid": ""}))),
+        ReviewError::MissingUid
+    );
+    assert!(matches!(
+        err(&review_body(json!({"uid": "u", "operation": 7}))),
+        ReviewError::Malformed(_)
+    ));
+}
+
+#[test]
+fn values_nested_thousands_deep_are_refused_without_overflowing() {
+    let depth = 20_000;
+    let mut body = String::from(
+        r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":{"spec":{"components":{"webapp":{"managementState":"Managed","values":"#,
+    );
+    body.push_str(&"{\"a\":".repeat(depth));
+    body.push('1');
+    body.push_str(&"}".repeat(depth));
+    body.push_str("}}}}}}");
+    let e = review::parse(body.as_bytes()).unwrap_err();
+    assert!(e.to_string().contains("recursion limit exceeded"), "{e}");
+}
+
+#[test]
+fn a_request_parses_with_its_fields() {
+    let r = review::parse(&review_body(json!({
+        "uid": "abc", "operation": "CREATE", "name": "d", "dryRun": true,
+        "kind": {"group": "g", "version": "v1", "kind": "K"}, "object": {"a": 1},
+        "userInfo": {"username": "ignored"},
+    })))
+    .unwrap();
+    assert_eq!(r.uid, "abc");
+    assert!(r.dry_run);
+    assert_eq!(r.kind.kind, "K");
+    assert_eq!(r.object, Some(json!({"a": 1})));
+}
+
+#[test]
+fn responses_carry_the_denial_and_warnings() {
+    let allowed = review::response("u1", &Verdict::default());
+    assert_eq!(
+        allowed,
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+               "response": {"uid": "u1", "allowed": true}})
+    );
+    let denied = review::response(
+        "u2",
+        &Verdict {
+            problems: vec!["a: bad".into(), "b: worse".into()],
+            warnings: vec!["c: ignored".into()],
+        },
+    );
+    assert_eq!(denied["response"]["allowed"], false);
+    assert_eq!(denied["response"]["status"]["code"], 422);
+    assert_eq!(denied["response"]["status"]["message"], "a: bad\nb: worse");
+    assert_eq!(denied["response"]["warnings"], json!(["c: ignored"]));
+}
+
+#[test]
+fn metrics_expose_requests_latency_and_reloads() {
+    let m = Metrics::default();
+    m.observe("/p", Outcome::Denied, Duration::from_millis(3));
+    m.observe("/p", Outcome::Denied, Duration::from_millis(30));
+    m.observe("/p", Outcome::Allowed, Duration::from_micros(100));
+    m.certificate_reloaded(true);
+    let text = m.render();
+    for line in [
+        "dsc_helm_webhook_requests_total{path=\"/p\",verdict=\"denied\"} 2",
+        "dsc_helm_webhook_requests_total{path=\"/p\",verdict=\"allowed\"} 1",
+        "dsc_helm_webhook_request_duration_seconds_bucket{le=\"0.005\"} 2",
+        "dsc_helm_webhook_request_duration_seconds_bucket{le=\"0.05\"} 3",
+        "dsc_helm_webhook_request_duration_seconds_bucket{le=\"+Inf\"} 3",
+        "dsc_helm_webhook_request_duration_seconds_count 3",
+        "dsc_helm_webhook_certificate_reloads_total{result=\"success\"} 1",
+        "dsc_helm_webhook_certificate_reloads_total{result=\"failure\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}
+
+fn write_pair(dir: &Path, cert: &str, key: &str) -> CertFiles {
+    let files = CertFiles {
+        cert: dir.join("tls.crt"),
+        key: dir.join("tls.key"),
+    };
+    std::fs::write(&files.cert, cert).unwrap();
+    std::fs::write(&files.key, key).unwrap();
+    files
+}
+
+#[test]
+fn development_certificates_load_and_serve_both_protocols() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs =
+        super::certs::generate(&["localhost".into()], &["127.0.0.1".parse().unwrap()]).unwrap();
+    super::certs::write(dir.path(), &certs).unwrap();
+    for f in ["ca.crt", "tls.crt", "tls.key"] {
+        assert!(dir.path().join(f).is_file());
+    }
+    let loaded = tls::load(&CertFiles {
+        cert: dir.path().join("tls.crt"),
+        key: dir.path().join("tls.key"),
+    })
+    .unwrap();
+    assert_eq!(
+        loaded.config.alpn_protocols,
+        [b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
+    assert!(loaded.not_after > std::time::SystemTime::now() + Duration::from_secs(300 * 86_400));
+    assert!(matches!(
+        super::certs::generate(&[], &[]),
+        Err(super::certs::CertsError::NoNames)
+    ));
+}
+
+#[test]
+fn missing_mismatched_and_expired_certificates_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = CertFiles {
+        cert: dir.path().join("nope.crt"),
+        key: dir.path().join("nope.key"),
+    };
+    let e = tls::load(&missing).err().unwrap();
+    assert!(matches!(e, TlsError::Missing { .. }));
+    assert!(
+        e.to_string().starts_with(&format!(
+            "{}: certificate file does not exist",
+            missing.cert.display()
+        )),
+        "{e}"
+    );
+
+    let a = super::certs::generate(&["a".into()], &[]).unwrap();
+    let b = super::certs::generate(&["b".into()], &[]).unwrap();
+    let files = write_pair(dir.path(), &a.cert_pem, &b.key_pem);
+    let e = tls::load(&files).err().unwrap();
+    assert!(matches!(e, TlsError::Pair { .. }), "{e}");
+
+    let files = write_pair(dir.path(), "not a certificate", &a.key_pem);
+    assert!(matches!(
+        tls::load(&files),
+        Err(TlsError::NoCertificate { .. })
+    ));
+
+    let expired = expired_cert();
+    let files = write_pair(dir.path(), &expired.0, &expired.1);
+    let e = tls::load(&files).err().unwrap();
+    assert!(matches!(e, TlsError::Expired { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the certificate expired at 2001-01-01T00:00:00Z"),
+        "{e}"
+    );
+}
+
+fn expired_cert() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
+}

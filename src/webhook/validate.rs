@@ -1,0 +1,476 @@
+//! What makes a DataScienceCluster or a component resource acceptable, as pure functions of the
+//! object and the registry (the singleton rule, which needs the cluster, is in the server).
+//!
+//! Each Managed component is checked the way Helm would treat its values: the merged values
+//! (chart < platform < features < values) against the schemas of the chart and its enabled
+//! subcharts, then, when those pass, a dry render so that `required`, `fail` and template
+//! errors refuse as well. Every problem is collected so that one denial names them all, each
+//! under the field the user wrote (`spec.components.<name>.values...` or `.features...`).
+//!
+//! The outcome for a component is a pure function of (component, prefix, features, values),
+//! so it is cached under a digest of them: re-applying an unchanged DSC, as GitOps tools do
+//! constantly, costs a hash instead of a render.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value as Json;
+use sha2::{Digest as _, Sha256};
+
+use super::review::Verdict;
+use crate::engine::funcs::{OfflineLookup, SeededRandom};
+use crate::registry::{Component, Feature, JsonType, Registry, StanzaError, component_values};
+use crate::render::{Capabilities, Release, Renderer};
+use crate::values::{Violation, validate};
+
+/// Beyond this many cached outcomes the cache starts over; outcomes are small, and a DSC
+/// rarely has more than a few dozen distinct versions alive at once.
+const CACHE_LIMIT: usize = 4096;
+
+/// How the webhook checks values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    /// Dry-render each Managed component after its schemas pass.
+    pub dry_render: bool,
+    /// Reuse outcomes for identical input.
+    pub cache: bool,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks {
+            dry_render: true,
+            cache: true,
+        }
+    }
+}
+
+type Outcome = Arc<Verdict>;
+
+/// The registry plus what makes repeated validation cheap: one [`Renderer`] per component (so
+/// templates are parsed once) and the outcome cache.
+pub struct Validator {
+    registry: Arc<Registry>,
+    renderers: HashMap<String, Renderer>,
+    capabilities: Arc<Capabilities>,
+    namespace: String,
+    checks: Checks,
+    cache: Mutex<HashMap<[u8; 32], Outcome>>,
+}
+
+impl Validator {
+    /// `namespace` is where the reconciler installs the charts (`.Release.Namespace`);
+    /// `capabilities` what the dry render reports as the cluster.
+    pub fn new(
+        registry: Arc<Registry>,
+        capabilities: Arc<Capabilities>,
+        namespace: &str,
+        checks: Checks,
+    ) -> Self {
+        let renderers = registry
+            .components
+            .iter()
+            .map(|c| (c.name.clone(), Renderer::new()))
+            .collect();
+        Validator {
+            registry,
+            renderers,
+            capabilities,
+            namespace: namespace.to_string(),
+            checks,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Checks a DataScienceCluster object (CREATE or UPDATE).
+    pub fn validate_dsc(&self, object: &Json) -> Verdict {
+        let mut verdict = Verdict::default();
+        let spec = match object.get("spec") {
+            None | Some(Json::Null) => return verdict,
+            Some(Json::Object(spec)) => spec,
+            Some(other) => {
+                verdict
+                    .problems
+                    .push(format!("spec: must be an object, not {}", json_type(other)));
+                return verdict;
+            }
+        };
+        for key in spec.keys().filter(|k| k.as_str() != "components") {
+            verdict
+                .warnings
+                .push(format!("spec.{key}: unknown field, ignored"));
+        }
+        let components = match spec.get("components") {
+            None | Some(Json::Null) => return verdict,
+            Some(Json::Object(c)) => c,
+            Some(other) => {
+                verdict.problems.push(format!(
+                    "spec.components: must be an object, not {}",
+                    json_type(other)
+                ));
+                return verdict;
+            }
+        };
+        for (name, stanza) in components {
+            let prefix = format!("spec.components.{name}");
+            match self.registry.get(name) {
+                Some(component) => verdict.merge(self.check_stanza(component, &prefix, stanza)),
+                None => verdict.problems.push(format!(
+                    "{prefix}: unknown component; registered components: {}",
+                    self.registered_names()
+                )),
+            }
+        }
+        verdict
+    }
+
+    /// Checks a component's own resource, whose `spec` is the component's stanza; `kind` is the
+    /// kind the request names. `None` when no registered component has that kind.
+    pub fn validate_component(&self, kind: &str, object: &Json) -> Option<Verdict> {
+        let component = self.registry.components.iter().find(|c| c.kind == kind)?;
+        let stanza = object.get("spec").cloned().unwrap_or(Json::Null);
+        Some(self.check_stanza(component, "spec", &stanza))
+    }
+
+    fn registered_names(&self) -> String {
+        let names: Vec<&str> = self
+            .registry
+            .components
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// One component's stanza under `prefix`.
+    fn check_stanza(&self, component: &Component, prefix: &str, stanza: &Json) -> Verdict {
+        let mut verdict = Verdict::default();
+        let stanza = match stanza {
+            Json::Null => return verdict,
+            Json::Object(s) => s,
+            other => {
+                verdict.problems.push(format!(
+                    "{prefix}: must be an object, not {}",
+                    json_type(other)
+                ));
+                return verdict;
+            }
+        };
+        for key in stanza.keys() {
+            if !matches!(key.as_str(), "managementState" | "features" | "values") {
+                verdict
+                    .warnings
+                    .push(format!("{prefix}.{key}: unknown field, ignored"));
+            }
+        }
+        let managed = match stanza.get("managementState") {
+            None | Some(Json::Null) => false,
+            Some(Json::String(s)) if s.is_empty() || s == "Removed" => false,
+            Some(Json::String(s)) if s == "Managed" => true,
+            Some(other) => {
+                verdict.problems.push(format!(
+                    "{prefix}.managementState: unsupported value {other}: must be Managed or Removed"
+                ));
+                return verdict;
+            }
+        };
+        let features = stanza.get("features").unwrap_or(&Json::Null);
+        let values = stanza.get("values").unwrap_or(&Json::Null);
+        if !managed {
+            for (field, v) in [("features", features), ("values", values)] {
+                if !is_empty(v) {
+                    verdict.warnings.push(format!(
+                        "{prefix}.{field}: ignored while {} is Removed; not validated",
+                        component.name
+                    ));
+                }
+            }
+            return verdict;
+        }
+        let features = match features {
+            Json::Null => BTreeMap::new(),
+            Json::Object(f) => check_features(component, prefix, f, &mut verdict),
+            other => {
+                verdict.problems.push(format!(
+                    "{prefix}.features: must be an object, not {}",
+                    json_type(other)
+                ));
+                BTreeMap::new()
+            }
+        };
+        if !matches!(values, Json::Null | Json::Object(_)) {
+            verdict.problems.push(format!(
+                "{prefix}.values: must be an object, not {}",
+                json_type(values)
+            ));
+            return verdict;
+        }
+        verdict.merge(self.check_values(component, prefix, &features, values));
+        verdict
+    }
+
+    /// Schema and dry-render outcome of valid features plus the stanza's values, cached.
+    fn check_values(
+        &self,
+        component: &Component,
+        prefix: &str,
+        features: &BTreeMap<String, Json>,
+        values: &Json,
+    ) -> Verdict {
+        if !self.checks.cache {
+            return self.compute(component, prefix, features, values);
+        }
+        let key = digest(&component.name, prefix, features, values, self.checks);
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return (*hit).clone();
+        }
+        let outcome = self.compute(component, prefix, features, values);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, Arc::new(outcome.clone()));
+        }
+        outcome
+    }
+
+    fn compute(
+        &self,
+        component: &Component,
+        prefix: &str,
+        features: &BTreeMap<String, Json>,
+        values: &Json,
+    ) -> Verdict {
+        let mut verdict = Verdict::default();
+        let prepared = match component_values(component, features, values) {
+            Ok(p) => p,
+            Err(e) => {
+                verdict.problems.push(stanza_problem(prefix, &e));
+                return verdict;
+            }
+        };
+        verdict.warnings.extend(
+            prepared
+                .warnings
+                .iter()
+                .map(|w| format!("{prefix}.values: {w}")),
+        );
+        let violations = validate(&prepared);
+        if !violations.is_empty() {
+            verdict.problems.extend(
+                violations
+                    .iter()
+                    .map(|v| violation_problem(component, prefix, features, values, v)),
+            );
+            return verdict;
+        }
+        if !self.checks.dry_render {
+            return verdict;
+        }
+        let Some(renderer) = self.renderers.get(&component.name) else {
+            return verdict;
+        };
+        let release = Release::install(&component.name, &self.namespace);
+        // Seeded per component: generated secrets do not change the verdict, and equal input
+        // renders equally, which the cache relies on.
+        let mut random = SeededRandom::new(component.name.as_bytes());
+        if let Err(e) = renderer.render(
+            &prepared.chart,
+            &prepared.values,
+            &release,
+            &self.capabilities,
+            &OfflineLookup,
+            &mut random,
+        ) {
+            verdict.problems.push(format!(
+                "{prefix}.values: chart {} refuses these values: {e}",
+                component.chart_name()
+            ));
+        }
+        verdict
+    }
+}
+
+/// The valid features of a stanza; each invalid one becomes a problem and is left out, so that
+/// the values are still checked and every problem is reported at once.
+fn check_features(
+    component: &Component,
+    prefix: &str,
+    given: &serde_json::Map<String, Json>,
+    verdict: &mut Verdict,
+) -> BTreeMap<String, Json> {
+    let mut valid = BTreeMap::new();
+    for (name, value) in given {
+        let path = format!("{prefix}.features.{name}");
+        let Some(feature) = component.features.get(name) else {
+            let declared: Vec<&str> = component.features.keys().map(String::as_str).collect();
+            verdict.problems.push(format!(
+                "{path}: unknown feature; {} declares {}",
+                component.name,
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared.join(", ")
+                }
+            ));
+            continue;
+        };
+        match feature_problem(feature, value) {
+            Some(reason) => verdict.problems.push(format!("{path}: {reason}")),
+            None => {
+                valid.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    valid
+}
+
+/// What the CRD schema would say about a feature value; the webhook repeats it because
+/// component resources and older CRDs may not carry every constraint.
+fn feature_problem(feature: &Feature, value: &Json) -> Option<String> {
+    if !feature.json_type.admits(value) {
+        return Some(format!(
+            "{value} is not of type {}",
+            feature.json_type.as_str()
+        ));
+    }
+    if let Some(allowed) = &feature.enum_values
+        && !allowed.iter().any(|a| json_equal(a, value))
+    {
+        let allowed: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        return Some(format!(
+            "unsupported value {value}: must be one of {}",
+            allowed.join(", ")
+        ));
+    }
+    if let (Some(pattern), Json::String(s)) = (&feature.pattern, value)
+        && regex::Regex::new(pattern).is_ok_and(|re| !re.is_match(s))
+    {
+        return Some(format!("{value} does not match the pattern {pattern:?}"));
+    }
+    if matches!(feature.json_type, JsonType::Integer | JsonType::Number)
+        && let Some(n) = value.as_f64()
+    {
+        if let Some(min) = feature.minimum
+            && n < min
+        {
+            return Some(format!("{value} is less than the minimum {min}"));
+        }
+        if let Some(max) = feature.maximum
+            && n > max
+        {
+            return Some(format!("{value} is greater than the maximum {max}"));
+        }
+    }
+    None
+}
+
+fn json_equal(a: &Json, b: &Json) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn stanza_problem(prefix: &str, e: &StanzaError) -> String {
+    match e {
+        StanzaError::UnknownFeature { feature, .. } => {
+            format!("{prefix}.features.{feature}: unknown feature")
+        }
+        StanzaError::FeatureType {
+            feature,
+            value,
+            expected,
+            ..
+        } => format!("{prefix}.features.{feature}: {value} is not of type {expected}"),
+        StanzaError::ValuesNotMap { found, .. } => {
+            format!("{prefix}.values: must be an object, not {found}")
+        }
+        StanzaError::Values { source, .. } => format!("{prefix}.values: {source}"),
+    }
+}
+
+/// A schema violation under the field the user wrote: the feature that set the value when the
+/// stanza's values do not, else the values path.
+fn violation_problem(
+    component: &Component,
+    prefix: &str,
+    features: &BTreeMap<String, Json>,
+    values: &Json,
+    v: &Violation,
+) -> String {
+    let within = |base: &str| v.path == base || v.path.starts_with(&format!("{base}."));
+    let from_feature = features.keys().find(|name| {
+        component
+            .features
+            .get(*name)
+            .is_some_and(|f| within(&f.path) && !has_path(values, f.path.split('.')))
+    });
+    let field = match from_feature {
+        Some(name) => format!("{prefix}.features.{name}"),
+        None if v.path.is_empty() => format!("{prefix}.values"),
+        None => format!("{prefix}.values.{}", v.path),
+    };
+    format!("{field}: {}", v.message)
+}
+
+fn has_path<'a>(values: &Json, segments: impl Iterator<Item = &'a str>) -> bool {
+    let mut cur = values;
+    for seg in segments {
+        match cur.get(seg) {
+            Some(next) => cur = next,
+            None => return false,
+        }
+    }
+    true
+}
+
+fn is_empty(v: &Json) -> bool {
+    match v {
+        Json::Null => true,
+        Json::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn json_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+/// The cache key. JSON serialization is deterministic for equal documents (object keys are
+/// sorted), and lengths are hashed so that no two inputs can run together.
+fn digest(
+    name: &str,
+    prefix: &str,
+    features: &BTreeMap<String, Json>,
+    values: &Json,
+    checks: Checks,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in [
+        name.as_bytes(),
+        prefix.as_bytes(),
+        &serde_json::to_vec(features).unwrap_or_default(),
+        &serde_json::to_vec(values).unwrap_or_default(),
+        &[u8::from(checks.dry_render)],
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}

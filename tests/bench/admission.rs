@@ -1,0 +1,336 @@
+//! Admission load benchmark (prints, never asserts): `cargo bench --bench admission`
+//! (`-- --quick` for shorter runs).
+//!
+//! The webhook runs in this process on loopback HTTPS (TLS 1.3, HTTP/2 as the API server's
+//! client negotiates it) with a DataScienceCluster of three corpus charts as components, one
+//! of them kube-prometheus-stack (270 templates). Each mode is driven open-loop at rising
+//! request rates (latency counted from each request's scheduled send time, so a stalled
+//! server cannot hide its queue) and closed-loop at rising concurrency for peak throughput.
+//!
+//! Modes: schema checks only or schema plus dry render; each uncached (cache off and values
+//! varied per request, so every request does the full work) and cached (the same body every
+//! time, as a GitOps tool re-applying an unchanged DSC sends). The load generator shares the
+//! machine's cores with the server.
+
+#[path = "../corpus/mod.rs"]
+mod corpus;
+#[path = "../support/mod.rs"]
+mod support;
+#[path = "../webhook_client/mod.rs"]
+mod webhook_client;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use serde_json::json;
+
+use dsc_helm::webhook::{Checks, DSC_PATH};
+
+const COMPONENTS: [&str; 3] = ["kube-prometheus-stack", "traefik", "alertmanager"];
+
+type Sender = hyper::client::conn::http2::SendRequest<Full<Bytes>>;
+
+/// One request's outcome: latency, or why it failed.
+type Sample = Result<Duration, String>;
+
+fn body(i: u64, vary: bool) -> Vec<u8> {
+    let label = if vary {
+        i.to_string()
+    } else {
+        "fixed".to_string()
+    };
+    webhook_client::dsc_review(
+        &format!("bench-{i}"),
+        "UPDATE",
+        json!({
+            "kube-prometheus-stack": {"managementState": "Managed",
+                "values": {"commonLabels": {"bench": label}}},
+            "traefik": {"managementState": "Managed",
+                "values": {"deployment": {"replicas": if vary { 1 + (i % 3) } else { 1 }}}},
+            "alertmanager": {"managementState": "Managed",
+                "values": {"replicaCount": if vary { 1 + (i % 2) } else { 1 }}},
+        }),
+    )
+}
+
+async fn send(sender: &mut Sender, body: Vec<u8>) -> Result<(), String> {
+    let req = hyper::Request::post(format!("https://localhost{DSC_PATH}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let response = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    if status != 200 {
+        return Err(format!("HTTP {status}"));
+    }
+    let review: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    if review["response"]["allowed"] != true {
+        return Err(format!(
+            "denied: {}",
+            review["response"]["status"]["message"]
+        ));
+    }
+    Ok(())
+}
+
+async fn h2(connector: &tokio_rustls::TlsConnector, addr: std::net::SocketAddr) -> Sender {
+    let stream = webhook_client::tls_connect(connector, addr).await.unwrap();
+    let (sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// Requests at a fixed rate, spread over a few HTTP/2 connections.
+async fn open_loop(senders: &[Sender], rate: f64, duration: Duration, vary: bool) -> Vec<Sample> {
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = tokio::task::JoinSet::new();
+    let start = tokio::time::Instant::now();
+    let total = (rate * duration.as_secs_f64()) as u64;
+    for i in 0..total {
+        let at = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(at).await;
+        let mut sender = senders[i as usize % senders.len()].clone();
+        let samples = samples.clone();
+        tasks.spawn(async move {
+            let result = send(&mut sender, body(i, vary)).await;
+            let sample = result.map(|()| at.elapsed());
+            samples.lock().unwrap().push(sample);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    Arc::try_unwrap(samples).unwrap().into_inner().unwrap()
+}
+
+/// `concurrency` clients each sending as fast as answers come back.
+async fn closed_loop(
+    senders: &[Sender],
+    concurrency: usize,
+    duration: Duration,
+    vary: bool,
+) -> (Vec<Sample>, Duration) {
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..concurrency {
+        let mut sender = senders[c % senders.len()].clone();
+        tasks.spawn(async move {
+            let mut out = Vec::new();
+            let mut i = c as u64 * 1_000_000;
+            while start.elapsed() < duration {
+                let t = Instant::now();
+                out.push(send(&mut sender, body(i, vary)).await.map(|()| t.elapsed()));
+                i += 1;
+            }
+            out
+        });
+    }
+    let mut samples = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        samples.extend(done.unwrap());
+    }
+    (samples, start.elapsed())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+fn report(mode: &str, load: &str, samples: &[Sample], elapsed: Duration) {
+    let mut ok: Vec<Duration> = samples
+        .iter()
+        .filter_map(|s| s.as_ref().ok().copied())
+        .collect();
+    ok.sort();
+    let errors: Vec<&String> = samples.iter().filter_map(|s| s.as_ref().err()).collect();
+    println!(
+        "{mode:<24} {load:<14} {:>6} {:>6} {:>9.2} {:>9.2} {:>9.1}",
+        samples.len(),
+        errors.len(),
+        percentile(&ok, 0.50),
+        percentile(&ok, 0.99),
+        ok.len() as f64 / elapsed.as_secs_f64(),
+    );
+    if let Some(first) = errors.first() {
+        println!("    first error: {first}");
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Where one uncached validation spends its time, per component, without HTTP: merging and
+/// coalescing the values, the schema checks, and the dry render (templates already parsed).
+fn breakdown(registry: &dsc_helm::registry::Registry) {
+    use dsc_helm::engine::funcs::{OfflineLookup, SeededRandom};
+    use dsc_helm::render::{Release, Renderer, defaults};
+    let kube = dsc_helm::render::KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION).unwrap();
+    let caps = Arc::new(defaults::capabilities(kube, &[]));
+    println!(
+        "{:<24} {:>10} {:>10} {:>10}",
+        "component", "values ms", "schema ms", "render ms"
+    );
+    for c in &registry.components {
+        let renderer = Renderer::new();
+        let release = Release::install(&c.name, "opendatahub");
+        let runs = 20;
+        let (mut values_t, mut schema_t, mut render_t) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..=runs {
+            let values = json!({"commonLabels": {"bench": i.to_string()}});
+            let values = if c.name == "kube-prometheus-stack" {
+                values
+            } else {
+                json!({})
+            };
+            let t = Instant::now();
+            let prepared =
+                dsc_helm::registry::component_values(c, &Default::default(), &values).unwrap();
+            let v = ms_since(t);
+            let t = Instant::now();
+            let violations = dsc_helm::values::validate(&prepared);
+            let s = ms_since(t);
+            let t = Instant::now();
+            let rendered = renderer.render(
+                &prepared.chart,
+                &prepared.values,
+                &release,
+                &caps,
+                &OfflineLookup,
+                &mut SeededRandom::new(b"bench"),
+            );
+            let r = ms_since(t);
+            if i == 0 {
+                if !violations.is_empty() || rendered.is_err() {
+                    println!("{}: not valid with default values", c.name);
+                }
+                continue; // the first render parses the templates
+            }
+            values_t.push(v);
+            schema_t.push(s);
+            render_t.push(r);
+        }
+        let median = |mut xs: Vec<f64>| {
+            xs.sort_by(f64::total_cmp);
+            xs[xs.len() / 2]
+        };
+        println!(
+            "{:<24} {:>10.2} {:>10.2} {:>10.2}",
+            c.name,
+            median(values_t),
+            median(schema_t),
+            median(render_t)
+        );
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let seconds = if quick { 2.0 } else { 5.0 };
+    let duration = Duration::from_secs_f64(seconds);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let load_start = Instant::now();
+        let registry =
+            corpus::registry::corpus_registry(&dir.path().join("charts"), &COMPONENTS).unwrap();
+        println!(
+            "registry of {} loaded in {:.0} ms",
+            COMPONENTS.join(", "),
+            load_start.elapsed().as_secs_f64() * 1000.0
+        );
+        breakdown(&registry);
+        let ca = support::TestCa::new().unwrap();
+        let cert = ca.issue_localhost().unwrap();
+        let files = webhook_client::write_serving_cert(dir.path(), &cert.cert_pem, &cert.key_pem);
+        let connector =
+            webhook_client::connector(ca.cert_pem(), &[b"h2"], &[&rustls::version::TLS13]);
+        println!(
+            "{:<24} {:<14} {:>6} {:>6} {:>9} {:>9} {:>9}",
+            "mode", "load", "sent", "errors", "p50 ms", "p99 ms", "ok/s"
+        );
+        for (mode, checks, vary) in [
+            (
+                "schema, uncached",
+                Checks {
+                    dry_render: false,
+                    cache: false,
+                },
+                true,
+            ),
+            (
+                "schema, cached",
+                Checks {
+                    dry_render: false,
+                    cache: true,
+                },
+                false,
+            ),
+            (
+                "render, uncached",
+                Checks {
+                    dry_render: true,
+                    cache: false,
+                },
+                true,
+            ),
+            (
+                "render, cached",
+                Checks {
+                    dry_render: true,
+                    cache: true,
+                },
+                false,
+            ),
+        ] {
+            let validator = webhook_client::validator(registry.clone(), checks);
+            let server = webhook_client::start(validator, files.clone(), None, |_| {});
+            let mut senders = Vec::new();
+            for _ in 0..2 {
+                senders.push(h2(&connector, server.addr).await);
+            }
+            // Warm-up: parses each chart's templates once, as the first real request would.
+            let warm = Instant::now();
+            if let Err(e) = send(&mut senders[0], body(0, vary)).await {
+                println!("{mode}: warm-up request failed: {e}");
+            }
+            println!(
+                "{mode:<24} first request   {:.1} ms (template parsing included)",
+                warm.elapsed().as_secs_f64() * 1000.0
+            );
+            for rate in [50.0, 100.0, 200.0, 400.0] {
+                let samples = open_loop(&senders, rate, duration, vary).await;
+                report(mode, &format!("{rate:.0} req/s"), &samples, duration);
+            }
+            for concurrency in [1, 4, 16] {
+                let (samples, elapsed) = closed_loop(&senders, concurrency, duration, vary).await;
+                report(
+                    mode,
+                    &format!("{concurrency} concurrent"),
+                    &samples,
+                    elapsed,
+                );
+            }
+            server.stop().await;
+        }
+    });
+}

@@ -1,0 +1,82 @@
+//! The README's first command, `bash deploy/demo.sh`, end to end in its non-interactive form:
+//! it builds, starts a control plane and the operator, applies the sample DataScienceCluster,
+//! shows the objects and the status, shows a bad apply refused, and leaves nothing running.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+fn alive(pid: &str) -> bool {
+    Path::new("/proc").join(pid.trim()).exists()
+}
+
+#[test]
+fn demo_runs_end_to_end_and_stops_cleanly() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let state = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new("bash")
+        .arg(repo.join("deploy/demo.sh"))
+        .arg("--no-wait")
+        .env("DSC_HELM_DEMO_DIR", state.path())
+        .env("DSC_HELM_DEMO_PROFILE", "debug")
+        .env("DSC_HELM_DEMO_WEBHOOK_PORT", free_port().to_string())
+        .env("DSC_HELM_DEMO_METRICS_PORT", free_port().to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("running deploy/demo.sh: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let operator_log =
+        std::fs::read_to_string(state.path().join("operator.log")).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "demo failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- operator log\n{operator_log}"
+    );
+    let shown = format!("{stdout}{stderr}");
+    for expected in [
+        // The DSC and both components became Ready.
+        "WebAppReady\tTrue",
+        "ModelRegistryReady\tTrue",
+        // Objects of both charts, the optional Ingress switched on by a feature, and the
+        // custom resource whose CRD the chart ships.
+        "deployment.apps/webapp",
+        "ingress.networking.k8s.io/webapp",
+        "statefulset.apps/model-registry-database",
+        "modelcatalog.modelregistry.opendatahub.io/default",
+        // The bad apply is refused by the webhook, naming every field and the reason.
+        "denied the request",
+        "spec.components.webapp.values.replicaCount",
+        "spec.components.webapp.values.service.port",
+        "spec.components.model-registry.values.server.replicas",
+        "(refused by the webhook, as it should be)",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "demo output lacks {expected:?}:\n{shown}"
+        );
+    }
+    for pid_file in ["operator.pid", "control-plane.pid"] {
+        assert!(
+            !state.path().join(pid_file).exists(),
+            "{pid_file} left behind"
+        );
+    }
+    let pids: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_once(" started, pid ").map(|(_, pid)| pid))
+        .collect();
+    assert_eq!(
+        pids.len(),
+        2,
+        "the demo names the processes it starts:\n{stdout}"
+    );
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} still running after the demo");
+    }
+}

@@ -1,0 +1,35 @@
+//! The test control plane (etcd + kube-apiserver on loopback, tests/support) as a process of
+//! its own, for the local demo: `cargo run --example local-control-plane -- KUBECONFIG_OUT`.
+//! It copies the admin kubeconfig to KUBECONFIG_OUT once the API server is ready and runs until
+//! SIGINT or SIGTERM, then stops both servers and removes their data, as the tests do.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{SignalKind, signal};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let out = std::env::args_os()
+        .nth(1)
+        .context("usage: local-control-plane KUBECONFIG_OUT")?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let plane = support::ControlPlane::start()?;
+    std::fs::copy(plane.kubeconfig(), &out)
+        .with_context(|| format!("writing the kubeconfig to {}", out.to_string_lossy()))?;
+    println!(
+        "control plane ready: {} (Kubernetes {}), kubeconfig {}",
+        plane.server(),
+        support::k8s_version(),
+        out.to_string_lossy()
+    );
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    drop(plane);
+    println!("control plane stopped");
+    Ok(())
+}

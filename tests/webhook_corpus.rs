@@ -1,0 +1,72 @@
+//! Agreement with Helm through the webhook: every schema case of ../shared/corpus is sent as
+//! an AdmissionReview over HTTPS, each chart registered as a component with no code (the
+//! case's values as the component's DSC values), and the webhook's verdict must be Helm's
+//! render verdict (`helm_render_accepts`).
+
+mod corpus;
+mod support;
+mod webhook_client;
+
+use serde_json::json;
+
+use dsc_helm::webhook::{Checks, DSC_PATH};
+use webhook_client::{connect, connector, dsc_review, start, validator};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_schema_case_gets_helms_verdict_through_the_webhook() {
+    let charts = corpus::load_corpus();
+    let with_cases: Vec<&corpus::CorpusChart> = charts
+        .iter()
+        .filter(|c| !c.schema_cases.is_empty())
+        .collect();
+    let ids: Vec<&str> = with_cases.iter().map(|c| c.id.as_str()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let registry = corpus::registry::corpus_registry(&dir.path().join("charts"), &ids).unwrap();
+
+    let ca = support::TestCa::new().unwrap();
+    let cert = ca.issue_localhost().unwrap();
+    let files = webhook_client::write_serving_cert(dir.path(), &cert.cert_pem, &cert.key_pem);
+    let server = start(validator(registry, Checks::default()), files, None, |_| {});
+    let tls = connector(ca.cert_pem(), &[b"h2"], &[&rustls::version::TLS13]);
+    let mut conn = connect(&tls, server.addr).await;
+
+    let (mut total, mut agree) = (0, 0);
+    let mut disagreements = Vec::new();
+    for chart in &with_cases {
+        for case in &chart.schema_cases {
+            total += 1;
+            let components = json!({chart.id.as_str(): {
+                "managementState": "Managed",
+                "values": case.values.to_json(),
+            }});
+            let uid = format!("{}-{}", chart.id, case.name);
+            let (status, _, body) = conn
+                .request("POST", DSC_PATH, dsc_review(&uid, "UPDATE", components))
+                .await
+                .unwrap();
+            assert_eq!(status, 200, "{uid}: {}", String::from_utf8_lossy(&body));
+            let review: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let response = &review["response"];
+            assert_eq!(response["uid"], uid.as_str());
+            let allowed = response["allowed"].as_bool().unwrap();
+            if allowed == case.helm_accepts {
+                agree += 1;
+            } else {
+                disagreements.push(format!(
+                    "{uid}: Helm {}, webhook {}: {}",
+                    if case.helm_accepts {
+                        "accepts"
+                    } else {
+                        "refuses"
+                    },
+                    if allowed { "allows" } else { "denies" },
+                    response["status"]["message"]
+                ));
+            }
+        }
+    }
+    println!("webhook schema verdicts agreeing with Helm: {agree}/{total}");
+    assert_eq!(total, 136, "the corpus should hold 136 schema cases");
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+    server.stop().await;
+}
