@@ -137,10 +137,12 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
             Err(e) => {
                 Metrics::add(&metrics.failures, 1);
                 failures = failures.saturating_add(1);
-                controller.shared.log(&format!(
-                    "component {}: {e} (retry {failures})",
-                    controller.component().name
-                ));
+                tracing::warn!(
+                    component = %controller.component().name,
+                    error = %e,
+                    retry = failures,
+                    "component reconcile failed"
+                );
             }
         }
     }
@@ -261,8 +263,7 @@ impl ComponentController {
             for entry in plan::prune_set(&current.inventory, &inventory) {
                 if let Err(e) = self.delete(&entry).await {
                     recorded.push(entry.clone());
-                    self.shared
-                        .log(&format!("pruning {} {}: {e}", entry.kind, entry.name));
+                    tracing::warn!(kind = %entry.kind, name = %entry.name, error = %e, "pruning failed");
                 }
             }
         } else {
@@ -658,7 +659,7 @@ impl ComponentController {
             secondary: None,
         };
         if let Err(e) = self.shared.recorder.publish(&event, &reference).await {
-            self.shared.log(&format!("publishing event: {e}"));
+            tracing::warn!(error = %e, "publishing an event failed");
         }
     }
 

@@ -35,7 +35,7 @@ pub async fn run(shared: Arc<Shared>) {
             Ok(()) => failures = 0,
             Err(e) => {
                 failures = failures.saturating_add(1);
-                shared.log(&format!("DataScienceCluster: {e} (retry {failures})"));
+                tracing::warn!(error = %e, retry = failures, "DataScienceCluster reconcile failed");
             }
         }
     }

@@ -174,13 +174,6 @@ impl ResourceCache {
     }
 }
 
-impl Shared {
-    /// The operator has no logging framework yet; stderr is what `kubectl logs` shows.
-    pub fn log(&self, message: &str) {
-        eprintln!("dsc-helm reconcile: {message}");
-    }
-}
-
 /// Aborts a spawned task when dropped, so that dropping a controller's future stops its
 /// helpers too.
 pub struct AbortOnDrop(pub JoinHandle<()>);
@@ -211,7 +204,7 @@ pub async fn run(
     let mut failures = 0;
     while let Err(e) = component::ensure_namespace(&client, &options.operator_namespace).await {
         failures += 1;
-        eprintln!("dsc-helm reconcile: operator namespace: {e} (retry {failures})");
+        tracing::warn!(error = %e, retry = failures, "creating the operator namespace failed");
         tokio::time::sleep(backoff(failures)).await;
     }
     if !options.leader_election {
@@ -226,6 +219,7 @@ pub async fn run(
         while !elector.try_acquire().await.unwrap_or(false) {
             tokio::time::sleep(leader::RENEW_EVERY).await;
         }
+        tracing::info!(identity = %options.identity, "leader lease acquired; reconciling");
         let renew = async {
             let mut last = tokio::time::Instant::now();
             loop {
@@ -243,7 +237,7 @@ pub async fn run(
         };
         tokio::select! {
             result = run_controllers(client.clone(), registry.clone(), options.clone()) => return result,
-            _ = renew => eprintln!("dsc-helm reconcile: lost the leader lease; standing by"),
+            _ = renew => tracing::warn!("lost the leader lease; standing by"),
         }
     }
 }
@@ -259,7 +253,7 @@ async fn run_controllers(
             Ok(c) => break c,
             Err(e) => {
                 failures += 1;
-                eprintln!("dsc-helm reconcile: {e} (retry {failures})");
+                tracing::warn!(error = %e, retry = failures, "discovery failed");
                 tokio::time::sleep(backoff(failures)).await;
             }
         }

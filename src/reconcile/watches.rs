@@ -286,7 +286,7 @@ pub async fn watch_crds(shared: Arc<super::Shared>) {
             continue;
         }
         if let Err(e) = shared.cluster.refresh().await {
-            shared.log(&format!("discovery after CRD {:?}: {e}", crd.metadata.name));
+            tracing::warn!(crd = ?crd.metadata.name, error = %e, "discovery after a new CRD failed");
             continue;
         }
         for component in waiting {
