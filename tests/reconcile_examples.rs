@@ -340,10 +340,12 @@ async fn example_components_follow_the_dsc() {
     })
     .await;
     let dsc = dsc_condition(&client, "Ready", "False").await;
-    assert_eq!(
-        condition(&dsc, "WebAppReady").expect("WebAppReady")["reason"],
-        "ChartRenderError"
-    );
+    assert_eq!(dsc.data["status"]["phase"], "Not Ready");
+    eventually("the DSC reports the render error", || async {
+        let dsc = get(&client, &dsc_resource(), None, DSC_NAME).await?;
+        (condition(&dsc, "WebAppReady")?["reason"] == "ChartRenderError").then_some(())
+    })
+    .await;
     apply_dsc(
         &client,
         json!({
@@ -438,4 +440,22 @@ async fn example_components_follow_the_dsc() {
         condition(&dsc, "WebAppReady").expect("WebAppReady")["reason"],
         "Removed"
     );
+
+    // Deleting the DSC removes what it enabled (no garbage collector is relied upon).
+    apply_dsc(&client, json!({"webapp": {"managementState": "Managed"}})).await;
+    dsc_condition(&client, "Ready", "True").await;
+    let dscs: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &dsc_resource());
+    dscs.delete(DSC_NAME, &DeleteParams::default())
+        .await
+        .expect("delete the DSC");
+    eventually("webapp removed with the DSC", || async {
+        let gone = get(&client, &webapps(), None, "default-webapp")
+            .await
+            .is_none()
+            && get(&client, &deployments(), Some(&apps), "webapp")
+                .await
+                .is_none();
+        gone.then_some(())
+    })
+    .await;
 }
