@@ -16,7 +16,7 @@ use kube::runtime::watcher::{self, watcher};
 use serde_json::{Value as Json, json};
 
 use super::cluster::LiveLookup;
-use super::plan::{self, Instance, PART_OF, Plan, PlanError, Planned};
+use super::plan::{self, Instance, Plan, PlanError, Planned};
 use super::status::{self, Outcome, Reason};
 use super::watches::{ObjectKey, Trigger};
 use super::{FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
@@ -515,13 +515,7 @@ impl ComponentController {
         let Some(meta) = api.get_metadata_opt(&entry.name).await? else {
             return Ok(());
         };
-        let ours = meta
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(PART_OF))
-            .is_some_and(|v| *v == self.component().name);
-        if !ours || meta.metadata.deletion_timestamp.is_some() {
+        if !plan::may_delete(&meta.metadata, &self.component().name) {
             return Ok(());
         }
         match api.delete(&entry.name, &DeleteParams::background()).await {

@@ -284,3 +284,19 @@ fn seeded_renders_are_identical_and_the_seed_matters() {
     let other = render(b"another seed");
     assert_ne!(one.digest, other.digest, "the password comes from the seed");
 }
+
+#[test]
+fn only_our_live_objects_without_keep_are_deleted() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+    let meta = |label: Option<&str>, keep: bool, deleting: bool| ObjectMeta {
+        labels: label.map(|l| [(PART_OF.to_string(), l.to_string())].into()),
+        annotations: keep.then(|| [(RESOURCE_POLICY.to_string(), "keep".to_string())].into()),
+        deletion_timestamp: deleting.then_some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+        ..Default::default()
+    };
+    assert!(may_delete(&meta(Some("webapp"), false, false), "webapp"));
+    assert!(!may_delete(&meta(Some("other"), false, false), "webapp"));
+    assert!(!may_delete(&meta(None, false, false), "webapp"));
+    assert!(!may_delete(&meta(Some("webapp"), true, false), "webapp"));
+    assert!(!may_delete(&meta(Some("webapp"), false, true), "webapp"));
+}
