@@ -41,7 +41,7 @@ async fn example_components_follow_the_dsc() {
     let options = options("ex");
     let apps = options.applications_namespace.clone();
     let metrics = options.metrics.clone();
-    let _running = start(operator_client, registry.clone(), options.clone());
+    let running = start(operator_client, registry.clone(), options.clone());
 
     // Enable webapp with two replicas; model-registry stays off.
     apply_dsc(
@@ -182,7 +182,7 @@ async fn example_components_follow_the_dsc() {
     let again = secrets.get("webapp").await.expect("secret").data;
     assert_eq!(
         again.and_then(|d| d.get("password").cloned()),
-        Some(password),
+        Some(password.clone()),
         "the seeded random password survives re-renders"
     );
 
@@ -251,6 +251,55 @@ async fn example_components_follow_the_dsc() {
         "fields of other managers are left alone"
     );
 
+    // Removing our label takes the object out of the drift watch's selector: still repaired.
+    let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(client.clone(), &apps);
+    let unlabel = json!({"metadata": {"labels": {PART_OF: null}}});
+    services
+        .patch("webapp", &PatchParams::default(), &Patch::Merge(&unlabel))
+        .await
+        .expect("remove our label");
+    eventually("the label restored", || async {
+        let svc = services.get("webapp").await.ok()?;
+        svc.metadata.labels?.get(PART_OF).map(|_| ())
+    })
+    .await;
+
+    // An object the API server refuses: ApplyFailed names it, the other objects still apply.
+    apply_dsc(
+        &client,
+        json!({
+            "webapp": {
+                "managementState": "Managed",
+                "features": {"replicas": 3},
+                "values": {
+                    "resources": {"limits": {"cpu": "not-a-quantity"}},
+                    "config": {"logLevel": "debug"},
+                },
+            },
+            "model-registry": {"managementState": "Removed"},
+        }),
+    )
+    .await;
+    let failed = eventually("webapp ApplyFailed", || async {
+        let cr = get(&client, &webapps(), None, "default-webapp").await?;
+        let degraded = condition(&cr, "Degraded")?.clone();
+        (degraded["status"] == "True").then_some(degraded)
+    })
+    .await;
+    assert_eq!(failed["reason"], "ApplyFailed");
+    assert!(
+        failed["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Deployment") && m.contains("webapp")),
+        "the failing object is named: {failed}"
+    );
+    let cm = configmaps.get("webapp").await.expect("configmap");
+    assert_eq!(
+        cm.data.and_then(|d| d.get("LOG_LEVEL").cloned()).as_deref(),
+        Some("debug"),
+        "objects that the API server accepts are applied despite the failing one"
+    );
+
     // A render failure: Degraded with ChartRenderError and a Warning event; fixing recovers.
     apply_dsc(
         &client,
@@ -263,13 +312,19 @@ async fn example_components_follow_the_dsc() {
         }),
     )
     .await;
-    let failed = eventually("webapp Degraded", || async {
+    let failed = eventually("webapp Degraded by the render", || async {
         let cr = get(&client, &webapps(), None, "default-webapp").await?;
         let degraded = condition(&cr, "Degraded")?.clone();
-        (degraded["status"] == "True").then_some(degraded)
+        (degraded["status"] == "True" && degraded["reason"] == "ChartRenderError")
+            .then_some(degraded)
     })
     .await;
-    assert_eq!(failed["reason"], "ChartRenderError");
+    assert!(
+        failed["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("configmap.yaml")),
+        "the message names the template: {failed}"
+    );
     let events: Api<k8s_openapi::api::events::v1::Event> = Api::all(client.clone());
     eventually("a ProvisioningError event", || async {
         let list = events.list(&Default::default()).await.ok()?;
@@ -285,10 +340,12 @@ async fn example_components_follow_the_dsc() {
     })
     .await;
     let dsc = dsc_condition(&client, "Ready", "False").await;
-    assert_eq!(
-        condition(&dsc, "WebAppReady").expect("WebAppReady")["reason"],
-        "ChartRenderError"
-    );
+    assert_eq!(dsc.data["status"]["phase"], "Not Ready");
+    eventually("the DSC reports the render error", || async {
+        let dsc = get(&client, &dsc_resource(), None, DSC_NAME).await?;
+        (condition(&dsc, "WebAppReady")?["reason"] == "ChartRenderError").then_some(())
+    })
+    .await;
     apply_dsc(
         &client,
         json!({
@@ -311,6 +368,31 @@ async fn example_components_follow_the_dsc() {
             .await
             .is_some(),
         "the ModelCatalog exists"
+    );
+
+    // An operator restart: changes made while it was down are applied, the generated
+    // password survives (its seed lives in the operator's Secret), nothing is left behind.
+    drop(running);
+    apply_dsc(
+        &client,
+        json!({
+            "webapp": {"managementState": "Managed", "features": {"replicas": 2}},
+            "model-registry": {"managementState": "Managed"},
+        }),
+    )
+    .await;
+    let _restarted = start(client.clone(), registry.clone(), options.clone());
+    eventually("replicas 2 after the restart", || async {
+        let d = get(&client, &deployments(), Some(&apps), "webapp").await?;
+        (d.data["spec"]["replicas"] == 2).then_some(())
+    })
+    .await;
+    dsc_condition(&client, "Ready", "True").await;
+    let after_restart = secrets.get("webapp").await.expect("secret").data;
+    assert_eq!(
+        after_restart.and_then(|d| d.get("password").cloned()),
+        Some(password),
+        "the generated password survives a restart"
     );
 
     // Removed: every object is deleted, the CRD stays, the component resource goes away.
@@ -358,4 +440,22 @@ async fn example_components_follow_the_dsc() {
         condition(&dsc, "WebAppReady").expect("WebAppReady")["reason"],
         "Removed"
     );
+
+    // Deleting the DSC removes what it enabled (no garbage collector is relied upon).
+    apply_dsc(&client, json!({"webapp": {"managementState": "Managed"}})).await;
+    dsc_condition(&client, "Ready", "True").await;
+    let dscs: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &dsc_resource());
+    dscs.delete(DSC_NAME, &DeleteParams::default())
+        .await
+        .expect("delete the DSC");
+    eventually("webapp removed with the DSC", || async {
+        let gone = get(&client, &webapps(), None, "default-webapp")
+            .await
+            .is_none()
+            && get(&client, &deployments(), Some(&apps), "webapp")
+                .await
+                .is_none();
+        gone.then_some(())
+    })
+    .await;
 }

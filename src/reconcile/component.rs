@@ -16,7 +16,7 @@ use kube::runtime::watcher::{self, watcher};
 use serde_json::{Value as Json, json};
 
 use super::cluster::LiveLookup;
-use super::plan::{self, Instance, PART_OF, Plan, PlanError, Planned};
+use super::plan::{self, Instance, Plan, PlanError, Planned};
 use super::status::{self, Outcome, Reason};
 use super::watches::{ObjectKey, Trigger};
 use super::{FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
@@ -59,13 +59,53 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
     let _watch = {
         let api = api.clone();
         let trigger = trigger.clone();
+        let shared = shared.clone();
         let name = component.singleton_name();
         super::AbortOnDrop(tokio::spawn(async move {
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
             let stream = watcher(api, config).default_backoff();
             futures::pin_mut!(stream);
-            while stream.next().await.is_some() {
-                trigger.wake();
+            let component = shared
+                .registry
+                .components
+                .get(index)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            // Whether the singleton showed up in the current (re)list.
+            let mut listed = false;
+            let mut last_seen: Option<Json> = None;
+            while let Some(event) = stream.next().await {
+                // Our own status writes come back as events too; only what the controller
+                // reads (metadata and spec) re-queues it, the status goes to the DSC only.
+                let mut wake = true;
+                match event {
+                    Ok(watcher::Event::Apply(cr)) => {
+                        let seen = reconcile_inputs(&cr);
+                        wake = last_seen.as_ref() != Some(&seen);
+                        last_seen = Some(seen);
+                        shared.resources.put(&component, Some(cr));
+                    }
+                    Ok(watcher::Event::InitApply(cr)) => {
+                        listed = true;
+                        last_seen = Some(reconcile_inputs(&cr));
+                        shared.resources.put(&component, Some(cr));
+                    }
+                    Ok(watcher::Event::Delete(_)) => {
+                        last_seen = None;
+                        shared.resources.put(&component, None);
+                    }
+                    Ok(watcher::Event::Init) => listed = false,
+                    Ok(watcher::Event::InitDone) if !listed => {
+                        last_seen = None;
+                        shared.resources.put(&component, None);
+                    }
+                    Ok(watcher::Event::InitDone) => {}
+                    Err(_) => continue,
+                }
+                if wake {
+                    trigger.wake();
+                }
+                shared.dsc_wake.notify_one();
             }
         }))
     };
@@ -97,13 +137,27 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
             Err(e) => {
                 Metrics::add(&metrics.failures, 1);
                 failures = failures.saturating_add(1);
-                controller.shared.log(&format!(
-                    "component {}: {e} (retry {failures})",
-                    controller.component().name
-                ));
+                tracing::warn!(
+                    component = %controller.component().name,
+                    error = %e,
+                    retry = failures,
+                    "component reconcile failed"
+                );
             }
         }
     }
+}
+
+/// What a reconcile depends on in the component resource: everything but the status and the
+/// bookkeeping the API server changes with every write.
+fn reconcile_inputs(cr: &DynamicObject) -> Json {
+    let mut metadata = cr.metadata.clone();
+    metadata.resource_version = None;
+    metadata.managed_fields = None;
+    json!({
+        "metadata": metadata,
+        "spec": cr.data.get("spec"),
+    })
 }
 
 fn status_of(cr: &DynamicObject) -> ComponentStatus {
@@ -122,6 +176,7 @@ fn has_finalizer(cr: &DynamicObject) -> bool {
 
 impl ComponentController {
     fn component(&self) -> &Component {
+        // `run` checked the index against the same immutable registry.
         &self.shared.registry.components[self.index]
     }
 
@@ -184,6 +239,8 @@ impl ComponentController {
             && current.inventory == inventory;
         if unchanged {
             Metrics::add(&self.shared.options.metrics.unchanged, 1);
+            // Kinds may have become watchable since (a declared kind's CRD appeared).
+            self.subscribe(&plan);
             let outcome = applied(&plan);
             let next = self.status(&current, &outcome, generation, plan.digest, inventory);
             return self.write_status(&cr, &current, next).await;
@@ -206,8 +263,7 @@ impl ComponentController {
             for entry in plan::prune_set(&current.inventory, &inventory) {
                 if let Err(e) = self.delete(&entry).await {
                     recorded.push(entry.clone());
-                    self.shared
-                        .log(&format!("pruning {} {}: {e}", entry.kind, entry.name));
+                    tracing::warn!(kind = %entry.kind, name = %entry.name, error = %e, "pruning failed");
                 }
             }
         } else {
@@ -459,13 +515,7 @@ impl ComponentController {
         let Some(meta) = api.get_metadata_opt(&entry.name).await? else {
             return Ok(());
         };
-        let ours = meta
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(PART_OF))
-            .is_some_and(|v| *v == self.component().name);
-        if !ours || meta.metadata.deletion_timestamp.is_some() {
+        if !plan::may_delete(&meta.metadata, &self.component().name) {
             return Ok(());
         }
         match api.delete(&entry.name, &DeleteParams::background()).await {
@@ -603,7 +653,7 @@ impl ComponentController {
             secondary: None,
         };
         if let Err(e) = self.shared.recorder.publish(&event, &reference).await {
-            self.shared.log(&format!("publishing event: {e}"));
+            tracing::warn!(error = %e, "publishing an event failed");
         }
     }
 

@@ -9,7 +9,6 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watcher};
 use serde_json::{Value as Json, json};
-use tokio::sync::Notify;
 
 use super::status::{self, ComponentView};
 use super::{AbortOnDrop, FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
@@ -17,23 +16,16 @@ use crate::api::{ChartRef, ComponentStanza, ComponentStatus, DataScienceCluster}
 use crate::registry::Component;
 
 pub async fn run(shared: Arc<Shared>) {
-    let notify = Arc::new(Notify::new());
-    let mut watches = Vec::new();
     let dscs: Api<DataScienceCluster> = Api::all(shared.client.clone());
-    watches.push(spawn_watch(dscs.clone(), notify.clone()));
-    for c in &shared.registry.components {
-        let ar = crate::api::component_api_resource(c);
-        let api: Api<DynamicObject> = Api::all_with(shared.client.clone(), &ar);
-        watches.push(spawn_watch(api, notify.clone()));
-    }
+    let _watch = spawn_watch(dscs.clone(), shared.clone());
     let mut failures: u32 = 0;
-    notify.notify_one();
+    shared.dsc_wake.notify_one();
     loop {
         if failures == 0 {
-            notify.notified().await;
+            shared.dsc_wake.notified().await;
         } else {
             tokio::select! {
-                _ = notify.notified() => {}
+                _ = shared.dsc_wake.notified() => {}
                 _ = tokio::time::sleep(backoff(failures)) => {}
             }
         }
@@ -43,21 +35,18 @@ pub async fn run(shared: Arc<Shared>) {
             Ok(()) => failures = 0,
             Err(e) => {
                 failures = failures.saturating_add(1);
-                shared.log(&format!("DataScienceCluster: {e} (retry {failures})"));
+                tracing::warn!(error = %e, retry = failures, "DataScienceCluster reconcile failed");
             }
         }
     }
 }
 
-fn spawn_watch<K>(api: Api<K>, notify: Arc<Notify>) -> AbortOnDrop
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-{
+fn spawn_watch(api: Api<DataScienceCluster>, shared: Arc<Shared>) -> AbortOnDrop {
     AbortOnDrop(tokio::spawn(async move {
         let stream = watcher(api, watcher::Config::default()).default_backoff();
         futures::pin_mut!(stream);
         while stream.next().await.is_some() {
-            notify.notify_one();
+            shared.dsc_wake.notify_one();
         }
     }))
 }
@@ -75,16 +64,44 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
         .into_iter()
         .find(|d| d.metadata.deletion_timestamp.is_none());
     let mut views = Vec::new();
+    // One component's API error must not keep the others from being synced (FR-003): it is
+    // reported in its <Kind>Ready condition and retried with backoff.
+    let mut errors = Vec::new();
     for component in &shared.registry.components {
         let stanza = dsc
             .as_ref()
             .and_then(|d| d.spec.components.get(&component.name))
             .cloned()
             .unwrap_or_default();
-        views.push(sync_component(shared, dsc.as_ref(), component, &stanza).await?);
+        match sync_component(shared, dsc.as_ref(), component, &stanza).await {
+            Ok(view) => views.push(view),
+            Err(e) => {
+                let message = format!("{}: {e}", component.name);
+                views.push(ComponentView {
+                    name: component.name.clone(),
+                    kind: component.kind.clone(),
+                    managed: stanza.is_managed(),
+                    chart: chart_ref(component),
+                    exists: true,
+                    ready: Some(crate::api::Condition {
+                        type_: status::READY.to_string(),
+                        status: "False".to_string(),
+                        reason: "Error".to_string(),
+                        message: message.clone(),
+                        ..Default::default()
+                    }),
+                });
+                errors.push(message);
+            }
+        }
     }
+    let result = if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ReconcileError::Failed(errors.join("; ")))
+    };
     let Some(dsc) = dsc else {
-        return Ok(());
+        return result;
     };
     let generation = dsc.metadata.generation.unwrap_or_default();
     let current = dsc.status.clone().unwrap_or_default();
@@ -97,7 +114,7 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
         components,
     };
     if dsc.status.as_ref() == Some(&next) {
-        return Ok(());
+        return result;
     }
     let name = dsc.metadata.name.clone().unwrap_or_default();
     let body = json!({
@@ -112,7 +129,7 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
         &Patch::Apply(&body),
     )
     .await?;
-    Ok(())
+    result
 }
 
 /// Makes the component resource match the stanza and reports what the DSC should say.
@@ -125,7 +142,10 @@ async fn sync_component(
     let ar = crate::api::component_api_resource(component);
     let api: Api<DynamicObject> = Api::all_with(shared.client.clone(), &ar);
     let name = component.singleton_name();
-    let existing = api.get_opt(&name).await?;
+    let existing = match shared.resources.get(&component.name) {
+        Some(known) => known,
+        None => api.get_opt(&name).await?,
+    };
     let managed = stanza.is_managed() && dsc.is_some();
     let mut exists = existing.is_some();
     let mut ready = None;
@@ -194,11 +214,15 @@ async fn sync_component(
         name: component.name.clone(),
         kind: component.kind.clone(),
         managed,
-        chart: ChartRef {
-            name: component.chart_name().to_string(),
-            version: component.chart_version().to_string(),
-        },
+        chart: chart_ref(component),
         exists,
         ready,
     })
+}
+
+fn chart_ref(component: &Component) -> ChartRef {
+    ChartRef {
+        name: component.chart_name().to_string(),
+        version: component.chart_version().to_string(),
+    }
 }

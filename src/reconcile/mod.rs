@@ -143,12 +143,34 @@ pub struct Shared {
     pub seeds: seed::Seeds,
     pub watches: watches::Watches,
     pub recorder: Recorder,
+    /// Wakes the DSC controller. Component controllers already watch their resources and
+    /// forward the events, so the DSC controller does not open a second watch per kind.
+    pub dsc_wake: tokio::sync::Notify,
+    /// The component resources as their watches last saw them.
+    pub resources: ResourceCache,
 }
 
-impl Shared {
-    /// The operator has no logging framework yet; stderr is what `kubectl logs` shows.
-    pub fn log(&self, message: &str) {
-        eprintln!("dsc-helm reconcile: {message}");
+/// The latest version of each component's resource, by component name, kept by the
+/// component controllers' watches: the DSC controller aggregates status from it without a
+/// read per component. `None` means known to be absent; a missing entry means not yet listed.
+#[derive(Default)]
+pub struct ResourceCache(std::sync::Mutex<HashMap<String, Option<kube::api::DynamicObject>>>);
+
+impl ResourceCache {
+    pub fn put(&self, component: &str, resource: Option<kube::api::DynamicObject>) {
+        let mut map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.insert(component.to_string(), resource);
+    }
+
+    pub fn get(&self, component: &str) -> Option<Option<kube::api::DynamicObject>> {
+        let map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.get(component).cloned()
     }
 }
 
@@ -182,7 +204,7 @@ pub async fn run(
     let mut failures = 0;
     while let Err(e) = component::ensure_namespace(&client, &options.operator_namespace).await {
         failures += 1;
-        eprintln!("dsc-helm reconcile: operator namespace: {e} (retry {failures})");
+        tracing::warn!(error = %e, retry = failures, "creating the operator namespace failed");
         tokio::time::sleep(backoff(failures)).await;
     }
     if !options.leader_election {
@@ -197,6 +219,7 @@ pub async fn run(
         while !elector.try_acquire().await.unwrap_or(false) {
             tokio::time::sleep(leader::RENEW_EVERY).await;
         }
+        tracing::info!(identity = %options.identity, "leader lease acquired; reconciling");
         let renew = async {
             let mut last = tokio::time::Instant::now();
             loop {
@@ -214,7 +237,7 @@ pub async fn run(
         };
         tokio::select! {
             result = run_controllers(client.clone(), registry.clone(), options.clone()) => return result,
-            _ = renew => eprintln!("dsc-helm reconcile: lost the leader lease; standing by"),
+            _ = renew => tracing::warn!("lost the leader lease; standing by"),
         }
     }
 }
@@ -230,7 +253,7 @@ async fn run_controllers(
             Ok(c) => break c,
             Err(e) => {
                 failures += 1;
-                eprintln!("dsc-helm reconcile: {e} (retry {failures})");
+                tracing::warn!(error = %e, retry = failures, "discovery failed");
                 tokio::time::sleep(backoff(failures)).await;
             }
         }
@@ -254,6 +277,8 @@ async fn run_controllers(
         client,
         registry: registry.clone(),
         options,
+        dsc_wake: tokio::sync::Notify::new(),
+        resources: ResourceCache::default(),
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(dsc::run(shared.clone()));
@@ -265,5 +290,26 @@ async fn run_controllers(
     match tasks.join_next().await {
         Some(Err(e)) => Err(ReconcileError::Task(e.to_string())),
         _ => Err(ReconcileError::Task("a controller stopped".to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let secs: Vec<u64> = [1, 2, 3, 4, 9, 10, 50]
+            .iter()
+            .map(|&n| backoff(n).as_secs())
+            .collect();
+        assert_eq!(secs, [1, 2, 4, 8, 256, 300, 300]);
+    }
+
+    #[test]
+    fn lookup_results_keep_integers_as_helm_does() {
+        let v = cluster::unstructured(&serde_json::json!({"a": 1, "b": 1.5, "c": [2]}));
+        assert_eq!(v.get("a"), Some(&crate::value::Value::Int(1)));
+        assert_eq!(v.get("b"), Some(&crate::value::Value::Float(1.5)));
     }
 }

@@ -395,6 +395,28 @@ pub fn prune_set(previous: &[InventoryEntry], current: &[InventoryEntry]) -> Vec
     gone
 }
 
+/// Helm's annotation for objects that outlive their release (`helm.sh/resource-policy: keep`).
+pub const RESOURCE_POLICY: &str = "helm.sh/resource-policy";
+
+/// Whether pruning or removal may delete a live object: only ours (our part-of label for this
+/// component), not already going away, and not marked to be kept as Helm's uninstall keeps it.
+pub fn may_delete(
+    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    component: &str,
+) -> bool {
+    let ours = metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(PART_OF))
+        .is_some_and(|v| v == component);
+    let keep = metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(RESOURCE_POLICY))
+        .is_some_and(|v| v == "keep");
+    ours && !keep && metadata.deletion_timestamp.is_none()
+}
+
 /// The inventory minus CRDs, in reverse install order: what removing a component deletes.
 pub fn removal_set(inventory: &[InventoryEntry]) -> Vec<InventoryEntry> {
     prune_set(inventory, &[])

@@ -214,18 +214,28 @@ async fn watch_kind(
             Event::Delete(m) => (m, true),
             Event::Init | Event::InitDone => continue,
         };
-        let Some(component) = meta.metadata.labels.as_ref().and_then(|l| l.get(PART_OF)) else {
-            continue;
-        };
-        let Some(trigger) = triggers.get(component) else {
-            continue;
-        };
         let key: ObjectKey = (
             ar.group.clone(),
             ar.kind.clone(),
             meta.metadata.namespace.clone().unwrap_or_default(),
             meta.metadata.name.clone().unwrap_or_default(),
         );
+        let label = meta.metadata.labels.as_ref().and_then(|l| l.get(PART_OF));
+        let Some(component) = label else {
+            // Someone removed our label: the watch reports the object as deleted, with its
+            // new labels. Whoever wants it must re-apply it.
+            if deleted {
+                for trigger in triggers.values() {
+                    if trigger.is_drift(&key, None) {
+                        trigger.wake_for_drift();
+                    }
+                }
+            }
+            continue;
+        };
+        let Some(trigger) = triggers.get(component) else {
+            continue;
+        };
         let rv = if deleted {
             None
         } else {
@@ -276,7 +286,7 @@ pub async fn watch_crds(shared: Arc<super::Shared>) {
             continue;
         }
         if let Err(e) = shared.cluster.refresh().await {
-            shared.log(&format!("discovery after CRD {:?}: {e}", crd.metadata.name));
+            tracing::warn!(crd = ?crd.metadata.name, error = %e, "discovery after a new CRD failed");
             continue;
         }
         for component in waiting {
@@ -284,5 +294,63 @@ pub async fn watch_crds(shared: Arc<super::Shared>) {
                 t.wake();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> ObjectKey {
+        ("apps".into(), "Deployment".into(), "ns".into(), name.into())
+    }
+
+    #[test]
+    fn our_own_echo_is_not_drift_but_edits_and_deletions_are() {
+        let t = Trigger::default();
+        t.set_desired(HashMap::from([(key("a"), "10".to_string())]));
+        assert!(!t.is_drift(&key("a"), Some("10")), "the echo of our apply");
+        assert!(t.is_drift(&key("a"), Some("11")), "someone else's edit");
+        assert!(t.is_drift(&key("a"), None), "a deletion");
+        assert!(
+            !t.is_drift(&key("b"), None),
+            "objects we no longer want (pruned) are not drift"
+        );
+        t.record(key("a"), "12".to_string());
+        assert!(!t.is_drift(&key("a"), Some("12")), "recorded at apply time");
+    }
+
+    fn ar(kind: &str) -> ApiResource {
+        let gvk = kube::core::GroupVersionKind::gvk("apps", "v1", kind);
+        ApiResource::from_gvk(&gvk)
+    }
+
+    /// A kind is watched while any component needs it, and only then. The client points
+    /// nowhere: the watch tasks only retry, which is all this test needs of them.
+    #[tokio::test]
+    async fn a_kind_is_watched_while_any_component_needs_it() {
+        let url = "http://127.0.0.1:9".parse().expect("url");
+        let client = kube::Client::try_from(kube::Config::new(url)).expect("client");
+        let watches = Watches::new(client, Arc::new(HashMap::new()));
+        let names =
+            |w: &Watches| -> Vec<String> { w.watched().into_iter().map(|(_, _, k)| k).collect() };
+        watches.subscribe("a", &[ar("Deployment"), ar("StatefulSet")], &[]);
+        watches.subscribe("b", &[ar("Deployment")], &[ar("DaemonSet")]);
+        assert_eq!(names(&watches), ["DaemonSet", "Deployment", "StatefulSet"]);
+        watches.subscribe("a", &[], &[]);
+        assert_eq!(names(&watches), ["DaemonSet", "Deployment"]);
+        watches.subscribe("b", &[ar("Deployment")], &[]);
+        assert_eq!(names(&watches), ["Deployment"]);
+        watches.subscribe("b", &[], &[]);
+        assert!(names(&watches).is_empty());
+    }
+
+    #[test]
+    fn drift_is_taken_once() {
+        let t = Trigger::default();
+        assert!(!t.take_drift());
+        t.wake_for_drift();
+        assert!(t.take_drift());
+        assert!(!t.take_drift());
     }
 }
