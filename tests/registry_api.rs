@@ -9,8 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use dsc_helm::api::{self, DataScienceCluster};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Value, json};
 
 fn registry() -> dsc_helm::registry::Registry {
@@ -19,37 +18,7 @@ fn registry() -> dsc_helm::registry::Registry {
 
 /// Applies every generated CRD and waits until each one is Established.
 async fn install_crds(client: &kube::Client) -> Vec<String> {
-    let crds = Api::<CustomResourceDefinition>::all(client.clone());
-    let params = PatchParams::apply("dsc-helm-test").force();
-    let mut names = Vec::new();
-    for crd in api::all_crds(&registry()).unwrap() {
-        let name = crd.metadata.name.clone().unwrap();
-        crds.patch(&name, &params, &Patch::Apply(&crd))
-            .await
-            .unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
-        names.push(name);
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for name in &names {
-        loop {
-            let current = crds.get(name).await.unwrap();
-            let established = current
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            if established {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "CRD {name} never became Established"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    names
+    support::install_crds(client, &registry()).await
 }
 
 /// A dry-run create, retried while the freshly established resource is not served yet.

@@ -16,11 +16,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use serde_json::{Value as Json, json};
 
-use dsc_helm::api::{self, DataScienceCluster};
+use dsc_helm::api::DataScienceCluster;
 use dsc_helm::registry::{self, DESCRIPTOR_DIR, Registry};
 use dsc_helm::webhook::{Checks, dsc_names_from};
 
@@ -83,41 +82,6 @@ fn scratch_registry(dir: &Path) -> Registry {
     )
     .unwrap();
     registry::load(&root).unwrap()
-}
-
-async fn install_crds(client: &kube::Client, registry: &Registry) {
-    let crds = Api::<CustomResourceDefinition>::all(client.clone());
-    let params = PatchParams::apply("dsc-helm-test").force();
-    let mut names = Vec::new();
-    for crd in api::all_crds(registry).unwrap() {
-        let name = crd.metadata.name.clone().unwrap();
-        crds.patch(&name, &params, &Patch::Apply(&crd))
-            .await
-            .unwrap();
-        names.push(name);
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for name in &names {
-        loop {
-            let established = crds
-                .get(name)
-                .await
-                .unwrap()
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            if established {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "CRD {name} never became Established"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
 }
 
 /// webhook-config/dev with the test webhook's port and CA filled in, as its README says.
@@ -192,7 +156,7 @@ async fn kubectl_apply_is_validated_by_the_webhook() {
     let client = plane.client().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let registry = scratch_registry(dir.path());
-    install_crds(&client, &registry).await;
+    support::install_crds(&client, &registry).await;
 
     let ca = support::TestCa::new().unwrap();
     let cert = ca.issue_localhost().unwrap();

@@ -7,10 +7,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dsc_helm::api;
 use dsc_helm::reconcile::{self, Options};
 use dsc_helm::registry::Registry;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
@@ -25,35 +23,7 @@ pub fn examples() -> Registry {
     dsc_helm::registry::load(&root).expect("example registry loads")
 }
 
-/// Applies every CRD of the registry and waits until each one is Established.
-pub async fn install_crds(client: &kube::Client, registry: &Registry) {
-    let crds = Api::<CustomResourceDefinition>::all(client.clone());
-    let params = PatchParams::apply("dsc-helm-test").force();
-    let mut names = Vec::new();
-    for crd in api::all_crds(registry).expect("CRDs build") {
-        let name = crd.metadata.name.clone().expect("named");
-        crds.patch(&name, &params, &Patch::Apply(&crd))
-            .await
-            .unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
-        names.push(name);
-    }
-    for name in names {
-        let crds = crds.clone();
-        eventually(&format!("CRD {name} Established"), || {
-            let crds = crds.clone();
-            let name = name.clone();
-            async move {
-                let crd = crds.get(&name).await.ok()?;
-                crd.status?
-                    .conditions?
-                    .iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True")
-                    .then_some(())
-            }
-        })
-        .await;
-    }
-}
+pub use crate::support::install_crds;
 
 /// Polls `check` until it answers, failing the test with `what` after [`DEADLINE`].
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T

@@ -574,3 +574,47 @@ impl ControlPlane {
         Ok(kube::Client::try_from(config)?)
     }
 }
+
+/// Applies every CRD the registry generates (the DSC's and each component kind's) and waits
+/// until each one is Established; returns their names.
+pub async fn install_crds(
+    client: &kube::Client,
+    registry: &dsc_helm::registry::Registry,
+) -> Vec<String> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, Patch, PatchParams};
+
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    let params = PatchParams::apply("dsc-helm-test").force();
+    let mut names = Vec::new();
+    for crd in dsc_helm::api::all_crds(registry).unwrap_or_else(|e| panic!("building CRDs: {e}")) {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        crds.patch(&name, &params, &Patch::Apply(&crd))
+            .await
+            .unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
+        names.push(name);
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for name in &names {
+        loop {
+            let established = crds
+                .get(name)
+                .await
+                .ok()
+                .and_then(|c| c.status)
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            if established {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "CRD {name} never became Established"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    names
+}
