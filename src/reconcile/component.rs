@@ -14,6 +14,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::runtime::watcher::{self, watcher};
 use serde_json::{Value as Json, json};
+use tracing::Instrument;
 
 use super::cluster::LiveLookup;
 use super::plan::{self, Instance, Plan, PlanError, Planned};
@@ -129,7 +130,12 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
                 _ = tokio::time::sleep(backoff(failures)) => {}
             }
         }
-        let result = controller.reconcile().await;
+        let span = tracing::info_span!(
+            "reconcile",
+            component = %controller.component().name,
+            object = %controller.component().singleton_name(),
+        );
+        let result = controller.reconcile().instrument(span).await;
         let metrics = &controller.shared.options.metrics;
         Metrics::add(&metrics.reconciles, 1);
         match result {

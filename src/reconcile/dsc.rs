@@ -9,6 +9,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watcher};
 use serde_json::{Value as Json, json};
+use tracing::Instrument;
 
 use super::status::{self, ComponentView};
 use super::{AbortOnDrop, FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
@@ -29,7 +30,8 @@ pub async fn run(shared: Arc<Shared>) {
                 _ = tokio::time::sleep(backoff(failures)) => {}
             }
         }
-        let result = reconcile(&shared, &dscs).await;
+        let span = tracing::info_span!("reconcile", dsc = tracing::field::Empty);
+        let result = reconcile(&shared, &dscs).instrument(span).await;
         Metrics::add(&shared.options.metrics.dsc_reconciles, 1);
         match result {
             Ok(()) => failures = 0,
@@ -63,6 +65,9 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
     let dsc = all
         .into_iter()
         .find(|d| d.metadata.deletion_timestamp.is_none());
+    if let Some(name) = dsc.as_ref().and_then(|d| d.metadata.name.as_deref()) {
+        tracing::Span::current().record("dsc", name);
+    }
     let mut views = Vec::new();
     // One component's API error must not keep the others from being synced (FR-003): it is
     // reported in its <Kind>Ready condition and retried with backoff.
