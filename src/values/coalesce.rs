@@ -127,7 +127,7 @@ fn coalesce_globals(
                 }
                 Some(Value::Map(destv)) => {
                     let sub_prefix = concat_prefix(prefix, &key);
-                    coalesce_tables(&mut vv, (**destv).clone(), &sub_prefix, true, warnings);
+                    coalesce_tables(&mut vv, destv, &sub_prefix, true, warnings);
                     dg.insert(key, Value::map(vv));
                 }
                 Some(_) => warnings.push(format!(
@@ -170,7 +170,7 @@ fn coalesce_values(
                     if let Some(dest) = map_mut(slot) {
                         coalesce_tables(
                             dest,
-                            (**src).clone(),
+                            src,
                             &concat_prefix(&sub_prefix, key),
                             merge,
                             warnings,
@@ -221,38 +221,41 @@ fn has_nil_entry(v: &Value) -> bool {
     }
 }
 
-/// Helm's `coalesceTablesFullKey`: `dst` is authoritative, `src` fills the gaps.
+/// Helm's `coalesceTablesFullKey`: `dst` is authoritative, `src` fills the gaps. Entries of
+/// `src` are copied only where they land, and a key's full name is built only when a
+/// warning or a nested table needs it: most keys need neither.
 pub(crate) fn coalesce_tables(
     dst: &mut Map,
-    src: Map,
+    src: &Map,
     prefix: &str,
     merge: bool,
     warnings: &mut Vec<String>,
 ) {
     for (key, val) in src {
-        let full_key = concat_prefix(prefix, &key);
-        match dst.get_mut(&key) {
+        match dst.get_mut(key) {
             // A null over a real default deletes it; a null over a null default stays (Helm
             // 4.2 keeps subchart-default nulls that reached it through the parent's pass).
             Some(Value::Nil) if !merge && !val.is_nil() => {
-                dst.remove(&key);
+                dst.remove(key);
             }
             None => {
-                if let Some(val) = default_for_copy(val, merge) {
-                    dst.insert(key, val);
+                if let Some(val) = default_for_copy(val.clone(), merge) {
+                    dst.insert(key.clone(), val);
                 }
             }
-            Some(dv) => match (&val, map_mut(dv)) {
+            Some(dv) => match (val, map_mut(dv)) {
                 (Value::Map(sm), Some(dm)) => {
-                    coalesce_tables(dm, (**sm).clone(), &full_key, merge, warnings);
+                    coalesce_tables(dm, sm, &concat_prefix(prefix, key), merge, warnings);
                 }
                 (Value::Map(_), None) => warnings.push(format!(
-                    "warning: cannot overwrite table with non table for {full_key} ({})",
-                    format_value(&val)
+                    "warning: cannot overwrite table with non table for {} ({})",
+                    concat_prefix(prefix, key),
+                    format_value(val)
                 )),
                 (_, Some(_)) if !val.is_nil() => warnings.push(format!(
-                    "warning: destination for {full_key} is a table. Ignoring non-table value ({})",
-                    format_value(&val)
+                    "warning: destination for {} is a table. Ignoring non-table value ({})",
+                    concat_prefix(prefix, key),
+                    format_value(val)
                 )),
                 _ => {}
             },

@@ -399,33 +399,37 @@ async fn answer(
         Ok(b) => b,
         Err(_) => return (too_large(), Outcome::Rejected),
     };
-    let Ok(permit) = state.workers.acquire().await else {
-        return (
-            plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_string()),
-            Outcome::Rejected,
-        );
-    };
+    // A verdict already cached costs a parse and a hash: it is answered without a worker slot,
+    // so it never queues behind uncached renders. Only a miss waits for a slot.
     let worker = state.clone();
-    let checked =
-        tokio::task::spawn_blocking(move || check(&worker.validator, route, &bytes)).await;
-    drop(permit);
-    let checked = match checked {
-        Ok(Ok(c)) => c,
+    let first =
+        tokio::task::spawn_blocking(move || first_look(&worker.validator, route, &bytes)).await;
+    let checked = match first {
+        Ok(Ok(First::Done(c))) => c,
+        Ok(Ok(First::Miss(request))) => {
+            let Ok(permit) = state.workers.acquire().await else {
+                return (
+                    plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_string()),
+                    Outcome::Rejected,
+                );
+            };
+            let worker = state.clone();
+            let full =
+                tokio::task::spawn_blocking(move || full_check(&worker.validator, route, &request))
+                    .await;
+            drop(permit);
+            match full {
+                Ok(c) => c,
+                Err(e) => return failed(&e),
+            }
+        }
         Ok(Err(e)) => {
             return (
                 plain(StatusCode::BAD_REQUEST, e.to_string()),
                 Outcome::Rejected,
             );
         }
-        Err(e) => {
-            return (
-                plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("validation failed: {e}"),
-                ),
-                Outcome::Rejected,
-            );
-        }
+        Err(e) => return failed(&e),
     };
     let (uid, verdict) = match checked {
         Checked::Answer(uid, verdict) => (uid, verdict),
@@ -446,6 +450,16 @@ async fn answer(
     )
 }
 
+fn failed(e: &tokio::task::JoinError) -> (Response, Outcome) {
+    (
+        plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("validation failed: {e}"),
+        ),
+        Outcome::Rejected,
+    )
+}
+
 fn too_large() -> Response {
     plain(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -453,21 +467,88 @@ fn too_large() -> Response {
     )
 }
 
-/// Parses and validates; everything but the singleton rule, which needs the cluster.
-fn check(validator: &Validator, route: Route, body: &[u8]) -> Result<Checked, review::ReviewError> {
+/// The outcome of parsing a request and consulting the cache.
+enum First {
+    Done(Checked),
+    /// The verdict needs computing; the parsed request, so that it is not parsed again.
+    Miss(review::Request),
+}
+
+/// Parses, and answers whatever needs no computation: requests the webhook does not validate,
+/// and verdicts already cached.
+fn first_look(
+    validator: &Validator,
+    route: Route,
+    body: &[u8],
+) -> Result<First, review::ReviewError> {
     let request = review::parse(body)?;
-    let span = tracing::info_span!(
+    let _entered = span(&request).entered();
+    let verdict = match target(route, &request) {
+        Target::Allow => Some(Verdict::default()),
+        Target::Missing => Some(missing_object()),
+        Target::Dsc(object) => validator.cached_dsc(object),
+        Target::Component(kind, object) => validator.cached_component(kind, object),
+    };
+    Ok(match verdict {
+        Some(verdict) => First::Done(finish(route, &request, verdict)),
+        None => First::Miss(request),
+    })
+}
+
+/// Validates everything but the singleton rule, which needs the cluster.
+fn full_check(validator: &Validator, route: Route, request: &review::Request) -> Checked {
+    let _entered = span(request).entered();
+    let verdict = match target(route, request) {
+        Target::Allow => Verdict::default(),
+        Target::Missing => missing_object(),
+        Target::Dsc(object) => validator.validate_dsc(object),
+        Target::Component(kind, object) => validator
+            .validate_component(kind, object)
+            .unwrap_or_default(),
+    };
+    finish(route, request, verdict)
+}
+
+fn span(request: &review::Request) -> tracing::Span {
+    tracing::info_span!(
         "admission",
         uid = %request.uid,
         operation = %request.operation,
         kind = %request.kind.kind,
         name = %request.name,
-    );
-    let _entered = span.enter();
-    let checked = check_request(validator, route, &request);
-    let verdict = match &checked {
-        Checked::Answer(_, v) | Checked::NeedsSingleton(_, _, v) => v,
+    )
+}
+
+/// What a request asks of the validator.
+enum Target<'a> {
+    /// An operation or kind this webhook lets through.
+    Allow,
+    /// A CREATE or UPDATE without the object.
+    Missing,
+    Dsc(&'a serde_json::Value),
+    Component(&'a str, &'a serde_json::Value),
+}
+
+fn target(route: Route, request: &review::Request) -> Target<'_> {
+    if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
+        return Target::Allow;
+    }
+    let kind = &request.kind;
+    let relevant = match route {
+        Route::Dsc => kind.group == DSC_GROUP && kind.kind == "DataScienceCluster",
+        Route::Component => kind.group == COMPONENT_GROUP,
     };
+    match (relevant, request.object.as_ref(), route) {
+        (false, _, _) => Target::Allow,
+        (true, None, _) => Target::Missing,
+        (true, Some(object), Route::Dsc) => Target::Dsc(object),
+        (true, Some(object), Route::Component) => Target::Component(&kind.kind, object),
+    }
+}
+
+/// Logs the verdict and says whether the singleton rule still has to be checked: on the
+/// CREATE of a DataScienceCluster.
+fn finish(route: Route, request: &review::Request, verdict: Verdict) -> Checked {
     if verdict.allowed() {
         tracing::debug!(warnings = verdict.warnings.len(), "allowed");
     } else {
@@ -477,51 +558,21 @@ fn check(validator: &Validator, route: Route, body: &[u8]) -> Result<Checked, re
             verdict.problems.join("; ")
         );
     }
-    Ok(checked)
-}
-
-fn check_request(validator: &Validator, route: Route, request: &review::Request) -> Checked {
     let uid = request.uid.clone();
-    if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
-        return Checked::Answer(uid, Verdict::default());
-    }
-    let kind = &request.kind;
-    let object = request.object.as_ref();
-    match route {
-        Route::Dsc => {
-            if kind.group != DSC_GROUP || kind.kind != "DataScienceCluster" {
-                return Checked::Answer(uid, Verdict::default());
-            }
-            let Some(object) = object else {
-                return Checked::Answer(uid, missing_object());
+    match target(route, request) {
+        Target::Dsc(object) if request.operation == "CREATE" => {
+            let name = if request.name.is_empty() {
+                object
+                    .pointer("/metadata/name")
+                    .and_then(|n| n.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                request.name.clone()
             };
-            let verdict = validator.validate_dsc(object);
-            if request.operation == "CREATE" {
-                let name = if request.name.is_empty() {
-                    object
-                        .pointer("/metadata/name")
-                        .and_then(|n| n.as_str())
-                        .unwrap_or_default()
-                        .to_string()
-                } else {
-                    request.name.clone()
-                };
-                return Checked::NeedsSingleton(uid, name, verdict);
-            }
-            Checked::Answer(uid, verdict)
+            Checked::NeedsSingleton(uid, name, verdict)
         }
-        Route::Component => {
-            if kind.group != COMPONENT_GROUP {
-                return Checked::Answer(uid, Verdict::default());
-            }
-            let Some(object) = object else {
-                return Checked::Answer(uid, missing_object());
-            };
-            let verdict = validator
-                .validate_component(&kind.kind, object)
-                .unwrap_or_default();
-            Checked::Answer(uid, verdict)
-        }
+        _ => Checked::Answer(uid, verdict),
     }
 }
 

@@ -226,6 +226,37 @@ fn cached_and_uncached_verdicts_agree() {
 }
 
 #[test]
+fn cached_verdicts_are_answered_only_once_computed() {
+    let (_d, v) = validator(Checks::default());
+    let inputs = [
+        dsc(json!({"guarded": guarded_ok(), "webapp": managed(json!({}))})),
+        dsc(json!({"guarded": managed(json!({"mode": "forbidden", "owner": "a"}))})),
+        dsc(json!({"webapp": managed(json!({"replicaCount": "x"}))})),
+    ];
+    for input in &inputs {
+        assert_eq!(v.cached_dsc(input), None, "{input}");
+        let verdict = v.validate_dsc(input);
+        assert_eq!(v.cached_dsc(input), Some(verdict), "{input}");
+    }
+    // One component changed is a miss, though the other's outcome is cached.
+    let changed = dsc(json!({"guarded": guarded_ok(), "webapp": managed(json!({"x": 1}))}));
+    assert_eq!(v.cached_dsc(&changed), None);
+
+    let object = json!({"spec": guarded_ok()});
+    assert_eq!(v.cached_component("Guarded", &object), None);
+    let verdict = v.validate_component("Guarded", &object);
+    assert!(verdict.is_some());
+    assert_eq!(v.cached_component("Guarded", &object), verdict);
+
+    let (_e, uncached) = validator(Checks {
+        dry_render: true,
+        cache: false,
+    });
+    uncached.validate_dsc(&inputs[0]);
+    assert_eq!(uncached.cached_dsc(&inputs[0]), None);
+}
+
+#[test]
 fn a_removed_component_is_not_validated_but_warned_about() {
     let (_d, v) = validator(Checks::default());
     for state in [json!("Removed"), json!(""), Json::Null] {

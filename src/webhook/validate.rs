@@ -47,6 +47,10 @@ impl Default for Checks {
 
 type Outcome = Arc<Verdict>;
 
+/// What decides one Managed component's values: compute them (through the cache), or only
+/// look them up.
+type ValuesCheck<'a> = dyn FnMut(&Component, &str, &BTreeMap<String, Json>, &Json) -> Verdict + 'a;
+
 /// The registry plus what makes repeated validation cheap: one [`Renderer`] per component (so
 /// templates are parsed once) and the outcome cache.
 pub struct Validator {
@@ -88,6 +92,53 @@ impl Validator {
 
     /// Checks a DataScienceCluster object (CREATE or UPDATE).
     pub fn validate_dsc(&self, object: &Json) -> Verdict {
+        self.walk_dsc(object, &mut |c, p, f, v| self.check_values(c, p, f, v))
+    }
+
+    /// The verdict on a DataScienceCluster when every outcome it needs is already cached, so
+    /// the server can answer without queueing behind uncached work; `None` on any miss.
+    pub fn cached_dsc(&self, object: &Json) -> Option<Verdict> {
+        self.lookup_only(|v, check| v.walk_dsc(object, check))
+    }
+
+    /// Checks a component's own resource, whose `spec` is the component's stanza; `kind` is the
+    /// kind the request names. `None` when no registered component has that kind.
+    pub fn validate_component(&self, kind: &str, object: &Json) -> Option<Verdict> {
+        self.walk_component(kind, object, &mut |c, p, f, v| {
+            self.check_values(c, p, f, v)
+        })
+    }
+
+    /// [`validate_component`](Self::validate_component) answered from the cache alone; `None`
+    /// on a miss or for a kind no component has.
+    pub fn cached_component(&self, kind: &str, object: &Json) -> Option<Verdict> {
+        self.lookup_only(|v, check| v.walk_component(kind, object, check))
+            .flatten()
+    }
+
+    /// Runs `walk` with cache lookups in place of computation; `None` when caching is off or
+    /// any lookup missed.
+    fn lookup_only<T>(&self, walk: impl FnOnce(&Self, &mut ValuesCheck<'_>) -> T) -> Option<T> {
+        if !self.checks.cache {
+            return None;
+        }
+        let mut missed = false;
+        let out = walk(self, &mut |c, p, f, v| {
+            self.cached(&digest(&c.name, p, f, v, self.checks))
+                .unwrap_or_else(|| {
+                    missed = true;
+                    Verdict::default()
+                })
+        });
+        (!missed).then_some(out)
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Verdict> {
+        let hit = self.cache.lock().ok()?.get(key).cloned()?;
+        Some((*hit).clone())
+    }
+
+    fn walk_dsc(&self, object: &Json, check: &mut ValuesCheck<'_>) -> Verdict {
         let mut verdict = Verdict::default();
         let spec = match object.get("spec") {
             None | Some(Json::Null) => return verdict,
@@ -118,7 +169,9 @@ impl Validator {
         for (name, stanza) in components {
             let prefix = format!("spec.components.{name}");
             match self.registry.get(name) {
-                Some(component) => verdict.merge(self.check_stanza(component, &prefix, stanza)),
+                Some(component) => {
+                    verdict.merge(self.check_stanza(component, &prefix, stanza, check))
+                }
                 None => verdict.problems.push(format!(
                     "{prefix}: unknown component; registered components: {}",
                     self.registered_names()
@@ -128,12 +181,15 @@ impl Validator {
         verdict
     }
 
-    /// Checks a component's own resource, whose `spec` is the component's stanza; `kind` is the
-    /// kind the request names. `None` when no registered component has that kind.
-    pub fn validate_component(&self, kind: &str, object: &Json) -> Option<Verdict> {
+    fn walk_component(
+        &self,
+        kind: &str,
+        object: &Json,
+        check: &mut ValuesCheck<'_>,
+    ) -> Option<Verdict> {
         let component = self.registry.components.iter().find(|c| c.kind == kind)?;
-        let stanza = object.get("spec").cloned().unwrap_or(Json::Null);
-        Some(self.check_stanza(component, "spec", &stanza))
+        let stanza = object.get("spec").unwrap_or(&Json::Null);
+        Some(self.check_stanza(component, "spec", stanza, check))
     }
 
     fn registered_names(&self) -> String {
@@ -151,7 +207,13 @@ impl Validator {
     }
 
     /// One component's stanza under `prefix`.
-    fn check_stanza(&self, component: &Component, prefix: &str, stanza: &Json) -> Verdict {
+    fn check_stanza(
+        &self,
+        component: &Component,
+        prefix: &str,
+        stanza: &Json,
+        check: &mut ValuesCheck<'_>,
+    ) -> Verdict {
         let _span = tracing::debug_span!("component", component = %component.name).entered();
         let mut verdict = Verdict::default();
         let stanza = match stanza {
@@ -226,7 +288,7 @@ impl Validator {
             ));
             return verdict;
         }
-        verdict.merge(self.check_values(component, prefix, &features, values));
+        verdict.merge(check(component, prefix, &features, values));
         verdict
     }
 
@@ -242,8 +304,8 @@ impl Validator {
             return self.compute(component, prefix, features, values);
         }
         let key = digest(&component.name, prefix, features, values, self.checks);
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-            return (*hit).clone();
+        if let Some(hit) = self.cached(&key) {
+            return hit;
         }
         let outcome = self.compute(component, prefix, features, values);
         if let Ok(mut cache) = self.cache.lock() {
