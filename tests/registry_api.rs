@@ -303,21 +303,6 @@ fn example_charts_render_like_helm() {
     }
 }
 
-/// A chart archive built in memory: `files` are paths inside the chart directory.
-fn chart_archive(chart: &str, files: &[(&str, &str)]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
-    for (name, text) in files {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, format!("{chart}/{name}"), text.as_bytes())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
 fn dsc_helm(args: &[&std::ffi::OsStr]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dsc-helm"))
         .args(args)
@@ -334,25 +319,13 @@ fn dsc_helm(args: &[&std::ffi::OsStr]) -> String {
 /// Acceptance: a third component needs an archive, a dependency line and a descriptor only.
 #[test]
 fn third_component_appears_in_the_cli_listing_and_crds() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("charts");
-    for sub in ["charts", "components"] {
-        std::fs::create_dir_all(root.join(sub)).unwrap();
-        for e in std::fs::read_dir(repo.join(sub)).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), root.join(sub).join(e.file_name())).unwrap();
-        }
-    }
-    let umbrella = std::fs::read_to_string(repo.join("Chart.yaml")).unwrap();
-    std::fs::write(
-        root.join("Chart.yaml"),
-        format!("{umbrella}  - name: notebook\n    version: 1.2.3\n    repository: https://charts.example.com\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("charts/notebook-1.2.3.tgz"),
-        chart_archive(
+    let root = support::charts_with_component(
+        dir.path(),
+        "notebook",
+        "1.2.3",
+        "    repository: https://charts.example.com\n",
+        &support::chart_archive(
             "notebook",
             &[
                 (
@@ -362,13 +335,8 @@ fn third_component_appears_in_the_cli_listing_and_crds() {
                 ("values.yaml", "idleMinutes: 60\n"),
             ],
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("components/notebook.yaml"),
         "dependency: notebook\nkind: Notebook\nfeatures:\n  idleMinutes:\n    path: idleMinutes\n    type: integer\n    description: Minutes before an idle notebook stops.\n",
-    )
-    .unwrap();
+    );
 
     let listing = dsc_helm(&["charts".as_ref(), "--charts".as_ref(), root.as_os_str()]);
     assert!(

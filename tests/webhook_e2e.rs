@@ -20,7 +20,7 @@ use kube::api::Api;
 use serde_json::{Value as Json, json};
 
 use dsc_helm::api::DataScienceCluster;
-use dsc_helm::registry::{self, DESCRIPTOR_DIR, Registry};
+use dsc_helm::registry::{self, Registry};
 use dsc_helm::webhook::{Checks, dsc_names_from};
 
 /// A chart that refuses values from its templates with `required` and `fail`.
@@ -36,51 +36,20 @@ const GUARDED: &[(&str, &str)] = &[
     ),
 ];
 
-fn archive(chart: &str, files: &[(&str, &str)]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
-    for (name, text) in files {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, format!("{chart}/{name}"), text.as_bytes())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The repository's components plus `guarded`.
 fn scratch_registry(dir: &Path) -> Registry {
-    let root = dir.join("charts");
-    let src = repo().join("charts");
-    for sub in ["charts", DESCRIPTOR_DIR] {
-        std::fs::create_dir_all(root.join(sub)).unwrap();
-        for e in std::fs::read_dir(src.join(sub)).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), root.join(sub).join(e.file_name())).unwrap();
-        }
-    }
-    let umbrella = std::fs::read_to_string(src.join("Chart.yaml")).unwrap();
-    std::fs::write(
-        root.join("Chart.yaml"),
-        format!("{umbrella}  - name: guarded\n    version: 1.0.0\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("charts/guarded-1.0.0.tgz"),
-        archive("guarded", GUARDED),
-    )
-    .unwrap();
-    std::fs::write(
-        root.join(DESCRIPTOR_DIR).join("guarded.yaml"),
+    let root = support::charts_with_component(
+        dir,
+        "guarded",
+        "1.0.0",
+        "",
+        &support::chart_archive("guarded", GUARDED),
         "dependency: guarded\nkind: Guarded\n",
-    )
-    .unwrap();
+    );
     registry::load(&root).unwrap()
 }
 

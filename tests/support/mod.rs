@@ -618,3 +618,62 @@ pub async fn install_crds(
     }
     names
 }
+
+/// A chart archive built in memory: `files` are paths inside the chart directory.
+pub fn chart_archive(chart: &str, files: &[(&str, &str)]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    for (name, text) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{chart}/{name}"), text.as_bytes())
+            .unwrap_or_else(|e| panic!("archiving {name}: {e}"));
+    }
+    tar.into_inner()
+        .and_then(|gz| gz.finish())
+        .unwrap_or_else(|e| panic!("finishing the archive: {e}"))
+}
+
+/// The repository's `charts/` copied under `dir`, plus one component added the way a platform
+/// team adds one: its archive, a dependency line (`dependency` holds the YAML keys after
+/// `name`) and its descriptor. Returns the umbrella chart directory.
+pub fn charts_with_component(
+    dir: &Path,
+    name: &str,
+    version: &str,
+    dependency: &str,
+    archive: &[u8],
+    descriptor: &str,
+) -> PathBuf {
+    let root = dir.join("charts");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
+    let write = |path: PathBuf, data: &[u8]| {
+        fs::write(&path, data).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()))
+    };
+    for sub in ["charts", dsc_helm::registry::DESCRIPTOR_DIR] {
+        fs::create_dir_all(root.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+        for entry in fs::read_dir(src.join(sub))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+        {
+            write(
+                root.join(sub).join(entry.file_name()),
+                &fs::read(entry.path()).unwrap_or_else(|e| panic!("{e}")),
+            );
+        }
+    }
+    let umbrella = fs::read_to_string(src.join("Chart.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    write(
+        root.join("Chart.yaml"),
+        format!("{umbrella}  - name: {name}\n    version: {version}\n{dependency}").as_bytes(),
+    );
+    write(root.join(format!("charts/{name}-{version}.tgz")), archive);
+    write(
+        root.join(dsc_helm::registry::DESCRIPTOR_DIR)
+            .join(format!("{name}.yaml")),
+        descriptor.as_bytes(),
+    );
+    root
+}
