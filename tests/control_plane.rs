@@ -77,13 +77,7 @@ async fn crd_becomes_established_and_serves_custom_resources() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let current = crds.get(&format!("widgets.{group}")).await.unwrap();
-        let established = current
-            .status
-            .and_then(|s| s.conditions)
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.type_ == "Established" && c.status == "True");
-        if established {
+        if dsc_helm::api::is_established(&current) {
             break;
         }
         assert!(Instant::now() < deadline, "CRD never became Established");

@@ -403,6 +403,19 @@ pub fn component_crd(component: &Component) -> Result<CustomResourceDefinition, 
     })
 }
 
+/// Whether the API server serves a CRD's resource yet: its `Established` condition is true.
+/// Creating objects of a CRD (or watching them) fails until then.
+pub fn is_established(crd: &CustomResourceDefinition) -> bool {
+    crd.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+        })
+}
+
 /// The DSC CRD and every component CRD, in registry order.
 pub fn all_crds(registry: &Registry) -> Result<Vec<CustomResourceDefinition>, ApiError> {
     let mut out = vec![dsc_crd(registry)?];

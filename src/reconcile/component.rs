@@ -774,11 +774,7 @@ async fn wait_established(api: &Api<CustomResourceDefinition>, name: &str) -> Re
             .get_opt(name)
             .await
             .map_err(|e| format!("CustomResourceDefinition {name}: {e}"))?
-            .and_then(|c| c.status)
-            .and_then(|s| s.conditions)
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.type_ == "Established" && c.status == "True");
+            .is_some_and(|crd| crate::api::is_established(&crd));
         if established {
             return Ok(());
         }

@@ -268,15 +268,7 @@ pub async fn watch_crds(shared: Arc<super::Shared>) {
         let Ok(Event::Apply(crd) | Event::InitApply(crd)) = event else {
             continue;
         };
-        let established = crd
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| {
-                c.iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True")
-            });
-        if !established {
+        if !crate::api::is_established(&crd) {
             continue;
         }
         let waiting = shared

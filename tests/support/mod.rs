@@ -600,12 +600,7 @@ pub async fn install_crds(
             let established = crds
                 .get(name)
                 .await
-                .ok()
-                .and_then(|c| c.status)
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
+                .is_ok_and(|crd| dsc_helm::api::is_established(&crd));
             if established {
                 break;
             }
