@@ -5,6 +5,7 @@
 //! a no-op reconcile makes no discovery calls either.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use kube::api::{Api, DynamicObject, ListParams};
@@ -31,6 +32,13 @@ impl Snapshot {
             .get(&(group.to_string(), version.to_string(), kind.to_string()))
             .cloned()
     }
+
+    /// Whether any version of `group` serves `kind`.
+    pub fn serves(&self, group: &str, kind: &str) -> bool {
+        self.resources
+            .keys()
+            .any(|(g, _, k)| g == group && k == kind)
+    }
 }
 
 impl Scopes for Snapshot {
@@ -42,7 +50,11 @@ impl Scopes for Snapshot {
 /// The shared, refreshable discovery cache.
 pub struct Cluster {
     client: kube::Client,
-    current: RwLock<Arc<Snapshot>>,
+    /// The snapshot and the ticket of the refresh that took it.
+    current: RwLock<(u64, Arc<Snapshot>)>,
+    /// Tickets for refreshes, in the order they start: of two overlapping refreshes, the one
+    /// that began later saw the newer cluster and must win, whichever finishes first.
+    tickets: AtomicU64,
 }
 
 impl Cluster {
@@ -50,24 +62,31 @@ impl Cluster {
         let snapshot = snapshot(&client).await?;
         Ok(Cluster {
             client,
-            current: RwLock::new(Arc::new(snapshot)),
+            current: RwLock::new((0, Arc::new(snapshot))),
+            tickets: AtomicU64::new(1),
         })
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
         match self.current.read() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+            Ok(s) => s.1.clone(),
+            Err(poisoned) => poisoned.into_inner().1.clone(),
         }
     }
 
+    /// Discovers again; returns the newest snapshot, which is this one unless a refresh that
+    /// started later has already finished.
     pub async fn refresh(&self) -> Result<Arc<Snapshot>, ReconcileError> {
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
         let fresh = Arc::new(snapshot(&self.client).await?);
-        match self.current.write() {
-            Ok(mut s) => *s = fresh.clone(),
-            Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+        let mut current = match self.current.write() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if ticket > current.0 {
+            *current = (ticket, fresh);
         }
-        Ok(fresh)
+        Ok(current.1.clone())
     }
 }
 

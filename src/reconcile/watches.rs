@@ -277,8 +277,9 @@ pub async fn watch_crds(shared: Arc<super::Shared>) {
         if waiting.is_empty() {
             continue;
         }
-        if let Err(e) = shared.cluster.refresh().await {
-            tracing::warn!(crd = ?crd.metadata.name, error = %e, "discovery after a new CRD failed");
+        let (group, kind) = (crd.spec.group.clone(), crd.spec.names.kind.clone());
+        if !discover_established(&shared, &group, &kind).await {
+            tracing::warn!(crd = ?crd.metadata.name, "an Established CRD never appeared in discovery");
             continue;
         }
         for component in waiting {
@@ -287,6 +288,23 @@ pub async fn watch_crds(shared: Arc<super::Shared>) {
             }
         }
     }
+}
+
+/// Refreshes discovery until it serves `kind` of `group`. The API server publishes a new
+/// CRD's group in discovery a moment after the CRD reports Established, so a single refresh
+/// can miss it, and no further CRD event would come to try again.
+async fn discover_established(shared: &super::Shared, group: &str, kind: &str) -> bool {
+    let mut pause = std::time::Duration::from_millis(100);
+    for _ in 0..12 {
+        match shared.cluster.refresh().await {
+            Ok(snapshot) if snapshot.serves(group, kind) => return true,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(group, kind, error = %e, "discovery after a new CRD failed"),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+    }
+    false
 }
 
 #[cfg(test)]
