@@ -15,3 +15,8 @@ pub mod value;
 pub mod values;
 pub mod webhook;
 pub mod yaml;
+
+/// Declared here rather than in `main.rs` so that the benchmarks and tests, which link this
+/// library, measure the allocator the product ships with (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -1096,7 +1096,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         self.st.depth -= 1;
         self.st.overlays.pop();
         match r {
-            Ok(()) => Ok(buf.replace("<no value>", "")),
+            Ok(()) => Ok(super::strip_no_value(buf)),
             Err(e) => Err(self.error_caused(
                 at,
                 format!(

@@ -113,6 +113,17 @@ impl Templates {
     }
 }
 
+/// Helm's post-processing of template output: every `<no value>` (Go's print of a missing
+/// value) removed. Most outputs have none, so the text is searched first (memchr's vectorised
+/// search; a large chart renders hundreds of kilobytes) and only copied when one is found.
+pub fn strip_no_value(text: String) -> String {
+    const NO_VALUE: &[u8] = b"<no value>";
+    if memchr::memmem::find(text.as_bytes(), NO_VALUE).is_none() {
+        return text;
+    }
+    text.replace("<no value>", "")
+}
+
 #[cfg(test)]
 fn builtin_resolver(name: &str) -> Option<ast::Func> {
     use ast::Func;

@@ -61,7 +61,7 @@ fn run_with(set: &Templates, data: &Value) -> Result<String, String> {
 fn render(src: &str) -> Result<String, String> {
     let mut set = Templates::with_resolver(builtin_resolver);
     set.parse(FILE, src).map_err(|e| e.to_string())?;
-    run_with(&set, &values()).map(|s| s.replace("<no value>", ""))
+    run_with(&set, &values()).map(super::strip_no_value)
 }
 
 fn ok(src: &str) -> String {
@@ -93,6 +93,16 @@ fn missing_key_prints_no_value_before_helm_strips_it() {
     let mut set = Templates::with_resolver(builtin_resolver);
     set.parse(FILE, "[{{ .Values.missing }}]").unwrap();
     assert_eq!(run_with(&set, &values()), Ok("[<no value>]".into()));
+}
+
+#[test]
+fn every_no_value_is_stripped_and_other_text_is_kept() {
+    assert_eq!(
+        super::strip_no_value("a: <no value>\nb: [<no value><no value>]".into()),
+        "a: \nb: []"
+    );
+    assert_eq!(super::strip_no_value("<no valu".into()), "<no valu");
+    assert_eq!(super::strip_no_value(String::new()), "");
 }
 
 #[test]

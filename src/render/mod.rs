@@ -201,7 +201,7 @@ impl Renderer {
                     template: job.name.clone(),
                     error,
                 })?;
-            rendered.insert(job.name.clone(), text.replace("<no value>", ""));
+            rendered.insert(job.name.clone(), crate::engine::strip_no_value(text));
         }
         Ok(rendered)
     }
