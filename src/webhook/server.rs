@@ -107,6 +107,9 @@ impl WebhookConfig {
     }
 }
 
+/// Bodies up to this size are parsed on the runtime's own thread (tens of microseconds).
+const INLINE_PARSE_LIMIT: usize = 64 * 1024;
+
 struct AppState {
     validator: Validator,
     /// One validation per core at a time: CPU-bound work queued in order finishes sooner on
@@ -400,10 +403,15 @@ async fn answer(
         Err(_) => return (too_large(), Outcome::Rejected),
     };
     // A verdict already cached costs a parse and a hash: it is answered without a worker slot,
-    // so it never queues behind uncached renders. Only a miss waits for a slot.
-    let worker = state.clone();
-    let first =
-        tokio::task::spawn_blocking(move || first_look(&worker.validator, route, &bytes)).await;
+    // so it never queues behind uncached renders. Only a miss waits for a slot. A typical
+    // review (a few kilobytes) is parsed right here: a hand-off to a blocking thread would cost
+    // more than the parse, and wakes an idle core. Large bodies are parsed off the runtime.
+    let first = if bytes.len() <= INLINE_PARSE_LIMIT {
+        Ok(first_look(&state.validator, route, &bytes))
+    } else {
+        let worker = state.clone();
+        tokio::task::spawn_blocking(move || first_look(&worker.validator, route, &bytes)).await
+    };
     let checked = match first {
         Ok(Ok(First::Done(c))) => c,
         Ok(Ok(First::Miss(request))) => {
