@@ -7,6 +7,9 @@
 //! request rates (latency counted from each request's scheduled send time, so a stalled
 //! server cannot hide its queue) and closed-loop at rising concurrency for peak throughput.
 //!
+//! The webhook serves from its own multi-threaded runtime; the load generator runs on one
+//! thread, with send times kept by a pacing thread.
+//!
 //! Modes: schema checks only or schema plus dry render; each uncached (cache off and values
 //! varied per request, so every request does the full work) and cached (the same body every
 //! time, as a GitOps tool re-applying an unchanged DSC sends). The load generator shares the
@@ -94,15 +97,31 @@ async fn h2(connector: &tokio_rustls::TlsConnector, addr: std::net::SocketAddr) 
     sender
 }
 
-/// Requests at a fixed rate, spread over a few HTTP/2 connections.
+/// Requests at a fixed rate, spread over a few HTTP/2 connections. The send times come from a
+/// pacing thread (a high-resolution sleep, then a short spin) rather than the runtime's
+/// millisecond timer wheel, whose rounding would add up to a millisecond to every latency.
 async fn open_loop(senders: &[Sender], rate: f64, duration: Duration, vary: bool) -> Vec<Sample> {
     let samples = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = tokio::task::JoinSet::new();
-    let start = tokio::time::Instant::now();
     let total = (rate * duration.as_secs_f64()) as u64;
-    for i in 0..total {
-        let at = start + Duration::from_secs_f64(i as f64 / rate);
-        tokio::time::sleep_until(at).await;
+    let (due_tx, mut due) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let pacer = std::thread::spawn(move || {
+        let start = Instant::now() + Duration::from_millis(5);
+        for i in 0..total {
+            let at = start + Duration::from_secs_f64(i as f64 / rate);
+            let spin_from = at.checked_sub(Duration::from_micros(200)).unwrap_or(at);
+            if let Some(wait) = spin_from.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            while Instant::now() < at {
+                std::hint::spin_loop();
+            }
+            if due_tx.send((i, at)).is_err() {
+                return;
+            }
+        }
+    });
+    while let Some((i, at)) = due.recv().await {
         let mut sender = senders[i as usize % senders.len()].clone();
         let samples = samples.clone();
         tasks.spawn(async move {
@@ -111,6 +130,7 @@ async fn open_loop(senders: &[Sender], rate: f64, duration: Duration, vary: bool
             samples.lock().unwrap().push(sample);
         });
     }
+    pacer.join().unwrap();
     while tasks.join_next().await.is_some() {}
     Arc::try_unwrap(samples).unwrap().into_inner().unwrap()
 }
@@ -240,15 +260,55 @@ fn breakdown(registry: &dsc_helm::registry::Registry) {
     }
 }
 
+/// One whole DataScienceCluster verdict, uncached, without HTTP: what a request costs the
+/// server beyond TLS, HTTP and JSON.
+fn whole_verdict(registry: &dsc_helm::registry::Registry) {
+    for (mode, dry_render) in [("schema", false), ("render", true)] {
+        let validator = webhook_client::validator(
+            registry.clone(),
+            Checks {
+                dry_render,
+                cache: false,
+            },
+        );
+        let mut times = Vec::new();
+        for i in 0..=20 {
+            let review: serde_json::Value = serde_json::from_slice(&body(i, true)).unwrap();
+            let t = Instant::now();
+            let verdict = validator.validate_dsc(&review["request"]["object"]);
+            if i > 0 {
+                times.push(ms_since(t));
+            }
+            if !verdict.allowed() {
+                println!(
+                    "{mode}: the benchmark DSC is refused: {:?}",
+                    verdict.problems
+                );
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "whole DSC verdict, {mode:<6} {:>8.2} ms (median, no HTTP)",
+            times[times.len() / 2]
+        );
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let seconds = if quick { 2.0 } else { 5.0 };
     let duration = Duration::from_secs_f64(seconds);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The webhook gets a runtime like `dsc-helm serve` (one worker per core); the load
+    // generator a single thread of its own, as the API server would be another process.
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async {
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    client_runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let load_start = Instant::now();
         let registry =
@@ -259,6 +319,7 @@ fn main() {
             load_start.elapsed().as_secs_f64() * 1000.0
         );
         breakdown(&registry);
+        whole_verdict(&registry);
         let ca = support::TestCa::new().unwrap();
         let cert = ca.issue_localhost().unwrap();
         let files = webhook_client::write_serving_cert(dir.path(), &cert.cert_pem, &cert.key_pem);
@@ -303,7 +364,10 @@ fn main() {
             ),
         ] {
             let validator = webhook_client::validator(registry.clone(), checks);
-            let server = webhook_client::start(validator, files.clone(), None, |_| {});
+            let server = {
+                let _on_server_runtime = server_runtime.enter();
+                webhook_client::start(validator, files.clone(), None, |_| {})
+            };
             let mut senders = Vec::new();
             for _ in 0..2 {
                 senders.push(h2(&connector, server.addr).await);
