@@ -12,7 +12,9 @@
 //!
 //! Modes: schema checks only or schema plus dry render; each uncached (cache off and values
 //! varied per request, so every request does the full work) and cached (the same body every
-//! time, as a GitOps tool re-applying an unchanged DSC sends). The load generator shares the
+//! time, as a GitOps tool re-applying an unchanged DSC sends). With the dry render, also "one
+//! changed": each request edits one component in turn, as a person editing the DSC does, and
+//! the two unchanged components' verdicts come from the cache. The load generator shares the
 //! machine's cores with the server.
 
 #[path = "../corpus/mod.rs"]
@@ -38,22 +40,43 @@ type Sender = hyper::client::conn::http2::SendRequest<Full<Bytes>>;
 /// One request's outcome: latency, or why it failed.
 type Sample = Result<Duration, String>;
 
-fn body(i: u64, vary: bool) -> Vec<u8> {
-    let label = if vary {
-        i.to_string()
-    } else {
-        "fixed".to_string()
+/// Which values differ from one request to the next.
+#[derive(Clone, Copy)]
+enum Change {
+    /// The same DSC every time, as a GitOps tool re-applying it sends.
+    Nothing,
+    /// New values for every component in every request: all the work, every time.
+    Everything,
+    /// New values for one component per request, in turn (an edit to one component; the
+    /// others' verdicts come from the cache). Every third request re-renders the large chart.
+    OneComponent,
+}
+
+fn body(i: u64, change: Change) -> Vec<u8> {
+    let changed = |component: u64| match change {
+        Change::Nothing => false,
+        Change::Everything => true,
+        Change::OneComponent => i % 3 == component,
+    };
+    // A label or annotation: new text each time, and no more work for the chart than any
+    // other value (a replica count would, as some charts loop over it).
+    let mark = |component: u64| {
+        if changed(component) {
+            i.to_string()
+        } else {
+            "fixed".to_string()
+        }
     };
     webhook_client::dsc_review(
         &format!("bench-{i}"),
         "UPDATE",
         json!({
             "kube-prometheus-stack": {"managementState": "Managed",
-                "values": {"commonLabels": {"bench": label}}},
+                "values": {"commonLabels": {"bench": mark(0)}}},
             "traefik": {"managementState": "Managed",
-                "values": {"deployment": {"replicas": if vary { 1 + (i % 3) } else { 1 }}}},
+                "values": {"deployment": {"podAnnotations": {"bench": mark(1)}}}},
             "alertmanager": {"managementState": "Managed",
-                "values": {"replicaCount": if vary { 1 + (i % 2) } else { 1 }}},
+                "values": {"podAnnotations": {"bench": mark(2)}}},
         }),
     )
 }
@@ -100,7 +123,12 @@ async fn h2(connector: &tokio_rustls::TlsConnector, addr: std::net::SocketAddr) 
 /// Requests at a fixed rate, spread over a few HTTP/2 connections. The send times come from a
 /// pacing thread (a high-resolution sleep, then a short spin) rather than the runtime's
 /// millisecond timer wheel, whose rounding would add up to a millisecond to every latency.
-async fn open_loop(senders: &[Sender], rate: f64, duration: Duration, vary: bool) -> Vec<Sample> {
+async fn open_loop(
+    senders: &[Sender],
+    rate: f64,
+    duration: Duration,
+    change: Change,
+) -> Vec<Sample> {
     let samples = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = tokio::task::JoinSet::new();
     let total = (rate * duration.as_secs_f64()) as u64;
@@ -125,7 +153,7 @@ async fn open_loop(senders: &[Sender], rate: f64, duration: Duration, vary: bool
         let mut sender = senders[i as usize % senders.len()].clone();
         let samples = samples.clone();
         tasks.spawn(async move {
-            let result = send(&mut sender, body(i, vary)).await;
+            let result = send(&mut sender, body(i, change)).await;
             let sample = result.map(|()| at.elapsed());
             samples.lock().unwrap().push(sample);
         });
@@ -140,7 +168,7 @@ async fn closed_loop(
     senders: &[Sender],
     concurrency: usize,
     duration: Duration,
-    vary: bool,
+    change: Change,
 ) -> (Vec<Sample>, Duration) {
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -151,7 +179,11 @@ async fn closed_loop(
             let mut i = c as u64 * 1_000_000;
             while start.elapsed() < duration {
                 let t = Instant::now();
-                out.push(send(&mut sender, body(i, vary)).await.map(|()| t.elapsed()));
+                out.push(
+                    send(&mut sender, body(i, change))
+                        .await
+                        .map(|()| t.elapsed()),
+                );
                 i += 1;
             }
             out
@@ -273,7 +305,8 @@ fn whole_verdict(registry: &dsc_helm::registry::Registry) {
         );
         let mut times = Vec::new();
         for i in 0..=20 {
-            let review: serde_json::Value = serde_json::from_slice(&body(i, true)).unwrap();
+            let review: serde_json::Value =
+                serde_json::from_slice(&body(i, Change::Everything)).unwrap();
             let t = Instant::now();
             let verdict = validator.validate_dsc(&review["request"]["object"]);
             if i > 0 {
@@ -329,14 +362,14 @@ fn main() {
             "{:<24} {:<14} {:>6} {:>6} {:>9} {:>9} {:>9}",
             "mode", "load", "sent", "errors", "p50 ms", "p99 ms", "ok/s"
         );
-        for (mode, checks, vary) in [
+        for (mode, checks, change) in [
             (
                 "schema, uncached",
                 Checks {
                     dry_render: false,
                     cache: false,
                 },
-                true,
+                Change::Everything,
             ),
             (
                 "schema, cached",
@@ -344,7 +377,7 @@ fn main() {
                     dry_render: false,
                     cache: true,
                 },
-                false,
+                Change::Nothing,
             ),
             (
                 "render, uncached",
@@ -352,7 +385,15 @@ fn main() {
                     dry_render: true,
                     cache: false,
                 },
-                true,
+                Change::Everything,
+            ),
+            (
+                "render, one changed",
+                Checks {
+                    dry_render: true,
+                    cache: true,
+                },
+                Change::OneComponent,
             ),
             (
                 "render, cached",
@@ -360,7 +401,7 @@ fn main() {
                     dry_render: true,
                     cache: true,
                 },
-                false,
+                Change::Nothing,
             ),
         ] {
             let validator = webhook_client::validator(registry.clone(), checks);
@@ -374,7 +415,7 @@ fn main() {
             }
             // Warm-up: parses each chart's templates once, as the first real request would.
             let warm = Instant::now();
-            if let Err(e) = send(&mut senders[0], body(0, vary)).await {
+            if let Err(e) = send(&mut senders[0], body(0, change)).await {
                 println!("{mode}: warm-up request failed: {e}");
             }
             println!(
@@ -382,11 +423,11 @@ fn main() {
                 warm.elapsed().as_secs_f64() * 1000.0
             );
             for rate in [50.0, 100.0, 200.0, 400.0] {
-                let samples = open_loop(&senders, rate, duration, vary).await;
+                let samples = open_loop(&senders, rate, duration, change).await;
                 report(mode, &format!("{rate:.0} req/s"), &samples, duration);
             }
             for concurrency in [1, 4, 16] {
-                let (samples, elapsed) = closed_loop(&senders, concurrency, duration, vary).await;
+                let (samples, elapsed) = closed_loop(&senders, concurrency, duration, change).await;
                 report(
                     mode,
                     &format!("{concurrency} concurrent"),
