@@ -220,7 +220,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // renders do; without the cluster, the CLI's defaults.
         let discovered = match &client {
             Some(c) => match reconcile::cluster::Cluster::discover(c.clone()).await {
-                Ok(cluster) => Some(cluster.snapshot().capabilities.clone()),
+                Ok(cluster) => Some((c.clone(), cluster.snapshot().capabilities.clone())),
                 Err(e) => {
                     tracing::warn!(
                         error = %e,
@@ -232,20 +232,21 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             None => None,
         };
-        let capabilities = match discovered {
-            Some(c) => c,
+        let capabilities = match &discovered {
+            Some((_, c)) => c.clone(),
             None => match KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION) {
                 Some(kube) => Arc::new(defaults::capabilities(kube, &[])),
                 None => bail!("invalid default Kubernetes version"),
             },
         };
+        let cluster_view = webhook::ClusterView::new(capabilities);
         let checks = webhook::Checks {
             dry_render: !args.no_dry_render,
             cache: true,
         };
-        let validator = webhook::Validator::new(
+        let validator = webhook::Validator::with_cluster(
             registry.clone(),
-            capabilities,
+            cluster_view.clone(),
             &args.applications_namespace,
             checks,
         );
@@ -279,6 +280,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             server.run(wait(webhook_stopped)).await?;
             Ok(())
         })];
+        // Dry renders follow CRDs as they come and go (only with a cluster that answered).
+        if let Some((follow_client, _)) = discovered {
+            let stopped = stopped.clone();
+            tasks.push(Box::pin(async move {
+                tokio::select! {
+                    () = webhook::follow_cluster(follow_client, cluster_view) => {}
+                    () = wait(stopped) => {}
+                }
+                Ok(())
+            }));
+        }
         if !args.webhook_only {
             let Some(client) = client else {
                 bail!("the reconciler needs Kubernetes API access (or run with --webhook-only)");

@@ -210,6 +210,7 @@ impl Object for KubeVersion {
 
 /// `.Capabilities.APIVersions`: a list of `group/version` and `group/version/Kind` strings
 /// with a `Has` method.
+#[derive(PartialEq, Eq)]
 struct ApiVersions(Vec<String>);
 
 impl Object for ApiVersions {
@@ -271,6 +272,11 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// Whether `other` describes the same cluster: Kubernetes version and served APIs.
+    pub fn same_cluster(&self, other: &Capabilities) -> bool {
+        self.kube_version == other.kube_version && self.api_versions == other.api_versions
+    }
+
     pub fn new(kube: KubeVersion, api_versions: Vec<String>, helm: &HelmVersion) -> Self {
         Capabilities {
             kube_version: Arc::new(kube),

@@ -4,25 +4,28 @@
 //!
 //! - [`review`]: AdmissionReview v1 in and out;
 //! - [`validate`]: what makes an object acceptable (pure, cached);
+//! - [`cluster`]: the dry render's `.Capabilities`, kept in step with the cluster;
 //! - [`server`]: the axum HTTPS server with health, readiness and metrics;
 //! - [`tls`]: certificate loading, checks and reload on change;
 //! - [`metrics`]: the Prometheus exposition;
 //! - [`certs`]: development certificates (`dsc-helm certs`).
 
 pub mod certs;
+pub mod cluster;
 pub mod metrics;
 pub mod review;
 pub mod server;
 pub mod tls;
 pub mod validate;
 
+pub use cluster::follow_cluster;
 pub use review::Verdict;
 pub use server::{
     COMPONENT_PATH, DSC_PATH, DscNames, MAX_BODY, Webhook, WebhookConfig, WebhookError,
     dsc_names_from,
 };
 pub use tls::{CertFiles, TlsError};
-pub use validate::{Checks, Validator};
+pub use validate::{Checks, ClusterView, Validator};
 
 #[cfg(test)]
 mod tests;

@@ -573,3 +573,29 @@ fn expired_cert() -> (String, String) {
     params.not_after = rcgen::date_time_ymd(2001, 1, 1);
     (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
 }
+
+#[test]
+fn only_a_different_cluster_starts_a_new_generation() {
+    use super::validate::ClusterView;
+    let caps = |version: &str, extra: &[&str]| {
+        let kube = KubeVersion::parse(version).expect("version");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        Arc::new(defaults::capabilities(kube, &extra))
+    };
+    let view = ClusterView::new(caps("v1.37.0", &[]));
+    assert_eq!(view.get().0, 0);
+    assert!(!view.update(caps("v1.37.0", &[])), "the same cluster again");
+    assert_eq!(view.get().0, 0);
+    assert!(view.update(caps("v1.37.0", &["gadgets.example.com/v1"])));
+    assert_eq!(view.get().0, 1);
+    assert!(
+        view.get()
+            .1
+            .same_cluster(&caps("v1.37.0", &["gadgets.example.com/v1"]))
+    );
+    assert!(
+        view.update(caps("v1.38.0", &["gadgets.example.com/v1"])),
+        "an upgrade"
+    );
+    assert_eq!(view.get().0, 2);
+}

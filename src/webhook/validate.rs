@@ -12,7 +12,7 @@
 //! constantly, costs a hash instead of a render.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
@@ -47,6 +47,43 @@ impl Default for Checks {
 
 type Outcome = Arc<Verdict>;
 
+/// The cluster a dry render assumes (`.Capabilities`), shared between the validator and
+/// whatever keeps it current ([`super::follow_cluster`]). Each change bumps a generation that
+/// is part of every cache key, so a verdict reached under the old cluster is never served
+/// under the new one, even if it was computed while the change happened.
+pub struct ClusterView {
+    current: RwLock<(u64, Arc<Capabilities>)>,
+}
+
+impl ClusterView {
+    pub fn new(capabilities: Arc<Capabilities>) -> Arc<ClusterView> {
+        Arc::new(ClusterView {
+            current: RwLock::new((0, capabilities)),
+        })
+    }
+
+    /// The generation and capabilities now in force.
+    pub fn get(&self) -> (u64, Arc<Capabilities>) {
+        match self.current.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Installs freshly discovered capabilities; true when they differ from the current ones.
+    pub fn update(&self, capabilities: Arc<Capabilities>) -> bool {
+        let mut current = match self.current.write() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if current.1.same_cluster(&capabilities) {
+            return false;
+        }
+        *current = (current.0 + 1, capabilities);
+        true
+    }
+}
+
 /// What decides one Managed component's values: compute them (through the cache), or only
 /// look them up.
 type ValuesCheck<'a> = dyn FnMut(&Component, &str, &BTreeMap<String, Json>, &Json) -> Verdict + 'a;
@@ -56,10 +93,11 @@ type ValuesCheck<'a> = dyn FnMut(&Component, &str, &BTreeMap<String, Json>, &Jso
 pub struct Validator {
     registry: Arc<Registry>,
     renderers: HashMap<String, Renderer>,
-    capabilities: Arc<Capabilities>,
+    cluster: Arc<ClusterView>,
     namespace: String,
     checks: Checks,
-    cache: Mutex<HashMap<[u8; 32], Outcome>>,
+    /// Outcomes by digest, all reached under one cluster generation.
+    cache: Mutex<(u64, HashMap<[u8; 32], Outcome>)>,
 }
 
 impl Validator {
@@ -71,6 +109,16 @@ impl Validator {
         namespace: &str,
         checks: Checks,
     ) -> Self {
+        Self::with_cluster(registry, ClusterView::new(capabilities), namespace, checks)
+    }
+
+    /// A validator whose dry renders follow `cluster` as it changes.
+    pub fn with_cluster(
+        registry: Arc<Registry>,
+        cluster: Arc<ClusterView>,
+        namespace: &str,
+        checks: Checks,
+    ) -> Self {
         let renderers = registry
             .components
             .iter()
@@ -79,10 +127,10 @@ impl Validator {
         Validator {
             registry,
             renderers,
-            capabilities,
+            cluster,
             namespace: namespace.to_string(),
             checks,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new((0, HashMap::new())),
         }
     }
 
@@ -124,7 +172,7 @@ impl Validator {
         }
         let mut missed = false;
         let out = walk(self, &mut |c, p, f, v| {
-            self.cached(&digest(&c.name, p, f, v, self.checks))
+            self.cached(&digest(&c.name, p, f, v, self.checks, self.cluster.get().0))
                 .unwrap_or_else(|| {
                     missed = true;
                     Verdict::default()
@@ -134,7 +182,7 @@ impl Validator {
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Verdict> {
-        let hit = self.cache.lock().ok()?.get(key).cloned()?;
+        let hit = self.cache.lock().ok()?.1.get(key).cloned()?;
         Some((*hit).clone())
     }
 
@@ -301,18 +349,35 @@ impl Validator {
         values: &Json,
     ) -> Verdict {
         if !self.checks.cache {
-            return self.compute(component, prefix, features, values);
+            return self.compute(component, prefix, features, values, &self.cluster.get().1);
         }
-        let key = digest(&component.name, prefix, features, values, self.checks);
+        let (generation, capabilities) = self.cluster.get();
+        let key = digest(
+            &component.name,
+            prefix,
+            features,
+            values,
+            self.checks,
+            generation,
+        );
         if let Some(hit) = self.cached(&key) {
             return hit;
         }
-        let outcome = self.compute(component, prefix, features, values);
+        let outcome = self.compute(component, prefix, features, values, &capabilities);
         if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= CACHE_LIMIT {
-                cache.clear();
+            let (cached_generation, entries) = &mut *cache;
+            // Entries of an older cluster generation can never be hit again; an outcome
+            // reached under one is not worth keeping.
+            if generation > *cached_generation {
+                entries.clear();
+                *cached_generation = generation;
             }
-            cache.insert(key, Arc::new(outcome.clone()));
+            if generation == *cached_generation {
+                if entries.len() >= CACHE_LIMIT {
+                    entries.clear();
+                }
+                entries.insert(key, Arc::new(outcome.clone()));
+            }
         }
         outcome
     }
@@ -323,6 +388,7 @@ impl Validator {
         prefix: &str,
         features: &BTreeMap<String, Json>,
         values: &Json,
+        capabilities: &Arc<Capabilities>,
     ) -> Verdict {
         let mut verdict = Verdict::default();
         let prepared = match component_values(component, features, values) {
@@ -361,7 +427,7 @@ impl Validator {
             &prepared.chart,
             &prepared.values,
             &release,
-            &self.capabilities,
+            capabilities,
             &OfflineLookup,
             &mut random,
         ) {
@@ -535,6 +601,7 @@ fn digest(
     features: &BTreeMap<String, Json>,
     values: &Json,
     checks: Checks,
+    cluster_generation: u64,
 ) -> [u8; 32] {
     let mut h = Sha256::new();
     for part in [
@@ -543,6 +610,7 @@ fn digest(
         &serde_json::to_vec(features).unwrap_or_default(),
         &serde_json::to_vec(values).unwrap_or_default(),
         &[u8::from(checks.dry_render)],
+        &cluster_generation.to_le_bytes(),
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);

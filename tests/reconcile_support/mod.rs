@@ -3,9 +3,7 @@
 //! polling with deadlines, and a client that records every write it makes.
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use dsc_helm::reconcile::{self, Options};
 use dsc_helm::registry::Registry;
@@ -15,31 +13,14 @@ use serde_json::{Value, json};
 
 use crate::support;
 
-/// How long a condition may take on a loaded 2-core machine; only bounds a hang.
-pub const DEADLINE: Duration = Duration::from_secs(90);
-
 pub fn examples() -> Registry {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
     dsc_helm::registry::load(&root).expect("example registry loads")
 }
 
-pub use crate::support::install_crds;
-
-/// Polls `check` until it answers, failing the test with `what` after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+// Not every test binary that includes this module uses both.
+#[allow(unused_imports)]
+pub use crate::support::{eventually, install_crds};
 
 /// Options for one test binary: its own namespaces, no leader election unless asked.
 pub fn options(prefix: &str) -> Options {

@@ -19,6 +19,7 @@
 #![allow(dead_code)]
 
 use std::fs;
+use std::future::Future;
 use std::io::{self, Read};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -671,4 +672,23 @@ pub fn charts_with_component(
         descriptor.as_bytes(),
     );
     root
+}
+
+/// How long a condition may take on a loaded 2-core machine; only bounds a hang.
+pub const DEADLINE: Duration = Duration::from_secs(90);
+
+/// Polls `check` until it answers, failing the test with `what` after [`DEADLINE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
