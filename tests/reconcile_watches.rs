@@ -63,21 +63,7 @@ async fn a_declared_kind_is_watched_once_its_crd_is_established() {
     .await;
     assert!(!watched(&requests, WIDGETS), "no Widget CRD yet");
 
-    let crd: CustomResourceDefinition = serde_json::from_value(json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.widgets.dsc-helm.test"},
-        "spec": {
-            "group": "widgets.dsc-helm.test",
-            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
-            "scope": "Namespaced",
-            "versions": [{
-                "name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-            }],
-        },
-    }))
-    .expect("CRD");
+    let crd = support::open_crd("widgets.dsc-helm.test", "Widget");
     Api::<CustomResourceDefinition>::all(client.clone())
         .patch(
             "widgets.widgets.dsc-helm.test",

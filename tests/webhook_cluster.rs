@@ -34,24 +34,6 @@ const GADGET_USER: &[(&str, &str)] = &[
     ),
 ];
 
-fn gadget_crd() -> CustomResourceDefinition {
-    serde_json::from_value(json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": CRD_NAME},
-        "spec": {
-            "group": "gadgets.dsc-helm.test",
-            "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget", "listKind": "GadgetList"},
-            "scope": "Namespaced",
-            "versions": [{
-                "name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-            }],
-        },
-    }))
-    .expect("CRD")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_renders_follow_crds_as_they_come_and_go() {
     let plane = support::shared();
@@ -89,7 +71,7 @@ async fn dry_renders_follow_crds_as_they_come_and_go() {
     crds.patch(
         CRD_NAME,
         &PatchParams::apply("test-user"),
-        &Patch::Apply(&gadget_crd()),
+        &Patch::Apply(&support::open_crd("gadgets.dsc-helm.test", "Gadget")),
     )
     .await
     .expect("CRD applies");
