@@ -334,9 +334,12 @@ impl Drop for Server {
 /// What must be stopped and removed; field order is drop order (API server before etcd,
 /// both before their data directory).
 struct Running {
-    apiserver: Server,
+    /// `None` only while a test restarts it.
+    apiserver: Option<Server>,
     etcd: Server,
     dir: tempfile::TempDir,
+    /// How the API server was started, so that it can be started again the same way.
+    apiserver_args: Vec<std::ffi::OsString>,
 }
 
 /// A running control plane and how to reach it.
@@ -479,6 +482,8 @@ impl ControlPlane {
             ))
             .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
             .arg("--service-cluster-ip-range=10.0.0.0/24");
+        let apiserver_args: Vec<std::ffi::OsString> =
+            cmd.get_args().map(ToOwned::to_owned).collect();
         let apiserver = Server::start("kube-apiserver", cmd, d)?;
 
         let kubeconfig = d.join("kubeconfig");
@@ -500,9 +505,10 @@ impl ControlPlane {
             kubeconfig,
             server,
             running: Some(Running {
-                apiserver,
+                apiserver: Some(apiserver),
                 etcd,
                 dir,
+                apiserver_args,
             }),
         };
         plane.wait_ready()?;
@@ -516,7 +522,9 @@ impl ControlPlane {
         loop {
             if let Some(r) = self.running.as_mut() {
                 r.etcd.check_running()?;
-                r.apiserver.check_running()?;
+                if let Some(apiserver) = r.apiserver.as_mut() {
+                    apiserver.check_running()?;
+                }
             }
             let out = self
                 .kubectl()
@@ -530,7 +538,8 @@ impl ControlPlane {
                 let log = self
                     .running
                     .as_ref()
-                    .map(|r| r.apiserver.log_tail())
+                    .and_then(|r| r.apiserver.as_ref())
+                    .map(Server::log_tail)
                     .unwrap_or_default();
                 return Err(anyhow!(
                     "kube-apiserver not ready after {READY_TIMEOUT:?}: {last}\nend of its log:\n{log}"
@@ -538,6 +547,23 @@ impl ControlPlane {
             }
             std::thread::sleep(Duration::from_millis(500));
         }
+    }
+
+    /// Stops the API server and starts it again on the same port, certificates and etcd (as
+    /// an upgrade or a crash of a real one does), and waits until it is ready. `down_for` is
+    /// how long it stays away. Only for a plane a test owns; the shared one is never touched.
+    pub fn restart_apiserver(&mut self, down_for: Duration) -> Result<()> {
+        let Some(running) = self.running.as_mut() else {
+            bail!("the shared control plane is not restarted");
+        };
+        let mut cmd = Command::new(self.bin.join("kube-apiserver"));
+        cmd.args(&running.apiserver_args);
+        let dir = running.dir.path().to_path_buf();
+        // Dropping the old server stops it and waits for it to exit.
+        drop(running.apiserver.take());
+        std::thread::sleep(down_for);
+        running.apiserver = Some(Server::start("kube-apiserver", cmd, &dir)?);
+        self.wait_ready()
     }
 
     /// The admin kubeconfig (group system:masters).

@@ -1,0 +1,80 @@
+//! The reconciler through an API server restart, as a control-plane upgrade or crash causes:
+//! the operator keeps running while the API server is away, its watches and controllers
+//! reconnect by themselves, and then a DSC change is applied and drift is repaired as before.
+//! This binary owns its control plane, because the test stops its API server.
+
+mod reconcile_support;
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{Api, DeleteParams, DynamicObject};
+use reconcile_support::*;
+use serde_json::json;
+
+/// The webapp Deployment, or `None` while it is missing or the API server does not answer
+/// (the caller's client may still hold connections to the old server).
+async fn deployment(client: &kube::Client, namespace: &str) -> Option<DynamicObject> {
+    let ar = resource("apps", "v1", "Deployment", "deployments");
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
+    api.get_opt("webapp").await.ok().flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_carries_on_after_the_api_server_restarts() {
+    let mut plane = support::ControlPlane::start().expect("control plane starts");
+    let client = plane.client().await.expect("client");
+    let registry = Arc::new(examples());
+    install_crds(&client, &registry).await;
+    let options = options("restart");
+    let apps = options.applications_namespace.clone();
+    let operator = plane.client().await.expect("operator client");
+    let _running = start(operator, registry, options);
+
+    apply_dsc(
+        &client,
+        json!({"webapp": {"managementState": "Managed", "features": {"replicas": 2}}}),
+    )
+    .await;
+    dsc_condition(&client, "Ready", "True").await;
+    let before = deployment(&client, &apps).await.expect("webapp Deployment");
+    assert_eq!(before.data["spec"]["replicas"], 2);
+
+    // Away for a few seconds: long enough for every watch to fail and back off.
+    let plane = tokio::task::spawn_blocking(move || {
+        plane
+            .restart_apiserver(Duration::from_secs(3))
+            .map(|()| plane)
+    })
+    .await
+    .expect("restart task")
+    .expect("API server restarts");
+
+    // The test's own client is new; the operator's is the one it had all along.
+    let client = plane.client().await.expect("client after the restart");
+    apply_dsc(
+        &client,
+        json!({"webapp": {"managementState": "Managed", "features": {"replicas": 3}}}),
+    )
+    .await;
+    eventually("the change made after the restart applied", || async {
+        let d = deployment(&client, &apps).await?;
+        (d.data["spec"]["replicas"] == 3).then_some(())
+    })
+    .await;
+
+    // Drift is still watched: a deleted Deployment comes back.
+    let ar = resource("apps", "v1", "Deployment", "deployments");
+    let deployments: Api<DynamicObject> = Api::namespaced_with(client.clone(), &apps, &ar);
+    deployments
+        .delete("webapp", &DeleteParams::default())
+        .await
+        .expect("Deployment deletes");
+    eventually("the deleted Deployment recreated", || async {
+        let d = deployment(&client, &apps).await?;
+        (d.metadata.uid != before.metadata.uid && d.data["spec"]["replicas"] == 3).then_some(())
+    })
+    .await;
+    dsc_condition(&client, "Ready", "True").await;
+}
