@@ -3,7 +3,8 @@
 //! must get the verdict the reconciler's render will reach, so the webhook cannot judge by the
 //! cluster it saw at startup: CRDs come and go while it runs.
 //!
-//! CRD changes are watched (metadata only) and followed by a fresh discovery once they settle;
+//! CRD changes are watched (metadata only) and followed by a fresh discovery a second later,
+//! repeated a few times while the API server publishes the change;
 //! a slow periodic refresh catches what no CRD event announces (aggregated APIs, an upgraded
 //! API server).
 
@@ -21,12 +22,17 @@ use tokio::time::Instant;
 use super::validate::ClusterView;
 use crate::reconcile::cluster::Cluster;
 
-/// How long CRD events must be quiet before discovery runs: installing a chart's CRDs is a
-/// burst of events, worth one discovery.
+/// How long after a CRD event discovery runs: installing a chart's CRDs is a burst of events,
+/// worth one discovery.
 const SETTLE: Duration = Duration::from_secs(1);
-/// A new CRD's group reaches discovery a moment after the CRD reports Established, so every
-/// event-driven refresh is repeated once after this long.
-const CONFIRM: Duration = Duration::from_secs(5);
+/// A new CRD's group reaches discovery a moment after the CRD reports Established (longer on
+/// a loaded API server), so an event-driven refresh is repeated after each of these pauses.
+const CONFIRM: [Duration; 4] = [
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(15),
+    Duration::from_secs(30),
+];
 /// The refresh that catches changes without a CRD event.
 const PERIODIC: Duration = Duration::from_secs(300);
 
@@ -37,8 +43,8 @@ pub async fn follow_cluster(client: kube::Client, view: Arc<ClusterView>) {
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
     let mut periodic = tokio::time::interval_at(Instant::now() + PERIODIC, PERIODIC);
-    // The next discovery, and whether another is due after it (to confirm a change).
-    let mut due: Option<(Instant, bool)> = None;
+    // The next discovery, and how many confirming ones have followed the last change.
+    let mut due: Option<(Instant, usize)> = None;
     // The watch retries forever; should it ever end, the periodic refresh carries on alone.
     let mut watching = true;
     loop {
@@ -46,7 +52,11 @@ pub async fn follow_cluster(client: kube::Client, view: Arc<ClusterView>) {
         tokio::select! {
             event = stream.next(), if watching => match event {
                 Some(Ok(Event::Apply(_) | Event::Delete(_) | Event::InitDone)) => {
-                    due = Some((Instant::now() + SETTLE, true));
+                    // A refresh already due sooner stays due, so a CRD that never stops
+                    // changing cannot postpone discovery for ever.
+                    let settled = Instant::now() + SETTLE;
+                    let at = due.map_or(settled, |(at, _)| at.min(settled));
+                    due = Some((at, 0));
                 }
                 Some(_) => {}
                 None => watching = false,
@@ -54,10 +64,10 @@ pub async fn follow_cluster(client: kube::Client, view: Arc<ClusterView>) {
             _ = periodic.tick() => refresh(&client, &view).await,
             () = tokio::time::sleep_until(wake), if due.is_some() => {
                 refresh(&client, &view).await;
-                due = match due {
-                    Some((_, true)) => Some((Instant::now() + CONFIRM, false)),
-                    _ => None,
-                };
+                due = due.and_then(|(_, confirmed)| {
+                    let pause = CONFIRM.get(confirmed)?;
+                    Some((Instant::now() + *pause, confirmed + 1))
+                });
             }
         }
     }
