@@ -95,15 +95,37 @@ pub enum ManifestError {
     NoSuchTemplate(String),
 }
 
-/// Splits a rendered template into its non-empty YAML documents, as Helm's `SplitManifests`.
+/// Splits a rendered template into its non-empty YAML documents, as Helm's `SplitManifests`
+/// does for charts of API v1 and v2: any line that starts with `---` ends a document, and text
+/// glued to the marker (`---# comment`, or `---apiVersion: v1` where a `{{-` ate the newline)
+/// starts the next one.
 pub fn split_documents(text: &str) -> Vec<&str> {
+    split(text.trim_start(), |line| {
+        line.starts_with("---").then_some(3)
+    })
+}
+
+/// Splits a file of `crds/` into its non-empty YAML documents. Helm hands these files to the
+/// Kubernetes YAML reader, whose separator is a line of `---` with nothing after it but white
+/// space or a comment after a space.
+pub fn split_crd_documents(text: &str) -> Vec<&str> {
+    split(text, |line| {
+        line.strip_prefix("---")
+            .is_some_and(|rest| rest.trim().is_empty() || rest.starts_with(' '))
+            .then_some(line.len())
+    })
+}
+
+/// Cuts `text` at the lines `separator` recognises; it answers how many bytes of the line
+/// belong to the separator (the rest starts the next document).
+fn split(text: &str, separator: impl Fn(&str) -> Option<usize>) -> Vec<&str> {
     let mut documents = Vec::new();
     let mut start = 0;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        if is_separator(line) {
+        if let Some(marker) = separator(line) {
             documents.push(&text[start..offset]);
-            start = offset + line.len();
+            start = offset + marker;
         }
         offset += line.len();
     }
@@ -113,11 +135,6 @@ pub fn split_documents(text: &str) -> Vec<&str> {
         .map(str::trim)
         .filter(|doc| !is_blank_document(doc))
         .collect()
-}
-
-fn is_separator(line: &str) -> bool {
-    line.strip_prefix("---")
-        .is_some_and(|rest| rest.trim().is_empty() || rest.starts_with(' '))
 }
 
 /// A document with only comments and whitespace renders nothing.
@@ -243,6 +260,21 @@ mod tests {
     fn splits_on_document_markers_and_drops_blank_documents() {
         let text = "---\n# only a comment\n---\na: 1\n--- \nb: 2\n---\n\n";
         assert_eq!(split_documents(text), vec!["a: 1", "b: 2"]);
+    }
+
+    #[test]
+    fn text_glued_to_a_marker_starts_the_next_document_as_in_helm() {
+        let text = "a: 1\n---# a comment\nb: 2\n---c: 3\n----\nd: 4\n";
+        assert_eq!(
+            split_documents(text),
+            vec!["a: 1", "# a comment\nb: 2", "c: 3", "-\nd: 4"]
+        );
+    }
+
+    #[test]
+    fn crd_files_split_only_on_a_bare_marker_as_the_kubernetes_reader_does() {
+        let text = "---\na: 1\n--- # comment\nb: 2\n---x\nc: 3\n";
+        assert_eq!(split_crd_documents(text), vec!["a: 1", "b: 2\n---x\nc: 3"]);
     }
 
     #[test]

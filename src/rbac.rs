@@ -147,7 +147,7 @@ fn shipped_crds(chart: &Chart, out: &mut BTreeMap<String, Resource>) {
         let Ok(text) = std::str::from_utf8(&file.data) else {
             continue;
         };
-        for document in manifest::split_documents(text) {
+        for document in manifest::split_crd_documents(text) {
             let Ok(object) = crate::yaml::parse_value(document) else {
                 continue;
             };

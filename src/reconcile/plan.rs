@@ -244,7 +244,7 @@ fn collect_crd_files(
             template: source.clone(),
             what: "not UTF-8".to_string(),
         })?;
-        for doc in manifest::split_documents(text) {
+        for doc in manifest::split_crd_documents(text) {
             let value = crate::yaml::parse_value_typed(doc).map_err(|e| PlanError::Invalid {
                 template: source.clone(),
                 what: e.to_string(),
