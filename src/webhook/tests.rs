@@ -599,3 +599,23 @@ fn only_a_different_cluster_starts_a_new_generation() {
     );
     assert_eq!(view.get().0, 2);
 }
+
+#[test]
+fn values_that_break_the_rendered_yaml_are_refused_and_good_ones_pass() {
+    let (_dir, v) = validator(Checks::default());
+    // webapp writes the greeting into a block scalar: a newline with less indentation ends
+    // the scalar and leaves a sequence item where a mapping key must be.
+    let broken = v.validate_dsc(&dsc(json!({
+        "webapp": managed(json!({"config": {"greeting": "x\n  - broken"}})),
+    })));
+    assert!(!broken.allowed());
+    let problem = broken.problems.join("\n");
+    assert!(
+        problem.starts_with("spec.components.webapp.values: chart webapp renders these values into something that is not Kubernetes YAML: webapp/templates/configmap.yaml"),
+        "{problem}"
+    );
+    let fine = v.validate_dsc(&dsc(json!({
+        "webapp": managed(json!({"config": {"greeting": "x - fine"}})),
+    })));
+    assert!(fine.allowed(), "{:?}", fine.problems);
+}

@@ -4,8 +4,9 @@
 //! Each Managed component is checked the way Helm would treat its values: the merged values
 //! (chart < platform < features < values) against the schemas of the chart and its enabled
 //! subcharts, then, when those pass, a dry render so that `required`, `fail` and template
-//! errors refuse as well. Every problem is collected so that one denial names them all, each
-//! under the field the user wrote (`spec.components.<name>.values...` or `.features...`).
+//! errors refuse as well, and so does output that is not Kubernetes YAML. Every problem is
+//! collected so that one denial names them all, each under the field the user wrote
+//! (`spec.components.<name>.values...` or `.features...`).
 //!
 //! The outcome for a component is a pure function of (component, prefix, features, values),
 //! so it is cached under a digest of them: re-applying an unchanged DSC, as GitOps tools do
@@ -423,7 +424,7 @@ impl Validator {
         // Seeded per component: generated secrets do not change the verdict, and equal input
         // renders equally, which the cache relies on.
         let mut random = SeededRandom::new(component.name.as_bytes());
-        if let Err(e) = renderer.render(
+        let rendered = match renderer.render(
             &prepared.chart,
             &prepared.values,
             &release,
@@ -431,8 +432,21 @@ impl Validator {
             &OfflineLookup,
             &mut random,
         ) {
+            Ok(rendered) => rendered,
+            Err(e) => {
+                verdict.problems.push(format!(
+                    "{prefix}.values: chart {} refuses these values: {e}",
+                    component.chart_name()
+                ));
+                return verdict;
+            }
+        };
+        // The reconciler applies what the render wrote. A value that breaks the YAML (a
+        // newline in an unquoted string, say) fails there, as `helm install` fails on it, so
+        // it is refused here instead. This parse costs about two thirds of the render.
+        if let Err(e) = crate::manifest::parse(&rendered) {
             verdict.problems.push(format!(
-                "{prefix}.values: chart {} refuses these values: {e}",
+                "{prefix}.values: chart {} renders these values into something that is not Kubernetes YAML: {e}",
                 component.chart_name()
             ));
         }
