@@ -180,8 +180,18 @@ pub fn base64(data: &[u8]) -> String {
 
 /// A free loopback port. The listener is closed before the server binds it, so another process
 /// could take it in between; envtest accepts the same small race.
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// `N` distinct loopback ports that were free a moment ago. The listeners are held until all
+/// are chosen, so the system cannot hand out one port twice (etcd's client and peer ports
+/// must differ).
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let mut held = Vec::with_capacity(N);
+    let mut ports = [0u16; N];
+    for port in &mut ports {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        *port = listener.local_addr()?.port();
+        held.push(listener);
+    }
+    Ok(ports)
 }
 
 /// Proxy variables would send the API server's webhook calls, and kubectl, to a proxy that
@@ -407,8 +417,9 @@ impl ControlPlane {
             .tempdir()?;
         let d = dir.path();
 
-        let etcd_client = format!("http://127.0.0.1:{}", free_port()?);
-        let etcd_peer = format!("http://127.0.0.1:{}", free_port()?);
+        let [client_port, peer_port, port] = free_ports()?;
+        let etcd_client = format!("http://127.0.0.1:{client_port}");
+        let etcd_peer = format!("http://127.0.0.1:{peer_port}");
         let mut cmd = Command::new(bin.join("etcd"));
         cmd.arg("--name=test")
             .arg(format!("--data-dir={}", d.join("etcd").display()))
@@ -448,7 +459,6 @@ impl ControlPlane {
             fs::write(d.join(name), content)?;
         }
 
-        let port = free_port()?;
         let server = format!("https://127.0.0.1:{port}");
         let mut cmd = Command::new(bin.join("kube-apiserver"));
         cmd.arg(format!("--etcd-servers={etcd_client}"))
