@@ -152,29 +152,39 @@ fn is_renderable_template(name: &str) -> bool {
 pub fn parse(rendered: &Rendered) -> Result<Vec<Manifest>, ManifestError> {
     let mut manifests = Vec::new();
     for (source, text) in rendered {
-        if !is_renderable_template(source) {
-            continue;
-        }
-        for (index, doc) in split_documents(text).into_iter().enumerate() {
-            let object = crate::yaml::parse_value(doc).map_err(|e| ManifestError::InvalidYaml {
-                source_template: source.clone(),
-                index,
-                message: e.to_string(),
-            })?;
-            if object.get("kind").and_then(Value::as_str).is_none() {
-                return Err(ManifestError::NotAnObject {
-                    source_template: source.clone(),
-                    index,
-                });
-            }
-            manifests.push(Manifest {
-                source: source.clone(),
-                text: doc.to_string(),
-                object,
-            });
-        }
+        parse_template(source, text, &mut manifests)?;
     }
     Ok(manifests)
+}
+
+/// Parses the manifests of one rendered template into `out`; partials and NOTES.txt have none.
+pub fn parse_template(
+    source: &str,
+    text: &str,
+    out: &mut Vec<Manifest>,
+) -> Result<(), ManifestError> {
+    if !is_renderable_template(source) {
+        return Ok(());
+    }
+    for (index, doc) in split_documents(text).into_iter().enumerate() {
+        let object = crate::yaml::parse_value(doc).map_err(|e| ManifestError::InvalidYaml {
+            source_template: source.to_string(),
+            index,
+            message: e.to_string(),
+        })?;
+        if object.get("kind").and_then(Value::as_str).is_none() {
+            return Err(ManifestError::NotAnObject {
+                source_template: source.to_string(),
+                index,
+            });
+        }
+        out.push(Manifest {
+            source: source.to_string(),
+            text: doc.to_string(),
+            object,
+        });
+    }
+    Ok(())
 }
 
 /// Position of a kind in Helm's install order (unknown kinds sort last, by name).

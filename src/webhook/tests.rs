@@ -618,4 +618,19 @@ fn values_that_break_the_rendered_yaml_are_refused_and_good_ones_pass() {
         "webapp": managed(json!({"config": {"greeting": "x - fine"}})),
     })));
     assert!(fine.allowed(), "{:?}", fine.problems);
+    // Known-good output is not parsed again, and a broken one is never taken for known.
+    let (_dir, uncached) = validator(Checks {
+        dry_render: true,
+        cache: false,
+    });
+    for _ in 0..2 {
+        let again = uncached.validate_dsc(&dsc(json!({
+            "webapp": managed(json!({"config": {"greeting": "x\n  - broken"}})),
+        })));
+        assert!(!again.allowed());
+        let fine = uncached.validate_dsc(&dsc(json!({
+            "webapp": managed(json!({"config": {"greeting": "x - fine"}})),
+        })));
+        assert!(fine.allowed(), "{:?}", fine.problems);
+    }
 }

@@ -20,6 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::review::Verdict;
 use crate::engine::funcs::{OfflineLookup, SeededRandom};
+use crate::manifest::{ManifestError, parse_template};
 use crate::registry::{Component, Feature, JsonType, Registry, StanzaError, component_values};
 use crate::render::{Capabilities, Release, Renderer};
 use crate::values::{Violation, validate};
@@ -89,6 +90,49 @@ impl ClusterView {
 /// look them up.
 type ValuesCheck<'a> = dyn FnMut(&Component, &str, &BTreeMap<String, Json>, &Json) -> Verdict + 'a;
 
+/// Which rendered template texts are known to be Kubernetes YAML. Parsing a large chart's
+/// output costs about two thirds of its render, and an edit to the values usually changes a
+/// few templates' output, not all of it: only texts not seen before are parsed. Texts are
+/// known by a keyed 64-bit hash (SipHash with this process's random key), so a changed text
+/// cannot pass for a known one by accident or by design.
+struct KnownManifests {
+    hasher: std::collections::hash_map::RandomState,
+    known: Mutex<std::collections::HashSet<u64>>,
+}
+
+/// Beyond this many known texts the set starts over.
+const KNOWN_MANIFESTS_LIMIT: usize = 1 << 16;
+
+impl KnownManifests {
+    fn new() -> Self {
+        KnownManifests {
+            hasher: std::collections::hash_map::RandomState::new(),
+            known: Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// The first template whose output is not Kubernetes YAML, as the reconciler would find.
+    fn check(&self, rendered: &crate::render::Rendered) -> Result<(), ManifestError> {
+        use std::hash::BuildHasher as _;
+        let mut parsed = Vec::new();
+        for (source, text) in rendered {
+            let key = self.hasher.hash_one((source, text));
+            if self.known.lock().is_ok_and(|k| k.contains(&key)) {
+                continue;
+            }
+            parse_template(source, text, &mut parsed)?;
+            parsed.clear();
+            if let Ok(mut known) = self.known.lock() {
+                if known.len() >= KNOWN_MANIFESTS_LIMIT {
+                    known.clear();
+                }
+                known.insert(key);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The registry plus what makes repeated validation cheap: one [`Renderer`] per component (so
 /// templates are parsed once) and the outcome cache.
 pub struct Validator {
@@ -99,6 +143,7 @@ pub struct Validator {
     checks: Checks,
     /// Outcomes by digest, all reached under one cluster generation.
     cache: Mutex<(u64, HashMap<[u8; 32], Outcome>)>,
+    manifests: KnownManifests,
 }
 
 impl Validator {
@@ -132,6 +177,7 @@ impl Validator {
             namespace: namespace.to_string(),
             checks,
             cache: Mutex::new((0, HashMap::new())),
+            manifests: KnownManifests::new(),
         }
     }
 
@@ -443,8 +489,8 @@ impl Validator {
         };
         // The reconciler applies what the render wrote. A value that breaks the YAML (a
         // newline in an unquoted string, say) fails there, as `helm install` fails on it, so
-        // it is refused here instead. This parse costs about two thirds of the render.
-        if let Err(e) = crate::manifest::parse(&rendered) {
+        // it is refused here instead.
+        if let Err(e) = self.manifests.check(&rendered) {
             verdict.problems.push(format!(
                 "{prefix}.values: chart {} renders these values into something that is not Kubernetes YAML: {e}",
                 component.chart_name()
