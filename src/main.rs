@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    dsc_helm::return_freed_memory_promptly();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,

@@ -328,6 +328,7 @@ fn whole_verdict(registry: &dsc_helm::registry::Registry) {
 }
 
 fn main() {
+    dsc_helm::return_freed_memory_promptly();
     let quick = std::env::args().any(|a| a == "--quick");
     let seconds = if quick { 2.0 } else { 5.0 };
     let duration = Duration::from_secs_f64(seconds);

@@ -70,6 +70,7 @@ fn ms(seconds: f64) -> String {
 }
 
 fn main() {
+    dsc_helm::return_freed_memory_promptly();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
