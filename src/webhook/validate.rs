@@ -134,7 +134,8 @@ impl KnownManifests {
 }
 
 /// The registry plus what makes repeated validation cheap: one [`Renderer`] per component (so
-/// templates are parsed once) and the outcome cache.
+/// templates are parsed once), the outcome cache, and the rendered texts known to be
+/// Kubernetes YAML.
 pub struct Validator {
     registry: Arc<Registry>,
     renderers: HashMap<String, Renderer>,
