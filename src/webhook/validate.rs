@@ -24,6 +24,7 @@ use crate::manifest::{ManifestError, parse_template};
 use crate::registry::{Component, Feature, JsonType, Registry, StanzaError, component_values};
 use crate::render::{Capabilities, Release, Renderer};
 use crate::values::{Violation, validate};
+use crate::yaml::only_scalar_words_changed;
 
 /// Beyond this many cached outcomes the cache starts over; outcomes are small, and a DSC
 /// rarely has more than a few dozen distinct versions alive at once.
@@ -91,45 +92,62 @@ impl ClusterView {
 type ValuesCheck<'a> = dyn FnMut(&Component, &str, &BTreeMap<String, Json>, &Json) -> Verdict + 'a;
 
 /// Which rendered template texts are known to be Kubernetes YAML. Parsing a large chart's
-/// output costs about two thirds of its render, and an edit to the values usually changes a
-/// few templates' output, not all of it: only texts not seen before are parsed. Texts are
-/// known by a keyed 64-bit hash (SipHash with this process's random key), so a changed text
-/// cannot pass for a known one by accident or by design.
+/// output costs about half as much as rendering it, and an edit to the values usually changes a few
+/// words of that output, not its structure. So each template's last parsed text is kept, and
+/// a new text is parsed only when it is not that text with some scalar words changed
+/// ([`only_scalar_words_changed`], which costs a byte comparison).
 struct KnownManifests {
-    hasher: std::collections::hash_map::RandomState,
-    known: Mutex<std::collections::HashSet<u64>>,
+    parsed: Mutex<ParsedTexts>,
 }
 
-/// Beyond this many known texts the set starts over.
-const KNOWN_MANIFESTS_LIMIT: usize = 1 << 16;
+/// Per template, the last text that was parsed, and the bytes they hold together.
+#[derive(Default)]
+struct ParsedTexts {
+    texts: HashMap<String, Arc<str>>,
+    bytes: usize,
+}
+
+/// Beyond this many bytes of parsed texts the set starts over.
+const PARSED_BYTES_LIMIT: usize = 32 << 20;
 
 impl KnownManifests {
     fn new() -> Self {
         KnownManifests {
-            hasher: std::collections::hash_map::RandomState::new(),
-            known: Mutex::new(std::collections::HashSet::new()),
+            parsed: Mutex::new(ParsedTexts::default()),
         }
     }
 
     /// The first template whose output is not Kubernetes YAML, as the reconciler would find.
     fn check(&self, rendered: &crate::render::Rendered) -> Result<(), ManifestError> {
-        use std::hash::BuildHasher as _;
-        let mut parsed = Vec::new();
+        let mut manifests = Vec::new();
         for (source, text) in rendered {
-            let key = self.hasher.hash_one((source, text));
-            if self.known.lock().is_ok_and(|k| k.contains(&key)) {
+            let last = self
+                .parsed
+                .lock()
+                .ok()
+                .and_then(|parsed| parsed.texts.get(source).cloned());
+            if last.is_some_and(|last| only_scalar_words_changed(&last, text)) {
                 continue;
             }
-            parse_template(source, text, &mut parsed)?;
-            parsed.clear();
-            if let Ok(mut known) = self.known.lock() {
-                if known.len() >= KNOWN_MANIFESTS_LIMIT {
-                    known.clear();
-                }
-                known.insert(key);
+            parse_template(source, text, &mut manifests)?;
+            manifests.clear();
+            if let Ok(mut parsed) = self.parsed.lock() {
+                parsed.remember(source, text);
             }
         }
         Ok(())
+    }
+}
+
+impl ParsedTexts {
+    fn remember(&mut self, source: &str, text: &str) {
+        if self.bytes + text.len() > PARSED_BYTES_LIMIT {
+            *self = ParsedTexts::default();
+        }
+        self.bytes += text.len();
+        if let Some(old) = self.texts.insert(source.to_string(), Arc::from(text)) {
+            self.bytes -= old.len();
+        }
     }
 }
 

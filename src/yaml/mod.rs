@@ -5,6 +5,7 @@
 //! float64. It writes `toYaml` as encoding/json output re-read and re-emitted by go-yaml v2.
 //! Matching both ends byte for byte is what makes rendered manifests identical to Helm's.
 
+mod edit;
 mod emit;
 mod floatfmt;
 mod json;
@@ -14,6 +15,7 @@ mod resolve;
 mod toml;
 mod toml_decode;
 
+pub use edit::only_scalar_words_changed;
 pub use parse::MAX_DEPTH;
 
 use crate::value::Value;
