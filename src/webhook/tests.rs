@@ -618,12 +618,17 @@ fn values_that_break_the_rendered_yaml_are_refused_and_good_ones_pass() {
         "webapp": managed(json!({"config": {"greeting": "x - fine"}})),
     })));
     assert!(fine.allowed(), "{:?}", fine.problems);
-    // Known-good output is not parsed again, and a broken one is never taken for known.
+    // Output that differs from the last parsed one only by scalar words is not parsed again,
+    // and a broken one is never taken for known, whichever was parsed before it.
     let (_dir, uncached) = validator(Checks {
         dry_render: true,
         cache: false,
     });
-    for _ in 0..2 {
+    for i in 0..3 {
+        let edited = uncached.validate_dsc(&dsc(json!({
+            "webapp": managed(json!({"config": {"greeting": format!("x - fine {i}")}})),
+        })));
+        assert!(edited.allowed(), "{:?}", edited.problems);
         let again = uncached.validate_dsc(&dsc(json!({
             "webapp": managed(json!({"config": {"greeting": "x\n  - broken"}})),
         })));

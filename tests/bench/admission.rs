@@ -423,7 +423,7 @@ fn main() {
                 "{mode:<24} first request   {:.1} ms (template parsing included)",
                 warm.elapsed().as_secs_f64() * 1000.0
             );
-            for rate in [50.0, 100.0, 200.0, 400.0] {
+            for rate in [50.0, 100.0, 150.0, 200.0, 400.0] {
                 let samples = open_loop(&senders, rate, duration, change).await;
                 report(mode, &format!("{rate:.0} req/s"), &samples, duration);
             }
