@@ -57,7 +57,8 @@ impl Templates {
             if tree.is_empty() && self.trees.contains_key(tree.name.as_ref()) {
                 continue;
             }
-            self.trees.insert(tree.name.clone(), Arc::new(tree.compacted()));
+            self.trees
+                .insert(tree.name.clone(), Arc::new(tree.compacted()));
         }
         Ok(())
     }
