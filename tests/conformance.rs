@@ -2,7 +2,8 @@
 //! ../shared/corpus, in-process (the same pipeline as `dsc-helm template`). The test fails
 //! when fewer cases pass than the floor recorded in tests/conformance-floor.txt: raise the
 //! floor as conformance improves, never lower it. It prints the same closing line as
-//! ../shared/tools/conformance.py.
+//! ../shared/tools/conformance.py. The corpus's rendered manifests also serve as real-world
+//! input for the webhook's shortcut around re-parsing edited YAML.
 
 mod corpus;
 
@@ -150,4 +151,75 @@ fn every_corpus_chart_registers_as_a_component() {
         assert_eq!(component.name, *id);
         assert_eq!(component.kind, corpus::registry::kind_for(id));
     }
+}
+
+/// The webhook skips parsing a render that differs from the last parsed one only by scalar
+/// words (`only_scalar_words_changed`). Over real manifests (each corpus chart's first case,
+/// as rendered like Helm), random seeded edits that the rule accepts must all still parse.
+#[test]
+fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
+    const INSERTIONS: &[&str] = &[
+        "", "1", "9", "x", "e", "e999", "null", "nul", "l", ".inf", "-", ".", "_", "n", "0x",
+        "kind", ":", "#", " ", "\"", "\\", "*", "&", "!", "|", ",", "]", "\n",
+    ];
+    let mut state: u64 = 0x00c0_ffee_1234_5678;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 16) as usize % n.max(1)
+    };
+    let (mut accepted, mut texts) = (0usize, 0usize);
+    let mut random = SeededRandom::new(b"word-edits");
+    for chart in corpus::load_corpus() {
+        let (Ok(loaded), Some(case)) = (dsc_helm::chart::load(&chart.archive), chart.cases.first())
+        else {
+            continue;
+        };
+        let Ok(values) = corpus::case_values(case) else {
+            continue;
+        };
+        let renderer = Renderer::new();
+        let Ok(rendered) = corpus::render_case(
+            &renderer,
+            &loaded,
+            values,
+            &case.release,
+            &case.namespace,
+            &mut random,
+        ) else {
+            continue;
+        };
+        for (source, text) in &rendered {
+            let parses =
+                |t: &str| dsc_helm::manifest::parse_template(source, t, &mut Vec::new()).is_ok();
+            if text.is_empty() || !parses(text) {
+                continue;
+            }
+            texts += 1;
+            for _ in 0..40 {
+                let mut edited = text.clone();
+                for _ in 0..1 + next(2) {
+                    let at = next(edited.len() + 1);
+                    let end = (at + next(4)).min(edited.len());
+                    if edited.is_char_boundary(at) && edited.is_char_boundary(end) {
+                        edited.replace_range(at..end, INSERTIONS[next(INSERTIONS.len())]);
+                    }
+                }
+                if edited != *text && dsc_helm::yaml::only_scalar_words_changed(text, &edited) {
+                    accepted += 1;
+                    assert!(
+                        parses(&edited),
+                        "{}: an accepted edit of {source} does not parse:\n{edited}",
+                        chart.id
+                    );
+                }
+            }
+        }
+    }
+    println!("{texts} rendered templates, {accepted} accepted edits, all still valid");
+    assert!(
+        texts > 300 && accepted > 1000,
+        "{texts} texts, {accepted} edits"
+    );
 }
