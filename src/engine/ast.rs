@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::funcs::Function;
+use super::parse::{RED_ZONE, STACK_SEGMENT};
 use crate::value::Value;
 
 /// One named template: a file's body or a `{{define}}`/`{{block}}`.
@@ -44,9 +45,7 @@ impl Tree {
     pub fn text_of(&self, start: usize, end: usize) -> &str {
         self.text.get(start..end).unwrap_or("")
     }
-}
 
-impl Tree {
     /// The same tree copied in the order execution visits it, each list allocated at its
     /// exact size. The parser's allocations are scattered (lists grow and move while it
     /// works), and rendering a large chart is bound by the cache misses of walking its trees:
@@ -58,10 +57,7 @@ impl Tree {
     }
 }
 
-/// Copying recurses as deeply as the template nests, on a stack grown on demand.
-const RED_ZONE: usize = 64 * 1024;
-const STACK_SEGMENT: usize = 2 * 1024 * 1024;
-
+// Copying recurses as deeply as the template nests, on a stack grown as the parser's is.
 impl Clone for Node {
     fn clone(&self) -> Node {
         stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || match self {

@@ -92,10 +92,10 @@ impl ClusterView {
 type ValuesCheck<'a> = dyn FnMut(&Component, &str, &BTreeMap<String, Json>, &Json) -> Verdict + 'a;
 
 /// Which rendered template texts are known to be Kubernetes YAML. Parsing a large chart's
-/// output costs about half as much as rendering it, and an edit to the values usually changes a few
-/// words of that output, not its structure. So each template's last parsed text is kept, and
-/// a new text is parsed only when it is not that text with some scalar words changed
-/// ([`only_scalar_words_changed`], which costs a byte comparison).
+/// output costs about half as much as rendering it, and an edit to the values usually
+/// changes a few words of that output, not its structure. So each template's last parsed
+/// text is kept, and a new text is parsed only when it is not that text with some scalar
+/// words changed ([`only_scalar_words_changed`], which costs a byte comparison).
 struct KnownManifests {
     parsed: Mutex<ParsedTexts>,
 }

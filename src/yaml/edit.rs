@@ -97,7 +97,7 @@ fn is_blank(b: u8) -> bool {
 /// Whether one line's edit stays inside one ordinary scalar word.
 fn word_edit_is_plain(old: &str, new: &str) -> bool {
     let (o, n) = (old.as_bytes(), new.as_bytes());
-    let prefix = o.iter().zip(n).take_while(|(a, b)| a == b).count();
+    let prefix = common_prefix(o, n);
     let room = o.len().min(n.len()) - prefix;
     let suffix = o
         .iter()
