@@ -39,6 +39,16 @@ pub enum Value {
 /// it) does not overflow the stack with one recursive drop per level.
 impl Drop for Value {
     fn drop(&mut self) {
+        // Most values dropped during a render are scalars or containers still shared with
+        // the chart's values; only a container this drop frees can hold a deep structure.
+        let frees_container = match self {
+            Value::Map(m) => Arc::strong_count(m) == 1,
+            Value::List(l) => Arc::strong_count(l) == 1,
+            _ => false,
+        };
+        if !frees_container {
+            return;
+        }
         let mut pending = Vec::new();
         take_nested(self, &mut pending);
         while let Some(mut v) = pending.pop() {

@@ -169,12 +169,12 @@ impl Renderer {
         );
         // Helm parses deeper paths first and, at equal depth, in reverse lexical order, so
         // that a parent's `define` (parsed last) overrides a subchart's of the same name.
+        let depths: Vec<usize> = jobs.iter().map(|j| slash_count(&j.name)).collect();
         let mut order: Vec<usize> = (0..jobs.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (na, nb) = (&jobs[a].name, &jobs[b].name);
-            slash_count(nb)
-                .cmp(&slash_count(na))
-                .then_with(|| nb.cmp(na))
+        order.sort_unstable_by(|&a, &b| {
+            depths[b]
+                .cmp(&depths[a])
+                .then_with(|| jobs[b].name.cmp(&jobs[a].name))
         });
         let key: Vec<String> = order.iter().map(|&i| jobs[i].name.clone()).collect();
         let templates = self.templates_for(key, &order, &jobs, &sources)?;
