@@ -6,6 +6,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+
+use foldhash::HashMap as FastMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use super::ast::{
@@ -56,7 +58,7 @@ enum Flow {
 type Searched = (Arc<Map>, Option<Value>);
 
 /// A set of template trees, looked up by name.
-pub type TreeSet = HashMap<Arc<str>, Arc<Tree>>;
+pub type TreeSet = FastMap<Arc<str>, Arc<Tree>>;
 
 /// What every template execution of one `Templates::execute` call shares.
 pub struct State<'s, 'c, 'x> {
@@ -65,18 +67,18 @@ pub struct State<'s, 'c, 'x> {
     ctx: &'c mut CallContext<'x>,
     /// Template sets parsed by enclosing `tpl` calls; searched innermost first.
     overlays: Vec<TreeSet>,
-    includes: HashMap<String, usize>,
+    includes: FastMap<String, usize>,
     depth: usize,
     /// Argument vectors and output buffers kept for reuse: calls and includes are frequent.
     arg_pool: Vec<Vec<Value>>,
     buf_pool: Vec<String>,
     /// Maps that library functions "changed in place", with what replaced them (see
     /// [`Exec::write_back`]); holding the old maps keeps their addresses from being reused.
-    replaced: HashMap<usize, (Arc<Map>, Value)>,
+    replaced: FastMap<usize, (Arc<Map>, Value)>,
     /// Whether a changed map may sit inside other maps, so that values must be searched.
     deep: bool,
     /// Search results since the last change, by map address (the `Arc` keeps it alive).
-    memo: RefCell<HashMap<usize, Searched>>,
+    memo: RefCell<FastMap<usize, Searched>>,
 }
 
 impl<'s, 'c, 'x> State<'s, 'c, 'x> {
@@ -86,13 +88,13 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             resolve,
             ctx,
             overlays: Vec::new(),
-            includes: HashMap::new(),
+            includes: FastMap::default(),
             depth: 0,
             arg_pool: Vec::new(),
             buf_pool: Vec::new(),
-            replaced: HashMap::new(),
+            replaced: FastMap::default(),
             deep: false,
-            memo: RefCell::new(HashMap::new()),
+            memo: RefCell::new(FastMap::default()),
         }
     }
 
@@ -548,11 +550,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
         };
         match first {
             Arg::Field { ident, .. } => {
-                self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, final_)
+                self.eval_field_chain(dot, dot, first, ident, &cmd.args, final_)
             }
             Arg::Chain { node, field, .. } => {
                 let receiver = self.eval_chain_receiver(dot, first, node)?;
-                self.eval_field_chain(dot, receiver, first, field, &cmd.args, final_)
+                self.eval_field_chain(dot, &receiver, first, field, &cmd.args, final_)
             }
             Arg::Identifier { name, func, .. } => {
                 self.eval_function(dot, first, name, *func, &At::Cmd(cmd), &cmd.args, final_)
@@ -611,6 +613,24 @@ impl<'e> Exec<'e, '_, '_, '_> {
         args: &'e [Arg],
         final_: Option<Dot>,
     ) -> R<Dot> {
+        if let Some(rest) = var.ident.get(1..).filter(|r| !r.is_empty())
+            && self.st.replaced.is_empty()
+        {
+            let name = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
+            if let Some(slot) = self.vars.iter().rev().find(|slot| slot.0 == name) {
+                let has_args = args.len() > 1 || final_.is_some();
+                let reachable = rest.len() - usize::from(has_args);
+                let (v, boxed, walked) = walk_maps(&slot.1.v, slot.1.boxed, &rest[..reachable]);
+                let partial = Dot {
+                    v: v.clone(),
+                    boxed,
+                };
+                if walked == rest.len() {
+                    return Ok(partial);
+                }
+                return self.eval_field_chain(dot, &partial, node, &rest[walked..], args, final_);
+            }
+        }
         let value = self.var_value(var)?;
         if var.ident.len() == 1 {
             if args.len() > 1 || final_.is_some() {
@@ -621,20 +641,38 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
             return Ok(value);
         }
-        self.eval_field_chain(dot, value, node, &var.ident[1..], args, final_)
+        self.eval_field_chain(dot, &value, node, &var.ident[1..], args, final_)
     }
 
+    /// Reads the fields `ident` from `receiver`. While no map has been changed in place, the
+    /// maps along the chain are walked by reference and only the value reached is cloned;
+    /// objects, methods and errors take the general path field by field.
     fn eval_field_chain(
         &mut self,
         dot: &Dot,
-        mut receiver: Dot,
+        receiver: &Dot,
         node: &'e Arg,
         ident: &'e [Box<str>],
         args: &'e [Arg],
         final_: Option<Dot>,
     ) -> R<Dot> {
-        let Some((last, init)) = ident.split_last() else {
-            return Ok(receiver);
+        let Some(last) = ident.last() else {
+            return Ok(receiver.clone());
+        };
+        let (mut receiver, walked) = if self.st.replaced.is_empty() {
+            let has_args = args.len() > 1 || final_.is_some();
+            let reachable = ident.len() - usize::from(has_args);
+            let (v, boxed, walked) = walk_maps(&receiver.v, receiver.boxed, &ident[..reachable]);
+            let reached = Dot {
+                v: v.clone(),
+                boxed,
+            };
+            if walked == ident.len() {
+                return Ok(reached);
+            }
+            (reached, walked)
+        } else {
+            (receiver.clone(), 0)
         };
         // Go reports field errors at the node it visited last: for `(pipe).x` that is the
         // pipeline's last operand, otherwise the field or variable itself.
@@ -642,7 +680,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
             Arg::Chain { node: inner, .. } => last_at_arg(inner),
             other => At::Arg(other),
         };
-        for name in init {
+        for name in &ident[walked..ident.len() - 1] {
             receiver = self.eval_field(dot, name, node, &at, &[], None, receiver)?;
         }
         self.eval_field(dot, last, node, &at, args, final_, receiver)
@@ -741,14 +779,9 @@ impl<'e> Exec<'e, '_, '_, '_> {
         match arg {
             Arg::Dot { .. } => Ok(dot.clone()),
             Arg::Nil { .. } => Ok(Dot::plain(Value::Nil)),
-            Arg::Field { ident, .. } => self.eval_field_chain(
-                dot,
-                dot.clone(),
-                arg,
-                ident,
-                std::slice::from_ref(arg),
-                None,
-            ),
+            Arg::Field { ident, .. } => {
+                self.eval_field_chain(dot, dot, arg, ident, std::slice::from_ref(arg), None)
+            }
             Arg::Variable(v) => self.eval_variable(dot, v, arg, &[], None),
             Arg::Pipe(p) => grow(|| self.eval_pipeline(dot, p)),
             Arg::Identifier { name, func, .. } => {
@@ -756,7 +789,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
             Arg::Chain { node, field, .. } => {
                 let receiver = self.eval_chain_receiver(dot, arg, node)?;
-                self.eval_field_chain(dot, receiver, arg, field, &[], None)
+                self.eval_field_chain(dot, &receiver, arg, field, &[], None)
             }
             Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
                 self.eval_literal(dot, arg)
@@ -1068,7 +1101,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 ));
             }
         };
-        let mut overlay = TreeSet::new();
+        let mut overlay = TreeSet::default();
         let mut main: Option<Arc<Tree>> = None;
         for tree in trees.iter() {
             let tree = tree.clone();
@@ -1401,6 +1434,26 @@ fn last_at_arg(arg: &Arg) -> At<'_> {
         Arg::Chain { node, .. } => last_at_arg(node),
         other => At::Arg(other),
     }
+}
+
+/// A missing map entry, as `missingkey=zero` reads it.
+static NIL: Value = Value::Nil;
+
+/// Follows `names` through nested maps by reference, as far as maps go: the value reached,
+/// whether it was read out of a map (Go's `interface{}`), and how many names were followed.
+fn walk_maps<'v>(
+    mut v: &'v Value,
+    mut boxed: bool,
+    names: &[Box<str>],
+) -> (&'v Value, bool, usize) {
+    for (i, name) in names.iter().enumerate() {
+        let Value::Map(m) = v else {
+            return (v, boxed, i);
+        };
+        v = m.get(name.as_ref()).unwrap_or(&NIL);
+        boxed = true;
+    }
+    (v, boxed, names.len())
 }
 
 /// Runs `f` on a fresh stack segment when the current one is nearly used up, so that deep

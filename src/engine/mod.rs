@@ -42,7 +42,7 @@ impl Templates {
     /// Sprig/Helm function library.
     pub fn new() -> Self {
         Templates {
-            trees: TreeSet::new(),
+            trees: TreeSet::default(),
             resolve: parse::helm_resolver,
         }
     }
@@ -108,7 +108,7 @@ impl Templates {
     #[cfg(test)]
     fn with_resolver(resolve: Resolver) -> Self {
         Templates {
-            trees: TreeSet::new(),
+            trees: TreeSet::default(),
             resolve,
         }
     }
