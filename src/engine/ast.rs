@@ -1,12 +1,11 @@
-//! The parse tree. Node shapes and their `Display` (Go's `Node.String`) follow Go's
-//! text/template/parse, because execution errors quote nodes (`at <.Values.a.b>`) and name
-//! positions exactly as Go does.
+//! The parse tree, as the parser builds it. Node shapes and their `Display` (Go's
+//! `Node.String`) follow Go's text/template/parse, because errors quote nodes and name
+//! positions exactly as Go does. Execution runs the tree flattened ([`super::program`]).
 
 use std::fmt;
 use std::sync::Arc;
 
 use super::funcs::Function;
-use super::parse::{RED_ZONE, STACK_SEGMENT};
 use crate::value::Value;
 
 /// One named template: a file's body or a `{{define}}`/`{{block}}`.
@@ -20,17 +19,6 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// Go's `ErrorContext` location: `NAME:LINE:COL`, the column being a 0-based byte offset.
-    pub fn location(&self, pos: usize) -> String {
-        let before = self.text.get(..pos).unwrap_or(&self.text);
-        let line = 1 + before.matches('\n').count();
-        let col = match before.rfind('\n') {
-            Some(nl) => pos - nl - 1,
-            None => pos,
-        };
-        format!("{}:{}:{}", self.parse_name, line, col)
-    }
-
     /// Go's `IsEmptyTree`: only spaces and comments, so it must not replace an existing body.
     pub fn is_empty(&self) -> bool {
         self.root.iter().all(|n| match n {
@@ -39,78 +27,6 @@ impl Tree {
                 .get(*start..*end)
                 .is_none_or(|t| t.trim_matches(is_go_space).is_empty()),
             _ => false,
-        })
-    }
-
-    pub fn text_of(&self, start: usize, end: usize) -> &str {
-        self.text.get(start..end).unwrap_or("")
-    }
-
-    /// The same tree copied in the order execution visits it, each list allocated at its
-    /// exact size. The parser's allocations are scattered (lists grow and move while it
-    /// works), and rendering a large chart is bound by the cache misses of walking its trees:
-    /// a compacted chart renders about a tenth faster.
-    pub fn compacted(mut self) -> Tree {
-        let copy = self.root.clone();
-        drop_nodes(std::mem::replace(&mut self.root, copy));
-        self
-    }
-}
-
-// Copying recurses as deeply as the template nests, on a stack grown as the parser's is.
-impl Clone for Node {
-    fn clone(&self) -> Node {
-        stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || match self {
-            Node::Text { start, end } => Node::Text {
-                start: *start,
-                end: *end,
-            },
-            Node::Action(pipe) => Node::Action(pipe.clone()),
-            Node::If(branch) => Node::If(branch.clone()),
-            Node::Range(branch) => Node::Range(branch.clone()),
-            Node::With(branch) => Node::With(branch.clone()),
-            Node::Template(call) => Node::Template(call.clone()),
-            Node::Break => Node::Break,
-            Node::Continue => Node::Continue,
-        })
-    }
-}
-
-impl Clone for Arg {
-    fn clone(&self) -> Arg {
-        stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || match self {
-            Arg::Field { pos, ident } => Arg::Field {
-                pos: *pos,
-                ident: ident.clone(),
-            },
-            Arg::Chain { pos, node, field } => Arg::Chain {
-                pos: *pos,
-                node: node.clone(),
-                field: field.clone(),
-            },
-            Arg::Identifier { pos, name, func } => Arg::Identifier {
-                pos: *pos,
-                name: name.clone(),
-                func: *func,
-            },
-            Arg::Variable(v) => Arg::Variable(v.clone()),
-            Arg::Dot { pos } => Arg::Dot { pos: *pos },
-            Arg::Nil { pos } => Arg::Nil { pos: *pos },
-            Arg::Bool { pos, value } => Arg::Bool {
-                pos: *pos,
-                value: *value,
-            },
-            Arg::Number { pos, text, value } => Arg::Number {
-                pos: *pos,
-                text: text.clone(),
-                value: *value,
-            },
-            Arg::String { pos, quoted, value } => Arg::String {
-                pos: *pos,
-                quoted: quoted.clone(),
-                value: value.clone(),
-            },
-            Arg::Pipe(pipe) => Arg::Pipe(pipe.clone()),
         })
     }
 }
@@ -174,21 +90,18 @@ pub enum Node {
     Continue,
 }
 
-#[derive(Clone)]
 pub struct Branch {
     pub pipe: Pipe,
     pub list: Vec<Node>,
     pub else_list: Option<Vec<Node>>,
 }
 
-#[derive(Clone)]
 pub struct TemplateCall {
     pub pos: usize,
     pub name: String,
     pub pipe: Option<Pipe>,
 }
 
-#[derive(Clone)]
 pub struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
@@ -197,13 +110,11 @@ pub struct Pipe {
 }
 
 /// A `$name` with optional field chain; `ident[0]` includes the `$`.
-#[derive(Clone)]
 pub struct Variable {
     pub pos: usize,
     pub ident: Vec<Box<str>>,
 }
 
-#[derive(Clone)]
 pub struct Command {
     pub pos: usize,
     pub args: Vec<Arg>,

@@ -10,14 +10,15 @@ use std::fmt::Write as _;
 use foldhash::HashMap as FastMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use super::ast::{
-    Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Variable,
-};
+use super::ast::{Builtin, Func, Number};
 use super::builtins;
 use super::error::{ExecError, TemplateError};
 use super::funcs::CallContext;
 use super::gofmt::{format_float_g, format_value, go_quote, go_type, sprint, sprintf, sprintln};
 use super::parse::{self, Resolver};
+use super::program::{
+    Arg, ArgKind, Branch, Command, Node, Pipe, Program, Span, TemplateCall, Variable,
+};
 use crate::value::{Map, Value};
 
 /// Go's `maxExecDepth`: how deeply templates may invoke templates.
@@ -58,7 +59,7 @@ enum Flow {
 type Searched = (Arc<Map>, Option<Value>);
 
 /// A set of template trees, looked up by name.
-pub type TreeSet = FastMap<Arc<str>, Arc<Tree>>;
+pub type TreeSet = FastMap<Arc<str>, Arc<Program>>;
 
 /// What every template execution of one `Templates::execute` call shares.
 pub struct State<'s, 'c, 'x> {
@@ -98,7 +99,7 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
         }
     }
 
-    fn lookup(&self, name: &str) -> Option<Arc<Tree>> {
+    fn lookup(&self, name: &str) -> Option<Arc<Program>> {
         for set in self.overlays.iter().rev() {
             if let Some(t) = set.get(name) {
                 return Some(t.clone());
@@ -184,19 +185,19 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
         self.run_tree(&tree, Dot::plain(data), out)
     }
 
-    fn run_tree(&mut self, tree: &Tree, dot: Dot, out: &mut String) -> R<()> {
+    fn run_tree(&mut self, tree: &Program, dot: Dot, out: &mut String) -> R<()> {
         let mut ex = Exec {
             st: self,
             tree,
             vars: vec![("$", dot.clone())],
         };
-        ex.walk(&dot, &tree.root, out).map(|_| ())
+        ex.walk(&dot, tree.root(), out).map(|_| ())
     }
 }
 
 struct Exec<'e, 's, 'c, 'x> {
     st: &'e mut State<'s, 'c, 'x>,
-    tree: &'e Tree,
+    tree: &'e Program,
     vars: Vec<(&'e str, Dot)>,
 }
 
@@ -213,10 +214,10 @@ enum At<'a> {
 }
 
 impl At<'_> {
-    fn pos(&self) -> usize {
+    fn pos(&self) -> u32 {
         match self {
             At::None => 0,
-            At::Arg(a) => a.pos(),
+            At::Arg(a) => a.pos,
             At::Cmd(c) => c.pos,
             At::Pipe(p) => p.pos,
             At::Var(v) => v.pos,
@@ -224,14 +225,14 @@ impl At<'_> {
         }
     }
 
-    fn context(&self) -> String {
+    fn context(&self, program: &Program) -> String {
         match self {
             At::None => String::new(),
-            At::Arg(a) => a.to_string(),
-            At::Cmd(c) => c.to_string(),
-            At::Pipe(p) => p.to_string(),
-            At::Var(v) => v.to_string(),
-            At::Template(t) => t.to_string(),
+            At::Arg(a) => program.show_arg(a),
+            At::Cmd(c) => program.show_cmd(c),
+            At::Pipe(p) => program.show_pipe(p),
+            At::Var(v) => program.show_var(v),
+            At::Template(t) => program.show_call(t),
         }
     }
 }
@@ -251,7 +252,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         Box::new(TemplateError::Exec(Box::new(ExecError {
             template: self.tree.name.to_string(),
             location: self.tree.location(at.pos()),
-            context: at.context(),
+            context: at.context(self.tree),
             message: message.into(),
             cause: None,
         })))
@@ -266,7 +267,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         Box::new(TemplateError::Exec(Box::new(ExecError {
             template: self.tree.name.to_string(),
             location: self.tree.location(at.pos()),
-            context: at.context(),
+            context: at.context(self.tree),
             message,
             cause: Some(cause),
         })))
@@ -296,17 +297,18 @@ impl<'e> Exec<'e, '_, '_, '_> {
                     Flow::Normal
                 }
                 Node::Action(pipe) => {
+                    let pipe = self.tree.pipe(*pipe);
                     let v = self.eval_pipeline(dot, pipe)?;
                     if pipe.decl.is_empty() {
                         print_value(out, &v.v);
                     }
                     Flow::Normal
                 }
-                Node::If(b) => grow(|| self.walk_if_with(false, dot, b, out))?,
-                Node::With(b) => grow(|| self.walk_if_with(true, dot, b, out))?,
-                Node::Range(b) => grow(|| self.walk_range(dot, b, out))?,
+                Node::If(b) => grow(|| self.walk_if_with(false, dot, self.tree.branch(*b), out))?,
+                Node::With(b) => grow(|| self.walk_if_with(true, dot, self.tree.branch(*b), out))?,
+                Node::Range(b) => grow(|| self.walk_range(dot, self.tree.branch(*b), out))?,
                 Node::Template(t) => {
-                    self.walk_template(dot, t, out)?;
+                    self.walk_template(dot, self.tree.call(*t), out)?;
                     Flow::Normal
                 }
                 Node::Break => Flow::Break,
@@ -327,15 +329,16 @@ impl<'e> Exec<'e, '_, '_, '_> {
     fn walk_if_with(&mut self, with: bool, dot: &Dot, b: &'e Branch, out: &mut String) -> R<Flow> {
         let mark = self.vars.len();
         let r = (|| {
-            let val = self.eval_pipeline(dot, &b.pipe)?;
+            let val = self.eval_pipeline(dot, self.tree.pipe(b.pipe))?;
+            let list = self.tree.nodes(b.list);
             if val.v.is_truthy() {
                 if with {
-                    self.walk(&val, &b.list, out)
+                    self.walk(&val, list, out)
                 } else {
-                    self.walk(dot, &b.list, out)
+                    self.walk(dot, list, out)
                 }
-            } else if let Some(el) = &b.else_list {
-                self.walk(dot, el, out)
+            } else if let Some(el) = b.else_list {
+                self.walk(dot, self.tree.nodes(el), out)
             } else {
                 Ok(Flow::Normal)
             }
@@ -354,7 +357,8 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     fn walk_range_inner(&mut self, dot: &Dot, b: &'e Branch, out: &mut String) -> R<Flow> {
-        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let pipe = self.tree.pipe(b.pipe);
+        let val = self.eval_pipeline(dot, pipe)?;
         let inner_mark = self.vars.len();
         let mut iterated = false;
         let seq = builtins::slice_object(&val.v);
@@ -390,8 +394,8 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 }
             }
             Value::Int(n) => {
-                if b.pipe.decl.len() > 1 {
-                    let at = last_at(&b.pipe);
+                if pipe.decl.len() > 1 {
+                    let at = self.last_at(pipe);
                     return Err(self.error(
                         &at,
                         format!("can't use {n} to iterate over more than one variable"),
@@ -407,15 +411,15 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
             Value::Nil => {}
             other => {
-                let at = last_at(&b.pipe);
+                let at = self.last_at(pipe);
                 return Err(self.error(
                     &at,
                     format!("range can't iterate over {}", format_value(other)),
                 ));
             }
         }
-        if !iterated && let Some(el) = &b.else_list {
-            return self.walk(dot, el, out);
+        if !iterated && let Some(el) = b.else_list {
+            return self.walk(dot, self.tree.nodes(el), out);
         }
         Ok(Flow::Normal)
     }
@@ -429,9 +433,10 @@ impl<'e> Exec<'e, '_, '_, '_> {
         mark: usize,
         out: &mut String,
     ) -> R<bool> {
-        let decl = &b.pipe.decl;
+        let pipe = self.tree.pipe(b.pipe);
+        let decl = self.tree.decl(pipe);
         if let Some(first) = decl.first() {
-            if b.pipe.is_assign {
+            if pipe.is_assign {
                 let v = if decl.len() > 1 {
                     index.clone()
                 } else {
@@ -443,13 +448,13 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
         }
         if let Some(second) = decl.get(1) {
-            if b.pipe.is_assign {
+            if pipe.is_assign {
                 self.set_var(second, elem.clone())?;
             } else {
                 self.set_top_var(2, index);
             }
         }
-        let flow = self.walk(&elem, &b.list, out);
+        let flow = self.walk(&elem, self.tree.nodes(b.list), out);
         self.vars.truncate(mark);
         Ok(matches!(flow?, Flow::Break))
     }
@@ -462,7 +467,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     fn set_var(&mut self, var: &'e Variable, v: Dot) -> R<()> {
-        let name = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
+        let name = self.tree.var_name(var);
         for slot in self.vars.iter_mut().rev() {
             if slot.0 == name {
                 slot.1 = v;
@@ -473,7 +478,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     fn var_value(&self, var: &Variable) -> R<Dot> {
-        let name = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
+        let name = self.tree.var_name(var);
         for slot in self.vars.iter().rev() {
             if slot.0 == name {
                 if !self.st.replaced.is_empty()
@@ -491,10 +496,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     fn walk_template(&mut self, dot: &Dot, t: &'e TemplateCall, out: &mut String) -> R<()> {
-        let Some(tree) = self.st.lookup(&t.name) else {
+        let name = self.tree.call_name(t);
+        let Some(tree) = self.st.lookup(name) else {
             return Err(self.error(
                 &At::Template(t),
-                format!("template {} not defined", go_quote(&t.name)),
+                format!("template {} not defined", go_quote(name)),
             ));
         };
         if self.st.depth >= MAX_EXEC_DEPTH {
@@ -503,8 +509,8 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})"),
             ));
         }
-        let new_dot = match &t.pipe {
-            Some(p) => self.eval_pipeline(dot, p)?,
+        let new_dot = match t.pipe {
+            Some(p) => self.eval_pipeline(dot, self.tree.pipe(p))?,
             None => Dot::plain(Value::Nil),
         };
         self.st.depth += 1;
@@ -515,17 +521,17 @@ impl<'e> Exec<'e, '_, '_, '_> {
 
     fn eval_pipeline(&mut self, dot: &Dot, pipe: &'e Pipe) -> R<Dot> {
         let mut value: Option<Dot> = None;
-        for cmd in &pipe.cmds {
+        for cmd in self.tree.cmds(pipe) {
             let mut v = self.eval_command(dot, cmd, value.take())?;
             v.boxed = false;
             value = Some(v);
         }
         let value = value.unwrap_or_else(|| Dot::plain(Value::Nil));
-        for var in &pipe.decl {
+        for var in self.tree.decl(pipe) {
             if pipe.is_assign {
                 self.set_var(var, value.clone())?;
             } else {
-                let name: &'e str = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
+                let name: &'e str = self.tree.var_name(var);
                 self.vars.push((name, value.clone()));
             }
         }
@@ -533,37 +539,48 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     fn not_a_function(&self, cmd: &'e Command, final_: &Option<Dot>) -> R<()> {
-        if (cmd.args.len() > 1 || final_.is_some())
-            && let Some(first) = cmd.args.first()
+        let args = self.tree.args(cmd);
+        if (args.len() > 1 || final_.is_some())
+            && let Some(first) = args.first()
         {
             return Err(self.error(
                 &At::Arg(first),
-                format!("can't give argument to non-function {first}"),
+                format!(
+                    "can't give argument to non-function {}",
+                    self.tree.show_arg(first)
+                ),
             ));
         }
         Ok(())
     }
 
     fn eval_command(&mut self, dot: &Dot, cmd: &'e Command, final_: Option<Dot>) -> R<Dot> {
-        let Some(first) = cmd.args.first() else {
+        let args = self.tree.args(cmd);
+        let Some(first) = args.first() else {
             return Ok(Dot::plain(Value::Nil));
         };
-        match first {
-            Arg::Field { ident, .. } => {
-                self.eval_field_chain(dot, dot, first, ident, &cmd.args, final_)
+        match first.kind {
+            ArgKind::Field(ident) => {
+                self.eval_field_chain(dot, dot, first, self.tree.idents(ident), args, final_)
             }
-            Arg::Chain { node, field, .. } => {
-                let receiver = self.eval_chain_receiver(dot, first, node)?;
-                self.eval_field_chain(dot, &receiver, first, field, &cmd.args, final_)
+            ArgKind::Chain(c) => {
+                let chain = self.tree.chain(c);
+                let receiver = self.eval_chain_receiver(dot, first, self.tree.arg(chain.node))?;
+                let field = self.tree.idents(chain.field);
+                self.eval_field_chain(dot, &receiver, first, field, args, final_)
             }
-            Arg::Identifier { name, func, .. } => {
-                self.eval_function(dot, first, name, *func, &At::Cmd(cmd), &cmd.args, final_)
+            ArgKind::Identifier(f) => {
+                let callee = self.tree.callee(f);
+                let name = self.tree.callee_name(callee);
+                self.eval_function(dot, first, name, callee.func, &At::Cmd(cmd), args, final_)
             }
-            Arg::Pipe(p) => {
+            ArgKind::Pipe(p) => {
                 self.not_a_function(cmd, &final_)?;
-                grow(|| self.eval_pipeline(dot, p))
+                grow(|| self.eval_pipeline(dot, self.tree.pipe(p)))
             }
-            Arg::Variable(v) => self.eval_variable(dot, v, first, &cmd.args, final_),
+            ArgKind::Variable(v) => {
+                self.eval_variable(dot, self.tree.variable(v), first, args, final_)
+            }
             _ => {
                 self.not_a_function(cmd, &final_)?;
                 self.eval_literal(dot, first)
@@ -572,32 +589,38 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     fn eval_literal(&self, dot: &Dot, arg: &Arg) -> R<Dot> {
-        Ok(Dot::plain(match arg {
-            Arg::Bool { value, .. } => Value::Bool(*value),
-            Arg::Dot { .. } => return Ok(dot.clone()),
-            Arg::Nil { .. } => return Err(self.error(&At::Arg(arg), "nil is not a command")),
-            Arg::Number { value, text, .. } => match value {
-                Number::Int(i) => Value::Int(*i),
-                Number::Float(f) => Value::Float(*f),
-                Number::Overflow => {
+        Ok(Dot::plain(match arg.kind {
+            ArgKind::Bool(b) => Value::Bool(b),
+            ArgKind::Dot => return Ok(dot.clone()),
+            ArgKind::Nil => return Err(self.error(&At::Arg(arg), "nil is not a command")),
+            ArgKind::Number(n) => match self.tree.number(n) {
+                (Number::Int(i), _) => Value::Int(i),
+                (Number::Float(f), _) => Value::Float(f),
+                (Number::Overflow, text) => {
                     return Err(self.error(&At::Arg(arg), format!("{text} overflows int")));
                 }
             },
-            Arg::String { value, .. } => value.clone(),
-            other => {
+            ArgKind::String(s) => self.tree.literal(s).clone(),
+            _ => {
                 return Err(self.error(
-                    &At::Arg(other),
-                    format!("can't evaluate command {}", go_quote(&other.to_string())),
+                    &At::Arg(arg),
+                    format!(
+                        "can't evaluate command {}",
+                        go_quote(&self.tree.show_arg(arg))
+                    ),
                 ));
             }
         }))
     }
 
     fn eval_chain_receiver(&mut self, dot: &Dot, chain: &'e Arg, node: &'e Arg) -> R<Dot> {
-        if let Arg::Nil { .. } = node {
+        if let ArgKind::Nil = node.kind {
             return Err(self.error(
                 &At::Arg(chain),
-                format!("indirection through explicit nil in {chain}"),
+                format!(
+                    "indirection through explicit nil in {}",
+                    self.tree.show_arg(chain)
+                ),
             ));
         }
         let mut v = self.eval_arg(dot, node)?;
@@ -613,14 +636,14 @@ impl<'e> Exec<'e, '_, '_, '_> {
         args: &'e [Arg],
         final_: Option<Dot>,
     ) -> R<Dot> {
-        if let Some(rest) = var.ident.get(1..).filter(|r| !r.is_empty())
-            && self.st.replaced.is_empty()
-        {
-            let name = var.ident.first().map(|s| s.as_ref()).unwrap_or("");
+        let rest = self.tree.var_fields(var);
+        if !rest.is_empty() && self.st.replaced.is_empty() {
+            let name = self.tree.var_name(var);
             if let Some(slot) = self.vars.iter().rev().find(|slot| slot.0 == name) {
                 let has_args = args.len() > 1 || final_.is_some();
                 let reachable = rest.len() - usize::from(has_args);
-                let (v, boxed, walked) = walk_maps(&slot.1.v, slot.1.boxed, &rest[..reachable]);
+                let (v, boxed, walked) =
+                    walk_maps(self.tree, &slot.1.v, slot.1.boxed, &rest[..reachable]);
                 let partial = Dot {
                     v: v.clone(),
                     boxed,
@@ -632,16 +655,19 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
         }
         let value = self.var_value(var)?;
-        if var.ident.len() == 1 {
+        if rest.is_empty() {
             if args.len() > 1 || final_.is_some() {
                 return Err(self.error(
                     &At::Arg(node),
-                    format!("can't give argument to non-function {node}"),
+                    format!(
+                        "can't give argument to non-function {}",
+                        self.tree.show_arg(node)
+                    ),
                 ));
             }
             return Ok(value);
         }
-        self.eval_field_chain(dot, &value, node, &var.ident[1..], args, final_)
+        self.eval_field_chain(dot, &value, node, rest, args, final_)
     }
 
     /// Reads the fields `ident` from `receiver`. While no map has been changed in place, the
@@ -652,17 +678,18 @@ impl<'e> Exec<'e, '_, '_, '_> {
         dot: &Dot,
         receiver: &Dot,
         node: &'e Arg,
-        ident: &'e [Box<str>],
+        ident: &'e [Span],
         args: &'e [Arg],
         final_: Option<Dot>,
     ) -> R<Dot> {
-        let Some(last) = ident.last() else {
+        let Some(&last) = ident.last() else {
             return Ok(receiver.clone());
         };
         let (mut receiver, walked) = if self.st.replaced.is_empty() {
             let has_args = args.len() > 1 || final_.is_some();
             let reachable = ident.len() - usize::from(has_args);
-            let (v, boxed, walked) = walk_maps(&receiver.v, receiver.boxed, &ident[..reachable]);
+            let (v, boxed, walked) =
+                walk_maps(self.tree, &receiver.v, receiver.boxed, &ident[..reachable]);
             let reached = Dot {
                 v: v.clone(),
                 boxed,
@@ -676,13 +703,15 @@ impl<'e> Exec<'e, '_, '_, '_> {
         };
         // Go reports field errors at the node it visited last: for `(pipe).x` that is the
         // pipeline's last operand, otherwise the field or variable itself.
-        let at = match node {
-            Arg::Chain { node: inner, .. } => last_at_arg(inner),
-            other => At::Arg(other),
+        let at = match node.kind {
+            ArgKind::Chain(c) => self.last_at_arg(self.tree.arg(self.tree.chain(c).node)),
+            _ => At::Arg(node),
         };
-        for name in &ident[walked..ident.len() - 1] {
+        for &name in &ident[walked..ident.len() - 1] {
+            let name = self.tree.name(name);
             receiver = self.eval_field(dot, name, node, &at, &[], None, receiver)?;
         }
+        let last = self.tree.name(last);
         self.eval_field(dot, last, node, &at, args, final_, receiver)
     }
 
@@ -776,22 +805,27 @@ impl<'e> Exec<'e, '_, '_, '_> {
     }
 
     fn eval_arg(&mut self, dot: &Dot, arg: &'e Arg) -> R<Dot> {
-        match arg {
-            Arg::Dot { .. } => Ok(dot.clone()),
-            Arg::Nil { .. } => Ok(Dot::plain(Value::Nil)),
-            Arg::Field { ident, .. } => {
+        match arg.kind {
+            ArgKind::Dot => Ok(dot.clone()),
+            ArgKind::Nil => Ok(Dot::plain(Value::Nil)),
+            ArgKind::Field(ident) => {
+                let ident = self.tree.idents(ident);
                 self.eval_field_chain(dot, dot, arg, ident, std::slice::from_ref(arg), None)
             }
-            Arg::Variable(v) => self.eval_variable(dot, v, arg, &[], None),
-            Arg::Pipe(p) => grow(|| self.eval_pipeline(dot, p)),
-            Arg::Identifier { name, func, .. } => {
-                self.eval_function(dot, arg, name, *func, &At::Arg(arg), &[], None)
+            ArgKind::Variable(v) => self.eval_variable(dot, self.tree.variable(v), arg, &[], None),
+            ArgKind::Pipe(p) => grow(|| self.eval_pipeline(dot, self.tree.pipe(p))),
+            ArgKind::Identifier(f) => {
+                let callee = self.tree.callee(f);
+                let name = self.tree.callee_name(callee);
+                self.eval_function(dot, arg, name, callee.func, &At::Arg(arg), &[], None)
             }
-            Arg::Chain { node, field, .. } => {
-                let receiver = self.eval_chain_receiver(dot, arg, node)?;
+            ArgKind::Chain(c) => {
+                let chain = self.tree.chain(c);
+                let receiver = self.eval_chain_receiver(dot, arg, self.tree.arg(chain.node))?;
+                let field = self.tree.idents(chain.field);
                 self.eval_field_chain(dot, &receiver, arg, field, &[], None)
             }
-            Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
+            ArgKind::Bool(_) | ArgKind::Number(_) | ArgKind::String(_) => {
                 self.eval_literal(dot, arg)
             }
         }
@@ -916,14 +950,17 @@ impl<'e> Exec<'e, '_, '_, '_> {
         if self.st.replaced.len() >= MAX_REPLACED {
             self.st.replaced.clear();
         }
-        let (root, path, root_value, nested): (Option<&'e Variable>, &'e [Box<str>], Value, bool) =
-            match node {
-                Arg::Variable(var) => match self.var_value(var) {
-                    Ok(d) => (Some(var), var.ident.get(1..).unwrap_or(&[]), d.v, d.boxed),
-                    Err(_) => return,
-                },
-                Arg::Field { ident, .. } => (None, ident, dot.v.clone(), dot.boxed),
-                Arg::Dot { .. } => (None, &[], dot.v.clone(), dot.boxed),
+        let (root, path, root_value, nested): (Option<&'e Variable>, &'e [Span], Value, bool) =
+            match node.kind {
+                ArgKind::Variable(v) => {
+                    let var = self.tree.variable(v);
+                    match self.var_value(var) {
+                        Ok(d) => (Some(var), self.tree.var_fields(var), d.v, d.boxed),
+                        Err(_) => return,
+                    }
+                }
+                ArgKind::Field(ident) => (None, self.tree.idents(ident), dot.v.clone(), dot.boxed),
+                ArgKind::Dot => (None, &[], dot.v.clone(), dot.boxed),
                 _ => return,
             };
         // A map read out of another one (a range element, a field) changes inside its
@@ -931,7 +968,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         if nested {
             self.st.deep = true;
         }
-        let Some(new_root) = set_path(&root_value, path, new) else {
+        let Some(new_root) = set_path(self.tree, &root_value, path, new) else {
             return;
         };
         if let Some(var) = root {
@@ -981,10 +1018,10 @@ impl<'e> Exec<'e, '_, '_, '_> {
             other => other,
         };
         let is_nil = msg.starts_with("invalid value;") || msg.ends_with("; got interface {}");
-        let message = match node {
-            Arg::Nil { .. } => format!("cannot assign nil to {expected}"),
-            Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
-                format!("expected {kind}; found {node}")
+        let message = match node.kind {
+            ArgKind::Nil => format!("cannot assign nil to {expected}"),
+            ArgKind::Bool(_) | ArgKind::Number(_) | ArgKind::String(_) => {
+                format!("expected {kind}; found {}", self.tree.show_arg(node))
             }
             _ if is_nil && boxed_nils & (1 << i.min(63)) != 0 => {
                 format!("wrong type for value; expected {expected}; got interface {{}}")
@@ -992,7 +1029,34 @@ impl<'e> Exec<'e, '_, '_, '_> {
             _ if is_nil => format!("invalid value; expected {expected}"),
             _ => msg.to_string(),
         };
-        self.error(&last_at_arg(node), message)
+        self.error(&self.last_at_arg(node), message)
+    }
+
+    /// The node Go's executor last visited after evaluating `pipe`: where it reports errors
+    /// raised after the evaluation (a range over a value it cannot iterate).
+    fn last_at(&self, pipe: &'e Pipe) -> At<'e> {
+        let Some(cmd) = self.tree.cmds(pipe).last() else {
+            return At::Pipe(pipe);
+        };
+        let args = self.tree.args(cmd);
+        let arg = match args.first() {
+            Some(first) if matches!(first.kind, ArgKind::Identifier(_)) && args.len() > 1 => {
+                args.last()
+            }
+            first => first,
+        };
+        match arg {
+            Some(a) => self.last_at_arg(a),
+            None => At::Cmd(cmd),
+        }
+    }
+
+    fn last_at_arg(&self, arg: &'e Arg) -> At<'e> {
+        match arg.kind {
+            ArgKind::Pipe(p) => self.last_at(self.tree.pipe(p)),
+            ArgKind::Chain(c) => self.last_at_arg(self.tree.arg(self.tree.chain(c).node)),
+            _ => At::Arg(arg),
+        }
     }
 
     /// A `string` parameter as Go's `evalArg` converts it: literals are checked by kind,
@@ -1004,13 +1068,16 @@ impl<'e> Exec<'e, '_, '_, '_> {
         final_: Option<&Dot>,
     ) -> R<Arc<str>> {
         let (d, at) = match arg {
-            Some(a @ Arg::Nil { .. }) => {
+            Some(a) if matches!(a.kind, ArgKind::Nil) => {
                 return Err(self.error(&At::Arg(a), "cannot assign nil to string"));
             }
-            Some(a @ (Arg::Bool { .. } | Arg::Number { .. })) => {
-                return Err(self.error(&At::Arg(a), format!("expected string; found {a}")));
+            Some(a) if matches!(a.kind, ArgKind::Bool(_) | ArgKind::Number(_)) => {
+                return Err(self.error(
+                    &At::Arg(a),
+                    format!("expected string; found {}", self.tree.show_arg(a)),
+                ));
             }
-            Some(a) => (self.eval_arg(dot, a)?, last_at_arg(a)),
+            Some(a) => (self.eval_arg(dot, a)?, self.last_at_arg(a)),
             None => match final_ {
                 Some(f) => (f.clone(), At::None),
                 None => (Dot::plain(Value::Nil), At::None),
@@ -1102,13 +1169,13 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
         };
         let mut overlay = TreeSet::default();
-        let mut main: Option<Arc<Tree>> = None;
+        let mut main: Option<Arc<Program>> = None;
         for tree in trees.iter() {
             let tree = tree.clone();
             if tree.name.as_ref() == ROOT_NAME && main.is_none() {
                 main = Some(tree.clone());
             }
-            let keep_old = tree.is_empty() && self.st.lookup(&tree.name).is_some();
+            let keep_old = tree.is_empty && self.st.lookup(&tree.name).is_some();
             if !keep_old {
                 overlay.insert(tree.name.clone(), tree);
             }
@@ -1233,7 +1300,9 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 let msg = if argv[0].is_nil() {
                     "call of nil".to_string()
                 } else {
-                    let callee = params.first().map_or_else(String::new, |p| p.to_string());
+                    let callee = params
+                        .first()
+                        .map_or_else(String::new, |p| self.tree.show_arg(p));
                     format!("non-function {callee} of type {}", go_type(&argv[0]))
                 };
                 return Err(call_err(self, msg));
@@ -1254,7 +1323,7 @@ static PARSED_TPL: LazyLock<Mutex<TplCache>> = LazyLock::new(Mutex::default);
 const MAX_TPL_CACHE_BYTES: usize = 8 << 20;
 
 /// The trees of one parsed text.
-type ParsedText = Arc<[Arc<Tree>]>;
+type ParsedText = Arc<[Arc<Program>]>;
 
 #[derive(Default)]
 struct TplCache {
@@ -1274,7 +1343,7 @@ fn parse_tpl(text: &str, resolve: Resolver) -> Result<ParsedText, TemplateError>
     }
     let trees: ParsedText = parse::parse(ROOT_NAME, text, resolve)?
         .into_iter()
-        .map(Arc::new)
+        .map(|tree| Arc::new(Program::from_tree(tree)))
         .collect();
     if let Ok(mut cache) = PARSED_TPL.lock() {
         if cache.bytes + text.len() > MAX_TPL_CACHE_BYTES {
@@ -1295,14 +1364,15 @@ fn parse_tpl(text: &str, resolve: Resolver) -> Result<ParsedText, TemplateError>
 }
 
 /// `root` with the map entry at `path` replaced by `value` (maps along the path are copied).
-fn set_path(root: &Value, path: &[Box<str>], value: &Value) -> Option<Value> {
+fn set_path(program: &Program, root: &Value, path: &[Span], value: &Value) -> Option<Value> {
     let Some((first, rest)) = path.split_first() else {
         return Some(value.clone());
     };
     let Value::Map(m) = root else {
         return None;
     };
-    let child = set_path(m.get(first.as_ref())?, rest, value)?;
+    let first = program.name(*first);
+    let child = set_path(program, m.get(first)?, rest, value)?;
     let mut copy = (**m).clone();
     copy.insert(first.to_string(), child);
     Some(Value::map(copy))
@@ -1383,8 +1453,20 @@ fn literal_to_convert(msg: &str, params: &[Arg], argv: &[Value]) -> Option<usize
         return None;
     }
     params.iter().zip(argv).position(|(p, v)| match (p, v) {
-        (Arg::Number { .. }, Value::Float(x)) => wants_int && x.fract() == 0.0,
-        (Arg::Number { .. }, Value::Int(_)) => wants_float,
+        (
+            Arg {
+                kind: ArgKind::Number(_),
+                ..
+            },
+            Value::Float(x),
+        ) => wants_int && x.fract() == 0.0,
+        (
+            Arg {
+                kind: ArgKind::Number(_),
+                ..
+            },
+            Value::Int(_),
+        ) => wants_float,
         _ => false,
     })
 }
@@ -1412,45 +1494,22 @@ fn check_arity(
     Ok(())
 }
 
-/// The node Go's executor last visited after evaluating `pipe`: where it reports errors
-/// raised after the evaluation (a range over a value it cannot iterate).
-fn last_at(pipe: &Pipe) -> At<'_> {
-    let Some(cmd) = pipe.cmds.last() else {
-        return At::Pipe(pipe);
-    };
-    let arg = match cmd.args.first() {
-        Some(Arg::Identifier { .. }) if cmd.args.len() > 1 => cmd.args.last(),
-        first => first,
-    };
-    match arg {
-        Some(a) => last_at_arg(a),
-        None => At::Cmd(cmd),
-    }
-}
-
-fn last_at_arg(arg: &Arg) -> At<'_> {
-    match arg {
-        Arg::Pipe(p) => last_at(p),
-        Arg::Chain { node, .. } => last_at_arg(node),
-        other => At::Arg(other),
-    }
-}
-
 /// A missing map entry, as `missingkey=zero` reads it.
 static NIL: Value = Value::Nil;
 
 /// Follows `names` through nested maps by reference, as far as maps go: the value reached,
 /// whether it was read out of a map (Go's `interface{}`), and how many names were followed.
 fn walk_maps<'v>(
+    program: &Program,
     mut v: &'v Value,
     mut boxed: bool,
-    names: &[Box<str>],
+    names: &[Span],
 ) -> (&'v Value, bool, usize) {
-    for (i, name) in names.iter().enumerate() {
+    for (i, &name) in names.iter().enumerate() {
         let Value::Map(m) = v else {
             return (v, boxed, i);
         };
-        v = m.get(name.as_ref()).unwrap_or(&NIL);
+        v = m.get(program.name(name)).unwrap_or(&NIL);
         boxed = true;
     }
     (v, boxed, names.len())

@@ -12,6 +12,7 @@ pub mod funcs;
 pub mod gofmt;
 mod lexer;
 mod parse;
+mod program;
 
 use std::sync::Arc;
 
@@ -54,11 +55,11 @@ impl Templates {
     pub fn parse(&mut self, name: &str, source: &str) -> Result<(), TemplateError> {
         let trees = parse::parse(name, source, self.resolve)?;
         for tree in trees {
-            if tree.is_empty() && self.trees.contains_key(tree.name.as_ref()) {
+            let program = program::Program::from_tree(tree);
+            if program.is_empty && self.trees.contains_key(program.name.as_ref()) {
                 continue;
             }
-            self.trees
-                .insert(tree.name.clone(), Arc::new(tree.compacted()));
+            self.trees.insert(program.name.clone(), Arc::new(program));
         }
         Ok(())
     }

@@ -18,8 +18,8 @@ const MAX_PAREN_DEPTH: usize = 10000;
 /// Go's `maxPipelineCmds`.
 const MAX_PIPELINE_CMDS: usize = 100000;
 
-/// Stack kept free before recursing into a nested template part (parsing it, or copying its
-/// tree); grown on demand so deep nesting cannot overflow the thread's stack.
+/// Stack kept free before recursing into a nested template part (parsing it, or flattening
+/// its tree); grown on demand so deep nesting cannot overflow the thread's stack.
 pub(super) const RED_ZONE: usize = 64 * 1024;
 pub(super) const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 
