@@ -298,9 +298,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 }
                 Node::Action(pipe) => {
                     let pipe = self.tree.pipe(*pipe);
-                    let v = self.eval_pipeline(dot, pipe)?;
-                    if pipe.decl.is_empty() {
-                        print_value(out, &v.v);
+                    if !self.print_in_place(dot, pipe, out) {
+                        let v = self.eval_pipeline(dot, pipe)?;
+                        if pipe.decl.is_empty() {
+                            print_value(out, &v.v);
+                        }
                     }
                     Flow::Normal
                 }
@@ -324,6 +326,44 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// Prints the commonest actions, a string literal (`{{ "{{" }}` in charts that emit
+    /// templates of their own) or a chain of map fields (`{{ .Values.a.b }}`, `{{ $x.y }}`),
+    /// straight from where the value lies, without taking a share of it. False when the
+    /// action is anything else, for [`Exec::eval_pipeline`] to run.
+    fn print_in_place(&self, dot: &Dot, pipe: &'e Pipe, out: &mut String) -> bool {
+        if !pipe.decl.is_empty() || !self.st.replaced.is_empty() {
+            return false;
+        }
+        let [cmd] = self.tree.cmds(pipe) else {
+            return false;
+        };
+        let [arg] = self.tree.args(cmd) else {
+            return false;
+        };
+        let (base, fields) = match arg.kind {
+            ArgKind::String(s) => {
+                print_value(out, self.tree.literal(s));
+                return true;
+            }
+            ArgKind::Field(ident) => (&dot.v, self.tree.idents(ident)),
+            ArgKind::Variable(v) => {
+                let var = self.tree.variable(v);
+                let name = self.tree.var_name(var);
+                match self.vars.iter().rev().find(|slot| slot.0 == name) {
+                    Some(slot) => (&slot.1.v, self.tree.var_fields(var)),
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+        let (v, _, walked) = walk_maps(self.tree, base, false, fields);
+        if walked < fields.len() {
+            return false;
+        }
+        print_value(out, v);
+        true
     }
 
     fn walk_if_with(&mut self, with: bool, dot: &Dot, b: &'e Branch, out: &mut String) -> R<Flow> {

@@ -484,29 +484,42 @@ fn cat(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     Ok(Value::from(parts.join(" ")))
 }
 
-fn indent_text(spaces: i64, s: &str) -> Result<String, FuncError> {
+/// Sprig's `indent` (`pad + strings.Replace(s, "\n", "\n" + pad, -1)`), after `prefix`, built
+/// in one buffer of the final size: charts indent every block they include, thousands of
+/// times per render.
+fn indent_text(prefix: &str, spaces: i64, s: &str) -> Result<String, FuncError> {
     let pad = go_repeat(" ", spaces)?;
-    let lines = s.matches('\n').count() + 1;
+    let lines = memchr::memchr_iter(b'\n', s.as_bytes()).count() + 1;
     if pad.len().saturating_mul(lines) > MAX_REPEAT_BYTES {
         return Err(FuncError(format!(
             "indenting {lines} lines by {spaces} is too long"
         )));
     }
-    Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
+    let mut out = String::with_capacity(prefix.len() + s.len() + pad.len() * lines);
+    out.push_str(prefix);
+    out.push_str(&pad);
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', s.as_bytes()) {
+        out.push_str(s.get(start..=newline).unwrap_or_default());
+        out.push_str(&pad);
+        start = newline + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
+    Ok(out)
 }
 
 fn indent(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("indent", args, 2)?;
     let spaces = int_arg(args, 0)?;
     let s = string_arg(args, 1)?;
-    Ok(Value::from(indent_text(spaces, s)?))
+    Ok(Value::from(indent_text("", spaces, s)?))
 }
 
 fn nindent(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("nindent", args, 2)?;
     let spaces = int_arg(args, 0)?;
     let s = string_arg(args, 1)?;
-    Ok(Value::from(format!("\n{}", indent_text(spaces, s)?)))
+    Ok(Value::from(indent_text("\n", spaces, s)?))
 }
 
 /// `strings.Replace(s, old, new, -1)`; an empty `old` matches before every rune and at the end.
@@ -1146,6 +1159,10 @@ cat "a" 1 nil "b" .Values.l ⇒ "a 1 b [1 2 x 2]"
 indent 2 "a\nb" ⇒ "  a\n  b"
 nindent 4 "x\n\ny" ⇒ "\n    x\n    \n    y"
 indent 0 "" ⇒ ""
+indent 2 "a\n" ⇒ "  a\n  "
+nindent 1 "" ⇒ "\n "
+indent 1 "é\nü" ⇒ " é\n ü"
+nindent 2 "\n\n" ⇒ "\n  \n  \n  "
 replace "l" "L" "hello" ⇒ "heLLo"
 replace "" "-" "abc" ⇒ "-a-b-c-"
 plural "one" "many" 1 ⇒ "one"
