@@ -34,10 +34,41 @@ fn semver_fn(_: &mut super::CallContext<'_>, args: &[Value]) -> FuncResult {
 
 fn semver_compare(_: &mut super::CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("semverCompare", args, 2)?;
-    let constraints = Constraints::parse(string_arg(args, 0)?)?;
-    let version = Version::parse(string_arg(args, 1)?)?;
-    Ok(Value::Bool(constraints.check(&version)))
+    let constraint = string_arg(args, 0)?;
+    let version = string_arg(args, 1)?;
+    COMPARED.with(|compared| {
+        let mut compared = compared.borrow_mut();
+        if let Some(answer) = compared.get(constraint).and_then(|v| v.get(version)) {
+            return answer.clone().map(Value::Bool);
+        }
+        let answer =
+            Constraints::parse(constraint).and_then(|c| Ok(c.check(&Version::parse(version)?)));
+        if compared.len() >= MAX_COMPARED {
+            compared.clear();
+        }
+        let versions = compared.entry(constraint.into()).or_default();
+        if versions.len() >= MAX_COMPARED {
+            versions.clear();
+        }
+        versions.insert(version.into(), answer.clone());
+        answer.map(Value::Bool)
+    })
 }
+
+/// Answers `semverCompare` gave on this thread, by constraint and version. Charts compare the
+/// same constraint with the cluster's version in template after template (kube-prometheus-stack
+/// in every rules file), and parsing a constraint costs far more than looking it up.
+type Compared = std::collections::HashMap<
+    Box<str>,
+    std::collections::HashMap<Box<str>, Result<bool, FuncError>>,
+>;
+
+thread_local! {
+    static COMPARED: std::cell::RefCell<Compared> = std::cell::RefCell::default();
+}
+
+/// Beyond this many constraints, or versions of one, the memory starts over.
+const MAX_COMPARED: usize = 256;
 
 /// A parsed version: `*semver.Version` to templates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -714,6 +745,32 @@ mod tests {
         let cs = Constraints::parse(c).map_err(|e| e.0)?;
         let v = Version::parse(v).map_err(|e| e.0)?;
         Ok(cs.check(&v))
+    }
+
+    #[test]
+    fn remembered_comparisons_answer_as_fresh_ones() {
+        use crate::engine::funcs::strings::tests::call;
+        let cases = [
+            (">=1.14.0-0", "v1.36.0"),
+            ("<1.14.0-0", "v1.36.0"),
+            (">=1.14.0-0", "v1.13.2"),
+            ("not a constraint", "v1.36.0"),
+            (">=1.14.0-0", "not a version"),
+        ];
+        for _ in 0..2 {
+            for (c, v) in cases {
+                let fresh = cmp(c, v);
+                let called = call("semverCompare", &[Value::str(c), Value::str(v)]);
+                assert_eq!(called.map_err(|e| e.0), fresh.map(Value::Bool), "{c} {v}");
+            }
+        }
+        for i in 0..MAX_COMPARED + 10 {
+            let v = format!("1.{i}.0");
+            assert_eq!(
+                call("semverCompare", &[Value::str(">=1.100.0"), Value::str(&v)]),
+                Ok(Value::Bool(i >= 100))
+            );
+        }
     }
 
     #[test]
