@@ -1549,11 +1549,28 @@ fn walk_maps<'v>(
         let Value::Map(m) = v else {
             return (v, boxed, i);
         };
-        v = m.get(program.name(name)).unwrap_or(&NIL);
+        v = field_of(m, program.name(name)).unwrap_or(&NIL);
         boxed = true;
     }
     (v, boxed, names.len())
 }
+
+/// A map entry by key. Most maps a template reads are small (the chart context has seven
+/// keys), and for those comparing the lengths the map holds inline first, and bytes only
+/// where they match, reads far less memory than an ordered search, which reads the bytes of
+/// every key it passes.
+#[inline]
+fn field_of<'m>(m: &'m Map, key: &str) -> Option<&'m Value> {
+    if m.len() > SMALL_MAP {
+        return m.get(key);
+    }
+    m.iter()
+        .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+        .map(|(_, v)| v)
+}
+
+/// Up to this many keys (one B-tree node), [`field_of`] scans instead of searching.
+const SMALL_MAP: usize = 11;
 
 /// Runs `f` on a fresh stack segment when the current one is nearly used up, so that deep
 /// template nesting ends in Go's errors (or succeeds) instead of overflowing the stack.
