@@ -61,7 +61,8 @@ type Searched = (Arc<Map>, Option<Value>);
 /// A set of template trees, looked up by name.
 pub type TreeSet = FastMap<Arc<str>, Arc<Program>>;
 
-/// What every template execution of one `Templates::execute` call shares.
+/// What the template executions of one [`super::Session`] (or one `Templates::execute` call)
+/// share.
 pub struct State<'s, 'c, 'x> {
     base: &'s TreeSet,
     resolve: Resolver,
@@ -97,6 +98,19 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             deep: false,
             memo: RefCell::new(FastMap::default()),
         }
+    }
+
+    /// Ready for the next top-level template: what one execution changed in place is
+    /// forgotten, while the pools and the include counters' names stay for reuse.
+    pub fn reset(&mut self) {
+        self.overlays.clear();
+        for count in self.includes.values_mut() {
+            *count = 0;
+        }
+        self.depth = 0;
+        self.replaced.clear();
+        self.deep = false;
+        self.memo.get_mut().clear();
     }
 
     fn lookup(&self, name: &str) -> Option<Arc<Program>> {

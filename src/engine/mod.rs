@@ -95,13 +95,15 @@ impl Templates {
         ctx: &mut CallContext<'_>,
     ) -> Result<String, TemplateError> {
         let mut out = String::new();
-        let mut state = State::new(&self.trees, self.resolve, ctx);
-        let r = state.execute_template(name, data.clone(), &mut out);
-        if let Some(changed) = state.replacement_for(data) {
-            *data = changed;
-        }
-        r.map_err(|e| *e)?;
+        self.session(ctx).execute_shared(name, data, &mut out)?;
         Ok(out)
+    }
+
+    /// For executing many templates in turn, as a chart's render does.
+    pub fn session<'t, 'c, 'x>(&'t self, ctx: &'c mut CallContext<'x>) -> Session<'t, 'c, 'x> {
+        Session {
+            state: State::new(&self.trees, self.resolve, ctx),
+        }
     }
 
     /// A set resolving functions with `resolve` instead of the full library (tests use it to
@@ -112,6 +114,30 @@ impl Templates {
             trees: TreeSet::default(),
             resolve,
         }
+    }
+}
+
+/// Templates executed one after another with the same functions and lookups. The executor's
+/// working memory (argument vectors, include buffers, counters) is kept from one template to
+/// the next: a large chart runs hundreds of templates per render.
+pub struct Session<'t, 'c, 'x> {
+    state: State<'t, 'c, 'x>,
+}
+
+impl Session<'_, '_, '_> {
+    /// [`Templates::execute_shared`], appending the output to `out`.
+    pub fn execute_shared(
+        &mut self,
+        name: &str,
+        data: &mut Value,
+        out: &mut String,
+    ) -> Result<(), TemplateError> {
+        self.state.reset();
+        let r = self.state.execute_template(name, data.clone(), out);
+        if let Some(changed) = self.state.replacement_for(data) {
+            *data = changed;
+        }
+        r.map_err(|e| *e)
     }
 }
 

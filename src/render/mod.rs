@@ -180,6 +180,10 @@ impl Renderer {
         let templates = self.templates_for(key, &order, &jobs, &sources)?;
 
         let mut ctx = CallContext { lookup, random };
+        let mut session = templates.session(&mut ctx);
+        // Each template is written here, then copied out at its exact size: the buffer stays
+        // in cache, and no output grows by reallocation.
+        let mut scratch = String::new();
         let mut rendered = Rendered::new();
         for &i in &order {
             let job = &jobs[i];
@@ -195,13 +199,17 @@ impl Renderer {
                 template_info.insert("BasePath".into(), Value::str(&job.base_path));
                 Arc::make_mut(map).insert("Template".into(), Value::map(template_info));
             }
-            let text = templates
-                .execute_shared(&job.name, data, &mut ctx)
+            scratch.clear();
+            session
+                .execute_shared(&job.name, data, &mut scratch)
                 .map_err(|error| RenderError::Execute {
                     template: job.name.clone(),
                     error,
                 })?;
-            rendered.insert(job.name.clone(), crate::engine::strip_no_value(text));
+            rendered.insert(
+                job.name.clone(),
+                crate::engine::strip_no_value(scratch.as_str().to_owned()),
+            );
         }
         Ok(rendered)
     }
