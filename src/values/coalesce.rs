@@ -202,16 +202,47 @@ fn default_for_copy(val: Value, merge: bool) -> Option<Value> {
     }
     match &val {
         Value::Nil => None,
-        Value::Map(m) if m.values().any(has_nil_entry) => {
-            let stripped: Map = m
-                .iter()
-                .filter_map(|(k, v)| default_for_copy(v.clone(), false).map(|v| (k.clone(), v)))
-                .collect();
-            Some(Value::map(stripped))
-        }
+        Value::Map(m) => Some(without_nils(m).unwrap_or(val)),
         _ => Some(val),
     }
 }
+
+/// `m` with its nulls removed at every depth, or `None` when it has none. Chart defaults are
+/// shared and never change, and every coalesce copies the same ones (a large chart's defaults
+/// hold thousands of entries), so answers are remembered by map. An entry holds a weak
+/// reference to its map: the map's memory is not freed while it exists, so its address
+/// cannot come to name another map, and a map that is gone keeps none of its values alive.
+fn without_nils(m: &Arc<Map>) -> Option<Value> {
+    let key = Arc::as_ptr(m) as usize;
+    if let Ok(known) = STRIPPED.lock()
+        && let Some((map, answer)) = known.get(&key)
+        && map.strong_count() > 0
+    {
+        return answer.clone();
+    }
+    let answer = m.values().any(has_nil_entry).then(|| {
+        let stripped: Map = m
+            .iter()
+            .filter_map(|(k, v)| default_for_copy(v.clone(), false).map(|v| (k.clone(), v)))
+            .collect();
+        Value::map(stripped)
+    });
+    if let Ok(mut known) = STRIPPED.lock() {
+        if known.len() >= MAX_STRIPPED {
+            known.clear();
+        }
+        known.insert(key, (Arc::downgrade(m), answer.clone()));
+    }
+    answer
+}
+
+type Stripped = std::collections::HashMap<usize, (std::sync::Weak<Map>, Option<Value>)>;
+
+static STRIPPED: std::sync::LazyLock<std::sync::Mutex<Stripped>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Maps remembered by [`without_nils`] before it starts over.
+const MAX_STRIPPED: usize = 4096;
 
 fn has_nil_entry(v: &Value) -> bool {
     match v {

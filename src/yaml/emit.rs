@@ -3,7 +3,7 @@
 //! writes it. The emitter below follows go-yaml v2's rules for indentation, quoting, block
 //! scalars and folding at 80 columns, for the block-style documents `toYaml` produces.
 
-use std::sync::Arc;
+use std::borrow::Cow;
 
 use super::YamlError;
 use super::floatfmt::format_json_float;
@@ -14,13 +14,33 @@ use crate::value::Value;
 const BEST_INDENT: i64 = 2;
 const BEST_WIDTH: usize = 80;
 
-/// The go-yaml value the JSON round trip yields.
-enum Node {
+/// The go-yaml value the JSON round trip yields, borrowing the strings of the value it
+/// came from (`toYaml` runs on every labels block a chart includes; copying each key and
+/// string first cost more than writing them).
+enum Node<'v> {
     /// A number, bool or null, already formatted by go-yaml.
-    Plain(String),
-    Str(Arc<str>),
-    Seq(Vec<Node>),
-    Map(Vec<(Arc<str>, Node)>),
+    Plain(Cow<'v, str>),
+    Str(Cow<'v, str>),
+    Seq(Vec<Node<'v>>),
+    Map(Vec<(Cow<'v, str>, Node<'v>)>),
+}
+
+impl Node<'_> {
+    /// The same node owning its strings (for values an object hands over by value).
+    fn into_owned(self) -> Node<'static> {
+        let own = |s: Cow<'_, str>| Cow::Owned(s.into_owned());
+        match self {
+            Node::Plain(s) => Node::Plain(own(s)),
+            Node::Str(s) => Node::Str(own(s)),
+            Node::Seq(items) => Node::Seq(items.into_iter().map(Node::into_owned).collect()),
+            Node::Map(entries) => Node::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (own(k), v.into_owned()))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// Which Go encoder is imitated.
@@ -50,7 +70,7 @@ pub(crate) fn to_yaml(v: &Value, dialect: Dialect) -> Result<String, YamlError> 
     Ok(e.out)
 }
 
-fn node(v: &Value, depth: usize, dialect: Dialect) -> Result<Node, YamlError> {
+fn node(v: &Value, depth: usize, dialect: Dialect) -> Result<Node<'_>, YamlError> {
     if depth > super::MAX_DEPTH {
         return Err(YamlError::Marshal(format!(
             "json: exceeded max depth of {}",
@@ -58,15 +78,17 @@ fn node(v: &Value, depth: usize, dialect: Dialect) -> Result<Node, YamlError> {
         )));
     }
     Ok(match v {
-        Value::Nil => Node::Plain("null".into()),
-        Value::Bool(b) => Node::Plain(b.to_string()),
-        Value::Int(i) => Node::Plain(i.to_string()),
-        Value::Float(f) if dialect == Dialect::PrettyV3 => Node::Plain(match format_float_g(*f) {
-            s if s == "+Inf" => ".inf".into(),
-            s if s == "-Inf" => "-.inf".into(),
-            s if s == "NaN" => ".nan".into(),
-            s => s,
-        }),
+        Value::Nil => Node::Plain(Cow::Borrowed("null")),
+        Value::Bool(b) => Node::Plain(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Value::Int(i) => Node::Plain(Cow::Owned(i.to_string())),
+        Value::Float(f) if dialect == Dialect::PrettyV3 => {
+            Node::Plain(Cow::Owned(match format_float_g(*f) {
+                s if s == "+Inf" => ".inf".into(),
+                s if s == "-Inf" => "-.inf".into(),
+                s if s == "NaN" => ".nan".into(),
+                s => s,
+            }))
+        }
         Value::Float(f) if !f.is_finite() => {
             let what = if f.is_nan() {
                 "NaN"
@@ -79,11 +101,11 @@ fn node(v: &Value, depth: usize, dialect: Dialect) -> Result<Node, YamlError> {
                 "json: unsupported value: {what}"
             )));
         }
-        Value::Float(f) => Node::Plain(reread_number(&format_json_float(*f))),
+        Value::Float(f) => Node::Plain(Cow::Owned(reread_number(&format_json_float(*f)))),
         Value::String(s) if dialect == Dialect::SigsV2 && s.contains('\u{85}') => {
-            Node::Str(Arc::from(fold_next_line(s)))
+            Node::Str(Cow::Owned(fold_next_line(s)))
         }
-        Value::String(s) => Node::Str(s.clone()),
+        Value::String(s) => Node::Str(Cow::Borrowed(s)),
         Value::List(items) => Node::Seq(
             items
                 .iter()
@@ -93,11 +115,11 @@ fn node(v: &Value, depth: usize, dialect: Dialect) -> Result<Node, YamlError> {
         Value::Map(map) => {
             let entries = map
                 .iter()
-                .map(|(k, item)| Ok((Arc::from(k.as_str()), node(item, depth + 1, dialect)?)))
+                .map(|(k, item)| Ok((Cow::Borrowed(k.as_str()), node(item, depth + 1, dialect)?)))
                 .collect::<Result<Vec<_>, YamlError>>()?;
             Node::Map(merge_sort(entries))
         }
-        Value::Object(o) => node(&o.to_data(), depth, dialect)?,
+        Value::Object(o) => node(&o.to_data(), depth, dialect)?.into_owned(),
     })
 }
 
@@ -148,7 +170,7 @@ fn reread_number(json: &str) -> String {
 /// Sorts map entries with go-yaml's key order. That order is not transitive for some odd
 /// keys (`0a10`, `007`, `01`), where Go's result depends on its random map iteration; a
 /// merge sort gives a deterministic answer there and, unlike `sort_by`, cannot panic.
-fn merge_sort(mut entries: Vec<(Arc<str>, Node)>) -> Vec<(Arc<str>, Node)> {
+fn merge_sort<K: AsRef<str>, N>(mut entries: Vec<(K, N)>) -> Vec<(K, N)> {
     if entries.len() <= 1 {
         return entries;
     }
@@ -159,7 +181,7 @@ fn merge_sort(mut entries: Vec<(Arc<str>, Node)>) -> Vec<(Arc<str>, Node)> {
     let mut right = right.into_iter().peekable();
     loop {
         let take_right = match (left.peek(), right.peek()) {
-            (Some(l), Some(r)) => key_less(&r.0, &l.0),
+            (Some(l), Some(r)) => key_less(r.0.as_ref(), l.0.as_ref()),
             (Some(_), None) => false,
             (None, Some(_)) => true,
             (None, None) => break,
@@ -315,9 +337,10 @@ fn analyze(value: &str, dialect: Dialect) -> Analysis {
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_whitespace = true;
-    let chars: Vec<char> = value.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let next = chars.get(i + 1).copied();
+    let mut chars = value.chars().peekable();
+    let mut i = 0;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
         let followed_by_whitespace = next.is_none_or(is_blank);
         if i == 0 {
             match c {
@@ -338,7 +361,7 @@ fn analyze(value: &str, dialect: Dialect) -> Analysis {
         } else if !is_printable(c) {
             special = true;
         }
-        let last = i + 1 == chars.len();
+        let last = next.is_none();
         if c == ' ' {
             leading_space |= i == 0;
             trailing_space |= last;
@@ -357,6 +380,7 @@ fn analyze(value: &str, dialect: Dialect) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = is_blank(c) || is_break(c) || c == '\0';
+        i += 1;
     }
     let mut a = Analysis {
         multiline: line_breaks,
@@ -460,7 +484,7 @@ impl Emitter {
         self.indention = self.indention && is_indention;
     }
 
-    fn node(&mut self, node: &Node, ctx: Context) {
+    fn node(&mut self, node: &Node<'_>, ctx: Context) {
         match node {
             Node::Plain(text) => self.scalar(text, Style::Plain, ctx),
             Node::Str(s) => {
@@ -490,7 +514,7 @@ impl Emitter {
                 for (key, value) in entries {
                     self.write_indent();
                     let simple = !key.chars().any(is_break) && key.len() <= 128;
-                    let key_node = Node::Str(key.clone());
+                    let key_node = Node::Str(Cow::Borrowed(key));
                     if simple {
                         self.node(&key_node, Context::SIMPLE_KEY);
                         self.write_indicator(":", false, false, false);
@@ -544,6 +568,14 @@ impl Emitter {
     fn plain(&mut self, value: &str, allow_breaks: bool) {
         if !self.whitespace {
             self.put(' ');
+        }
+        // A scalar with no space or line break (most keys and values) is written as it is.
+        if !value.chars().any(|c| c == ' ' || is_break(c)) {
+            self.out.push_str(value);
+            self.column += value.chars().count();
+            self.whitespace = false;
+            self.indention = false;
+            return;
         }
         let chars: Vec<char> = value.chars().collect();
         let (mut spaces, mut breaks) = (false, false);
