@@ -1022,7 +1022,8 @@ impl<'e> Exec<'e, '_, '_, '_> {
         if nested {
             self.st.deep = true;
         }
-        let Some(new_root) = set_path(self.tree, &root_value, path, new) else {
+        let names: Vec<&str> = path.iter().map(|&name| self.tree.name(name)).collect();
+        let Some(new_root) = super::funcs::replace_at_path(&root_value, &names, new.clone()) else {
             return;
         };
         if let Some(var) = root {
@@ -1415,21 +1416,6 @@ fn parse_tpl(text: &str, resolve: Resolver) -> Result<ParsedText, TemplateError>
         }
     }
     Ok(trees)
-}
-
-/// `root` with the map entry at `path` replaced by `value` (maps along the path are copied).
-fn set_path(program: &Program, root: &Value, path: &[Span], value: &Value) -> Option<Value> {
-    let Some((first, rest)) = path.split_first() else {
-        return Some(value.clone());
-    };
-    let Value::Map(m) = root else {
-        return None;
-    };
-    let first = program.name(*first);
-    let child = set_path(program, m.get(first)?, rest, value)?;
-    let mut copy = (**m).clone();
-    copy.insert(first.to_string(), child);
-    Some(Value::map(copy))
 }
 
 /// The argument an argument-conversion message is about, and the type it expected. Go blames
