@@ -158,7 +158,9 @@ pub struct Program {
     names: String,
 }
 
-/// Table positions are `u32`; a template with more entries than that is refused.
+/// Table positions and source offsets are `u32`. Every entry stands for at least a byte of
+/// source, and sources are far smaller than 4 GiB (chart archives unpack to at most 100 MB,
+/// `tpl` texts come from values of a few MiB), so the saturation is never reached.
 fn index(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
 }
