@@ -209,13 +209,11 @@ fn default_for_copy(val: Value, merge: bool) -> Option<Value> {
 
 /// `m` with its nulls removed at every depth, or `None` when it has none. Chart defaults are
 /// shared and never change, and every coalesce copies the same ones (a large chart's defaults
-/// hold thousands of entries), so answers are remembered by map. An entry holds a weak
-/// reference to its map: the map's memory is not freed while it exists, so its address
-/// cannot come to name another map, and a map that is gone keeps none of its values alive.
+/// hold thousands of entries), so answers are remembered by map ([`Stripped`]).
 fn without_nils(m: &Arc<Map>) -> Option<Value> {
     let key = Arc::as_ptr(m) as usize;
     if let Ok(known) = STRIPPED.lock()
-        && let Some((map, answer)) = known.get(&key)
+        && let Some((map, answer)) = known.entries.get(&key)
         && map.strong_count() > 0
     {
         return answer.clone();
@@ -228,21 +226,44 @@ fn without_nils(m: &Arc<Map>) -> Option<Value> {
         Value::map(stripped)
     });
     if let Ok(mut known) = STRIPPED.lock() {
-        if known.len() >= MAX_STRIPPED {
-            known.clear();
-        }
-        known.insert(key, (Arc::downgrade(m), answer.clone()));
+        known.remember(key, m, answer.clone());
     }
     answer
 }
 
-type Stripped = std::collections::HashMap<usize, (std::sync::Weak<Map>, Option<Value>)>;
+/// Answers of [`without_nils`] by map address. An entry holds a weak reference to its map:
+/// the map's memory is not freed while the entry exists, so its address cannot come to name
+/// another map. Maps built during one coalesce (a parent's merge with its subcharts' values)
+/// die with it; their entries are dropped every [`PRUNE_EVERY`] answers, so they hold on to
+/// little, while the chart defaults' entries live as long as the charts.
+#[derive(Default)]
+struct Stripped {
+    entries: std::collections::HashMap<usize, (std::sync::Weak<Map>, Option<Value>)>,
+    since_pruned: usize,
+}
+
+impl Stripped {
+    fn remember(&mut self, key: usize, map: &Arc<Map>, answer: Option<Value>) {
+        self.since_pruned += 1;
+        if self.since_pruned >= PRUNE_EVERY {
+            self.since_pruned = 0;
+            self.entries.retain(|_, (map, _)| map.strong_count() > 0);
+            if self.entries.len() >= MAX_STRIPPED {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key, (Arc::downgrade(map), answer));
+    }
+}
 
 static STRIPPED: std::sync::LazyLock<std::sync::Mutex<Stripped>> =
     std::sync::LazyLock::new(Default::default);
 
-/// Maps remembered by [`without_nils`] before it starts over.
-const MAX_STRIPPED: usize = 4096;
+/// How many answers are given between two sweeps of entries whose map is gone.
+const PRUNE_EVERY: usize = 256;
+
+/// Live entries beyond which the memory starts over.
+const MAX_STRIPPED: usize = 1 << 16;
 
 fn has_nil_entry(v: &Value) -> bool {
     match v {
@@ -291,5 +312,59 @@ pub(crate) fn coalesce_tables(
                 _ => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_nulls(n: i64) -> Arc<Map> {
+        let mut inner = Map::new();
+        inner.insert("gone".into(), Value::Nil);
+        inner.insert("kept".into(), Value::Int(n));
+        let mut m = Map::new();
+        m.insert("inner".into(), Value::map(inner));
+        m.insert("top".into(), Value::Nil);
+        Arc::new(m)
+    }
+
+    #[test]
+    fn remembered_answers_equal_fresh_ones() {
+        let m = with_nulls(1);
+        let first = without_nils(&m);
+        let again = without_nils(&m);
+        let expected = {
+            let mut inner = Map::new();
+            inner.insert("kept".into(), Value::Int(1));
+            let mut top = Map::new();
+            top.insert("inner".into(), Value::map(inner));
+            Value::map(top)
+        };
+        assert_eq!(first, Some(expected.clone()));
+        assert_eq!(again, Some(expected));
+        let plain = Arc::new(Map::from([("a".to_string(), Value::Int(2))]));
+        assert_eq!(without_nils(&plain), None);
+    }
+
+    #[test]
+    fn maps_that_are_gone_are_not_remembered_for_long() {
+        for n in 0..(4 * PRUNE_EVERY as i64) {
+            let m = with_nulls(n);
+            let stripped = without_nils(&m).and_then(|v| v.get("inner").cloned());
+            assert_eq!(
+                stripped.and_then(|v| v.get("kept").cloned()),
+                Some(Value::Int(n))
+            );
+        }
+        let remembered = STRIPPED
+            .lock()
+            .map(|s| s.entries.len())
+            .unwrap_or(usize::MAX);
+        // Each map above leaves two entries (it and its inner map); other tests add a few.
+        assert!(
+            remembered < 2 * PRUNE_EVERY + 64,
+            "{remembered} entries kept"
+        );
     }
 }
