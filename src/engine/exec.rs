@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use foldhash::HashMap as FastMap;
-use std::sync::{Arc, LazyLock, Mutex};
 
 use super::ast::{Builtin, Func, Number};
 use super::builtins;
@@ -364,9 +364,8 @@ impl<'e> Exec<'e, '_, '_, '_> {
             ArgKind::Field(ident) => (&dot.v, self.tree.idents(ident)),
             ArgKind::Variable(v) => {
                 let var = self.tree.variable(v);
-                let name = self.tree.var_name(var);
-                match self.vars.iter().rev().find(|slot| slot.0 == name) {
-                    Some(slot) => (&slot.1.v, self.tree.var_fields(var)),
+                match self.slot(var) {
+                    Some(slot) => (&slot.v, self.tree.var_fields(var)),
                     None => return false,
                 }
             }
@@ -531,22 +530,30 @@ impl<'e> Exec<'e, '_, '_, '_> {
         Err(self.error(&At::Var(var), format!("undefined variable: {name}")))
     }
 
-    fn var_value(&self, var: &Variable) -> R<Dot> {
+    /// The innermost variable of `var`'s name in scope.
+    fn slot(&self, var: &Variable) -> Option<&Dot> {
         let name = self.tree.var_name(var);
-        for slot in self.vars.iter().rev() {
-            if slot.0 == name {
-                if !self.st.replaced.is_empty()
-                    && let Some(v) = self.st.replacement_for(&slot.1.v)
-                {
-                    return Ok(Dot {
-                        v,
-                        boxed: slot.1.boxed,
-                    });
-                }
-                return Ok(slot.1.clone());
-            }
+        self.vars
+            .iter()
+            .rev()
+            .find(|slot| slot.0 == name)
+            .map(|slot| &slot.1)
+    }
+
+    fn var_value(&self, var: &Variable) -> R<Dot> {
+        let Some(slot) = self.slot(var) else {
+            let name = self.tree.var_name(var);
+            return Err(self.error(&At::Var(var), format!("undefined variable: {name}")));
+        };
+        if !self.st.replaced.is_empty()
+            && let Some(v) = self.st.replacement_for(&slot.v)
+        {
+            return Ok(Dot {
+                v,
+                boxed: slot.boxed,
+            });
         }
-        Err(self.error(&At::Var(var), format!("undefined variable: {name}")))
+        Ok(slot.clone())
     }
 
     fn walk_template(&mut self, dot: &Dot, t: &'e TemplateCall, out: &mut String) -> R<()> {
@@ -691,22 +698,16 @@ impl<'e> Exec<'e, '_, '_, '_> {
         final_: Option<Dot>,
     ) -> R<Dot> {
         let rest = self.tree.var_fields(var);
-        if !rest.is_empty() && self.st.replaced.is_empty() {
-            let name = self.tree.var_name(var);
-            if let Some(slot) = self.vars.iter().rev().find(|slot| slot.0 == name) {
-                let has_args = args.len() > 1 || final_.is_some();
-                let reachable = rest.len() - usize::from(has_args);
-                let (v, boxed, walked) =
-                    walk_maps(self.tree, &slot.1.v, slot.1.boxed, &rest[..reachable]);
-                let partial = Dot {
-                    v: v.clone(),
-                    boxed,
-                };
-                if walked == rest.len() {
-                    return Ok(partial);
-                }
-                return self.eval_field_chain(dot, &partial, node, &rest[walked..], args, final_);
+        if !rest.is_empty()
+            && self.st.replaced.is_empty()
+            && let Some(slot) = self.slot(var)
+        {
+            let has_args = args.len() > 1 || final_.is_some();
+            let (partial, walked) = walk_fields(self.tree, slot, rest, has_args);
+            if walked == rest.len() {
+                return Ok(partial);
             }
+            return self.eval_field_chain(dot, &partial, node, &rest[walked..], args, final_);
         }
         let value = self.var_value(var)?;
         if rest.is_empty() {
@@ -741,13 +742,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
         };
         let (mut receiver, walked) = if self.st.replaced.is_empty() {
             let has_args = args.len() > 1 || final_.is_some();
-            let reachable = ident.len() - usize::from(has_args);
-            let (v, boxed, walked) =
-                walk_maps(self.tree, &receiver.v, receiver.boxed, &ident[..reachable]);
-            let reached = Dot {
-                v: v.clone(),
-                boxed,
-            };
+            let (reached, walked) = walk_fields(self.tree, receiver, ident, has_args);
             if walked == ident.len() {
                 return Ok(reached);
             }
@@ -1492,22 +1487,13 @@ fn literal_to_convert(msg: &str, params: &[Arg], argv: &[Value]) -> Option<usize
     if !wants_int && !wants_float {
         return None;
     }
-    params.iter().zip(argv).position(|(p, v)| match (p, v) {
-        (
-            Arg {
-                kind: ArgKind::Number(_),
-                ..
-            },
-            Value::Float(x),
-        ) => wants_int && x.fract() == 0.0,
-        (
-            Arg {
-                kind: ArgKind::Number(_),
-                ..
-            },
-            Value::Int(_),
-        ) => wants_float,
-        _ => false,
+    params.iter().zip(argv).position(|(p, v)| {
+        matches!(p.kind, ArgKind::Number(_))
+            && match v {
+                Value::Float(x) => wants_int && x.fract() == 0.0,
+                Value::Int(_) => wants_float,
+                _ => false,
+            }
     })
 }
 
@@ -1536,6 +1522,20 @@ fn check_arity(
 
 /// A missing map entry, as `missingkey=zero` reads it.
 static NIL: Value = Value::Nil;
+
+/// The value `receiver.names...` reaches through maps (a field with arguments, last, is left
+/// for a method call), cloned, and how many names were followed.
+fn walk_fields(program: &Program, receiver: &Dot, names: &[Span], has_args: bool) -> (Dot, usize) {
+    let reachable = names.len() - usize::from(has_args);
+    let (v, boxed, walked) = walk_maps(program, &receiver.v, receiver.boxed, &names[..reachable]);
+    (
+        Dot {
+            v: v.clone(),
+            boxed,
+        },
+        walked,
+    )
+}
 
 /// Follows `names` through nested maps by reference, as far as maps go: the value reached,
 /// whether it was read out of a map (Go's `interface{}`), and how many names were followed.

@@ -170,7 +170,7 @@ fn reread_number(json: &str) -> String {
 /// Sorts map entries with go-yaml's key order. That order is not transitive for some odd
 /// keys (`0a10`, `007`, `01`), where Go's result depends on its random map iteration; a
 /// merge sort gives a deterministic answer there and, unlike `sort_by`, cannot panic.
-fn merge_sort<K: AsRef<str>, N>(mut entries: Vec<(K, N)>) -> Vec<(K, N)> {
+fn merge_sort<'v>(mut entries: Vec<(Cow<'v, str>, Node<'v>)>) -> Vec<(Cow<'v, str>, Node<'v>)> {
     if entries.len() <= 1 {
         return entries;
     }
@@ -181,7 +181,7 @@ fn merge_sort<K: AsRef<str>, N>(mut entries: Vec<(K, N)>) -> Vec<(K, N)> {
     let mut right = right.into_iter().peekable();
     loop {
         let take_right = match (left.peek(), right.peek()) {
-            (Some(l), Some(r)) => key_less(r.0.as_ref(), l.0.as_ref()),
+            (Some(l), Some(r)) => key_less(&r.0, &l.0),
             (Some(_), None) => false,
             (None, Some(_)) => true,
             (None, None) => break,
