@@ -6,11 +6,32 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
+/// Two distinct loopback ports that are free now and that the system will not hand out to
+/// anyone else in the minute before the demo binds them. The demo builds and starts a control
+/// plane first, and every connection made meanwhile takes a port from the ephemeral range,
+/// which is where `bind(0)` would have picked them (CI once lost the metrics port that way).
+/// So they are taken from below that range, where only explicit binds land; each is held
+/// until both are chosen.
+fn free_ports() -> [u16; 2] {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = ephemeral_low.saturating_sub(12000).max(1024);
+    let span = u32::from(ephemeral_low.saturating_sub(low)).max(1);
+    let start = std::process::id() % span;
+    let mut held: Vec<TcpListener> = (0..span)
+        .map(|i| low.saturating_add(((start + i) % span) as u16))
+        .filter_map(|port| TcpListener::bind(("127.0.0.1", port)).ok())
+        .take(2)
+        .collect();
+    let mut port = || {
+        held.pop()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+            .unwrap_or_else(|| panic!("no two free ports below {ephemeral_low}"))
+    };
+    [port(), port()]
 }
 
 fn alive(pid: &str) -> bool {
@@ -21,13 +42,14 @@ fn alive(pid: &str) -> bool {
 fn demo_runs_end_to_end_and_stops_cleanly() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let state = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let [webhook_port, metrics_port] = free_ports();
     let out = Command::new("bash")
         .arg(repo.join("deploy/demo.sh"))
         .arg("--no-wait")
         .env("DSC_HELM_DEMO_DIR", state.path())
         .env("DSC_HELM_DEMO_PROFILE", "debug")
-        .env("DSC_HELM_DEMO_WEBHOOK_PORT", free_port().to_string())
-        .env("DSC_HELM_DEMO_METRICS_PORT", free_port().to_string())
+        .env("DSC_HELM_DEMO_WEBHOOK_PORT", webhook_port.to_string())
+        .env("DSC_HELM_DEMO_METRICS_PORT", metrics_port.to_string())
         .output()
         .unwrap_or_else(|e| panic!("running deploy/demo.sh: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
