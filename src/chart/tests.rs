@@ -269,15 +269,18 @@ fn directories_honour_helmignore() {
 #[test]
 fn all_corpus_archives_load() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/charts");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+    let entries: Vec<_> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("the corpus is missing at {}: {e}", root.display()))
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert!(!entries.is_empty(), "no charts under {}", root.display());
+    for entry in entries {
         let path = entry.path().join("chart.tgz");
         if let Err(e) = load(&path) {
             panic!("{}: {e}", path.display());
         }
-        n += 1;
     }
-    assert_eq!(n, 44);
 }
 
 #[test]

@@ -137,6 +137,16 @@ pub fn load_corpus() -> Vec<CorpusChart> {
         .collect()
 }
 
+/// The number of schema case files on disk (`charts/*/schema/*.json`), counted apart from
+/// [`load_corpus`] so that a test can check it saw every case of a corpus whose size grows.
+pub fn schema_case_files() -> usize {
+    sorted_entries(&corpus_dir().join("charts"))
+        .iter()
+        .flat_map(|chart| sorted_entries(&chart.join("schema")))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .count()
+}
+
 /// Reads a case's values file as `-f` would.
 pub fn case_values(case: &RenderCase) -> Result<Value, String> {
     let text = std::fs::read_to_string(&case.values_path).map_err(|e| e.to_string())?;

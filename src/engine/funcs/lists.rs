@@ -7,7 +7,9 @@
 
 use super::defaults::is_empty;
 use super::{CallContext, FuncError, FuncResult, Function, arity, arity_at_least, int_arg};
+use crate::engine::builtins::slice_object;
 use crate::value::Value;
+use std::borrow::Cow;
 
 pub fn get(name: &str) -> Option<Function> {
     Some(match name {
@@ -38,11 +40,18 @@ pub(crate) fn nil_deref() -> FuncError {
     FuncError::new("runtime error: invalid memory address or nil pointer dereference")
 }
 
-/// The list argument, or Sprig's "Cannot … KIND" error (`what` is the middle part).
-fn list_arg<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], FuncError> {
+/// The list argument, or Sprig's "Cannot … KIND" error (`what` is the middle part). Sprig
+/// asks reflection for the kind, so a Go slice type of Helm's own counts as a list too:
+/// `has "monitoring.coreos.com/v1" .Capabilities.APIVersions` searches the `VersionSet`.
+fn list_arg<'a>(v: &'a Value, what: &str) -> Result<Cow<'a, [Value]>, FuncError> {
     match v {
-        Value::List(items) => Ok(items),
+        Value::List(items) => Ok(Cow::Borrowed(items)),
         Value::Nil => Err(nil_deref()),
+        Value::Object(_) => match slice_object(v) {
+            Some(Value::List(ref items)) => Ok(Cow::Owned(items.to_vec())),
+            Some(Value::Map(_)) => Err(FuncError(format!("Cannot {what} map"))),
+            _ => Err(FuncError(format!("Cannot {what} {}", v.kind_name()))),
+        },
         other => Err(FuncError(format!("Cannot {what} {}", other.kind_name()))),
     }
 }
@@ -65,7 +74,7 @@ fn last(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 
 fn rest(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("rest", args, 1)?;
-    match list_arg(&args[0], "find rest on type")? {
+    match &*list_arg(&args[0], "find rest on type")? {
         [] => Ok(Value::list(Vec::new())),
         [_, tail @ ..] => Ok(Value::list(tail.to_vec())),
     }
@@ -73,7 +82,7 @@ fn rest(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 
 fn initial(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("initial", args, 1)?;
-    match list_arg(&args[0], "find initial on type")? {
+    match &*list_arg(&args[0], "find initial on type")? {
         [] => Ok(Value::list(Vec::new())),
         [head @ .., _] => Ok(Value::list(head.to_vec())),
     }
@@ -91,7 +100,7 @@ fn prepend(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let items = list_arg(&args[0], "prepend on type")?;
     let mut out = Vec::with_capacity(items.len() + 1);
     out.push(args[1].clone());
-    out.extend_from_slice(items);
+    out.extend_from_slice(&items);
     Ok(Value::list(out))
 }
 
@@ -123,7 +132,7 @@ fn uniq(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("uniq", args, 1)?;
     let items = list_arg(&args[0], "find uniq on type")?;
     let mut out: Vec<Value> = Vec::new();
-    for item in items {
+    for item in items.iter() {
         if !out.contains(item) {
             out.push(item.clone());
         }
