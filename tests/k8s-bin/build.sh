@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, etcd and kubectl at the pinned release (versions.env) into a cache
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kubectl at the pinned release (versions.env) into a cache
 # directory and prints that directory. A build is reused while the stamp written beside the
 # binaries matches the current inputs (versions, go.mod, go.sum, the wrapper mains), so a
 # version bump rebuilds and an unchanged tree costs seconds.
@@ -18,7 +18,7 @@ out="${DSC_HELM_K8S_BIN:-${HOME}/.cache/dsc-helm/k8s-bin/${K8S_VERSION}}"
 stamp_file="$out/.build-stamp"
 stamp="$(cat build.sh versions.env go.mod go.sum cmd/*/main.go | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
 
-bins=(kube-apiserver etcd kubectl)
+bins=(kube-apiserver kube-controller-manager kube-scheduler etcd kubectl)
 have_all=true
 for b in "${bins[@]}"; do [[ -x "$out/$b" ]] || have_all=false; done
 if $have_all && [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp" ]]; then
@@ -43,7 +43,7 @@ start=$SECONDS
 # -mod=readonly: go.mod and go.sum are committed and complete, so the build is reproducible
 # and fails loudly instead of silently resolving something new.
 GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
-    go build -trimpath -ldflags "$ldflags" -o "$out/" ./cmd/kube-apiserver ./cmd/etcd ./cmd/kubectl
+    go build -trimpath -ldflags "$ldflags" -o "$out/" "${bins[@]/#/./cmd/}"
 echo "$stamp" > "$stamp_file"
 echo "k8s-bin: built ${K8S_VERSION} into $out in $((SECONDS - start))s" >&2
 echo "$out"
