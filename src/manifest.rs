@@ -61,11 +61,13 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn kind(&self) -> &str {
+    pub fn kind(&self) -> String {
         self.object
             .get("kind")
+            .as_ref()
             .and_then(Value::as_str)
             .unwrap_or("")
+            .to_string()
     }
 
     /// A Helm hook or test (`helm.sh/hook` annotation): never applied by dsc-helm.
@@ -172,7 +174,12 @@ pub fn parse_template(
             index,
             message: e.to_string(),
         })?;
-        if object.get("kind").and_then(Value::as_str).is_none() {
+        if object
+            .get("kind")
+            .as_ref()
+            .and_then(Value::as_str)
+            .is_none()
+        {
             return Err(ManifestError::NotAnObject {
                 source_template: source.to_string(),
                 index,
@@ -197,7 +204,11 @@ fn install_rank(kind: &str) -> (usize, &str) {
 
 /// Sorts manifests into Helm's install order; equal kinds keep their template order.
 pub fn sort_for_install(manifests: &mut [Manifest]) {
-    manifests.sort_by(|a, b| install_rank(a.kind()).cmp(&install_rank(b.kind())));
+    manifests.sort_by_cached_key(|m| {
+        let kind = m.kind();
+        let (rank, by_name) = install_rank(&kind);
+        (rank, by_name.to_string())
+    });
 }
 
 /// Keeps only the templates named by `--show-only` (a chart-relative or full path).
@@ -312,7 +323,7 @@ mod tests {
             mk("ValidatingWebhookConfiguration"),
         ];
         sort_for_install(&mut manifests);
-        let kinds: Vec<&str> = manifests.iter().map(Manifest::kind).collect();
+        let kinds: Vec<String> = manifests.iter().map(Manifest::kind).collect();
         assert_eq!(
             kinds,
             [

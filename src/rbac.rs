@@ -151,11 +151,9 @@ fn shipped_crds(chart: &Chart, out: &mut BTreeMap<String, Resource>) {
             let Ok(object) = crate::yaml::parse_value(document) else {
                 continue;
             };
-            let spec = object.get("spec");
-            let group = spec.and_then(|s| s.get("group")).and_then(Value::as_str);
-            let names = spec.and_then(|s| s.get("names"));
-            let kind = names.and_then(|n| n.get("kind")).and_then(Value::as_str);
-            let plural = names.and_then(|n| n.get("plural")).and_then(Value::as_str);
+            let group = object.str_at(&["spec", "group"]);
+            let kind = object.str_at(&["spec", "names", "kind"]);
+            let plural = object.str_at(&["spec", "names", "plural"]);
             if let (Some(group), Some(kind), Some(plural)) = (group, kind, plural) {
                 out.insert(
                     kind.to_string(),
@@ -201,11 +199,7 @@ fn default_render_kinds(component: &Component) -> Result<Vec<SeenKind>, RbacErro
         .filter(|m| !m.is_hook())
         .map(|m| SeenKind {
             kind: m.kind().to_string(),
-            group: m
-                .object
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .map(group_of),
+            group: m.object.str_at(&["apiVersion"]).as_deref().map(group_of),
         })
         .collect())
 }

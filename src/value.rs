@@ -8,13 +8,160 @@
 //! Maps are `BTreeMap`s because Go's text/template ranges over map keys in sorted byte order,
 //! and deterministic renders (NFR-002) need a deterministic container. Everything is behind
 //! `Arc` so that a chart's parsed defaults can be shared by concurrent renders without copying.
+//!
+//! A Go map is a reference: `set`, `unset` and `merge` change the one map that every holder
+//! sees, whether it reached it through a variable, `with`, `range`, `index` or a `dict` value,
+//! and `merge` puts a missing nested map into its destination by reference. [`MapRef`] gives
+//! maps that identity. A map that is never changed (nearly all of them) is read without a
+//! lock; the first change moves its entries behind one. A render deep-copies its values
+//! first ([`Value::deep_copy`]), so that what one render changes no other render can see.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, Weak};
 
-/// A map as Go's `map[string]interface{}`: sorted by key bytes.
+/// How deep [`Value::deep_copy`] goes: far deeper than values documents may be, bounded
+/// because a template can build a map that holds itself.
+pub const MAX_COPY_DEPTH: usize = 100_000;
+
+/// A map's entries as Go's `map[string]interface{}` holds them: sorted by key bytes.
 pub type Map = BTreeMap<String, Value>;
+
+/// A Go map: cloning it gives another reference to the same map, as assigning one does in Go.
+#[derive(Clone)]
+pub struct MapRef(Arc<MapCell>);
+
+struct MapCell {
+    /// The entries the map was made with, read without locking while the map is unchanged.
+    initial: Map,
+    /// Set by the first change; from then on the entries live here. Boxed so that the many
+    /// maps that never change pay one pointer for it.
+    changed: OnceLock<Box<RwLock<Map>>>,
+}
+
+/// A copy is a new, unchanged map with the same entries.
+impl Clone for MapCell {
+    fn clone(&self) -> Self {
+        MapCell {
+            initial: MapRef::current(self).clone(),
+            changed: OnceLock::new(),
+        }
+    }
+}
+
+/// The entries of a map as they are now; dropping it lets the map be changed again.
+pub enum MapRead<'a> {
+    Unchanged(&'a Map),
+    Changed(RwLockReadGuard<'a, Map>),
+}
+
+impl Deref for MapRead<'_> {
+    type Target = Map;
+    fn deref(&self) -> &Map {
+        match self {
+            MapRead::Unchanged(m) => m,
+            MapRead::Changed(g) => g,
+        }
+    }
+}
+
+/// A map reference that does not keep the map alive (for caches keyed by map identity).
+pub struct WeakMapRef(Weak<MapCell>);
+
+impl WeakMapRef {
+    pub fn upgrade(&self) -> Option<MapRef> {
+        self.0.upgrade().map(MapRef)
+    }
+
+    /// Whether the map still exists (so its address names no other map).
+    pub fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
+impl MapRef {
+    pub fn new(entries: Map) -> MapRef {
+        MapRef(Arc::new(MapCell {
+            initial: entries,
+            changed: OnceLock::new(),
+        }))
+    }
+
+    /// The entries. Hold the result only while reading: a change to this map made while it
+    /// is held would wait for it forever, so nothing that can run a template may happen then.
+    pub fn read(&self) -> MapRead<'_> {
+        MapRef::current(&self.0)
+    }
+
+    fn current(cell: &MapCell) -> MapRead<'_> {
+        match cell.changed.get() {
+            None => MapRead::Unchanged(&cell.initial),
+            Some(lock) => MapRead::Changed(lock.read().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    /// Changes the map in place, for every holder. `change` must not read or change this
+    /// map through another reference (take what it needs from other maps beforehand).
+    pub fn update<R>(&self, change: impl FnOnce(&mut Map) -> R) -> R {
+        let lock = self
+            .0
+            .changed
+            .get_or_init(|| Box::new(RwLock::new(self.0.initial.clone())));
+        let mut entries = lock.write().unwrap_or_else(PoisonError::into_inner);
+        change(&mut entries)
+    }
+
+    /// The entries to change as a value, copied first when the map is shared (like
+    /// `Arc::make_mut`), so no other holder sees the change: for code that builds values
+    /// (coalescing, `--set`), not for a template's maps, whose changes every holder sees.
+    pub fn make_mut(&mut self) -> &mut Map {
+        let cell = Arc::make_mut(&mut self.0);
+        match cell.changed.get_mut() {
+            Some(lock) => lock.get_mut().unwrap_or_else(PoisonError::into_inner),
+            None => &mut cell.initial,
+        }
+    }
+
+    /// The entries, taken without a copy when no one else holds the map.
+    pub fn into_entries(mut self) -> Map {
+        self.take_unique().unwrap_or_else(|| self.entries())
+    }
+
+    /// A copy of the entries (the nested maps still shared).
+    pub fn entries(&self) -> Map {
+        self.read().clone()
+    }
+
+    /// Whether both are the same Go map.
+    pub fn ptr_eq(&self, other: &MapRef) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The map's identity as a number, for tables keyed by map.
+    pub fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as *const () as usize
+    }
+
+    pub fn downgrade(&self) -> WeakMapRef {
+        WeakMapRef(Arc::downgrade(&self.0))
+    }
+
+    /// Whether this is the only reference, so dropping it frees the map.
+    fn is_unique(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
+
+    /// The entries of a map no one else holds, leaving it empty.
+    fn take_unique(&mut self) -> Option<Map> {
+        let cell = Arc::get_mut(&mut self.0)?;
+        Some(match cell.changed.get_mut() {
+            Some(lock) => std::mem::take(lock.get_mut().unwrap_or_else(PoisonError::into_inner)),
+            None => std::mem::take(&mut cell.initial),
+        })
+    }
+}
 
 #[derive(Clone, Default)]
 pub enum Value {
@@ -28,7 +175,7 @@ pub enum Value {
     Float(f64),
     String(Arc<str>),
     List(Arc<Vec<Value>>),
-    Map(Arc<Map>),
+    Map(MapRef),
     /// A Go struct or typed value with fields and methods: `.Files`, `.Capabilities`,
     /// `.Chart`, a parsed semver, … The engine reaches it only through [`Object`].
     Object(Arc<dyn Object>),
@@ -42,7 +189,7 @@ impl Drop for Value {
         // Most values dropped during a render are scalars or containers still shared with
         // the chart's values; only a container this drop frees can hold a deep structure.
         let frees_container = match self {
-            Value::Map(m) => Arc::strong_count(m) == 1,
+            Value::Map(m) => m.is_unique(),
             Value::List(l) => Arc::strong_count(l) == 1,
             _ => false,
         };
@@ -63,10 +210,10 @@ fn take_nested(v: &mut Value, out: &mut Vec<Value>) {
     let nested = |c: &Value| matches!(c, Value::Map(_) | Value::List(_));
     match v {
         Value::Map(m) => {
-            if let Some(m) = Arc::get_mut(m)
-                && m.values().any(nested)
+            if m.read().values().any(nested)
+                && let Some(entries) = m.take_unique()
             {
-                out.extend(std::mem::take(m).into_values());
+                out.extend(entries.into_values());
             }
         }
         Value::List(l) => {
@@ -110,7 +257,38 @@ impl Value {
     }
 
     pub fn map(map: Map) -> Value {
-        Value::Map(Arc::new(map))
+        Value::Map(MapRef::new(map))
+    }
+
+    /// The same value with every map in it a new one, as Sprig's `deepCopy` makes it, and as
+    /// a render takes its values: nothing changed in the copy is seen through the original,
+    /// and the other way round. Lists are copied too, since they may hold maps. `None` for a
+    /// value nested deeper than [`MAX_COPY_DEPTH`] (a map can hold itself).
+    pub fn deep_copy(&self) -> Option<Value> {
+        self.copy_below(0)
+    }
+
+    fn copy_below(&self, depth: usize) -> Option<Value> {
+        if depth > MAX_COPY_DEPTH {
+            return None;
+        }
+        let copy =
+            |v: &Value| stacker::maybe_grow(64 * 1024, 1024 * 1024, || v.copy_below(depth + 1));
+        Some(match self {
+            Value::Map(m) => Value::map(
+                m.read()
+                    .iter()
+                    .map(|(k, v)| Some((k.clone(), copy(v)?)))
+                    .collect::<Option<Map>>()?,
+            ),
+            Value::List(l)
+                if l.iter()
+                    .any(|v| matches!(v, Value::Map(_) | Value::List(_))) =>
+            {
+                Value::list(l.iter().map(copy).collect::<Option<Vec<_>>>()?)
+            }
+            other => other.clone(),
+        })
     }
 
     pub fn is_nil(&self) -> bool {
@@ -124,9 +302,9 @@ impl Value {
         }
     }
 
-    pub fn as_map(&self) -> Option<&Map> {
+    pub fn as_map(&self) -> Option<MapRead<'_>> {
         match self {
-            Value::Map(m) => Some(m),
+            Value::Map(m) => Some(m.read()),
             _ => None,
         }
     }
@@ -136,6 +314,42 @@ impl Value {
             Value::List(l) => Some(l),
             _ => None,
         }
+    }
+
+    /// Visits this value and every value inside it, depth first and without recursion, with
+    /// its nesting depth; a `false` from `visit` stops the walk there, and the walk's result
+    /// says whether it ran to the end. A map can hold itself (`set $m "self" $m`), so callers
+    /// bound the depth.
+    pub fn walk(&self, mut visit: impl FnMut(&Value, usize) -> bool) -> bool {
+        let mut stack: Vec<(Cow<'_, Value>, usize)> = vec![(Cow::Borrowed(self), 0)];
+        while let Some((v, depth)) = stack.pop() {
+            if !visit(&v, depth) {
+                return false;
+            }
+            match &v {
+                Cow::Borrowed(Value::List(items)) => {
+                    stack.extend(items.iter().map(|i| (Cow::Borrowed(i), depth + 1)))
+                }
+                Cow::Borrowed(Value::Map(m)) => match m.read() {
+                    MapRead::Unchanged(m) => {
+                        stack.extend(m.values().map(|i| (Cow::Borrowed(i), depth + 1)))
+                    }
+                    MapRead::Changed(m) => {
+                        stack.extend(m.values().map(|i| (Cow::Owned(i.clone()), depth + 1)))
+                    }
+                },
+                Cow::Owned(Value::List(items)) => {
+                    stack.extend(items.iter().map(|i| (Cow::Owned(i.clone()), depth + 1)))
+                }
+                Cow::Owned(Value::Map(m)) => stack.extend(
+                    m.read()
+                        .values()
+                        .map(|i| (Cow::Owned(i.clone()), depth + 1)),
+                ),
+                _ => {}
+            }
+        }
+        true
     }
 
     /// Go's notion of the "zero"/empty value used by `if`, `default`, `empty`, `and`, `or`:
@@ -148,7 +362,7 @@ impl Value {
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
-            Value::Map(m) => !m.is_empty(),
+            Value::Map(m) => !m.read().is_empty(),
             Value::Object(_) => true,
         }
     }
@@ -168,8 +382,23 @@ impl Value {
     }
 
     /// A map's entry, or `None` for a missing key or a non-map.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.as_map().and_then(|m| m.get(key))
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.as_map().and_then(|m| m.get(key).cloned())
+    }
+
+    /// The value at a path of map keys, or `None` where a step is missing or not a map.
+    pub fn at(&self, path: &[&str]) -> Option<Value> {
+        let (first, rest) = path.split_first()?;
+        let mut cur = self.get(first)?;
+        for key in rest {
+            cur = cur.get(key)?;
+        }
+        Some(cur)
+    }
+
+    /// The string at a path of map keys (see [`Value::at`]).
+    pub fn str_at(&self, path: &[&str]) -> Option<String> {
+        self.at(path)?.as_str().map(str::to_string)
     }
 
     /// Converts to `serde_json::Value` for JSON Schema validation and the JSON wire formats.
@@ -183,7 +412,12 @@ impl Value {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::String(s) => J::String(s.to_string()),
             Value::List(l) => J::Array(l.iter().map(Value::to_json).collect()),
-            Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Value::Map(m) => J::Object(
+                m.read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
             Value::Object(o) => o.to_data().to_json(),
         }
     }
@@ -259,7 +493,7 @@ impl PartialEq for Value {
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
-            (Value::Map(a), Value::Map(b)) => a == b,
+            (Value::Map(a), Value::Map(b)) => a.ptr_eq(b) || *a.read() == *b.read(),
             (Value::Object(a), Value::Object(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
@@ -275,7 +509,7 @@ impl fmt::Debug for Value {
             Value::Float(x) => write!(f, "{x:?}f"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
-            Value::Map(m) => f.debug_map().entries(m.iter()).finish(),
+            Value::Map(m) => f.debug_map().entries(m.read().iter()).finish(),
             Value::Object(o) => write!(f, "<{}>", o.type_name()),
         }
     }
@@ -294,9 +528,12 @@ mod tests {
     #[test]
     fn json_numbers_decode_as_float64() {
         let v = Value::from_json(&serde_json::json!({"a": 3, "b": [1, "x"]}));
-        assert_eq!(v.get("a"), Some(&Value::Float(3.0)));
+        assert_eq!(v.get("a"), Some(Value::Float(3.0)));
         assert_eq!(
-            v.get("b").and_then(Value::as_list).map(<[Value]>::len),
+            v.get("b")
+                .as_ref()
+                .and_then(Value::as_list)
+                .map(<[Value]>::len),
             Some(2)
         );
     }

@@ -129,6 +129,7 @@ fn parse_dependency(v: &Value) -> Result<Dependency, String> {
     let Value::Map(m) = v else {
         return Err("dependencies must not contain empty or null nodes".to_string());
     };
+    let m = m.read();
     let mut import_values = Vec::new();
     match m.get("import-values") {
         None | Some(Value::Nil) => {}
@@ -136,14 +137,17 @@ fn parse_dependency(v: &Value) -> Result<Dependency, String> {
             for item in items.iter() {
                 match item {
                     Value::String(s) => import_values.push(ImportValue::Exports(s.to_string())),
-                    Value::Map(iv) => import_values.push(ImportValue::Map {
-                        child: crate::engine::gofmt::format_value(
-                            iv.get("child").unwrap_or(&Value::Nil),
-                        ),
-                        parent: crate::engine::gofmt::format_value(
-                            iv.get("parent").unwrap_or(&Value::Nil),
-                        ),
-                    }),
+                    Value::Map(iv) => {
+                        let iv = iv.read();
+                        import_values.push(ImportValue::Map {
+                            child: crate::engine::gofmt::format_value(
+                                iv.get("child").unwrap_or(&Value::Nil),
+                            ),
+                            parent: crate::engine::gofmt::format_value(
+                                iv.get("parent").unwrap_or(&Value::Nil),
+                            ),
+                        })
+                    }
                     // Helm silently skips entries of any other type.
                     _ => {}
                 }
@@ -182,17 +186,21 @@ fn parse_dependencies(v: Option<&Value>) -> Result<Vec<Dependency>, String> {
 pub(super) fn parse_chart_yaml(data: &[u8]) -> Result<Metadata, String> {
     let doc = parse_doc(data, "v2.Metadata")?;
     let empty = crate::value::Map::new();
-    let m = doc.as_map().unwrap_or(&empty);
+    let read = doc.as_map();
+    let m = read.as_deref().unwrap_or(&empty);
     let maintainers = match m.get("maintainers") {
         None | Some(Value::Nil) => Vec::new(),
         Some(Value::List(items)) => items
             .iter()
             .map(|i| match i {
-                Value::Map(mm) => Ok(Maintainer {
-                    name: string_field(mm.get("name"), "maintainers.name")?,
-                    email: string_field(mm.get("email"), "maintainers.email")?,
-                    url: string_field(mm.get("url"), "maintainers.url")?,
-                }),
+                Value::Map(mm) => {
+                    let mm = mm.read();
+                    Ok(Maintainer {
+                        name: string_field(mm.get("name"), "maintainers.name")?,
+                        email: string_field(mm.get("email"), "maintainers.email")?,
+                        url: string_field(mm.get("url"), "maintainers.url")?,
+                    })
+                }
                 _ => Err("maintainers must not contain empty or null nodes".to_string()),
             })
             .collect::<Result<_, _>>()?,
@@ -206,6 +214,7 @@ pub(super) fn parse_chart_yaml(data: &[u8]) -> Result<Metadata, String> {
     let annotations = match m.get("annotations") {
         None | Some(Value::Nil) => Vec::new(),
         Some(Value::Map(a)) => a
+            .read()
             .iter()
             .map(|(k, v)| Ok((k.clone(), string_field(Some(v), "annotations")?)))
             .collect::<Result<_, String>>()?,
@@ -248,7 +257,7 @@ pub(super) fn parse_requirements(data: &[u8]) -> Result<Option<Vec<Dependency>>,
     let doc = parse_doc(data, "v2.Metadata")?;
     match doc.get("dependencies") {
         None => Ok(None),
-        some => parse_dependencies(some).map(Some),
+        some => parse_dependencies(some.as_ref()).map(Some),
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
 pub use metadata::{Dependency, ImportValue, Maintainer, Metadata};
 
-use crate::value::{Map, Value};
+use crate::value::{Map, MapRef, Value};
 
 /// A file of a chart as Helm keeps it: the path inside the chart and the raw bytes (a leading
 /// UTF-8 byte-order mark already stripped, as Helm does).
@@ -395,7 +395,7 @@ fn chart_values(text: &str) -> Result<Value, String> {
     let mut merged = Map::new();
     for doc in &documents {
         if let Value::Map(m) = doc {
-            merge_documents(&mut merged, m);
+            merge_documents(&mut merged, &m.read());
         }
     }
     Ok(Value::map(merged))
@@ -405,7 +405,9 @@ fn chart_values(text: &str) -> Result<Value, String> {
 fn merge_documents(base: &mut Map, over: &Map) {
     for (k, v) in over {
         if let (Value::Map(ov), Some(Value::Map(bv))) = (v, base.get_mut(k)) {
-            merge_documents(Arc::make_mut(bv), ov);
+            let mut entries = bv.entries();
+            merge_documents(&mut entries, &ov.read());
+            *bv = MapRef::new(entries);
             continue;
         }
         base.insert(k.clone(), v.clone());

@@ -55,7 +55,7 @@ fn loads_a_minimal_archive() {
         panic!("{c:?}");
     };
     assert_eq!(c.name(), "demo");
-    assert_eq!(c.values.get("a"), Some(&Value::Float(1.0)));
+    assert_eq!(c.values.get("a"), Some(Value::Float(1.0)));
     assert_eq!(c.templates.len(), 3);
     assert_eq!(c.crds().count(), 1);
     let file = c.files.iter().find(|f| f.name == "files/a.txt");
@@ -348,7 +348,7 @@ fn values_documents_merge_like_helms_loader() {
     let mut merged = Map::new();
     for doc in &[first, second] {
         if let Value::Map(m) = doc {
-            merge_documents(&mut merged, m);
+            merge_documents(&mut merged, &m.read());
         }
     }
     assert_eq!(
@@ -377,7 +377,7 @@ fn values_parsed_ahead_land_in_their_own_chart() {
     };
     let sub = c.dependencies.first();
     let deep = sub.and_then(|s| s.dependencies.first());
-    let who = |c: Option<&Chart>| c.and_then(|c| c.values.get("who").cloned());
+    let who = |c: Option<&Chart>| c.and_then(|c| c.values.get("who"));
     assert_eq!(who(Some(&c)), Some(Value::str("top")));
     assert_eq!(who(sub), Some(Value::str("sub")));
     assert_eq!(who(deep), Some(Value::str("deep")));
@@ -413,7 +413,7 @@ fn values_parsed_ahead_land_in_their_own_chart() {
         ]),
     );
     assert_eq!(
-        c.ok().and_then(|c| c.values.get("who").cloned()),
+        c.ok().and_then(|c| c.values.get("who")),
         Some(Value::str("second"))
     );
 }

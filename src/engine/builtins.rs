@@ -174,7 +174,7 @@ pub fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                 Value::Int(*b as i64)
             }
             Value::Map(m) => match idx {
-                Value::String(k) => m.get(k.as_ref()).cloned().unwrap_or(Value::Nil),
+                Value::String(k) => m.read().get(k.as_ref()).cloned().unwrap_or(Value::Nil),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
                 other => {
                     return Err(format!(
@@ -235,7 +235,7 @@ pub fn len(item: &Value, boxed_nil: bool) -> Result<Value, String> {
     match item {
         Value::String(s) => Ok(Value::Int(s.len() as i64)),
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
-        Value::Map(m) => Ok(Value::Int(m.len() as i64)),
+        Value::Map(m) => Ok(Value::Int(m.read().len() as i64)),
         Value::Nil if boxed_nil => Err("len of nil pointer".into()),
         Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
         other => Err(format!("len of type {}", go_type(other))),

@@ -1,9 +1,9 @@
 //! Execution of parsed templates with Go's semantics: `missingkey=zero` map lookups, Go's
 //! nil/interface distinctions (which decide between `<no value>` and a nil-pointer error),
 //! variable scopes, short-circuit `and`/`or`, and Helm's `include`/`tpl` with its recursion
-//! limit. Values are shared, never deep-copied: a field read clones an `Arc`.
+//! limit. Values are shared, never deep-copied: a field read clones an `Arc`, and a map is a
+//! reference, so what `set` changes every holder of the map sees (see [`crate::value::MapRef`]).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -19,7 +19,7 @@ use super::parse::{self, Resolver};
 use super::program::{
     Arg, ArgKind, Branch, Command, Node, Pipe, Program, Span, TemplateCall, Variable,
 };
-use crate::value::{Map, Value};
+use crate::value::{Map, MapRead, Value};
 
 /// Go's `maxExecDepth`: how deeply templates may invoke templates.
 pub const MAX_EXEC_DEPTH: usize = 100_000;
@@ -29,8 +29,6 @@ pub const MAX_INCLUDE_NESTING: usize = 1000;
 /// which `tpl` gives the text it parses.
 pub const ROOT_NAME: &str = "gotpl";
 
-/// In-place changes remembered per template execution; older ones are forgotten beyond this.
-const MAX_REPLACED: usize = 4096;
 const RED_ZONE: usize = 128 * 1024;
 const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
@@ -55,9 +53,6 @@ enum Flow {
     Continue,
 }
 
-/// A map searched for changed maps inside it, and what it became (`None`: unchanged).
-type Searched = (Arc<Map>, Option<Value>);
-
 /// A set of template trees, looked up by name.
 pub type TreeSet = FastMap<Arc<str>, Arc<Program>>;
 
@@ -74,13 +69,6 @@ pub struct State<'s, 'c, 'x> {
     /// Argument vectors and output buffers kept for reuse: calls and includes are frequent.
     arg_pool: Vec<Vec<Value>>,
     buf_pool: Vec<String>,
-    /// Maps that library functions "changed in place", with what replaced them (see
-    /// [`Exec::write_back`]); holding the old maps keeps their addresses from being reused.
-    replaced: FastMap<usize, (Arc<Map>, Value)>,
-    /// Whether a changed map may sit inside other maps, so that values must be searched.
-    deep: bool,
-    /// Search results since the last change, by map address (the `Arc` keeps it alive).
-    memo: RefCell<FastMap<usize, Searched>>,
 }
 
 impl<'s, 'c, 'x> State<'s, 'c, 'x> {
@@ -94,23 +82,17 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             depth: 0,
             arg_pool: Vec::new(),
             buf_pool: Vec::new(),
-            replaced: FastMap::default(),
-            deep: false,
-            memo: RefCell::new(FastMap::default()),
         }
     }
 
-    /// Ready for the next top-level template: what one execution changed in place is
-    /// forgotten, while the pools and the include counters' names stay for reuse.
+    /// Ready for the next top-level template, while the pools and the include counters'
+    /// names stay for reuse.
     pub fn reset(&mut self) {
         self.overlays.clear();
         for count in self.includes.values_mut() {
             *count = 0;
         }
         self.depth = 0;
-        self.replaced.clear();
-        self.deep = false;
-        self.memo.get_mut().clear();
     }
 
     fn lookup(&self, name: &str) -> Option<Arc<Program>> {
@@ -120,72 +102,6 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             }
         }
         self.base.get(name).cloned()
-    }
-
-    /// What a map has become through in-place changes, if anything.
-    pub fn replacement_for(&self, v: &Value) -> Option<Value> {
-        if self.deep {
-            return self.deep_replacement(v);
-        }
-        self.direct_replacement(v)
-    }
-
-    /// `v` with every changed map inside it replaced, rebuilding the maps and lists that
-    /// contain one; `None` when nothing inside it changed.
-    fn deep_replacement(&self, v: &Value) -> Option<Value> {
-        match v {
-            Value::Map(m) => {
-                if let Some(new) = self.direct_replacement(v) {
-                    return Some(self.deep_replacement(&new).unwrap_or(new));
-                }
-                let key = Arc::as_ptr(m) as usize;
-                if let Some((_, r)) = self.memo.borrow().get(&key) {
-                    return r.clone();
-                }
-                let mut changed: Option<Map> = None;
-                for (k, child) in m.iter() {
-                    if let Some(c) = grow(|| self.deep_replacement(child)) {
-                        changed
-                            .get_or_insert_with(|| (**m).clone())
-                            .insert(k.clone(), c);
-                    }
-                }
-                let r = changed.map(Value::map);
-                self.memo.borrow_mut().insert(key, (m.clone(), r.clone()));
-                r
-            }
-            Value::List(l) => {
-                let mut changed: Option<Vec<Value>> = None;
-                for (i, child) in l.iter().enumerate() {
-                    if let Some(c) = grow(|| self.deep_replacement(child)) {
-                        let list = changed.get_or_insert_with(|| (**l).clone());
-                        if let Some(slot) = list.get_mut(i) {
-                            *slot = c;
-                        }
-                    }
-                }
-                changed.map(Value::list)
-            }
-            _ => None,
-        }
-    }
-
-    fn direct_replacement(&self, v: &Value) -> Option<Value> {
-        let mut cur = v;
-        let mut found = None;
-        for _ in 0..self.replaced.len() {
-            let Value::Map(m) = cur else {
-                break;
-            };
-            match self.replaced.get(&(Arc::as_ptr(m) as usize)) {
-                Some((_, new)) => {
-                    found = Some(new);
-                    cur = new;
-                }
-                None => break,
-            }
-        }
-        found.cloned()
     }
 
     /// Go's `ExecuteTemplate`: runs `name` with `data` as dot and `$`.
@@ -287,24 +203,9 @@ impl<'e> Exec<'e, '_, '_, '_> {
         })))
     }
 
-    /// Walks `nodes` with `dot`. When a library function changes the map dot holds (Sprig's
-    /// `set . "k" v`, also through `$` or another variable), the following nodes see the
-    /// changed map, as they would in Go where the map itself changed.
+    /// Walks `nodes` with `dot`.
     fn walk(&mut self, dot: &Dot, nodes: &'e [Node], out: &mut String) -> R<Flow> {
-        let mut changed: Option<Dot> = None;
-        self.walk_nodes(dot, &mut changed, nodes, out)
-    }
-
-    fn walk_nodes(
-        &mut self,
-        dot: &Dot,
-        changed: &mut Option<Dot>,
-        nodes: &'e [Node],
-        out: &mut String,
-    ) -> R<Flow> {
         for node in nodes {
-            let dot = changed.as_ref().unwrap_or(dot);
-            let boxed = dot.boxed;
             let flow = match node {
                 Node::Text { start, end } => {
                     out.push_str(self.tree.text_of(*start, *end));
@@ -330,11 +231,6 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 Node::Break => Flow::Break,
                 Node::Continue => Flow::Continue,
             };
-            if !self.st.replaced.is_empty()
-                && let Some(v) = self.st.replacement_for(&dot.v)
-            {
-                *changed = Some(Dot { v, boxed });
-            }
             if !matches!(flow, Flow::Normal) {
                 return Ok(flow);
             }
@@ -347,7 +243,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
     /// straight from where the value lies, without taking a share of it. False when the
     /// action is anything else, for [`Exec::eval_pipeline`] to run.
     fn print_in_place(&self, dot: &Dot, pipe: &'e Pipe, out: &mut String) -> bool {
-        if !pipe.decl.is_empty() || !self.st.replaced.is_empty() {
+        if !pipe.decl.is_empty() {
             return false;
         }
         let [cmd] = self.tree.cmds(pipe) else {
@@ -371,12 +267,13 @@ impl<'e> Exec<'e, '_, '_, '_> {
             }
             _ => return false,
         };
-        let (v, _, walked) = walk_maps(self.tree, base, false, fields);
-        if walked < fields.len() {
-            return false;
-        }
-        print_value(out, v);
-        true
+        walk_maps(self.tree, base, false, fields, 0, &mut |v, _, walked| {
+            if walked < fields.len() {
+                return false;
+            }
+            print_value(out, v);
+            true
+        })
     }
 
     fn walk_if_with(&mut self, with: bool, dot: &Dot, b: &'e Branch, out: &mut String) -> R<Flow> {
@@ -434,8 +331,19 @@ impl<'e> Exec<'e, '_, '_, '_> {
                     }
                 }
             }
+            // Go sorts the entries, values included, before the first turn (fmtsort), so a
+            // body that changes the map does not change what later turns see. An unchanged
+            // map's entries never change, so they are read in place; a changed one is copied.
             Value::Map(m) => {
-                for (k, e) in m.iter() {
+                let snapshot;
+                let entries = match m.read() {
+                    MapRead::Unchanged(map) => map,
+                    MapRead::Changed(map) => {
+                        snapshot = map.clone();
+                        &snapshot
+                    }
+                };
+                for (k, e) in entries.iter() {
                     iterated = true;
                     let elem = Dot {
                         v: e.clone(),
@@ -545,14 +453,6 @@ impl<'e> Exec<'e, '_, '_, '_> {
             let name = self.tree.var_name(var);
             return Err(self.error(&At::Var(var), format!("undefined variable: {name}")));
         };
-        if !self.st.replaced.is_empty()
-            && let Some(v) = self.st.replacement_for(&slot.v)
-        {
-            return Ok(Dot {
-                v,
-                boxed: slot.boxed,
-            });
-        }
         Ok(slot.clone())
     }
 
@@ -699,7 +599,6 @@ impl<'e> Exec<'e, '_, '_, '_> {
     ) -> R<Dot> {
         let rest = self.tree.var_fields(var);
         if !rest.is_empty()
-            && self.st.replaced.is_empty()
             && let Some(slot) = self.slot(var)
         {
             let has_args = args.len() > 1 || final_.is_some();
@@ -725,9 +624,9 @@ impl<'e> Exec<'e, '_, '_, '_> {
         self.eval_field_chain(dot, &value, node, rest, args, final_)
     }
 
-    /// Reads the fields `ident` from `receiver`. While no map has been changed in place, the
-    /// maps along the chain are walked by reference and only the value reached is cloned;
-    /// objects, methods and errors take the general path field by field.
+    /// Reads the fields `ident` from `receiver`. The maps along the chain are walked by
+    /// reference and only the value reached is cloned; objects, methods and errors take the
+    /// general path field by field.
     fn eval_field_chain(
         &mut self,
         dot: &Dot,
@@ -740,16 +639,11 @@ impl<'e> Exec<'e, '_, '_, '_> {
         let Some(&last) = ident.last() else {
             return Ok(receiver.clone());
         };
-        let (mut receiver, walked) = if self.st.replaced.is_empty() {
-            let has_args = args.len() > 1 || final_.is_some();
-            let (reached, walked) = walk_fields(self.tree, receiver, ident, has_args);
-            if walked == ident.len() {
-                return Ok(reached);
-            }
-            (reached, walked)
-        } else {
-            (receiver.clone(), 0)
-        };
+        let has_args = args.len() > 1 || final_.is_some();
+        let (mut receiver, walked) = walk_fields(self.tree, receiver, ident, has_args);
+        if walked == ident.len() {
+            return Ok(receiver);
+        }
         // Go reports field errors at the node it visited last: for `(pipe).x` that is the
         // pipeline's last operand, otherwise the field or variable itself.
         let at = match node.kind {
@@ -788,12 +682,7 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 if has_args {
                     return Err(self.error(at, format!("{name} is not a method but has arguments")));
                 }
-                let mut v = m.get(name).cloned().unwrap_or(Value::Nil);
-                if !self.st.replaced.is_empty()
-                    && let Some(changed) = self.st.replacement_for(&v)
-                {
-                    v = changed;
-                }
+                let v = m.read().get(name).cloned().unwrap_or(Value::Nil);
                 Ok(Dot { v, boxed: true })
             }
             Value::Object(o) => {
@@ -959,17 +848,10 @@ impl<'e> Exec<'e, '_, '_, '_> {
                     }
                     _ => None,
                 };
-                let target = super::funcs::mutated_argument(name)
-                    .and_then(|i| Some((params.get(i)?, argv.get(i)?.clone())));
                 argv.clear();
                 self.st.arg_pool.push(argv);
                 match r {
-                    Ok(v) => {
-                        if let Some((node, old)) = target {
-                            self.write_back(dot, node, &old, &v);
-                        }
-                        Ok(Dot::plain(v))
-                    }
+                    Ok(v) => Ok(Dot::plain(v)),
                     Err(e) => Err(located.unwrap_or_else(|| {
                         self.error(at, format!("error calling {name}: {}", e.0))
                     })),
@@ -989,62 +871,6 @@ impl<'e> Exec<'e, '_, '_, '_> {
                 Ok(Dot::plain(Value::from(s)))
             }
         }
-    }
-
-    /// Go's `set`, `unset`, `merge` and `mergeOverwrite` change the map they are given, and
-    /// every holder of it sees the change. Our maps are immutable and shared, so the changed
-    /// copy is stored back where the argument was read from (a variable, a field path under a
-    /// variable or dot, or dot), and into every variable and dot still holding the old map.
-    fn write_back(&mut self, dot: &Dot, node: &'e Arg, old: &Value, new: &Value) {
-        if self.st.replaced.len() >= MAX_REPLACED {
-            self.st.replaced.clear();
-        }
-        let (root, path, root_value, nested): (Option<&'e Variable>, &'e [Span], Value, bool) =
-            match node.kind {
-                ArgKind::Variable(v) => {
-                    let var = self.tree.variable(v);
-                    match self.var_value(var) {
-                        Ok(d) => (Some(var), self.tree.var_fields(var), d.v, d.boxed),
-                        Err(_) => return,
-                    }
-                }
-                ArgKind::Field(ident) => (None, self.tree.idents(ident), dot.v.clone(), dot.boxed),
-                ArgKind::Dot => (None, &[], dot.v.clone(), dot.boxed),
-                _ => return,
-            };
-        // A map read out of another one (a range element, a field) changes inside its
-        // container too: from now on, values read are searched for it.
-        if nested {
-            self.st.deep = true;
-        }
-        let names: Vec<&str> = path.iter().map(|&name| self.tree.name(name)).collect();
-        let Some(new_root) = super::funcs::replace_at_path(&root_value, &names, new.clone()) else {
-            return;
-        };
-        if let Some(var) = root {
-            let _ = self.set_var(var, Dot::plain(new_root.clone()));
-        }
-        self.replace_alias(old, new);
-        if !path.is_empty() {
-            self.replace_alias(&root_value, &new_root);
-        }
-    }
-
-    fn replace_alias(&mut self, old: &Value, new: &Value) {
-        let Value::Map(old_map) = old else {
-            return;
-        };
-        let same = |v: &Value| matches!(v, Value::Map(m) if Arc::ptr_eq(m, old_map));
-        for slot in self.vars.iter_mut() {
-            if same(&slot.1.v) {
-                slot.1.v = new.clone();
-            }
-        }
-        self.st.replaced.insert(
-            Arc::as_ptr(old_map) as usize,
-            (old_map.clone(), new.clone()),
-        );
-        self.st.memo.borrow_mut().clear();
     }
 
     /// Places an argument-conversion error of a library function on the argument Go would
@@ -1527,32 +1353,59 @@ static NIL: Value = Value::Nil;
 /// for a method call), cloned, and how many names were followed.
 fn walk_fields(program: &Program, receiver: &Dot, names: &[Span], has_args: bool) -> (Dot, usize) {
     let reachable = names.len() - usize::from(has_args);
-    let (v, boxed, walked) = walk_maps(program, &receiver.v, receiver.boxed, &names[..reachable]);
-    (
-        Dot {
-            v: v.clone(),
-            boxed,
+    walk_maps(
+        program,
+        &receiver.v,
+        receiver.boxed,
+        &names[..reachable],
+        0,
+        &mut |v, boxed, walked| {
+            (
+                Dot {
+                    v: v.clone(),
+                    boxed,
+                },
+                walked,
+            )
         },
-        walked,
     )
 }
 
-/// Follows `names` through nested maps by reference, as far as maps go: the value reached,
-/// whether it was read out of a map (Go's `interface{}`), and how many names were followed.
-fn walk_maps<'v>(
+/// Follows `names` through nested maps by reference, as far as maps go, and gives `reached`
+/// the value reached, whether it was read out of a map (Go's `interface{}`), and how many
+/// names were followed (counting the `followed` before). Unchanged maps are read in a loop;
+/// a map changed during the render is read under its lock, held until `reached` returns.
+fn walk_maps<T>(
     program: &Program,
-    mut v: &'v Value,
+    mut v: &Value,
     mut boxed: bool,
     names: &[Span],
-) -> (&'v Value, bool, usize) {
+    followed: usize,
+    reached: &mut dyn FnMut(&Value, bool, usize) -> T,
+) -> T {
     for (i, &name) in names.iter().enumerate() {
         let Value::Map(m) = v else {
-            return (v, boxed, i);
+            return reached(v, boxed, followed + i);
         };
-        v = field_of(m, program.name(name)).unwrap_or(&NIL);
-        boxed = true;
+        match m.read() {
+            MapRead::Unchanged(map) => {
+                v = field_of(map, program.name(name)).unwrap_or(&NIL);
+                boxed = true;
+            }
+            MapRead::Changed(map) => {
+                let child = field_of(&map, program.name(name)).unwrap_or(&NIL);
+                return walk_maps(
+                    program,
+                    child,
+                    true,
+                    &names[i + 1..],
+                    followed + i + 1,
+                    reached,
+                );
+            }
+        }
     }
-    (v, boxed, names.len())
+    reached(v, boxed, followed + names.len())
 }
 
 /// A map entry by key. Most maps a template reads are small (the chart context has seven

@@ -8,11 +8,23 @@ use crate::value::Value;
 /// `fmt.Sprint(v)` / `%v`.
 pub fn format_value(v: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, v);
+    write_value(&mut out, v, 0);
     out
 }
 
-fn write_value(out: &mut String, v: &Value) {
+/// How deep printing goes before it writes `...` instead. Go's `fmt` has no such bound: a
+/// map a template made hold itself (`set $m "self" $m`) exhausts Go's stack and kills Helm;
+/// here it prints this far (on a growing stack) and stops.
+pub const MAX_PRINT_DEPTH: usize = 10_000;
+
+fn write_value(out: &mut String, v: &Value, depth: usize) {
+    if depth > MAX_PRINT_DEPTH {
+        out.push_str("...");
+        return;
+    }
+    let nested = |out: &mut String, v: &Value| {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || write_value(out, v, depth + 1))
+    };
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -25,19 +37,19 @@ fn write_value(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_value(out, item);
+                nested(out, item);
             }
             out.push(']');
         }
         Value::Map(map) => {
             out.push_str("map[");
-            for (i, (k, item)) in map.iter().enumerate() {
+            for (i, (k, item)) in map.read().iter().enumerate() {
                 if i > 0 {
                     out.push(' ');
                 }
                 out.push_str(k);
                 out.push(':');
-                write_value(out, item);
+                nested(out, item);
             }
             out.push(']');
         }
@@ -498,9 +510,21 @@ struct Flags {
 struct Printer {
     out: String,
     f: Flags,
+    /// How deep inside lists and maps the value being printed is.
+    depth: usize,
 }
 
 impl Printer {
+    fn print_nested(&mut self, v: &Value, verb: char) {
+        if self.depth >= MAX_PRINT_DEPTH {
+            self.out.push_str("...");
+            return;
+        }
+        self.depth += 1;
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.print_value(v, verb));
+        self.depth -= 1;
+    }
+
     fn write_padding(&mut self, n: i64) {
         if n <= 0 {
             return;
@@ -583,7 +607,7 @@ impl Printer {
                         if i > 0 {
                             self.out.push_str(", ");
                         }
-                        self.print_value(it, verb);
+                        self.print_nested(it, verb);
                     }
                     self.out.push('}');
                 } else {
@@ -592,7 +616,7 @@ impl Printer {
                         if i > 0 {
                             self.out.push(' ');
                         }
-                        self.print_value(it, verb);
+                        self.print_nested(it, verb);
                     }
                     self.out.push(']');
                 }
@@ -603,7 +627,7 @@ impl Printer {
                 } else {
                     self.out.push_str("map[");
                 }
-                for (i, (k, it)) in m.iter().enumerate() {
+                for (i, (k, it)) in m.read().iter().enumerate() {
                     if i > 0 {
                         if self.f.sharp_v {
                             self.out.push_str(", ");
@@ -614,7 +638,7 @@ impl Printer {
                     let key = Value::str(k);
                     self.print_value(&key, verb);
                     self.out.push(':');
-                    self.print_value(it, verb);
+                    self.print_nested(it, verb);
                 }
                 self.out.push(if self.f.sharp_v { '}' } else { ']' });
             }

@@ -86,12 +86,11 @@ impl Templates {
     /// Like [`Templates::execute`], for templates that share one data map as Helm's do: all
     /// templates of a chart get the same map, so a template that changes it in place
     /// (`set $ "Values" ...`, as Istio's charts do in a template that runs first) changes it for
-    /// the templates executed after it. When that happens `data` is replaced by the changed
-    /// map, for the caller to pass to the chart's next templates.
+    /// the templates executed after it.
     pub fn execute_shared(
         &self,
         name: &str,
-        data: &mut Value,
+        data: &Value,
         ctx: &mut CallContext<'_>,
     ) -> Result<String, TemplateError> {
         let mut out = String::new();
@@ -129,15 +128,13 @@ impl Session<'_, '_, '_> {
     pub fn execute_shared(
         &mut self,
         name: &str,
-        data: &mut Value,
+        data: &Value,
         out: &mut String,
     ) -> Result<(), TemplateError> {
         self.state.reset();
-        let r = self.state.execute_template(name, data.clone(), out);
-        if let Some(changed) = self.state.replacement_for(data) {
-            *data = changed;
-        }
-        r.map_err(|e| *e)
+        self.state
+            .execute_template(name, data.clone(), out)
+            .map_err(|e| *e)
     }
 }
 

@@ -806,14 +806,14 @@ fn templates_sharing_data_see_each_others_changes() {
         lookup: &lookup,
         random: &mut rng,
     };
-    let mut data = values();
+    let data = values();
     assert_eq!(
-        set.execute_shared("t/templates/zzz.yaml", &mut data, &mut ctx)
+        set.execute_shared("t/templates/zzz.yaml", &data, &mut ctx)
             .map_err(|e| e.to_string()),
         Ok(String::new())
     );
     assert_eq!(
-        set.execute_shared(FILE, &mut data, &mut ctx)
+        set.execute_shared(FILE, &data, &mut ctx)
             .map_err(|e| e.to_string()),
         Ok("merged".into())
     );
@@ -886,4 +886,46 @@ fn errors_are_reworded_as_helm_reports_them() {
                 .to_string()
         )
     );
+}
+
+/// Go's `fmt` recurses forever on a map that holds itself (Helm dies of a stack overflow);
+/// printing stops at a depth bound instead, and the template ends.
+#[test]
+fn a_map_that_holds_itself_prints_without_exhausting_the_stack() {
+    let mut templates = Templates::new();
+    let source = r#"{{ $m := dict "a" 1 }}{{ $_ := set $m "self" $m }}{{ len (printf "%v" $m) }} {{ len (toString $m) }}"#;
+    templates
+        .parse("t", source)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut random = crate::engine::funcs::SeededRandom::new(b"cycle");
+    let mut ctx = CallContext {
+        lookup: &crate::engine::funcs::OfflineLookup,
+        random: &mut random,
+    };
+    let out = templates.execute("t", &Value::Nil, &mut ctx);
+    let lengths: Vec<usize> = match &out {
+        Ok(out) => out.split(' ').filter_map(|n| n.parse().ok()).collect(),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(lengths.len(), 2, "{out:?}");
+    assert!(lengths.iter().all(|&n| n > 10_000), "{out:?}");
+}
+
+/// mergo would recurse into a map that holds itself for ever; the merge ends with an error.
+#[test]
+fn merging_a_map_that_holds_itself_ends_with_an_error() {
+    let mut templates = Templates::new();
+    let source =
+        r#"{{ $m := dict "a" (dict "b" 1) }}{{ $_ := set $m "self" $m }}{{ $_ := merge $m $m }}"#;
+    templates
+        .parse("t", source)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut random = crate::engine::funcs::SeededRandom::new(b"cycle");
+    let mut ctx = CallContext {
+        lookup: &OfflineLookup,
+        random: &mut random,
+    };
+    let out = templates.execute("t", &Value::Nil, &mut ctx);
+    let message = out.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("cannot be merged"), "{message}");
 }

@@ -88,13 +88,9 @@ fn role_covers_everything_the_examples_render_with_options_on() {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         for m in manifest::parse(&rendered).unwrap_or_else(|e| panic!("{e}")) {
-            let api_version = m
-                .object
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let group = group_of(api_version);
-            let plural = plural_of(m.kind());
+            let api_version = m.object.str_at(&["apiVersion"]).unwrap_or_default();
+            let group = group_of(&api_version);
+            let plural = plural_of(&m.kind());
             assert!(
                 has(&found, &group, &plural),
                 "{name} renders {}/{} but the role lacks {group}/{plural}",

@@ -588,9 +588,9 @@ fn check_feature(
     if feature.path.is_empty() || feature.segments().any(str::is_empty) {
         return Err(invalid(format!("invalid value path {:?}", feature.path)));
     }
-    let mut in_values = Some(&chart.values);
+    let mut in_values = Some(chart.values.clone());
     for seg in feature.segments() {
-        in_values = in_values.and_then(|v| v.as_map()).and_then(|m| m.get(seg));
+        in_values = in_values.and_then(|v| v.get(seg));
     }
     let mut in_schema = chart.schema.as_ref().map(|s| &s.json);
     for seg in feature.segments() {

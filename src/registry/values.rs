@@ -45,7 +45,7 @@ fn set_path(map: &mut Map, path: &[&str], value: Value) {
         let Value::Map(m) = slot else {
             return;
         };
-        cur = std::sync::Arc::make_mut(m);
+        cur = m.make_mut();
     }
     cur.insert((*last).to_string(), value);
 }

@@ -73,6 +73,11 @@ pub enum RenderError {
         template: String,
         error: TemplateError,
     },
+    #[error(
+        "values nested more than {} levels deep cannot be rendered",
+        crate::value::MAX_COPY_DEPTH
+    )]
+    ValuesTooDeep,
 }
 
 /// Why `helm template` would fail, in the order Helm checks.
@@ -148,6 +153,9 @@ impl Renderer {
         lookup: &dyn Lookup,
         random: &mut dyn RandomSource,
     ) -> Result<Rendered, RenderError> {
+        // Templates change maps in place, as Go's do; this render's own copy of the values
+        // keeps those changes from the chart's defaults, which other renders share.
+        let values = values.deep_copy().ok_or(RenderError::ValuesTooDeep)?;
         let globals = Globals {
             release: release.to_value(),
             capabilities: Value::Object(capabilities.clone()),
@@ -157,7 +165,7 @@ impl Renderer {
         let mut contexts = Vec::new();
         collect(
             chart,
-            values,
+            &values,
             "",
             true,
             &globals,
@@ -192,12 +200,12 @@ impl Renderer {
             }
             // Helm hands every template of a chart the same map, so what one template
             // changes with `set $ ...` is seen by the templates rendered after it.
-            let data = &mut contexts[job.chart];
+            let data = &contexts[job.chart];
             if let Value::Map(map) = data {
                 let mut template_info = Map::new();
                 template_info.insert("Name".into(), Value::str(&job.name));
                 template_info.insert("BasePath".into(), Value::str(&job.base_path));
-                Arc::make_mut(map).insert("Template".into(), Value::map(template_info));
+                map.update(|m| m.insert("Template".into(), Value::map(template_info)));
             }
             scratch.clear();
             session
@@ -287,7 +295,6 @@ fn collect<'c>(
         let child_values = values
             .get(&child.metadata.name)
             .filter(|v| matches!(v, Value::Map(_)))
-            .cloned()
             .unwrap_or_else(|| Value::map(Map::new()));
         let child_context = collect(child, &child_values, &full_path, false, globals, out);
         subcharts.insert(child.metadata.name.clone(), child_context);
@@ -331,3 +338,6 @@ fn collect<'c>(
     }
     context
 }
+
+#[cfg(test)]
+mod tests;

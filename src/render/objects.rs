@@ -484,9 +484,9 @@ mod tests {
             panic!("Glob should return a Files object");
         };
         let data = matched.to_data();
-        let keys: Vec<&String> = data
+        let keys: Vec<String> = data
             .as_map()
-            .map(|m| m.keys().collect())
+            .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
         assert_eq!(keys, ["config/a.txt", "config/b.txt"]);
     }

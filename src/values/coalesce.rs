@@ -1,14 +1,13 @@
-//! Helm's values coalescing (`pkg/chart/common/util/coalesce.go`), on our immutable-shared
-//! [`Value`] maps (mutated copy-on-write through `Arc::make_mut`).
+//! Helm's values coalescing (`pkg/chart/common/util/coalesce.go`), building new values
+//! copy-on-write ([`MapRef::make_mut`]): the chart defaults it reads are shared by every
+//! render and stay as they are.
 //!
 //! `merge == false` is `CoalesceValues`: a user null deletes the chart default. `merge == true`
 //! is `MergeValues`/`MergeTables`, which keeps nulls for a later coalesce.
 
-use std::sync::Arc;
-
 use crate::chart::Chart;
 use crate::engine::gofmt::format_value;
-use crate::value::{Map, Value};
+use crate::value::{Map, MapRef, Value, WeakMapRef};
 
 use super::ValuesError;
 
@@ -25,7 +24,7 @@ fn concat_prefix(a: &str, b: &str) -> String {
 /// The map inside a `Value::Map`, made uniquely owned so it can be edited in place.
 fn map_mut(v: &mut Value) -> Option<&mut Map> {
     match v {
-        Value::Map(m) => Some(Arc::make_mut(m)),
+        Value::Map(m) => Some(m.make_mut()),
         _ => None,
     }
 }
@@ -102,7 +101,7 @@ fn coalesce_globals(
 ) {
     let mut dg = match dest.get(GLOBAL) {
         None => Map::new(),
-        Some(Value::Map(m)) => (**m).clone(),
+        Some(Value::Map(m)) => m.entries(),
         Some(_) => {
             warnings.push(
                 "warning: skipping globals because destination global is not a table.".into(),
@@ -112,7 +111,7 @@ fn coalesce_globals(
     };
     let sg = match src_global {
         None => Map::new(),
-        Some(Value::Map(m)) => (**m).clone(),
+        Some(Value::Map(m)) => m.entries(),
         Some(_) => {
             warnings.push("warning: skipping globals because source global is not a table.".into());
             return;
@@ -120,14 +119,14 @@ fn coalesce_globals(
     };
     for (key, val) in sg {
         if let Value::Map(vm) = &val {
-            let mut vv = (**vm).clone();
+            let mut vv = vm.entries();
             match dg.get(&key) {
                 None => {
                     dg.insert(key, Value::map(vv));
                 }
                 Some(Value::Map(destv)) => {
                     let sub_prefix = concat_prefix(prefix, &key);
-                    coalesce_tables(&mut vv, destv, &sub_prefix, true, warnings);
+                    coalesce_tables(&mut vv, &destv.read(), &sub_prefix, true, warnings);
                     dg.insert(key, Value::map(vv));
                 }
                 Some(_) => warnings.push(format!(
@@ -170,7 +169,7 @@ fn coalesce_values(
                     if let Some(dest) = map_mut(slot) {
                         coalesce_tables(
                             dest,
-                            src,
+                            &src.read(),
                             &concat_prefix(&sub_prefix, key),
                             merge,
                             warnings,
@@ -210,16 +209,17 @@ fn default_for_copy(val: Value, merge: bool) -> Option<Value> {
 /// `m` with its nulls removed at every depth, or `None` when it has none. Chart defaults are
 /// shared and never change, and every coalesce copies the same ones (a large chart's defaults
 /// hold thousands of entries), so answers are remembered by map ([`Stripped`]).
-fn without_nils(m: &Arc<Map>) -> Option<Value> {
-    let key = Arc::as_ptr(m) as usize;
+fn without_nils(m: &MapRef) -> Option<Value> {
+    let key = m.addr();
     if let Ok(known) = STRIPPED.lock()
         && let Some((map, answer)) = known.entries.get(&key)
-        && map.strong_count() > 0
+        && map.is_alive()
     {
         return answer.clone();
     }
-    let answer = m.values().any(has_nil_entry).then(|| {
-        let stripped: Map = m
+    let entries = m.read();
+    let answer = entries.values().any(has_nil_entry).then(|| {
+        let stripped: Map = entries
             .iter()
             .filter_map(|(k, v)| default_for_copy(v.clone(), false).map(|v| (k.clone(), v)))
             .collect();
@@ -238,21 +238,21 @@ fn without_nils(m: &Arc<Map>) -> Option<Value> {
 /// little, while the chart defaults' entries live as long as the charts.
 #[derive(Default)]
 struct Stripped {
-    entries: std::collections::HashMap<usize, (std::sync::Weak<Map>, Option<Value>)>,
+    entries: std::collections::HashMap<usize, (WeakMapRef, Option<Value>)>,
     since_pruned: usize,
 }
 
 impl Stripped {
-    fn remember(&mut self, key: usize, map: &Arc<Map>, answer: Option<Value>) {
+    fn remember(&mut self, key: usize, map: &MapRef, answer: Option<Value>) {
         self.since_pruned += 1;
         if self.since_pruned >= PRUNE_EVERY {
             self.since_pruned = 0;
-            self.entries.retain(|_, (map, _)| map.strong_count() > 0);
+            self.entries.retain(|_, (map, _)| map.is_alive());
             if self.entries.len() >= MAX_STRIPPED {
                 self.entries.clear();
             }
         }
-        self.entries.insert(key, (Arc::downgrade(map), answer));
+        self.entries.insert(key, (map.downgrade(), answer));
     }
 }
 
@@ -268,7 +268,7 @@ const MAX_STRIPPED: usize = 1 << 16;
 fn has_nil_entry(v: &Value) -> bool {
     match v {
         Value::Nil => true,
-        Value::Map(m) => m.values().any(has_nil_entry),
+        Value::Map(m) => m.read().values().any(has_nil_entry),
         _ => false,
     }
 }
@@ -297,7 +297,7 @@ pub(crate) fn coalesce_tables(
             }
             Some(dv) => match (val, map_mut(dv)) {
                 (Value::Map(sm), Some(dm)) => {
-                    coalesce_tables(dm, sm, &concat_prefix(prefix, key), merge, warnings);
+                    coalesce_tables(dm, &sm.read(), &concat_prefix(prefix, key), merge, warnings);
                 }
                 (Value::Map(_), None) => warnings.push(format!(
                     "warning: cannot overwrite table with non table for {} ({})",
@@ -319,14 +319,14 @@ pub(crate) fn coalesce_tables(
 mod tests {
     use super::*;
 
-    fn with_nulls(n: i64) -> Arc<Map> {
+    fn with_nulls(n: i64) -> MapRef {
         let mut inner = Map::new();
         inner.insert("gone".into(), Value::Nil);
         inner.insert("kept".into(), Value::Int(n));
         let mut m = Map::new();
         m.insert("inner".into(), Value::map(inner));
         m.insert("top".into(), Value::Nil);
-        Arc::new(m)
+        MapRef::new(m)
     }
 
     #[test]
@@ -343,7 +343,7 @@ mod tests {
         };
         assert_eq!(first, Some(expected.clone()));
         assert_eq!(again, Some(expected));
-        let plain = Arc::new(Map::from([("a".to_string(), Value::Int(2))]));
+        let plain = MapRef::new(Map::from([("a".to_string(), Value::Int(2))]));
         assert_eq!(without_nils(&plain), None);
     }
 
@@ -351,11 +351,8 @@ mod tests {
     fn maps_that_are_gone_are_not_remembered_for_long() {
         for n in 0..(4 * PRUNE_EVERY as i64) {
             let m = with_nulls(n);
-            let stripped = without_nils(&m).and_then(|v| v.get("inner").cloned());
-            assert_eq!(
-                stripped.and_then(|v| v.get("kept").cloned()),
-                Some(Value::Int(n))
-            );
+            let stripped = without_nils(&m).and_then(|v| v.get("inner"));
+            assert_eq!(stripped.and_then(|v| v.get("kept")), Some(Value::Int(n)));
         }
         let remembered = STRIPPED
             .lock()

@@ -41,26 +41,30 @@ fn alias_dependency(charts: &[Chart], name: &str, version: &str, alias: &str) ->
 }
 
 /// Helm's `Values.PathValue`: the non-table value at a dotted path.
-fn path_value<'a>(vals: &'a Map, path: &str) -> Option<&'a Value> {
+fn path_value(vals: &Map, path: &str) -> Option<Value> {
     let parts: Vec<&str> = path.split('.').collect();
     let (last, tables) = parts.split_last()?;
-    let mut cur = vals;
-    for t in tables {
-        cur = cur.get(*t)?.as_map()?;
-    }
-    match cur.get(*last) {
-        Some(Value::Map(_)) | None => None,
-        Some(v) => Some(v),
-    }
+    let found = match tables.split_first() {
+        None => vals.get(*last)?.clone(),
+        Some((first, rest)) => {
+            let mut cur = vals.get(*first)?.clone();
+            for t in rest {
+                cur = cur.get(t)?;
+            }
+            cur.get(last)?
+        }
+    };
+    (!matches!(found, Value::Map(_))).then_some(found)
 }
 
 /// Helm's `Values.Table`: the table at a dotted path.
-fn table<'a>(vals: &'a Map, path: &str) -> Option<&'a Map> {
-    let mut cur = vals;
-    for part in path.split('.') {
-        cur = cur.get(part)?.as_map()?;
+fn table(vals: &Map, path: &str) -> Option<Map> {
+    let mut parts = path.split('.');
+    let mut cur = vals.get(parts.next()?)?.clone();
+    for part in parts {
+        cur = cur.get(part)?;
     }
-    Some(cur)
+    cur.as_map().map(|m| m.clone())
 }
 
 fn process_enabled(
@@ -126,7 +130,7 @@ fn process_enabled(
             }
             match path_value(&cvals, &format!("{path}{cond}")) {
                 Some(Value::Bool(b)) => {
-                    req.enabled = *b;
+                    req.enabled = b;
                     break;
                 }
                 Some(_) => warnings.push(format!(

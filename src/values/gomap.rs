@@ -4,8 +4,9 @@
 //! Helm's import step stores the child's tables into the parent's import buffer by pointer, so
 //! when a later import merges into an entry that came from an earlier one, the earlier source
 //! table (and every other entry sharing it) changes too. Real charts observe this: Helm's own
-//! "subpop" test chart shows subchart B's exported keys inside subchart A's table. Our
-//! [`Value`] maps are immutable, so this small model with shared, mutable maps replays the step.
+//! "subpop" test chart shows subchart B's exported keys inside subchart A's table. Values
+//! outside a render are built copy-on-write, so this small model with shared, mutable maps
+//! replays the step on its own copy.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ pub(crate) fn from_map(m: &Map) -> GoMap {
 
 fn from_value(v: &Value) -> GoVal {
     match v {
-        Value::Map(m) => GoVal::Map(from_map(m)),
+        Value::Map(m) => GoVal::Map(from_map(&m.read())),
         other => GoVal::Other(other.clone()),
     }
 }

@@ -8,12 +8,10 @@ mod gomap;
 mod schema;
 mod strvals;
 
-use std::sync::Arc;
-
 pub use schema::Violation;
 
 use crate::chart::Chart;
-use crate::value::{Map, Value};
+use crate::value::{Map, MapRef, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
@@ -34,18 +32,10 @@ pub const MAX_VALUES_DEPTH: usize = 500;
 fn depth(v: &Value, limit: usize) -> usize {
     // Iterative, so that measuring a hostile document cannot itself overflow the stack.
     let mut max = 0;
-    let mut stack = vec![(v, 1usize)];
-    while let Some((v, d)) = stack.pop() {
-        max = max.max(d);
-        if d > limit {
-            break;
-        }
-        match v {
-            Value::Map(m) => stack.extend(m.values().map(|c| (c, d + 1))),
-            Value::List(l) => stack.extend(l.iter().map(|c| (c, d + 1))),
-            _ => {}
-        }
-    }
+    v.walk(|_, d| {
+        max = max.max(d + 1);
+        d < limit
+    });
     max
 }
 
@@ -77,7 +67,7 @@ pub fn read_values_files(files: &[(String, String)]) -> Result<Vec<Value>, Value
 fn merge_maps(base: &mut Map, over: &Map) {
     for (k, v) in over {
         if let (Value::Map(ov), Some(Value::Map(bv))) = (v, base.get_mut(k)) {
-            merge_maps(Arc::make_mut(bv), ov);
+            merge_maps(bv.make_mut(), &ov.read());
             continue;
         }
         base.insert(k.clone(), v.clone());
@@ -94,7 +84,7 @@ pub fn merge_user_values(
     for (i, f) in files.iter().enumerate() {
         check_depth(f, &format!("values file {}", i + 1))?;
         if let Some(m) = f.as_map() {
-            merge_maps(&mut base, m);
+            merge_maps(&mut base, &m);
         }
     }
     for s in set {
@@ -167,7 +157,7 @@ pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
     check_depth(&chart.values, chart.name())?;
     let mut user = user;
     let user = match &mut user {
-        Value::Map(m) => Arc::unwrap_or_clone(std::mem::take(m)),
+        Value::Map(m) => std::mem::replace(m, MapRef::new(Map::new())).into_entries(),
         Value::Nil => Map::new(),
         _ => {
             return Err(ValuesError::TypeMismatch(

@@ -64,7 +64,7 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
         };
         match values.get(sub.name()) {
             None | Some(Value::Nil) => {}
-            Some(v @ Value::Map(_)) => walk(sub, v, &sub_path, out),
+            Some(v @ Value::Map(_)) => walk(sub, &v, &sub_path, out),
             Some(other) => out.push(Violation {
                 chart: sub.name().to_string(),
                 path: sub_path,
@@ -84,7 +84,8 @@ fn instance_json(v: &Value) -> Json {
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Json::from(*f as i64),
         Value::List(items) => Json::Array(items.iter().map(instance_json).collect()),
         Value::Map(m) => Json::Object(
-            m.iter()
+            m.read()
+                .iter()
                 .map(|(k, v)| (k.clone(), instance_json(v)))
                 .collect(),
         ),

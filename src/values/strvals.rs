@@ -172,7 +172,7 @@ impl Parser {
                 }
                 let mut inner = match data.get(&k) {
                     None => Map::new(),
-                    Some(Value::Map(m)) => (**m).clone(),
+                    Some(Value::Map(m)) => m.entries(),
                     Some(other) => {
                         return Err(conversion_error(other, "map[string]interface {}"));
                     }
@@ -270,7 +270,7 @@ impl Parser {
             Some(_) => {
                 // '.': a map inside the list (Helm does not count this towards the nesting limit).
                 let mut inner = match usize::try_from(i).ok().and_then(|i| list.get(i)) {
-                    Some(Value::Map(m)) => (**m).clone(),
+                    Some(Value::Map(m)) => m.entries(),
                     _ => Map::new(),
                 };
                 if let Err(e) = self.key(&mut inner, nest) {
@@ -390,7 +390,7 @@ mod tests {
             json(&v),
             r#"{"a":1,"b":true,"c":null,"d":"0123","e":"x","f":"","g":-5,"h":"1.5","i":false,"j":7}"#
         );
-        assert_eq!(v.get("a"), Some(&Value::Int(1)));
+        assert_eq!(v.get("a"), Some(Value::Int(1)));
     }
 
     #[test]

@@ -156,13 +156,13 @@ fn non_table_subchart_values_are_a_type_mismatch() {
 #[test]
 fn list_over_map_default_is_kept_and_nested_conflicts_warn() {
     let p = prepared("nulls-demo", "b: [1, 2]\n");
-    assert_json(p.values.get("b").unwrap_or(&Value::Nil), "[1, 2]");
+    assert_json(&p.values.get("b").unwrap_or_default(), "[1, 2]");
     // Helm logs nothing for a top-level conflict, and this for a nested one.
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
     let p = prepared("deps-demo", "nested: {m: 5}\n");
     assert_eq!(
         p.values.get("nested").and_then(|n| n.get("m")),
-        Some(&Value::Float(5.0))
+        Some(Value::Float(5.0))
     );
     assert_eq!(
         p.warnings,
@@ -419,7 +419,7 @@ fn user_values_merge_files_then_set_then_set_string() {
     );
     assert_eq!(
         merged.get("a").and_then(|a| a.get("b")),
-        Some(&Value::Int(10))
+        Some(Value::Int(10))
     );
     let e = merge_user_values(&[], &["a[".to_string()], &[]);
     assert!(e.is_err());
@@ -614,7 +614,7 @@ fn scopes_give_each_subchart_its_values() {
     let sub2 = scopes.iter().find(|s| s.path == "deps-demo/charts/sub2");
     assert_eq!(
         sub2.and_then(|s| s.values.get("enabled")),
-        Some(&Value::Bool(false))
+        Some(Value::Bool(false))
     );
     assert_eq!(sub2.map(|s| s.chart.name()), Some("sub2"));
 }

@@ -9,7 +9,7 @@ use super::YamlError;
 use super::floatfmt::format_json_float;
 use super::resolve::{Scalar, needs_quotes, resolve_plain};
 use crate::engine::gofmt::format_float_g;
-use crate::value::Value;
+use crate::value::{MapRead, Value};
 
 const BEST_INDENT: i64 = 2;
 const BEST_WIDTH: usize = 80;
@@ -112,13 +112,24 @@ fn node(v: &Value, depth: usize, dialect: Dialect) -> Result<Node<'_>, YamlError
                 .map(|item| node(item, depth + 1, dialect))
                 .collect::<Result<_, _>>()?,
         ),
-        Value::Map(map) => {
-            let entries = map
-                .iter()
-                .map(|(k, item)| Ok((Cow::Borrowed(k.as_str()), node(item, depth + 1, dialect)?)))
-                .collect::<Result<Vec<_>, YamlError>>()?;
-            Node::Map(merge_sort(entries))
-        }
+        Value::Map(map) => match map.read() {
+            MapRead::Unchanged(map) => {
+                let entries = map
+                    .iter()
+                    .map(|(k, item)| {
+                        Ok((Cow::Borrowed(k.as_str()), node(item, depth + 1, dialect)?))
+                    })
+                    .collect::<Result<Vec<_>, YamlError>>()?;
+                Node::Map(merge_sort(entries))
+            }
+            // A map changed during the render sits behind a lock: its entries are
+            // copied out (the copy shares their strings) and emitted owned.
+            MapRead::Changed(entries) => {
+                let copy = Value::map(entries.clone());
+                drop(entries);
+                node(&copy, depth, dialect)?.into_owned()
+            }
+        },
         Value::Object(o) => node(&o.to_data(), depth, dialect)?.into_owned(),
     })
 }

@@ -62,6 +62,7 @@ fn write_value(out: &mut String, v: &Value, style: Style, depth: usize) -> Resul
             out.push(']');
         }
         Value::Map(map) => {
+            let map = map.read();
             out.push('{');
             for (n, (k, item)) in map.iter().enumerate() {
                 if n > 0 {

@@ -122,18 +122,7 @@ const SHALLOW_NESTING: usize = 64;
 const DEEP_STACK_BYTES: usize = 256 << 20;
 
 fn nesting_exceeds(v: &Value, limit: usize) -> bool {
-    let mut stack = vec![(v, 0usize)];
-    while let Some((v, depth)) = stack.pop() {
-        if depth > limit {
-            return true;
-        }
-        match v {
-            Value::List(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
-            Value::Map(map) => stack.extend(map.values().map(|i| (i, depth + 1))),
-            _ => {}
-        }
-    }
-    false
+    !v.walk(|_, depth| depth <= limit)
 }
 
 /// Runs a recursive writer, on a thread with a large stack when the value is deeply nested

@@ -324,7 +324,7 @@ fn merge_into(map: &mut Map, value: &Value, span: &Span) -> Result<(), YamlError
     };
     match value {
         Value::Map(m) => {
-            for (k, v) in m.iter() {
+            for (k, v) in m.read().iter() {
                 map.insert(k.clone(), v.clone());
             }
         }
@@ -333,7 +333,7 @@ fn merge_into(map: &mut Map, value: &Value, span: &Span) -> Result<(), YamlError
                 let Value::Map(m) = item else {
                     return Err(want_map());
                 };
-                for (k, v) in m.iter() {
+                for (k, v) in m.read().iter() {
                     map.insert(k.clone(), v.clone());
                 }
             }

@@ -390,14 +390,14 @@ fn recorded_pretty_and_toml_probes_match() {
 fn struct_fields_get_numbers_as_go_yaml_typed_them() {
     let v = parse_value_typed("appVersion: 12345678\ndescription: 1.10\na: 1.50\nb: true\n")
         .expect("parses");
-    let field = |k: &str| v.get(k).and_then(struct_string);
+    let field = |k: &str| v.get(k).as_ref().and_then(struct_string);
     assert_eq!(field("appVersion").as_deref(), Some("12345678"));
     assert_eq!(field("description").as_deref(), Some("1.1"));
     assert_eq!(field("a").as_deref(), Some("1.5"));
     assert_eq!(field("b").as_deref(), Some("true"));
     assert_eq!(
         parse_value("num: 12345678\n").expect("parses").get("num"),
-        Some(&Value::Float(12345678.0))
+        Some(Value::Float(12345678.0))
     );
 }
 /// Block scalars at the very end of the input, with Helm's `fromYaml | toJson`.
@@ -459,6 +459,6 @@ fn anchors_do_not_reach_into_themselves_or_other_documents() {
     assert_eq!(two.len(), 2);
     assert_eq!(
         two.get(1).and_then(|d| d.get("b")),
-        Some(&Value::list(vec![Value::Float(2.0)]))
+        Some(Value::list(vec![Value::Float(2.0)]))
     );
 }

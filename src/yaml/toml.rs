@@ -11,7 +11,7 @@ pub(crate) fn to_toml(v: &Value) -> Result<String, String> {
     check(v)?;
     let mut out = String::new();
     match v {
-        Value::Map(map) => table(&mut out, map, &[]),
+        Value::Map(map) => table(&mut out, &map.read(), &[]),
         Value::Object(o) => return to_toml(&o.to_data()),
         other if is_table_array(other) => {
             return Err("toml: top-level values must be Go maps or structs".into());
@@ -27,23 +27,16 @@ pub(crate) fn to_toml(v: &Value) -> Result<String, String> {
 /// Walks the value without recursion before encoding: the encoder recurses, so nesting is
 /// bounded first, and a nil inside an array is BurntSushi's error.
 fn check(v: &Value) -> Result<(), String> {
-    let mut stack = vec![(v, 0usize)];
-    while let Some((v, depth)) = stack.pop() {
+    let mut problem = None;
+    v.walk(|v, depth| {
         if depth > super::MAX_DEPTH {
-            return Err(format!("toml: exceeded max depth of {}", super::MAX_DEPTH));
+            problem = Some(format!("toml: exceeded max depth of {}", super::MAX_DEPTH));
+        } else if matches!(v, Value::List(items) if items.iter().any(Value::is_nil)) {
+            problem = Some("toml: cannot encode array with nil element".into());
         }
-        match v {
-            Value::List(items) => {
-                if items.iter().any(Value::is_nil) {
-                    return Err("toml: cannot encode array with nil element".into());
-                }
-                stack.extend(items.iter().map(|i| (i, depth + 1)));
-            }
-            Value::Map(map) => stack.extend(map.values().map(|i| (i, depth + 1))),
-            _ => {}
-        }
-    }
-    Ok(())
+        problem.is_none()
+    });
+    problem.map_or(Ok(()), Err)
 }
 
 fn is_table_array(v: &Value) -> bool {
@@ -84,7 +77,7 @@ fn table(out: &mut String, map: &Map, path: &[&str]) {
                     out.push('\n');
                 }
                 out.push_str(&format!("{header_pad}[{}]\n", name()));
-                table(out, m, &sub);
+                table(out, &m.read(), &sub);
             }
             Value::List(items) if is_table_array(v) => {
                 for item in items.iter() {
@@ -93,7 +86,7 @@ fn table(out: &mut String, map: &Map, path: &[&str]) {
                             out.push('\n');
                         }
                         out.push_str(&format!("{header_pad}[[{}]]\n", name()));
-                        table(out, m, &sub);
+                        table(out, &m.read(), &sub);
                     }
                 }
             }
@@ -140,6 +133,7 @@ fn inline(out: &mut String, v: &Value) {
         }
         Value::Map(map) => {
             out.push('{');
+            let map = map.read();
             let (direct, nested): (Vec<_>, Vec<_>) = map
                 .iter()
                 .filter(|(_, i)| !i.is_nil())

@@ -3,7 +3,7 @@
 //! "wrong type for value; expected string; got int"; these helpers reproduce that.
 
 use super::FuncError;
-use crate::value::Value;
+use crate::value::{MapRead, MapRef, Value};
 
 /// Fails unless exactly `want` arguments were given.
 pub fn arity(name: &str, args: &[Value], want: usize) -> Result<(), FuncError> {
@@ -84,8 +84,15 @@ pub fn bool_arg(args: &[Value], index: usize) -> Result<bool, FuncError> {
     }
 }
 
-/// A `map[string]interface{}` parameter (a nil from the values is rejected, as in Go).
-pub fn map_arg(args: &[Value], index: usize) -> Result<&crate::value::Map, FuncError> {
+/// A `map[string]interface{}` parameter (a nil from the values is rejected, as in Go), to
+/// read. The entries are locked while the result lives, so a function that changes a map
+/// takes it with [`map_ref_arg`] instead.
+pub fn map_arg(args: &[Value], index: usize) -> Result<MapRead<'_>, FuncError> {
+    map_ref_arg(args, index).map(MapRef::read)
+}
+
+/// A `map[string]interface{}` parameter as the Go map itself, for functions that change it.
+pub fn map_ref_arg(args: &[Value], index: usize) -> Result<&MapRef, FuncError> {
     match args.get(index) {
         Some(Value::Map(m)) => Ok(m),
         other => Err(wrong_type("map[string]interface {}", other)),

@@ -1,20 +1,16 @@
 //! Sprig's dictionary functions.
 //!
 //! Go maps are references: `set`, `unset`, `merge` and `mergeOverwrite` change the map they
-//! are given, and every holder of that map sees the change. Our maps are shared immutable
-//! values, so these functions return the changed copy, and [`mutated_argument`] tells the
-//! engine which argument Go would have changed, so that it can store the result back where
-//! that argument came from (a variable, `.Values.x`, `$.x`, ...). Aliases made earlier (`$a :=
-//! .Values.x` then `set $a ...`) and nested maps shared between two parents cannot see the
-//! change; see the project notes.
+//! are given, in place, and every holder of that map sees the change ([`MapRef::update`]);
+//! `merge` puts a map the destination lacks into it by reference, so the two share it from
+//! then on, and `deepCopy` is what makes maps that share nothing.
 
 use super::strings::strval;
 use super::{
-    CallContext, FuncError, FuncResult, Function, arity, arity_at_least, map_arg, string_arg,
-    string_args,
+    CallContext, FuncError, FuncResult, Function, arity, arity_at_least, map_arg, map_ref_arg,
+    string_arg, string_args,
 };
-use crate::value::{Map, Value};
-use std::sync::Arc;
+use crate::value::{Map, MapRead, MapRef, Value};
 
 pub fn get(name: &str) -> Option<Function> {
     Some(match name {
@@ -33,32 +29,6 @@ pub fn get(name: &str) -> Option<Function> {
         "deepCopy" | "mustDeepCopy" => deep_copy,
         _ => return None,
     })
-}
-
-/// The index of the argument that the Go function named `name` mutates in place (and also
-/// returns), if any.
-pub fn mutated_argument(name: &str) -> Option<usize> {
-    match name {
-        "set" | "unset" | "merge" | "mustMerge" | "mergeOverwrite" | "mustMergeOverwrite" => {
-            Some(0)
-        }
-        _ => None,
-    }
-}
-
-/// `root` with the map entry at `path` replaced by `new`: how the engine stores a mutating
-/// function's result back into `$var.a.b` or `.a.b`, rebuilding only the maps along the path.
-/// `None` when a step of the path is not a map (Go would have failed reading it already).
-pub fn replace_at_path(root: &Value, path: &[&str], new: Value) -> Option<Value> {
-    let Some((first, rest)) = path.split_first() else {
-        return Some(new);
-    };
-    let map = root.as_map()?;
-    let child = map.get(*first)?;
-    let replaced = replace_at_path(child, rest, new)?;
-    let mut copy = map.clone();
-    copy.insert((*first).to_string(), replaced);
-    Some(Value::map(copy))
 }
 
 /// `dict K V ...`: keys are printed with `%v`; a key without a value gets "".
@@ -81,16 +51,21 @@ fn get_key(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 
 fn set(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("set", args, 3)?;
-    let mut map = map_arg(args, 0)?.clone();
-    map.insert(string_arg(args, 1)?.to_string(), args[2].clone());
-    Ok(Value::map(map))
+    let map = map_ref_arg(args, 0)?;
+    let key = string_arg(args, 1)?.to_string();
+    let value = args[2].clone();
+    map.update(|entries| entries.insert(key, value));
+    Ok(Value::Map(map.clone()))
 }
 
 fn unset(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("unset", args, 2)?;
-    let mut map = map_arg(args, 0)?.clone();
-    map.remove(string_arg(args, 1)?);
-    Ok(Value::map(map))
+    let map = map_ref_arg(args, 0)?;
+    let key = string_arg(args, 1)?;
+    if map.read().contains_key(key) {
+        map.update(|entries| entries.remove(key));
+    }
+    Ok(Value::Map(map.clone()))
 }
 
 fn has_key(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
@@ -99,7 +74,7 @@ fn has_key(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     Ok(Value::Bool(map.contains_key(string_arg(args, 1)?)))
 }
 
-fn maps_from(args: &[Value], from: usize) -> Result<Vec<&Map>, FuncError> {
+fn maps_from(args: &[Value], from: usize) -> Result<Vec<MapRead<'_>>, FuncError> {
     (from..args.len()).map(|i| map_arg(args, i)).collect()
 }
 
@@ -118,7 +93,7 @@ fn pluck(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 fn keys(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let keys = maps_from(args, 0)?
         .into_iter()
-        .flat_map(|m| m.keys().map(|k| Value::str(k)))
+        .flat_map(|m| m.keys().map(|k| Value::str(k)).collect::<Vec<_>>())
         .collect();
     Ok(Value::list(keys))
 }
@@ -153,39 +128,53 @@ fn omit(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     Ok(Value::map(out))
 }
 
-/// mergo's map merge as Sprig calls it. Without `overwrite` a destination entry is replaced
-/// only when missing or empty (`""`, `0`, `false`, nil, empty list or map), and nil sources
-/// are skipped; with it every non-map source entry wins, nil and empty ones included. Maps
-/// on both sides merge recursively unless the destination map is empty, in which case the
-/// source map takes its place.
-fn merge_maps(dst: &mut Map, src: &Map, overwrite: bool) {
-    for (key, s) in src {
+/// mergo's map merge as Sprig calls it, changing `dst` in place. Without `overwrite` a
+/// destination entry is replaced only when missing or empty (`""`, `0`, `false`, nil, empty
+/// list or map), and nil sources are skipped; with it every non-map source entry wins, nil
+/// and empty ones included. Maps on both sides merge recursively, into the destination's own
+/// map, unless it is empty, in which case the source map takes its place (by reference).
+fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) -> Result<(), FuncError> {
+    if depth > MAX_MERGE_DEPTH {
+        return Err(FuncError(format!(
+            "maps nested more than {MAX_MERGE_DEPTH} levels deep (or holding themselves) cannot be merged"
+        )));
+    }
+    // A copy of the source's entries, so that no lock is held while the destination (which
+    // may be the source itself) changes.
+    let entries = src.entries();
+    for (key, s) in entries {
         if s.is_nil() {
             if overwrite {
-                dst.insert(key.clone(), Value::Nil);
+                dst.update(|d| d.insert(key, Value::Nil));
             }
             continue;
         }
-        let d = dst.get_mut(key);
-        match (s, d) {
-            (Value::Map(sm), Some(Value::Map(dm))) if !dm.is_empty() => {
-                merge_maps(Arc::make_mut(dm), sm, overwrite);
+        let current = dst.read().get(&key).cloned();
+        match (&s, &current) {
+            (Value::Map(sm), Some(Value::Map(dm))) if !dm.read().is_empty() => {
+                stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                    merge_into(dm, sm, overwrite, depth + 1)
+                })?;
             }
             (_, Some(d)) if !overwrite && d.is_truthy() => {}
             _ => {
-                dst.insert(key.clone(), s.clone());
+                dst.update(|d| d.insert(key, s));
             }
         }
     }
+    Ok(())
 }
+
+/// Deeper than any real values; a map that holds itself would otherwise merge forever.
+const MAX_MERGE_DEPTH: usize = 10_000;
 
 fn merge_with(args: &[Value], overwrite: bool, name: &str) -> FuncResult {
     arity_at_least(name, args, 1)?;
-    let mut dst = map_arg(args, 0)?.clone();
-    for src in maps_from(args, 1)? {
-        merge_maps(&mut dst, src, overwrite);
+    let dst = map_ref_arg(args, 0)?;
+    for i in 1..args.len() {
+        merge_into(dst, map_ref_arg(args, i)?, overwrite, 0)?;
     }
-    Ok(Value::map(dst))
+    Ok(Value::Map(dst.clone()))
 }
 
 fn merge(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
@@ -196,27 +185,18 @@ fn merge_overwrite(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     merge_with(args, true, "mergeOverwrite")
 }
 
-/// Our values are already independent copies, so copying is cloning; copystructure fails on
-/// a nil the way reflection does.
+/// A copy that shares no map with the original; copystructure fails on a nil the way
+/// reflection does.
 fn deep_copy(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("deepCopy", args, 1)?;
     match &args[0] {
         Value::Nil => Err(FuncError::new(
             "reflect: call of reflect.Value.Type on zero Value",
         )),
-        other => Ok(fresh_copy(other)),
+        other => other.deep_copy().ok_or_else(|| {
+            FuncError::new("deepCopy: the value is nested too deeply (or holds itself)")
+        }),
     }
-}
-
-/// A copy whose maps are all new. The engine tells Go maps apart by the identity of ours
-/// (that is how a `set` on one is seen through every holder of it), so a copy that shared
-/// them would let changes to the copy show through the original, which Go's never does.
-fn fresh_copy(v: &Value) -> Value {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || match v {
-        Value::Map(m) => Value::map(m.iter().map(|(k, v)| (k.clone(), fresh_copy(v))).collect()),
-        Value::List(l) => Value::list(l.iter().map(fresh_copy).collect()),
-        other => other.clone(),
-    })
 }
 
 #[cfg(test)]
@@ -297,23 +277,6 @@ deepCopy 1 ⇒ "1"
     #[test]
     fn matches_helm() {
         check_table(ORACLE);
-    }
-
-    #[test]
-    fn replace_at_path_rebuilds_only_the_path() {
-        use super::replace_at_path;
-        use crate::engine::funcs::strings::tests::{render, values};
-        use crate::value::Value;
-        let root = values();
-        let new = replace_at_path(&root, &["m", "b"], Value::str("x")).expect("path exists");
-        assert_eq!(
-            crate::engine::gofmt::format_value(new.get("m").expect("m")),
-            "map[a:1 b:x e:]"
-        );
-        assert_eq!(new.get("s"), root.get("s"));
-        assert_eq!(replace_at_path(&root, &["s", "x"], Value::Nil), None);
-        assert_eq!(replace_at_path(&root, &["m", "zz", "y"], Value::Nil), None);
-        assert_eq!(render("set .Values.m \"a\" 2"), "map[a:2 b:map[c:deep] e:]");
     }
 
     /// Go's order here is random; ours is each dict's keys in sorted order.

@@ -285,7 +285,7 @@ fn dig(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
         return Err(FuncError::new("dig needs at least three arguments"));
     }
     let mut current = match dict {
-        Value::Map(m) => m,
+        Value::Map(m) => m.clone(),
         other => return Err(interface_conversion(other, "map[string]interface {}")),
     };
     let keys: Vec<&str> = keys
@@ -293,14 +293,14 @@ fn dig(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
         .map(|k| k.as_str().ok_or_else(|| interface_conversion(k, "string")))
         .collect::<Result<_, _>>()?;
     for (n, key) in keys.iter().enumerate() {
-        let Some(step) = current.get(*key) else {
+        let Some(step) = current.read().get(*key).cloned() else {
             return Ok(default.clone());
         };
         if n + 1 == keys.len() {
-            return Ok(step.clone());
+            return Ok(step);
         }
-        current = match step {
-            Value::Map(m) => m,
+        current = match &step {
+            Value::Map(m) => m.clone(),
             other => return Err(interface_conversion(other, "map[string]interface {}")),
         };
     }

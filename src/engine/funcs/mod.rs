@@ -15,7 +15,6 @@ mod crypto;
 mod dates;
 mod defaults;
 mod dicts;
-pub use dicts::{mutated_argument, replace_at_path};
 mod encoding;
 mod lists;
 mod math;

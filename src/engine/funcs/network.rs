@@ -408,7 +408,7 @@ fn dict_string(d: &Map, key: &str) -> Result<String, FuncError> {
 fn url_join(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("urlJoin", args, 1)?;
     let d = match &args[0] {
-        Value::Map(m) => m,
+        Value::Map(m) => m.read(),
         other => {
             return Err(super::random::wrong_type(
                 "map[string]interface {}",
@@ -417,15 +417,15 @@ fn url_join(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
         }
     };
     let mut url = Url {
-        scheme: dict_string(d, "scheme")?,
-        host: dict_string(d, "host")?,
-        path: dict_string(d, "path")?,
-        raw_query: dict_string(d, "query")?,
-        opaque: dict_string(d, "opaque")?,
-        fragment: dict_string(d, "fragment")?,
+        scheme: dict_string(&d, "scheme")?,
+        host: dict_string(&d, "host")?,
+        path: dict_string(&d, "path")?,
+        raw_query: dict_string(&d, "query")?,
+        opaque: dict_string(&d, "opaque")?,
+        fragment: dict_string(&d, "fragment")?,
         ..Url::default()
     };
-    let userinfo = dict_string(d, "userinfo")?;
+    let userinfo = dict_string(&d, "userinfo")?;
     if !userinfo.is_empty() {
         let temp = parse_url(&format!("proto://{userinfo}@host"))
             .map_err(|e| FuncError(format!("unable to parse userinfo in dict: {e}")))?;

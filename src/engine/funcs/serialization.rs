@@ -520,15 +520,15 @@ mod tests {
             )],
         )
         .expect("no error");
-        assert_eq!(v.get("a"), Some(&Value::Int(1)));
+        assert_eq!(v.get("a"), Some(Value::Int(1)));
         assert_eq!(
             yaml::to_json(&v).as_deref(),
             Ok(r#"{"a":1,"b":1.5,"c":"2024-01-01T00:00:00Z","d":{"e":[1,"x"]}}"#)
         );
         let bad = call("fromToml", &[Value::str("a = = 1")]).expect("no error");
         assert!(
-            bad.get("Error")
-                .and_then(Value::as_str)
+            bad.str_at(&["Error"])
+                .as_deref()
                 .is_some_and(|e| e.starts_with("toml: ")),
             "{bad:?}"
         );

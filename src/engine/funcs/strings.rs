@@ -1058,7 +1058,7 @@ pub(crate) mod tests {
         } else if let Some(path) = word.strip_prefix(".Values.") {
             let mut v = values();
             for key in path.split('.') {
-                v = v.get(key).cloned().unwrap_or_default();
+                v = v.get(key).unwrap_or_default();
             }
             Tok::Lit(v)
         } else {
