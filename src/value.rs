@@ -245,6 +245,46 @@ pub trait Object: Send + Sync {
     fn to_data(&self) -> Value {
         Value::Nil
     }
+    /// What ranging, `len` and `index` see of a Go slice or map type: by default its data.
+    fn elements(&self) -> Value {
+        self.to_data()
+    }
+    /// The bytes of a Go `[]byte`, which formatting and Sprig's `toString` read as text.
+    fn bytes(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// A Go `[]byte`, as `.Files.GetBytes` and ranging over `.Files.Glob` give it: a slice of
+/// numbers to `%v`, `len` and `index`, text to `toString`, `%s` and `quote`, base64 to JSON.
+pub struct Bytes(pub Arc<[u8]>);
+
+impl Object for Bytes {
+    fn type_name(&self) -> &str {
+        "[]uint8"
+    }
+
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+
+    fn display(&self) -> String {
+        let numbers: Vec<String> = self.0.iter().map(u8::to_string).collect();
+        format!("[{}]", numbers.join(" "))
+    }
+
+    fn to_data(&self) -> Value {
+        use base64::Engine as _;
+        Value::from(base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+
+    fn elements(&self) -> Value {
+        Value::list(self.0.iter().map(|&b| Value::Int(i64::from(b))).collect())
+    }
+
+    fn bytes(&self) -> Option<&[u8]> {
+        Some(&self.0)
+    }
 }
 
 impl Value {
@@ -377,6 +417,7 @@ impl Value {
             Value::String(_) => "string",
             Value::List(_) => "slice",
             Value::Map(_) => "map",
+            Value::Object(o) if o.bytes().is_some() => "slice",
             Value::Object(_) => "ptr",
         }
     }

@@ -49,7 +49,7 @@ fn same_container_kind(a: &Value, b: &Value) -> bool {
 /// `len`, `index` and `slice` see its elements, which `Object::to_data` gives.
 pub fn slice_object(v: &Value) -> Option<Value> {
     match v {
-        Value::Object(o) => match o.to_data() {
+        Value::Object(o) => match o.elements() {
             c @ (Value::List(_) | Value::Map(_)) => Some(c),
             _ => None,
         },

@@ -642,13 +642,23 @@ impl Printer {
                 }
                 self.out.push(if self.f.sharp_v { '}' } else { ']' });
             }
-            Value::Object(o) => {
-                let s = o.display();
-                match verb {
-                    'q' => self.fmt_q(&s),
-                    _ => self.fmt_s(&s),
+            Value::Object(o) => match (o.bytes(), verb) {
+                (Some(bytes), 's' | 'q') => {
+                    let text = String::from_utf8_lossy(bytes);
+                    if verb == 'q' {
+                        self.fmt_q(&text)
+                    } else {
+                        self.fmt_s(&text)
+                    }
                 }
-            }
+                (Some(bytes), 'x' | 'X') => {
+                    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                    let hex = if verb == 'X' { hex.to_uppercase() } else { hex };
+                    self.pad(&hex)
+                }
+                (_, 'q') => self.fmt_q(&o.display()),
+                _ => self.fmt_s(&o.display()),
+            },
         }
     }
 

@@ -929,3 +929,26 @@ fn merging_a_map_that_holds_itself_ends_with_an_error() {
     let message = out.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("cannot be merged"), "{message}");
 }
+
+/// String functions refuse a `[]byte` as Go refuses it (`b64enc (.Files.GetBytes "f")`).
+#[test]
+fn string_functions_refuse_bytes_as_go_does() {
+    let bytes = Value::Object(Arc::new(crate::value::Bytes(Arc::from(&b"hi"[..]))));
+    let mut data = Map::new();
+    data.insert("b".into(), bytes);
+    let mut templates = Templates::new();
+    templates
+        .parse("t", "{{ b64enc .b }}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut random = crate::engine::funcs::SeededRandom::new(b"bytes");
+    let mut ctx = CallContext {
+        lookup: &OfflineLookup,
+        random: &mut random,
+    };
+    let out = templates.execute("t", &Value::map(data), &mut ctx);
+    let message = out.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("wrong type for value; expected string; got []uint8"),
+        "{message}"
+    );
+}

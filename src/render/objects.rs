@@ -10,7 +10,7 @@ use base64::Engine as _;
 use super::glob::GlobPattern;
 use crate::chart::{ChartFile, Metadata};
 use crate::engine::gofmt::format_value;
-use crate::value::{Map, Object, Value};
+use crate::value::{Bytes, Map, Object, Value};
 
 /// `.Files`: the chart's non-template files, keyed by their path inside the chart. It shares
 /// the chart's file list rather than copying the data, so that building it per render costs
@@ -83,11 +83,8 @@ impl Files {
         })))
     }
 
-    /// `AsConfig`/`AsSecrets`: a YAML map of base file names to contents, empty for no files.
+    /// `AsConfig`/`AsSecrets`: a YAML map of base file names to contents (`{}` for none).
     fn as_yaml_map(&self, encode: impl Fn(&[u8]) -> String) -> Result<Value, String> {
-        if self.shown.is_empty() {
-            return Ok(Value::str(""));
-        }
         let map: Map = self
             .entries()
             .map(|f| {
@@ -119,7 +116,11 @@ impl Object for Files {
             _ => Err(format!("wrong arguments for Files.{name}: want one string")),
         };
         Some(match name {
-            "Get" | "GetBytes" => path().map(|p| Value::from(self.text(&p))),
+            "Get" => path().map(|p| Value::from(self.text(&p))),
+            "GetBytes" => path().map(|p| {
+                let data = self.data(&p).map_or_else(|| Arc::from(&[][..]), Arc::from);
+                Value::Object(Arc::new(Bytes(data)))
+            }),
             "Lines" => path().map(|p| self.lines(&p)),
             "Glob" => path().and_then(|p| self.glob(&p)),
             "AsConfig" => self.as_yaml_map(|data| String::from_utf8_lossy(data).into_owned()),
@@ -131,11 +132,18 @@ impl Object for Files {
     }
 
     fn display(&self) -> String {
-        let shown: Vec<String> = self
-            .entries()
-            .map(|f| format!("{}:{:?}", f.name, f.data))
-            .collect();
-        format!("map[{}]", shown.join(" "))
+        crate::engine::gofmt::format_value(&self.elements())
+    }
+
+    fn elements(&self) -> Value {
+        Value::map(
+            self.entries()
+                .map(|f| {
+                    let bytes = Bytes(Arc::from(&f.data[..]));
+                    (f.name.clone(), Value::Object(Arc::new(bytes)))
+                })
+                .collect(),
+        )
     }
 
     fn to_data(&self) -> Value {

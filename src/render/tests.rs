@@ -1,8 +1,11 @@
-//! Go's map semantics as Helm's engine executes them, on a chart of our own
-//! (tests/fixtures/charts/go-maps): each template changes a map through one alias (a variable,
-//! `with`, `range`, `index`, `get`, a `dict` value, `merge`, `include`, `tpl`, a subchart's
-//! `.Values`, …) and prints it through another. The expected output was produced by Helm 4.2's
-//! engine (`helm_oracle.py template tests/fixtures/charts/go-maps`).
+//! Go semantics that charts lean on, as Helm's engine executes them, on charts of our own
+//! whose expected output was produced by Helm 4.2's engine (`helm_oracle.py template
+//! tests/fixtures/charts/NAME > tests/fixtures/NAME.expected.json`):
+//! - go-maps: each template changes a map through one alias (a variable, `with`, `range`,
+//!   `index`, `get`, a `dict` value, `merge`, `include`, `tpl`, a subchart's `.Values`, …)
+//!   and prints it through another;
+//! - files-bytes: the `[]byte` values of `.Files.GetBytes` and of ranging over `.Files.Glob`,
+//!   through every function and verb that treats them differently from a string.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,18 +14,18 @@ use super::{KubeVersion, Release, Renderer, Target, defaults, template};
 use crate::engine::funcs::{OfflineLookup, SeededRandom};
 use crate::value::{Map, Value};
 
-fn fixture() -> (
-    crate::chart::Chart,
-    serde_json::Map<String, serde_json::Value>,
-) {
+type Expected = serde_json::Map<String, serde_json::Value>;
+
+fn fixture(name: &str) -> (crate::chart::Chart, Expected) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let chart = crate::chart::load(&root.join("charts/go-maps")).unwrap_or_else(|e| panic!("{e}"));
-    let expected = std::fs::read_to_string(root.join("go-maps.expected.json"))
+    let chart =
+        crate::chart::load(&root.join("charts").join(name)).unwrap_or_else(|e| panic!("{e}"));
+    let expected = std::fs::read_to_string(root.join(format!("{name}.expected.json")))
         .unwrap_or_else(|e| panic!("{e}"));
     let serde_json::Value::Object(expected) =
         serde_json::from_str(&expected).unwrap_or_else(|e| panic!("{e}"))
     else {
-        panic!("go-maps.expected.json is not an object");
+        panic!("{name}.expected.json is not an object");
     };
     (chart, expected)
 }
@@ -48,9 +51,8 @@ fn render(renderer: &Renderer, chart: &crate::chart::Chart) -> super::Rendered {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-#[test]
-fn a_change_through_one_alias_of_a_map_is_seen_through_every_other() {
-    let (chart, expected) = fixture();
+fn assert_renders_like_helm(name: &str) {
+    let (chart, expected) = fixture(name);
     let rendered = render(&Renderer::new(), &chart);
     let mut differences = Vec::new();
     for (name, want) in &expected {
@@ -63,11 +65,21 @@ fn a_change_through_one_alias_of_a_map_is_seen_through_every_other() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+#[test]
+fn a_change_through_one_alias_of_a_map_is_seen_through_every_other() {
+    assert_renders_like_helm("go-maps");
+}
+
+#[test]
+fn file_bytes_format_as_go_formats_a_byte_slice() {
+    assert_renders_like_helm("files-bytes");
+}
+
 /// The chart's templates change its values in place; a second render of the same loaded
 /// chart must start from the chart's own values again, not from what the first one left.
 #[test]
 fn what_one_render_changes_no_later_render_sees() {
-    let (chart, _) = fixture();
+    let (chart, _) = fixture("go-maps");
     let renderer = Renderer::new();
     let first = render(&renderer, &chart);
     let second = render(&renderer, &chart);

@@ -175,7 +175,8 @@ fn compact(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 /// override builtins), so it only slices lists, and converts its indexes with `cast.ToInt`.
 fn slice(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity_at_least("slice", args, 1)?;
-    let items = match &args[0] {
+    let elements = slice_object(&args[0]);
+    let items = match elements.as_ref().unwrap_or(&args[0]) {
         Value::List(items) => items,
         Value::Nil => return Err(nil_deref()),
         other => {

@@ -60,12 +60,22 @@ pub fn get(name: &str) -> Option<Function> {
 
 /// Sprig's `strval`: a string as is, anything else as `fmt.Sprintf("%v")`.
 pub fn strval(v: &Value) -> String {
-    format_value(v)
+    match v {
+        Value::Object(o) if let Some(bytes) = o.bytes() => {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+        other => format_value(other),
+    }
 }
 
 /// Sprig's `strslice`: a list becomes its non-nil elements as strings; nil becomes an empty
 /// list; any other value becomes a one-element list.
 pub fn strslice(v: &Value) -> Vec<String> {
+    if let Value::Object(o) = v
+        && o.bytes().is_some()
+    {
+        return strslice(&o.elements());
+    }
     match v {
         Value::List(items) => items.iter().filter(|i| !i.is_nil()).map(strval).collect(),
         Value::Nil => Vec::new(),
@@ -474,13 +484,17 @@ fn squote(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     let parts: Vec<String> = args
         .iter()
         .filter(|a| !a.is_nil())
-        .map(|a| format!("'{}'", strval(a)))
+        .map(|a| format!("'{}'", format_value(a)))
         .collect();
     Ok(Value::from(parts.join(" ")))
 }
 
 fn cat(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
-    let parts: Vec<String> = args.iter().filter(|a| !a.is_nil()).map(strval).collect();
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|a| !a.is_nil())
+        .map(format_value)
+        .collect();
     Ok(Value::from(parts.join(" ")))
 }
 
