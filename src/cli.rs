@@ -569,6 +569,21 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         bail!("{} charts are not installable", chart.metadata.chart_type);
     }
+    let missing: Vec<&str> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .map(|d| d.name.as_str())
+        .filter(|name| !chart.dependencies.iter().any(|sub| sub.name() == *name))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "an error occurred while checking for chart dependencies. You may need to run 'helm \
+             dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in \
+             charts/ directory: {}",
+            missing.join(", ")
+        );
+    }
     if let Err(e) = validate_release_name(&name) {
         bail!("release name check failed: release name {name:?}: {e}");
     }

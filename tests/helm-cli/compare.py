@@ -59,12 +59,13 @@ def masked_positions(section_lines, source, expected, mask):
     if not masked or source not in expected:
         return set()
     for start, doc in documents_with_lines(expected[source]):
-        doc_lines = doc.split("\n")
+        doc_lines = doc.rstrip().split("\n")
         skip = {m - start for m in masked if 0 <= m - start < len(doc_lines)}
         if not skip:
             continue
-        n = min(len(doc_lines), len(section_lines))
-        if all(i in skip or doc_lines[i] == section_lines[i] for i in range(n)):
+        if len(section_lines) < len(doc_lines):
+            continue
+        if all(i in skip or doc_lines[i] == section_lines[i] for i in range(len(doc_lines))):
             return skip
     return set()
 
