@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Render a chart locally, as `helm template` does.
-    Template(TemplateArgs),
+    Template(Box<TemplateArgs>),
     /// Check merged values against the chart's values.schema.json files.
     Validate(ValuesArgs),
     /// CRD YAML for the DataScienceCluster and every registered component kind.
@@ -126,7 +126,7 @@ struct ValuesArgs {
 #[derive(clap::Args)]
 struct TemplateArgs {
     /// `[NAME] CHART`: a release name (optional) and a chart archive (.tgz) or directory.
-    #[arg(value_name = "NAME] [CHART", required = true)]
+    #[arg(value_name = "NAME_AND_CHART", required = true, num_args = 1..)]
     names: Vec<String>,
     /// A values file (YAML or JSON); repeat, or separate with commas; later ones win.
     #[arg(short = 'f', long = "values", value_delimiter = ',')]
@@ -143,8 +143,9 @@ struct TemplateArgs {
     release_name: Option<String>,
     #[arg(long, short = 'n', default_value = "default")]
     namespace: String,
-    /// Name the release after the chart and the time (instead of NAME).
-    #[arg(long, short = 'g')]
+    /// Accepted as `helm template` has it: the release is still called "release-name"
+    /// without NAME, and NAME with it is an error.
+    #[arg(long, short = 'g', num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     generate_name: bool,
     #[arg(long, value_enum, default_value = "yaml")]
     output: Output,
@@ -159,25 +160,22 @@ struct TemplateArgs {
     #[arg(long = "show-only", short = 's')]
     show_only: Vec<String>,
     /// Print the chart tree's `crds/` files first.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     include_crds: bool,
     /// Accepted as Helm does: CRDs are never installed by `template`.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     skip_crds: bool,
     /// Leave out hooks annotated `helm.sh/hook: test`.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     skip_tests: bool,
     /// Leave out every hook.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     no_hooks: bool,
     /// Render as an upgrade (`.Release.IsUpgrade`).
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     is_upgrade: bool,
-    /// Print v1 Secrets as a comment only.
-    #[arg(long)]
-    hide_secret: bool,
     /// Do not check values against values.schema.json.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
     skip_schema_validation: bool,
     /// Write each template's manifests to a file under this directory instead of stdout.
     #[arg(long)]
@@ -268,7 +266,8 @@ impl UnsupportedTemplateArgs {
     /// The first refused flag given, with why.
     fn refusal(&self) -> Option<String> {
         let flag = |given: bool, name: &str, why: &str| given.then(|| format!("{name}: {why}"));
-        let repo = "dsc-helm renders local charts only (a directory or .tgz), without chart repositories";
+        let repo =
+            "dsc-helm renders local charts only (a directory or .tgz), without chart repositories";
         flag(
             self.post_renderer.is_some() || !self.post_renderer_args.is_empty(),
             "--post-renderer",
@@ -280,7 +279,11 @@ impl UnsupportedTemplateArgs {
         .or_else(|| {
             flag(
                 self.validate || self.dry_run.as_deref().is_some_and(|d| d != "client"),
-                if self.validate { "--validate" } else { "--dry-run" },
+                if self.validate {
+                    "--validate"
+                } else {
+                    "--dry-run"
+                },
                 "dsc-helm template renders client-side only, without a cluster",
             )
         })
@@ -312,9 +315,71 @@ enum Output {
     Json,
 }
 
+/// A command line clap rejects. `template` words it as Helm's flag parser does and exits 1, so
+/// that a `helm template` command line fails alike; other subcommands keep clap's report.
+pub fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use std::error::Error as _;
+    let is_template = std::env::args().nth(1).as_deref() == Some("template");
+    let context = |kind| match err.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.clone()),
+        _ => None,
+    };
+    // clap names a flag with its value placeholder (`--set <SET>`); pflag by the flag alone.
+    let flag = context(ContextKind::InvalidArg).map(|arg| {
+        let long = arg
+            .split(['=', ' ', '['])
+            .next()
+            .unwrap_or(&arg)
+            .to_string();
+        // A short flag left without its value ends the command line; pflag names it so.
+        match std::env::args().last() {
+            Some(last) if last.len() == 2 && last.starts_with('-') && last != "--" => {
+                format!("'{}' in {last}", &last[1..])
+            }
+            _ => long,
+        }
+    });
+    let value = context(ContextKind::InvalidValue);
+    match (is_template, err.kind(), flag) {
+        (true, ErrorKind::UnknownArgument, Some(_)) => {
+            let raw = context(ContextKind::InvalidArg).unwrap_or_default();
+            let arg = raw.split('=').next().unwrap_or(&raw);
+            match arg.strip_prefix("--") {
+                Some(_) => eprintln!("Error: unknown flag: {arg}"),
+                None => eprintln!(
+                    "Error: unknown shorthand flag: '{}' in {arg}",
+                    arg.trim_start_matches('-').chars().next().unwrap_or('-')
+                ),
+            }
+            ExitCode::FAILURE
+        }
+        (true, ErrorKind::InvalidValue, Some(arg))
+            if value.as_deref().is_none_or(str::is_empty) =>
+        {
+            eprintln!("Error: flag needs an argument: {arg}");
+            ExitCode::FAILURE
+        }
+        (true, ErrorKind::ValueValidation, Some(arg)) => {
+            let reason = err.source().map(ToString::to_string).unwrap_or_default();
+            let value = value.unwrap_or_default();
+            eprintln!("Error: invalid argument \"{value}\" for \"{arg}\" flag: {reason}");
+            ExitCode::FAILURE
+        }
+        (true, ErrorKind::MissingRequiredArgument, _) => {
+            eprintln!("Error: \"dsc-helm template\" requires at least 1 argument");
+            ExitCode::FAILURE
+        }
+        _ => {
+            let _ = err.print();
+            ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Template(args) => template(args),
+        Command::Template(args) => template(*args),
         Command::Validate(args) => validate(args),
         Command::Crds(args) => {
             print!("{}", api::crds_yaml(&registry::load(&args.charts)?)?);
@@ -556,16 +621,21 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
     }
     let (name, chart_path) = release_and_chart(&args)?;
     let Some(kube) = KubeVersion::parse(&args.kube_version) else {
-        bail!("invalid kube version '{}'", args.kube_version);
+        bail!(
+            "invalid kube version '{0}': could not parse \"{0}\" as version",
+            args.kube_version
+        );
     };
-    let values_args = ValuesArgs {
-        chart: PathBuf::from(&chart_path),
-        values: args.values.clone(),
-        set: args.set.clone(),
-        set_string: args.set_string.clone(),
-    };
-    let user = load_user_values(&values_args)?;
-    let chart = chart::load(&values_args.chart)?;
+    locate_chart(&chart_path)?;
+    let mut files = Vec::new();
+    for path in &args.values {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("open {}: {}", path.display(), go_io_error(&e)))?;
+        files.push((path.display().to_string(), text));
+    }
+    let parsed = values::read_values_files(&files)?;
+    let user = values::merge_user_values(&parsed, &args.set, &args.set_string)?;
+    let chart = chart::load(std::path::Path::new(&chart_path))?;
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         bail!("{} charts are not installable", chart.metadata.chart_type);
     }
@@ -587,7 +657,7 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = validate_release_name(&name) {
         bail!("release name check failed: release name {name:?}: {e}");
     }
-    let capabilities = Arc::new(defaults::capabilities(kube, &args.api_versions));
+    let capabilities = Arc::new(defaults::capabilities(kube.clone(), &args.api_versions));
     let mut release = Release::install(&name, &args.namespace);
     release.is_install = !args.is_upgrade;
     release.is_upgrade = args.is_upgrade;
@@ -598,6 +668,14 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
         if !violations.is_empty() {
             bail!("{}", values::schema_error_message(&violations).trim_end());
         }
+    }
+    let wanted = &prepared.chart.metadata.kube_version;
+    if !wanted.is_empty() && !chart::semver::is_compatible_range(wanted, &kube.version) {
+        bail!(
+            "chart requires kubeVersion: {wanted} which is incompatible with Kubernetes {}\n\n\
+             Use --debug flag to render out invalid YAML",
+            kube.version
+        );
     }
     let rendered = Renderer::new()
         .render(
@@ -623,7 +701,6 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
         include_crds: args.include_crds,
         no_hooks: args.no_hooks,
         skip_tests: args.skip_tests,
-        hide_secret: args.hide_secret,
         show_only: args.show_only.clone(),
     };
     let debug_hint = |e: template_output::OutputError| match e {
@@ -665,10 +742,8 @@ fn release_and_chart(args: &TemplateArgs) -> anyhow::Result<(String, String)> {
             if let Some(name) = flag_name {
                 return Ok((name.to_string(), chart.clone()));
             }
-            if args.generate_name {
-                return Ok((generated_name(chart), chart.clone()));
-            }
-            // `helm template CHART` installs as "release-name".
+            // `helm template CHART` installs as "release-name", even with --generate-name:
+            // Helm's default name comes before the generated one.
             Ok(("release-name".to_string(), chart.clone()))
         }
         [_, _, extra @ ..] => bail!(
@@ -679,21 +754,44 @@ fn release_and_chart(args: &TemplateArgs) -> anyhow::Result<(String, String)> {
     }
 }
 
-/// `--generate-name`: the chart's file name up to its first dot, and the Unix time.
-fn generated_name(chart: &str) -> String {
-    let base = std::path::Path::new(chart)
-        .file_name()
-        .and_then(|b| b.to_str())
-        .unwrap_or("");
-    let base = match base.split('.').next() {
-        Some("") | None => "chart",
-        Some(b) => b,
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!("{base}-{now}")
+/// A boolean flag's value as Go's `strconv.ParseBool` reads it (`--include-crds=false`).
+fn go_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing {text:?}: invalid syntax"
+        )),
+    }
+}
+
+/// Helm's `LocateChart` for what dsc-helm can load: a chart that exists on disk. Any other
+/// name would be a chart repository or registry reference.
+fn locate_chart(name: &str) -> anyhow::Result<()> {
+    let name = name.trim();
+    if std::path::Path::new(name).exists() {
+        return Ok(());
+    }
+    if std::path::Path::new(name).is_absolute() || name.starts_with('.') {
+        bail!("path {name:?} not found");
+    }
+    if !name.contains('/') {
+        bail!("non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}");
+    }
+    bail!(
+        "chart {name:?} is not a local path: dsc-helm renders local charts only (a directory or \
+         .tgz), without chart repositories or registries"
+    )
+}
+
+/// The words Go's `os` package uses for the common I/O errors.
+fn go_io_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+        _ => e.to_string(),
+    }
 }
 
 /// Helm's release name rule: a DNS-1123 subdomain of at most 53 characters.
@@ -720,7 +818,10 @@ fn crd_files(chart: &chart::Chart) -> Vec<template_output::CrdFile> {
 
 fn collect_crds(chart: &chart::Chart, path: &str, out: &mut Vec<template_output::CrdFile>) {
     for file in chart.crds() {
-        let ext = file.name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        let ext = file
+            .name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase());
         if matches!(ext.as_deref(), Some("yaml" | "yml" | "json")) {
             out.push(template_output::CrdFile {
                 filename: format!("{path}/{}", file.name),

@@ -47,7 +47,6 @@ pub struct Options {
     pub include_crds: bool,
     pub no_hooks: bool,
     pub skip_tests: bool,
-    pub hide_secret: bool,
     pub show_only: Vec<String>,
 }
 
@@ -64,7 +63,6 @@ struct Document {
     path: String,
     content: String,
     kind: String,
-    api_version: String,
     /// The hook's events; `None` for an ordinary manifest.
     hook_events: Option<Vec<String>>,
 }
@@ -146,15 +144,14 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
     };
     let string_field = |v: Option<&Value>, field: &str| match v {
         None | Some(Value::Nil) => Ok(String::new()),
-        Some(v) => crate::yaml::struct_string(v).ok_or_else(|| {
-            unmarshal(json_kind(v), field, "string")
-        }),
+        Some(v) => {
+            crate::yaml::struct_string(v).ok_or_else(|| unmarshal(json_kind(v), field, "string"))
+        }
     };
     let mut doc = Document {
         path: path.to_string(),
         content: content.to_string(),
         kind: String::new(),
-        api_version: String::new(),
         hook_events: None,
     };
     let head = match &value {
@@ -168,13 +165,17 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
             )));
         }
     };
-    doc.api_version = string_field(head.get("apiVersion"), "SimpleHead.apiVersion")?;
+    string_field(head.get("apiVersion"), "SimpleHead.apiVersion")?;
     doc.kind = string_field(head.get("kind"), "SimpleHead.kind")?;
     let metadata = match head.get("metadata") {
         None | Some(Value::Nil) => return Ok(doc),
         Some(Value::Map(m)) => m,
         Some(other) => {
-            return Err(unmarshal(json_kind(other), "SimpleHead.metadata", "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }"));
+            return Err(unmarshal(
+                json_kind(other),
+                "SimpleHead.metadata",
+                "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
+            ));
         }
     };
     string_field(metadata.get("name"), "SimpleHead.metadata.name")?;
@@ -250,13 +251,7 @@ pub fn stdout(
         }
     }
     for m in &sorted.manifests {
-        if options.hide_secret && m.kind == "Secret" && m.api_version == "v1" {
-            manifests.push_str("---\n# Source: ");
-            manifests.push_str(&m.path);
-            manifests.push_str("\n# HIDDEN: The Secret output has been suppressed\n");
-        } else {
-            push_source(&mut manifests, &m.path, &m.content);
-        }
+        push_source(&mut manifests, &m.path, &m.content);
     }
     let mut out = manifests.trim().to_string();
     out.push('\n');
@@ -555,7 +550,10 @@ mod tests {
     fn a_document_that_is_not_an_object_is_a_parse_error() {
         let r = rendered(&[("c/templates/a.yaml", "just text")]);
         let err = stdout(&r, &[], &Options::default()).expect_err("fails");
-        assert!(err.to_string().starts_with("YAML parse error on c/templates/a.yaml"));
+        assert!(
+            err.to_string()
+                .starts_with("YAML parse error on c/templates/a.yaml")
+        );
     }
 
     #[test]
