@@ -333,7 +333,7 @@ pub fn usage_error(err: clap::Error) -> ExitCode {
             .unwrap_or(&arg)
             .to_string();
         // A short flag left without its value ends the command line; pflag names it so.
-        match std::env::args().last() {
+        match std::env::args().next_back() {
             Some(last) if last.len() == 2 && last.starts_with('-') && last != "--" => {
                 format!("'{}' in {last}", &last[1..])
             }
