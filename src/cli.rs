@@ -636,7 +636,10 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
     let parsed = values::read_values_files(&files)?;
     let user = values::merge_user_values(&parsed, &args.set, &args.set_string)?;
     let chart = chart::load(std::path::Path::new(&chart_path))?;
-    if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
+    // What `helm template` checks around the engine (installable chart, dependencies present,
+    // release name, kubeVersion) is the CLI's: `--output json` reproduces the engine alone.
+    let cli_checks = matches!(args.output, Output::Yaml);
+    if cli_checks && !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         bail!("{} charts are not installable", chart.metadata.chart_type);
     }
     let missing: Vec<&str> = chart
@@ -646,7 +649,7 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
         .map(|d| d.name.as_str())
         .filter(|name| !chart.dependencies.iter().any(|sub| sub.name() == *name))
         .collect();
-    if !missing.is_empty() {
+    if cli_checks && !missing.is_empty() {
         bail!(
             "an error occurred while checking for chart dependencies. You may need to run 'helm \
              dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in \
@@ -654,7 +657,9 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
             missing.join(", ")
         );
     }
-    if let Err(e) = validate_release_name(&name) {
+    if let Err(e) = validate_release_name(&name)
+        && cli_checks
+    {
         bail!("release name check failed: release name {name:?}: {e}");
     }
     let capabilities = Arc::new(defaults::capabilities(kube.clone(), &args.api_versions));
@@ -670,7 +675,10 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let wanted = &prepared.chart.metadata.kube_version;
-    if !wanted.is_empty() && !chart::semver::is_compatible_range(wanted, &kube.version) {
+    if cli_checks
+        && !wanted.is_empty()
+        && !chart::semver::is_compatible_range(wanted, &kube.version)
+    {
         bail!(
             "chart requires kubeVersion: {wanted} which is incompatible with Kubernetes {}\n\n\
              Use --debug flag to render out invalid YAML",
@@ -686,7 +694,10 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
             &OfflineLookup,
             &mut random,
         )
-        .map_err(|e| anyhow::anyhow!("{e}\n\nUse --debug flag to render out invalid YAML"))?;
+        .map_err(|e| match args.output {
+            Output::Yaml => anyhow::anyhow!("{e}\n\nUse --debug flag to render out invalid YAML"),
+            Output::Json => e.into(),
+        })?;
     if let Output::Json = args.output {
         let rendered = if args.show_only.is_empty() {
             rendered
