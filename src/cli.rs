@@ -10,9 +10,9 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use dsc_helm::engine::funcs::{OfflineLookup, OsRandom};
-use dsc_helm::render::{self, KubeVersion, Release, Renderer, Target, defaults};
+use dsc_helm::render::{KubeVersion, Release, Renderer, defaults};
 use dsc_helm::value::Value;
-use dsc_helm::{api, chart, manifest, reconcile, registry, values, webhook};
+use dsc_helm::{api, chart, manifest, reconcile, registry, template_output, values, webhook};
 
 #[derive(Parser)]
 #[command(version, about = "Helm charts as DataScienceCluster components")]
@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Render a chart locally, as `helm template` does.
-    Template(TemplateArgs),
+    Template(Box<TemplateArgs>),
     /// Check merged values against the chart's values.schema.json files.
     Validate(ValuesArgs),
     /// CRD YAML for the DataScienceCluster and every registered component kind.
@@ -120,25 +120,191 @@ struct ValuesArgs {
     set_string: Vec<String>,
 }
 
+/// `helm template`'s flags with Helm's meaning. Flags that only matter when installing into a
+/// cluster are accepted and have no effect on the output, as in `helm template`; flags that
+/// need a repository, a plugin or a cluster are refused (see [`unsupported`]).
 #[derive(clap::Args)]
 struct TemplateArgs {
-    #[command(flatten)]
-    values: ValuesArgs,
-    #[arg(long, default_value = "release-name")]
-    release_name: String,
+    /// `[NAME] CHART`: a release name (optional) and a chart archive (.tgz) or directory.
+    #[arg(value_name = "NAME_AND_CHART", required = true, num_args = 1..)]
+    names: Vec<String>,
+    /// A values file (YAML or JSON); repeat, or separate with commas; later ones win.
+    #[arg(short = 'f', long = "values", value_delimiter = ',')]
+    values: Vec<PathBuf>,
+    /// Set a value: a.b=c, list[0]=x, a\.b=c, {a,b}.
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Set a value that always stays a string.
+    #[arg(long = "set-string")]
+    set_string: Vec<String>,
+    /// The release name, like the NAME argument. Helm's `--release-name` (a switch that puts
+    /// `--output-dir` files under the release name) is implied.
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    release_name: Option<String>,
     #[arg(long, short = 'n', default_value = "default")]
     namespace: String,
+    /// Accepted as `helm template` has it: the release is still called "release-name"
+    /// without NAME, and NAME with it is an error.
+    #[arg(long, short = 'g', num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    generate_name: bool,
     #[arg(long, value_enum, default_value = "yaml")]
     output: Output,
     /// The Kubernetes version `.Capabilities.KubeVersion` reports.
     #[arg(long, default_value = defaults::DEFAULT_KUBE_VERSION)]
     kube_version: String,
     /// Extra API versions for `.Capabilities.APIVersions` (added to the defaults).
-    #[arg(long = "api-versions")]
+    #[arg(long = "api-versions", short = 'a', value_delimiter = ',')]
     api_versions: Vec<String>,
-    /// Only print the given template paths (`templates/x.yaml` or the full path).
-    #[arg(long = "show-only")]
+    /// Only print the manifests of these templates (`templates/x.yaml`, globs as Go's
+    /// filepath.Match).
+    #[arg(long = "show-only", short = 's')]
     show_only: Vec<String>,
+    /// Print the chart tree's `crds/` files first.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    include_crds: bool,
+    /// Accepted as Helm does: CRDs are never installed by `template`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    skip_crds: bool,
+    /// Leave out hooks annotated `helm.sh/hook: test`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    skip_tests: bool,
+    /// Leave out every hook.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    no_hooks: bool,
+    /// Render as an upgrade (`.Release.IsUpgrade`).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    is_upgrade: bool,
+    /// Do not check values against values.schema.json.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool)]
+    skip_schema_validation: bool,
+    /// Write each template's manifests to a file under this directory instead of stdout.
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+    /// Flags of `helm template` that dsc-helm refuses.
+    #[command(flatten)]
+    unsupported: UnsupportedTemplateArgs,
+    #[command(flatten)]
+    no_effect: NoEffectTemplateArgs,
+}
+
+/// Flags `helm template` accepts without any effect on what it prints (they matter to
+/// `helm install` or to a remote chart only), accepted here for the same command lines.
+#[derive(clap::Args)]
+struct NoEffectTemplateArgs {
+    #[arg(long, hide = true)]
+    version: Option<String>,
+    #[arg(long, hide = true)]
+    devel: bool,
+    #[arg(long, hide = true)]
+    create_namespace: bool,
+    #[arg(long, hide = true)]
+    description: Option<String>,
+    #[arg(long, hide = true)]
+    disable_openapi_validation: bool,
+    #[arg(long, hide = true)]
+    force_conflicts: bool,
+    #[arg(long, hide = true)]
+    force_replace: bool,
+    #[arg(long, short = 'l', hide = true)]
+    labels: Vec<String>,
+    #[arg(long, hide = true)]
+    replace: bool,
+    #[arg(long, hide = true)]
+    rollback_on_failure: bool,
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
+    server_side: Option<String>,
+    #[arg(long, hide = true)]
+    take_ownership: bool,
+    #[arg(long, hide = true)]
+    timeout: Option<String>,
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "watcher")]
+    wait: Option<String>,
+    #[arg(long, hide = true)]
+    wait_for_jobs: bool,
+    #[arg(long, hide = true)]
+    hide_notes: bool,
+    #[arg(long, hide = true)]
+    render_subchart_notes: bool,
+    #[arg(long, hide = true)]
+    debug: bool,
+    #[arg(long, hide = true)]
+    kubeconfig: Option<String>,
+    #[arg(long, hide = true)]
+    kube_context: Option<String>,
+}
+
+/// Flags `helm template` has that need what dsc-helm does not do: chart repositories and
+/// registries, post-renderer plugins, a cluster. They are parsed so that the refusal names
+/// them instead of calling them unknown.
+#[derive(clap::Args)]
+struct UnsupportedTemplateArgs {
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "")]
+    post_renderer: Option<String>,
+    #[arg(long, hide = true)]
+    post_renderer_args: Vec<String>,
+    #[arg(long, hide = true)]
+    repo: Option<String>,
+    #[arg(long, hide = true)]
+    verify: bool,
+    #[arg(long, hide = true)]
+    dependency_update: bool,
+    #[arg(long, hide = true)]
+    validate: bool,
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "unset")]
+    dry_run: Option<String>,
+    #[arg(long, hide = true)]
+    set_file: Vec<String>,
+    #[arg(long, hide = true)]
+    set_json: Vec<String>,
+    #[arg(long, hide = true)]
+    set_literal: Vec<String>,
+    #[arg(long, hide = true)]
+    name_template: Option<String>,
+}
+
+impl UnsupportedTemplateArgs {
+    /// The first refused flag given, with why.
+    fn refusal(&self) -> Option<String> {
+        let flag = |given: bool, name: &str, why: &str| given.then(|| format!("{name}: {why}"));
+        let repo =
+            "dsc-helm renders local charts only (a directory or .tgz), without chart repositories";
+        flag(
+            self.post_renderer.is_some() || !self.post_renderer_args.is_empty(),
+            "--post-renderer",
+            "post-renderer plugins are not supported by dsc-helm",
+        )
+        .or_else(|| flag(self.repo.is_some(), "--repo", repo))
+        .or_else(|| flag(self.verify, "--verify", repo))
+        .or_else(|| flag(self.dependency_update, "--dependency-update", repo))
+        .or_else(|| {
+            flag(
+                self.validate || self.dry_run.as_deref().is_some_and(|d| d != "client"),
+                if self.validate {
+                    "--validate"
+                } else {
+                    "--dry-run"
+                },
+                "dsc-helm template renders client-side only, without a cluster",
+            )
+        })
+        .or_else(|| {
+            let values_flag = [
+                (&self.set_file, "--set-file"),
+                (&self.set_json, "--set-json"),
+                (&self.set_literal, "--set-literal"),
+            ]
+            .into_iter()
+            .find(|(v, _)| !v.is_empty());
+            values_flag.map(|(_, name)| format!("{name}: not supported by dsc-helm yet"))
+        })
+        .or_else(|| {
+            flag(
+                self.name_template.is_some(),
+                "--name-template",
+                "not supported by dsc-helm",
+            )
+        })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -149,9 +315,71 @@ enum Output {
     Json,
 }
 
+/// A command line clap rejects. `template` words it as Helm's flag parser does and exits 1, so
+/// that a `helm template` command line fails alike; other subcommands keep clap's report.
+pub fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use std::error::Error as _;
+    let is_template = std::env::args().nth(1).as_deref() == Some("template");
+    let context = |kind| match err.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.clone()),
+        _ => None,
+    };
+    // clap names a flag with its value placeholder (`--set <SET>`); pflag by the flag alone.
+    let flag = context(ContextKind::InvalidArg).map(|arg| {
+        let long = arg
+            .split(['=', ' ', '['])
+            .next()
+            .unwrap_or(&arg)
+            .to_string();
+        // A short flag left without its value ends the command line; pflag names it so.
+        match std::env::args().next_back() {
+            Some(last) if last.len() == 2 && last.starts_with('-') && last != "--" => {
+                format!("'{}' in {last}", &last[1..])
+            }
+            _ => long,
+        }
+    });
+    let value = context(ContextKind::InvalidValue);
+    match (is_template, err.kind(), flag) {
+        (true, ErrorKind::UnknownArgument, Some(_)) => {
+            let raw = context(ContextKind::InvalidArg).unwrap_or_default();
+            let arg = raw.split('=').next().unwrap_or(&raw);
+            match arg.strip_prefix("--") {
+                Some(_) => eprintln!("Error: unknown flag: {arg}"),
+                None => eprintln!(
+                    "Error: unknown shorthand flag: '{}' in {arg}",
+                    arg.trim_start_matches('-').chars().next().unwrap_or('-')
+                ),
+            }
+            ExitCode::FAILURE
+        }
+        (true, ErrorKind::InvalidValue, Some(arg))
+            if value.as_deref().is_none_or(str::is_empty) =>
+        {
+            eprintln!("Error: flag needs an argument: {arg}");
+            ExitCode::FAILURE
+        }
+        (true, ErrorKind::ValueValidation, Some(arg)) => {
+            let reason = err.source().map(ToString::to_string).unwrap_or_default();
+            let value = value.unwrap_or_default();
+            eprintln!("Error: invalid argument \"{value}\" for \"{arg}\" flag: {reason}");
+            ExitCode::FAILURE
+        }
+        (true, ErrorKind::MissingRequiredArgument, _) => {
+            eprintln!("Error: \"dsc-helm template\" requires at least 1 argument");
+            ExitCode::FAILURE
+        }
+        _ => {
+            let _ = err.print();
+            ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Template(args) => template(args),
+        Command::Template(args) => template(*args),
         Command::Validate(args) => validate(args),
         Command::Crds(args) => {
             print!("{}", api::crds_yaml(&registry::load(&args.charts)?)?);
@@ -388,24 +616,267 @@ fn validate(args: ValuesArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
-    let chart = chart::load(&args.values.chart)?;
-    let user = load_user_values(&args.values)?;
+    if let Some(refusal) = args.unsupported.refusal() {
+        bail!("{refusal}");
+    }
+    let (name, chart_path) = release_and_chart(&args)?;
     let Some(kube) = KubeVersion::parse(&args.kube_version) else {
-        bail!("invalid --kube-version {:?}", args.kube_version);
+        bail!(
+            "invalid kube version '{0}': could not parse \"{0}\" as version",
+            args.kube_version
+        );
     };
-    let capabilities = Arc::new(defaults::capabilities(kube, &args.api_versions));
-    let release = Release::install(&args.release_name, &args.namespace);
-    let target = Target {
-        release: &release,
-        capabilities: &capabilities,
-        lookup: &OfflineLookup,
-    };
+    locate_chart(&chart_path)?;
+    let mut files = Vec::new();
+    for path in &args.values {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("open {}: {}", path.display(), go_io_error(&e)))?;
+        files.push((path.display().to_string(), text));
+    }
+    let parsed = values::read_values_files(&files)?;
+    let user = values::merge_user_values(&parsed, &args.set, &args.set_string)?;
+    let chart = chart::load(std::path::Path::new(&chart_path))?;
+    // What `helm template` checks around the engine (installable chart, dependencies present,
+    // release name, kubeVersion) is the CLI's: `--output json` reproduces the engine alone.
+    let cli_checks = matches!(args.output, Output::Yaml);
+    if cli_checks && !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
+        bail!("{} charts are not installable", chart.metadata.chart_type);
+    }
+    let missing: Vec<&str> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .map(|d| d.name.as_str())
+        .filter(|name| !chart.dependencies.iter().any(|sub| sub.name() == *name))
+        .collect();
+    if cli_checks && !missing.is_empty() {
+        bail!(
+            "an error occurred while checking for chart dependencies. You may need to run 'helm \
+             dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in \
+             charts/ directory: {}",
+            missing.join(", ")
+        );
+    }
+    if let Err(e) = validate_release_name(&name)
+        && cli_checks
+    {
+        bail!("release name check failed: release name {name:?}: {e}");
+    }
+    let capabilities = Arc::new(defaults::capabilities(kube.clone(), &args.api_versions));
+    let mut release = Release::install(&name, &args.namespace);
+    release.is_install = !args.is_upgrade;
+    release.is_upgrade = args.is_upgrade;
     let mut random = OsRandom::new().context("seeding random functions from the OS")?;
-    let rendered = render::template(&Renderer::new(), &chart, user, &target, &mut random)?;
-    let rendered = manifest::show_only(rendered, &args.show_only)?;
-    match args.output {
-        Output::Json => println!("{}", serde_json::to_string(&rendered)?),
-        Output::Yaml => print!("{}", manifest::helm_template_output(&rendered)),
+    let prepared = values::prepare(chart, user)?;
+    if !args.skip_schema_validation {
+        let violations = values::validate(&prepared);
+        if !violations.is_empty() {
+            bail!("{}", values::schema_error_message(&violations).trim_end());
+        }
+    }
+    let wanted = &prepared.chart.metadata.kube_version;
+    if cli_checks
+        && !wanted.is_empty()
+        && !chart::semver::is_compatible_range(wanted, &kube.version)
+    {
+        bail!(
+            "chart requires kubeVersion: {wanted} which is incompatible with Kubernetes {}\n\n\
+             Use --debug flag to render out invalid YAML",
+            kube.version
+        );
+    }
+    let rendered = Renderer::new()
+        .render(
+            &prepared.chart,
+            &prepared.values,
+            &release,
+            &capabilities,
+            &OfflineLookup,
+            &mut random,
+        )
+        .map_err(|e| match args.output {
+            Output::Yaml => anyhow::anyhow!("{e}\n\nUse --debug flag to render out invalid YAML"),
+            Output::Json => e.into(),
+        })?;
+    if let Output::Json = args.output {
+        let rendered = if args.show_only.is_empty() {
+            rendered
+        } else {
+            manifest::show_only(rendered, &args.show_only)?
+        };
+        println!("{}", serde_json::to_string(&rendered)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let crds = crd_files(&prepared.chart);
+    let options = template_output::Options {
+        include_crds: args.include_crds,
+        no_hooks: args.no_hooks,
+        skip_tests: args.skip_tests,
+        show_only: args.show_only.clone(),
+    };
+    let debug_hint = |e: template_output::OutputError| match e {
+        e @ template_output::OutputError::Yaml { .. } => {
+            anyhow::anyhow!("{e}\n\nUse --debug flag to render out invalid YAML")
+        }
+        e => e.into(),
+    };
+    match &args.output_dir {
+        None => {
+            let out = template_output::stdout(&rendered, &crds, &options).map_err(debug_hint)?;
+            print!("{out}");
+        }
+        Some(dir) => {
+            let writes = template_output::files(&rendered, &crds, &options).map_err(debug_hint)?;
+            let release_dir = args.release_name.is_some().then_some(name.as_str());
+            write_output_dir(dir, release_dir, &writes)?;
+            if !args.show_only.is_empty() {
+                let first = &args.show_only[0];
+                bail!("could not find template {first} in chart");
+            }
+            println!();
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Helm's `[NAME] CHART` with `--release-name NAME` kept as the older spelling of NAME.
+fn release_and_chart(args: &TemplateArgs) -> anyhow::Result<(String, String)> {
+    let flag_name = args.release_name.as_deref().filter(|n| !n.is_empty());
+    match args.names.as_slice() {
+        [name, chart] => {
+            if args.generate_name {
+                bail!("cannot set --generate-name and also specify a name");
+            }
+            Ok((name.clone(), chart.clone()))
+        }
+        [chart] => {
+            if let Some(name) = flag_name {
+                return Ok((name.to_string(), chart.clone()));
+            }
+            // `helm template CHART` installs as "release-name", even with --generate-name:
+            // Helm's default name comes before the generated one.
+            Ok(("release-name".to_string(), chart.clone()))
+        }
+        [_, _, extra @ ..] => bail!(
+            "expected at most two arguments, unexpected arguments: {}",
+            extra.join(", ")
+        ),
+        [] => bail!("\"dsc-helm template\" requires at least 1 argument"),
+    }
+}
+
+/// A boolean flag's value as Go's `strconv.ParseBool` reads it (`--include-crds=false`).
+fn go_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing {text:?}: invalid syntax"
+        )),
+    }
+}
+
+/// Helm's `LocateChart` for what dsc-helm can load: a chart that exists on disk. Any other
+/// name would be a chart repository or registry reference.
+fn locate_chart(name: &str) -> anyhow::Result<()> {
+    let name = name.trim();
+    if std::path::Path::new(name).exists() {
+        return Ok(());
+    }
+    if std::path::Path::new(name).is_absolute() || name.starts_with('.') {
+        bail!("path {name:?} not found");
+    }
+    if !name.contains('/') {
+        bail!("non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}");
+    }
+    bail!(
+        "chart {name:?} is not a local path: dsc-helm renders local charts only (a directory or \
+         .tgz), without chart repositories or registries"
+    )
+}
+
+/// The words Go's `os` package uses for the common I/O errors.
+fn go_io_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Helm's release name rule: a DNS-1123 subdomain of at most 53 characters.
+fn validate_release_name(name: &str) -> Result<(), &'static str> {
+    const PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    if name.is_empty() {
+        return Err("no name provided");
+    }
+    let valid = regex::Regex::new(PATTERN).is_ok_and(|re| re.is_match(name));
+    if name.len() > 53 || !valid {
+        return Err(
+            "invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53",
+        );
+    }
+    Ok(())
+}
+
+/// The `crds/` files of the enabled chart tree, parents first, named by their chart's path.
+fn crd_files(chart: &chart::Chart) -> Vec<template_output::CrdFile> {
+    let mut out = Vec::new();
+    collect_crds(chart, chart.name(), &mut out);
+    out
+}
+
+fn collect_crds(chart: &chart::Chart, path: &str, out: &mut Vec<template_output::CrdFile>) {
+    for file in chart.crds() {
+        let ext = file
+            .name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase());
+        if matches!(ext.as_deref(), Some("yaml" | "yml" | "json")) {
+            out.push(template_output::CrdFile {
+                filename: format!("{path}/{}", file.name),
+                text: String::from_utf8_lossy(&file.data).into_owned(),
+            });
+        }
+    }
+    for dep in &chart.dependencies {
+        collect_crds(dep, &format!("{path}/charts/{}", dep.name()), out);
+    }
+}
+
+/// Writes `--output-dir` files as Helm does, printing `wrote PATH` for each.
+fn write_output_dir(
+    dir: &std::path::Path,
+    release_dir: Option<&str>,
+    writes: &[template_output::FileWrite],
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    for w in writes {
+        let base = match (w.in_release_dir, release_dir) {
+            (true, Some(release)) => dir.join(release).display().to_string(),
+            _ => dir.display().to_string(),
+        };
+        let path = format!("{base}/{}", w.name);
+        if let Some(parent) = std::path::Path::new(&path).parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let append = match w.append {
+            template_output::Append::Yes => true,
+            template_output::Append::No => false,
+            template_output::Append::IfExists => std::path::Path::new(&path).exists(),
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(!append)
+            .truncate(!append)
+            .append(append)
+            .open(&path)
+            .with_context(|| format!("open {path}"))?;
+        write!(file, "---\n# Source: {}\n{}\n", w.name, w.text)
+            .with_context(|| format!("writing {path}"))?;
+        println!("wrote {path}");
+    }
+    Ok(())
 }

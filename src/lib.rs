@@ -11,6 +11,7 @@ pub mod rbac;
 pub mod reconcile;
 pub mod registry;
 pub mod render;
+pub mod template_output;
 pub mod value;
 pub mod values;
 pub mod webhook;

@@ -8,7 +8,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     dsc_helm::return_freed_memory_promptly();
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        Err(err) => return cli::usage_error(err),
+    };
     match cli::run(args) {
         Ok(code) => code,
         Err(err) => {

@@ -237,42 +237,6 @@ pub fn show_only(rendered: Rendered, wanted: &[String]) -> Result<Rendered, Mani
     Ok(kept)
 }
 
-/// What `helm template` prints: every manifest in install order, hooks after the rest, each
-/// behind `---` and a `# Source:` comment. Documents that do not parse are printed as they
-/// are, so the user sees what the chart produced.
-pub fn helm_template_output(rendered: &Rendered) -> String {
-    let mut regular = Vec::new();
-    let mut hooks = Vec::new();
-    for (source, text) in rendered {
-        if !is_renderable_template(source) {
-            continue;
-        }
-        for doc in split_documents(text) {
-            let object = crate::yaml::parse_value(doc).unwrap_or_default();
-            let manifest = Manifest {
-                source: source.clone(),
-                text: doc.to_string(),
-                object,
-            };
-            if manifest.is_hook() {
-                hooks.push(manifest);
-            } else {
-                regular.push(manifest);
-            }
-        }
-    }
-    sort_for_install(&mut regular);
-    let mut out = String::new();
-    for m in regular.iter().chain(hooks.iter()) {
-        out.push_str("---\n# Source: ");
-        out.push_str(&m.source);
-        out.push('\n');
-        out.push_str(&m.text);
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
