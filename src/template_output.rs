@@ -156,7 +156,7 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
     };
     let head = match &value {
         Value::Nil => return Ok(doc),
-        Value::Map(m) => m,
+        Value::Map(m) => m.entries(),
         other => {
             return Err(yaml_error(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go \
@@ -169,7 +169,7 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
     doc.kind = string_field(head.get("kind"), "SimpleHead.kind")?;
     let metadata = match head.get("metadata") {
         None | Some(Value::Nil) => return Ok(doc),
-        Some(Value::Map(m)) => m,
+        Some(Value::Map(m)) => m.entries(),
         Some(other) => {
             return Err(unmarshal(
                 json_kind(other),
@@ -181,7 +181,7 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
     string_field(metadata.get("name"), "SimpleHead.metadata.name")?;
     let annotations = match metadata.get("annotations") {
         None | Some(Value::Nil) => return Ok(doc),
-        Some(Value::Map(m)) => m,
+        Some(Value::Map(m)) => m.entries(),
         Some(other) => {
             return Err(unmarshal(
                 json_kind(other),
