@@ -68,7 +68,10 @@ async fn every_schema_case_gets_helms_verdict_through_the_webhook() {
     println!("webhook schema verdicts agreeing with Helm: {agree}/{total}");
     let on_disk = corpus::schema_case_files();
     assert!(on_disk > 0, "the corpus holds no schema cases");
-    assert_eq!(total, on_disk, "every schema case file of the corpus is sent");
+    assert_eq!(
+        total, on_disk,
+        "every schema case file of the corpus is sent"
+    );
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
     server.stop().await;
 }
