@@ -2,10 +2,10 @@
 //! in `watches`), filtered by our part-of label, shared by every component and stopped when no
 //! component needs the kind any more.
 //!
-//! Our own writes also produce watch events. Each component remembers the resourceVersion its
-//! last apply returned for every object it wants; an event with that version is our echo and
-//! ignored, anything else (an edit, a deletion, a label removed) re-queues the component with
-//! the drift flag, which forces the next reconcile to apply.
+//! Our own writes also produce watch events. Each component remembers the version (see
+//! [`observed_version`]) its last apply returned for every object it wants; an event with that
+//! version is our echo and ignored, anything else (an edit, a deletion, a label removed)
+//! re-queues the component with the drift flag, which forces the next reconcile to apply.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::core::PartialObjectMeta;
@@ -22,6 +23,22 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::plan::PART_OF;
+
+/// The version of an object that drift is judged by. Kinds with a generation (Deployments,
+/// StatefulSets, custom resources, CRDs) bump it on every spec change but not when their
+/// controller writes status, which a live cluster does many times per rollout and which is not
+/// ours to repair; for them the generation with the labels and annotations is the version.
+/// Kinds without one (ConfigMaps, Secrets, Services) have no status churn, and their
+/// resourceVersion is the version.
+pub fn observed_version(meta: &ObjectMeta) -> String {
+    match meta.generation {
+        Some(generation) => format!(
+            "generation {generation}, labels {:?}, annotations {:?}",
+            meta.labels, meta.annotations
+        ),
+        None => meta.resource_version.clone().unwrap_or_default(),
+    }
+}
 
 /// Identifies one object: group, kind, namespace, name.
 pub type ObjectKey = (String, String, String, String);
@@ -33,7 +50,7 @@ pub struct Trigger {
     /// Set when something we manage drifted: the next reconcile must apply even if its inputs
     /// did not change.
     pub drift: AtomicBool,
-    /// Every object the component wants, with the resourceVersion of our last apply.
+    /// Every object the component wants, with the [`observed_version`] of our last apply.
     pub desired: Mutex<HashMap<ObjectKey, String>>,
 }
 
@@ -64,13 +81,13 @@ impl Trigger {
         lock(&self.desired).insert(key, resource_version);
     }
 
-    /// Whether an event about `key` at `resource_version` (None: deleted) is drift.
-    fn is_drift(&self, key: &ObjectKey, resource_version: Option<&str>) -> bool {
+    /// Whether an event about `key` at `version` (None: deleted) is drift.
+    fn is_drift(&self, key: &ObjectKey, version: Option<&str>) -> bool {
         let desired = match self.desired.lock() {
             Ok(d) => d,
             Err(poisoned) => poisoned.into_inner(),
         };
-        match (desired.get(key), resource_version) {
+        match (desired.get(key), version) {
             (None, _) => false,
             (Some(_), None) => true,
             (Some(ours), Some(seen)) => ours != seen,
@@ -236,12 +253,8 @@ async fn watch_kind(
         let Some(trigger) = triggers.get(component) else {
             continue;
         };
-        let rv = if deleted {
-            None
-        } else {
-            meta.metadata.resource_version.as_deref()
-        };
-        if trigger.is_drift(&key, rv) {
+        let version = (!deleted).then(|| observed_version(&meta.metadata));
+        if trigger.is_drift(&key, version.as_deref()) {
             trigger.wake_for_drift();
         } else if !matches!(event, Event::InitApply(_)) && lock(&declared_by).contains(component) {
             trigger.wake();
@@ -328,6 +341,37 @@ mod tests {
         );
         t.record(key("a"), "12".to_string());
         assert!(!t.is_drift(&key("a"), Some("12")), "recorded at apply time");
+    }
+
+    #[test]
+    fn status_writes_are_not_drift_but_spec_and_label_edits_are() {
+        let meta = |generation: Option<i64>, rv: &str, label: &str| ObjectMeta {
+            generation,
+            resource_version: Some(rv.into()),
+            labels: Some([("app".to_string(), label.to_string())].into()),
+            ..ObjectMeta::default()
+        };
+        let ours = observed_version(&meta(Some(1), "10", "a"));
+        assert_eq!(
+            observed_version(&meta(Some(1), "11", "a")),
+            ours,
+            "a controller's status write"
+        );
+        assert_ne!(
+            observed_version(&meta(Some(2), "12", "a")),
+            ours,
+            "a spec edit"
+        );
+        assert_ne!(
+            observed_version(&meta(Some(1), "13", "b")),
+            ours,
+            "a label edit"
+        );
+        assert_ne!(
+            observed_version(&meta(None, "14", "a")),
+            observed_version(&meta(None, "15", "a")),
+            "kinds without a generation: any write"
+        );
     }
 
     fn ar(kind: &str) -> ApiResource {
