@@ -7,7 +7,7 @@
 //! version is our echo and ignored, anything else (an edit, a deletion, a label removed)
 //! re-queues the component with the drift flag, which forces the next reconcile to apply.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -79,6 +79,14 @@ impl Trigger {
     /// arrive before the whole apply is done) is not taken for drift.
     pub fn record(&self, key: ObjectKey, resource_version: String) {
         lock(&self.desired).insert(key, resource_version);
+    }
+
+    /// Whether an object of this group and kind that the component wants is not among those a
+    /// (re)list returned: deleted, or stripped of our label, while the watch was away.
+    fn misses_any(&self, group: &str, kind: &str, listed: &HashSet<ObjectKey>) -> bool {
+        lock(&self.desired)
+            .keys()
+            .any(|k| k.0 == group && k.1 == kind && !listed.contains(k))
     }
 
     /// Whether an event about `key` at `version` (None: deleted) is drift.
@@ -224,12 +232,28 @@ async fn watch_kind(
     let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &ar);
     let stream = watcher(api, watcher::Config::default().labels(PART_OF)).default_backoff();
     futures::pin_mut!(stream);
+    // The keys a (re)list returned. A watch that broke (an API server restart) lists again,
+    // and an object deleted meanwhile is simply absent from the list, with no Delete event.
+    let mut listed: Option<HashSet<ObjectKey>> = None;
     while let Some(event) = stream.next().await {
         let Ok(event) = event else { continue };
         let (meta, deleted) = match &event {
             Event::Apply(m) | Event::InitApply(m) => (m, false),
             Event::Delete(m) => (m, true),
-            Event::Init | Event::InitDone => continue,
+            Event::Init => {
+                listed = Some(HashSet::new());
+                continue;
+            }
+            Event::InitDone => {
+                if let Some(listed) = listed.take() {
+                    for trigger in triggers.values() {
+                        if trigger.misses_any(&ar.group, &ar.kind, &listed) {
+                            trigger.wake_for_drift();
+                        }
+                    }
+                }
+                continue;
+            }
         };
         let key: ObjectKey = (
             ar.group.clone(),
@@ -237,6 +261,9 @@ async fn watch_kind(
             meta.metadata.namespace.clone().unwrap_or_default(),
             meta.metadata.name.clone().unwrap_or_default(),
         );
+        if let (Event::InitApply(_), Some(listed)) = (&event, listed.as_mut()) {
+            listed.insert(key.clone());
+        }
         let label = meta.metadata.labels.as_ref().and_then(|l| l.get(PART_OF));
         let Some(component) = label else {
             // Someone removed our label: the watch reports the object as deleted, with its
@@ -341,6 +368,23 @@ mod tests {
         );
         t.record(key("a"), "12".to_string());
         assert!(!t.is_drift(&key("a"), Some("12")), "recorded at apply time");
+    }
+
+    #[test]
+    fn an_object_missing_from_a_relist_is_drift() {
+        let t = Trigger::default();
+        t.set_desired(HashMap::from([
+            (key("a"), "1".to_string()),
+            (key("b"), "1".to_string()),
+        ]));
+        let (group, kind) = (key("a").0, key("a").1);
+        let both = HashSet::from([key("a"), key("b")]);
+        assert!(!t.misses_any(&group, &kind, &both));
+        assert!(t.misses_any(&group, &kind, &HashSet::from([key("a")])));
+        assert!(
+            !t.misses_any("other.group", &kind, &HashSet::new()),
+            "another kind's list says nothing about these"
+        );
     }
 
     #[test]
