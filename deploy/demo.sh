@@ -5,11 +5,13 @@
 #   bash deploy/demo.sh --no-wait  the same, then stop at once (what tests/demo.rs runs)
 #   bash deploy/demo.sh stop       stop a demo running in another terminal
 #
-# It builds kube-apiserver, etcd and kubectl from Kubernetes' Go modules and dsc-helm with
-# cargo, starts a real control plane on loopback, installs the CRDs and the webhook
-# configuration with development certificates, starts `dsc-helm serve`, applies the sample
-# DataScienceCluster, shows what the operator made of it, and shows a bad `kubectl apply`
-# being refused. Everything it starts is stopped on exit; state lives in target/demo.
+# It builds the Kubernetes binaries (kube-apiserver, kube-controller-manager, kube-scheduler,
+# etcd, kubectl) and kwok from their Go modules and dsc-helm with cargo, starts a local cluster
+# on loopback (kwok plays the kubelet of one fake Node, so workloads run without containers),
+# installs the CRDs and the webhook configuration with development certificates, starts
+# `dsc-helm serve`, applies the sample DataScienceCluster, shows what the operator made of it
+# and its workloads running, and shows a bad `kubectl apply` being refused. Everything it
+# starts is stopped on exit; state lives in target/demo.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,7 +57,7 @@ stop_all
 trap 'stop_all' EXIT
 trap 'exit 130' INT TERM
 
-say "Building Kubernetes binaries (kube-apiserver, etcd, kubectl) from Kubernetes' Go modules"
+say "Building the Kubernetes binaries and kwok from their Go modules"
 bin=$(bash "$repo/tests/k8s-bin/build.sh")
 export DSC_HELM_K8S_BIN=$bin
 kubectl="$bin/kubectl"
@@ -70,7 +72,7 @@ fi
 (cd "$repo" && cargo build "${cargo_profile[@]}" --bin dsc-helm --example local-control-plane)
 dsc_helm="$repo/target/$target_dir/dsc-helm"
 
-say "Starting a local control plane (etcd + kube-apiserver on loopback)"
+say "Starting a local cluster (etcd, kube-apiserver, controller manager, scheduler, kwok with one fake Node)"
 export KUBECONFIG=$state/kubeconfig
 rm -f "$KUBECONFIG"
 "$repo/target/$target_dir/examples/local-control-plane" "$KUBECONFIG" \
@@ -88,6 +90,7 @@ for _ in $(seq 1 300); do
 done
 [[ -s $KUBECONFIG ]] || { echo "the control plane did not become ready" >&2; exit 1; }
 cat "$state/control-plane.log"
+"$kubectl" get nodes
 
 say "Development certificates for the webhook (dsc-helm certs)"
 "$dsc_helm" certs --out "$state/certs" --dns localhost --ip 127.0.0.1
@@ -136,6 +139,14 @@ say "The DataScienceCluster and its components"
 say "What the operator applied in namespace opendatahub"
 "$kubectl" get all,configmaps,secrets,ingresses,modelcatalogs -n opendatahub \
     -l platform.opendatahub.io/part-of
+
+say "The components' workloads run (kwok plays the Node's kubelet)"
+"$kubectl" rollout status deployment -n opendatahub --timeout=120s \
+    -l platform.opendatahub.io/part-of
+"$kubectl" rollout status statefulset -n opendatahub --timeout=120s \
+    -l platform.opendatahub.io/part-of
+"$kubectl" get deploy,sts -n opendatahub
+"$kubectl" get pods,pvc -n opendatahub -o wide
 
 say "A deliberately bad DataScienceCluster (deploy/samples/bad-datasciencecluster.yaml)"
 cat "$repo/deploy/samples/bad-datasciencecluster.yaml"

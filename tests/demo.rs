@@ -1,6 +1,7 @@
 //! The README's first command, `bash deploy/demo.sh`, end to end in its non-interactive form:
-//! it builds, starts a control plane and the operator, applies the sample DataScienceCluster,
-//! shows the objects and the status, shows a bad apply refused, and leaves nothing running.
+//! it builds, starts a local cluster and the operator, applies the sample DataScienceCluster,
+//! shows the objects, the status and the workloads running on the fake Node, shows a bad apply
+//! refused, and leaves nothing running.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -83,6 +84,35 @@ fn demo_runs_end_to_end_and_stops_cleanly() {
             "demo output lacks {expected:?}:\n{shown}"
         );
     }
+    // The workloads run: every replica available, every pod Running on the fake Node.
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("demo output lacks a {prefix:?} line:\n{stdout}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(line("kwok-node-0")[1], "Ready", "the fake Node is Ready");
+    assert_eq!(line("deployment.apps/webapp ")[1], "2/2");
+    assert_eq!(line("statefulset.apps/model-registry-database ")[1], "1/1");
+    let pods: Vec<&str> = stdout.lines().filter(|l| l.starts_with("pod/")).collect();
+    assert!(
+        pods.len() >= 3,
+        "the demo lists the components' pods:\n{stdout}"
+    );
+    for pod in &pods {
+        assert!(
+            pod.contains(" Running ") && pod.contains(" kwok-node-0 "),
+            "a pod that does not run on the fake Node: {pod}"
+        );
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("persistentvolumeclaim/") && l.contains(" Bound ")),
+        "the database's claim binds to a pooled volume:\n{stdout}"
+    );
     for pid_file in ["operator.pid", "control-plane.pid"] {
         assert!(
             !state.path().join(pid_file).exists(),

@@ -457,7 +457,8 @@ impl ComponentController {
         Ok((desired, errors))
     }
 
-    /// Server-side apply of one object; returns the resourceVersion it now has.
+    /// Server-side apply of one object; returns the version drift watches compare with
+    /// ([`super::watches::observed_version`]).
     async fn apply_one(
         &self,
         object: &Planned,
@@ -490,7 +491,7 @@ impl ComponentController {
             {
                 Ok(applied) => {
                     Metrics::add(&self.shared.options.metrics.objects_applied, 1);
-                    return Ok(applied.metadata.resource_version.unwrap_or_default());
+                    return Ok(super::watches::observed_version(&applied.metadata));
                 }
                 // A conflict with a concurrent writer or a server restart: try again shortly.
                 Err(e) if attempts < 3 && is_transient(&e) => {

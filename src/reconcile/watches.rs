@@ -2,17 +2,18 @@
 //! in `watches`), filtered by our part-of label, shared by every component and stopped when no
 //! component needs the kind any more.
 //!
-//! Our own writes also produce watch events. Each component remembers the resourceVersion its
-//! last apply returned for every object it wants; an event with that version is our echo and
-//! ignored, anything else (an edit, a deletion, a label removed) re-queues the component with
-//! the drift flag, which forces the next reconcile to apply.
+//! Our own writes also produce watch events. Each component remembers the version (see
+//! [`observed_version`]) its last apply returned for every object it wants; an event with that
+//! version is our echo and ignored, anything else (an edit, a deletion, a label removed)
+//! re-queues the component with the drift flag, which forces the next reconcile to apply.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::core::PartialObjectMeta;
@@ -22,6 +23,22 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::plan::PART_OF;
+
+/// The version of an object that drift is judged by. Kinds with a generation (Deployments,
+/// StatefulSets, custom resources, CRDs) bump it on every spec change but not when their
+/// controller writes status, which a live cluster does many times per rollout and which is not
+/// ours to repair; for them the generation with the labels and annotations is the version.
+/// Kinds without one (ConfigMaps, Secrets, Services) have no status churn, and their
+/// resourceVersion is the version.
+pub fn observed_version(meta: &ObjectMeta) -> String {
+    match meta.generation {
+        Some(generation) => format!(
+            "generation {generation}, labels {:?}, annotations {:?}",
+            meta.labels, meta.annotations
+        ),
+        None => meta.resource_version.clone().unwrap_or_default(),
+    }
+}
 
 /// Identifies one object: group, kind, namespace, name.
 pub type ObjectKey = (String, String, String, String);
@@ -33,7 +50,7 @@ pub struct Trigger {
     /// Set when something we manage drifted: the next reconcile must apply even if its inputs
     /// did not change.
     pub drift: AtomicBool,
-    /// Every object the component wants, with the resourceVersion of our last apply.
+    /// Every object the component wants, with the [`observed_version`] of our last apply.
     pub desired: Mutex<HashMap<ObjectKey, String>>,
 }
 
@@ -64,13 +81,21 @@ impl Trigger {
         lock(&self.desired).insert(key, resource_version);
     }
 
-    /// Whether an event about `key` at `resource_version` (None: deleted) is drift.
-    fn is_drift(&self, key: &ObjectKey, resource_version: Option<&str>) -> bool {
+    /// Whether an object of this group and kind that the component wants is not among those a
+    /// (re)list returned: deleted, or stripped of our label, while the watch was away.
+    fn misses_any(&self, group: &str, kind: &str, listed: &HashSet<ObjectKey>) -> bool {
+        lock(&self.desired)
+            .keys()
+            .any(|k| k.0 == group && k.1 == kind && !listed.contains(k))
+    }
+
+    /// Whether an event about `key` at `version` (None: deleted) is drift.
+    fn is_drift(&self, key: &ObjectKey, version: Option<&str>) -> bool {
         let desired = match self.desired.lock() {
             Ok(d) => d,
             Err(poisoned) => poisoned.into_inner(),
         };
-        match (desired.get(key), resource_version) {
+        match (desired.get(key), version) {
             (None, _) => false,
             (Some(_), None) => true,
             (Some(ours), Some(seen)) => ours != seen,
@@ -207,12 +232,28 @@ async fn watch_kind(
     let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &ar);
     let stream = watcher(api, watcher::Config::default().labels(PART_OF)).default_backoff();
     futures::pin_mut!(stream);
+    // The keys a (re)list returned. A watch that broke (an API server restart) lists again,
+    // and an object deleted meanwhile is simply absent from the list, with no Delete event.
+    let mut listed: Option<HashSet<ObjectKey>> = None;
     while let Some(event) = stream.next().await {
         let Ok(event) = event else { continue };
         let (meta, deleted) = match &event {
             Event::Apply(m) | Event::InitApply(m) => (m, false),
             Event::Delete(m) => (m, true),
-            Event::Init | Event::InitDone => continue,
+            Event::Init => {
+                listed = Some(HashSet::new());
+                continue;
+            }
+            Event::InitDone => {
+                if let Some(listed) = listed.take() {
+                    for trigger in triggers.values() {
+                        if trigger.misses_any(&ar.group, &ar.kind, &listed) {
+                            trigger.wake_for_drift();
+                        }
+                    }
+                }
+                continue;
+            }
         };
         let key: ObjectKey = (
             ar.group.clone(),
@@ -220,6 +261,9 @@ async fn watch_kind(
             meta.metadata.namespace.clone().unwrap_or_default(),
             meta.metadata.name.clone().unwrap_or_default(),
         );
+        if let (Event::InitApply(_), Some(listed)) = (&event, listed.as_mut()) {
+            listed.insert(key.clone());
+        }
         let label = meta.metadata.labels.as_ref().and_then(|l| l.get(PART_OF));
         let Some(component) = label else {
             // Someone removed our label: the watch reports the object as deleted, with its
@@ -236,12 +280,8 @@ async fn watch_kind(
         let Some(trigger) = triggers.get(component) else {
             continue;
         };
-        let rv = if deleted {
-            None
-        } else {
-            meta.metadata.resource_version.as_deref()
-        };
-        if trigger.is_drift(&key, rv) {
+        let version = (!deleted).then(|| observed_version(&meta.metadata));
+        if trigger.is_drift(&key, version.as_deref()) {
             trigger.wake_for_drift();
         } else if !matches!(event, Event::InitApply(_)) && lock(&declared_by).contains(component) {
             trigger.wake();
@@ -328,6 +368,54 @@ mod tests {
         );
         t.record(key("a"), "12".to_string());
         assert!(!t.is_drift(&key("a"), Some("12")), "recorded at apply time");
+    }
+
+    #[test]
+    fn an_object_missing_from_a_relist_is_drift() {
+        let t = Trigger::default();
+        t.set_desired(HashMap::from([
+            (key("a"), "1".to_string()),
+            (key("b"), "1".to_string()),
+        ]));
+        let (group, kind) = (key("a").0, key("a").1);
+        let both = HashSet::from([key("a"), key("b")]);
+        assert!(!t.misses_any(&group, &kind, &both));
+        assert!(t.misses_any(&group, &kind, &HashSet::from([key("a")])));
+        assert!(
+            !t.misses_any("other.group", &kind, &HashSet::new()),
+            "another kind's list says nothing about these"
+        );
+    }
+
+    #[test]
+    fn status_writes_are_not_drift_but_spec_and_label_edits_are() {
+        let meta = |generation: Option<i64>, rv: &str, label: &str| ObjectMeta {
+            generation,
+            resource_version: Some(rv.into()),
+            labels: Some([("app".to_string(), label.to_string())].into()),
+            ..ObjectMeta::default()
+        };
+        let ours = observed_version(&meta(Some(1), "10", "a"));
+        assert_eq!(
+            observed_version(&meta(Some(1), "11", "a")),
+            ours,
+            "a controller's status write"
+        );
+        assert_ne!(
+            observed_version(&meta(Some(2), "12", "a")),
+            ours,
+            "a spec edit"
+        );
+        assert_ne!(
+            observed_version(&meta(Some(1), "13", "b")),
+            ours,
+            "a label edit"
+        );
+        assert_ne!(
+            observed_version(&meta(None, "14", "a")),
+            observed_version(&meta(None, "15", "a")),
+            "kinds without a generation: any write"
+        );
     }
 
     fn ar(kind: &str) -> ApiResource {

@@ -1,7 +1,8 @@
-//! The test control plane (etcd + kube-apiserver on loopback, tests/support) as a process of
-//! its own, for the local demo: `cargo run --example local-control-plane -- KUBECONFIG_OUT`.
-//! It copies the admin kubeconfig to KUBECONFIG_OUT once the API server is ready and runs until
-//! SIGINT or SIGTERM, then stops both servers and removes their data, as the tests do.
+//! The test cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
+//! with one fake Node, on loopback; tests/support) as a process of its own, for the local demo:
+//! `cargo run --example local-control-plane -- KUBECONFIG_OUT`. It copies the admin kubeconfig
+//! to KUBECONFIG_OUT once the cluster is ready for workloads and runs until SIGINT or SIGTERM,
+//! then stops every server and removes their data, as the tests do.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -20,7 +21,8 @@ async fn main() -> Result<()> {
     std::fs::copy(plane.kubeconfig(), &out)
         .with_context(|| format!("writing the kubeconfig to {}", out.to_string_lossy()))?;
     println!(
-        "control plane ready: {} (Kubernetes {}), kubeconfig {}",
+        "control plane ready in {:.1}s: {} (Kubernetes {}), kubeconfig {}",
+        plane.started_in().as_secs_f64(),
         plane.server(),
         support::k8s_version(),
         out.to_string_lossy()

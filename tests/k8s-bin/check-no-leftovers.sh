@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run after the integration tests: fails if an etcd or kube-apiserver started by the test
-# harness (tests/support) is still running, or if a harness directory was left behind.
+# Run after the integration tests: fails if a cluster process started by the test harness
+# (tests/support: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) is still
+# running, or if a harness directory was left behind.
 # Harness processes are recognised by their data/certificate directory, which is always
 # $TMPDIR/dsc-helm-k8s-<pid>-*; the check waits briefly for servers that are shutting down.
 set -euo pipefail
@@ -12,7 +13,8 @@ leftovers() {
     for dir in /proc/[0-9]*; do
         pid="${dir#/proc/}"
         comm="$(cat "$dir/comm" 2>/dev/null)" || continue
-        case "$comm" in etcd|kube-apiserver) ;; *) continue ;; esac
+        # comm holds at most 15 characters: kube-controller-manager is "kube-controller".
+        case "$comm" in etcd|kube-apiserver|kube-controller*|kube-scheduler|kwok) ;; *) continue ;; esac
         if tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q "$tmp/dsc-helm-k8s-"; then
             echo "$pid $comm: $(tr '\0' ' ' <"$dir/cmdline" | cut -c1-200)"
         fi

@@ -1,5 +1,7 @@
-//! A real Kubernetes control plane (etcd + kube-apiserver, built by `tests/k8s-bin/build.sh`)
-//! for integration tests, in the spirit of controller-runtime's envtest.
+//! A real Kubernetes cluster for integration tests, built by `tests/k8s-bin/build.sh`: etcd,
+//! kube-apiserver, kube-controller-manager and kube-scheduler, with kwok playing the kubelet of
+//! fake Nodes, so that workloads get ReplicaSets and Pods that run, namespaces finish deleting
+//! and owner references collect garbage, all without a container runtime.
 //!
 //! One control plane is shared by all tests of a test binary: it is started lazily by the first
 //! [`shared`] call and stopped when the binary exits. Starting one costs several seconds of CPU
@@ -20,7 +22,7 @@
 
 use std::fs;
 use std::future::Future;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -29,7 +31,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -42,6 +44,29 @@ pub const BIN_ENV: &str = "DSC_HELM_K8S_BIN";
 const DIR_PREFIX: &str = "dsc-helm-k8s-";
 /// Startup on a busy 2-core CI machine can be slow; this only bounds a hung start.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
+/// Every binary the harness runs, all from build.sh's output directory.
+const BINARIES: [&str; 6] = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "kubectl",
+];
+/// The annotation that marks a Node as kwok's to play (kwok runs with this selector), so that a
+/// Node a test registers for another purpose is left alone.
+const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
+/// Set on a pod (template) to make it fail the way its value says; see
+/// `tests/k8s-bin/kwok/stages/faults.yaml` for what each value does.
+pub const FAULT_ANNOTATION: &str = "dsc-helm.test/fault";
+/// The default StorageClass, whose claims bind to the harness's pre-created volumes.
+pub const STORAGE_CLASS: &str = "standard";
+/// How many PersistentVolumes are pre-created. No provisioner exists, and a released volume is
+/// not reused (its reclaim policy is Retain: there is no kubelet to scrub it), so this bounds
+/// the claims one cluster can bind in its life; one test binary makes a handful.
+const VOLUME_POOL: usize = 40;
+/// The size of each pre-created volume; every claim asking for at most this binds.
+pub const VOLUME_SIZE: &str = "10Gi";
 
 /// The Kubernetes version the binaries are built at, e.g. `v1.37.2`.
 pub fn k8s_version() -> &'static str {
@@ -61,7 +86,7 @@ fn pinned(key: &str) -> &'static str {
         .unwrap_or_else(|| panic!("tests/k8s-bin/versions.env has no {key}="))
 }
 
-/// The directory holding kube-apiserver, etcd and kubectl. Fails (never skips) when they are
+/// The directory holding the cluster's binaries ([`BINARIES`]). Fails (never skips) when any is
 /// missing, because a silently skipped integration suite looks exactly like a passing one.
 pub fn bin_dir() -> Result<PathBuf> {
     let dir = match std::env::var_os(BIN_ENV) {
@@ -73,7 +98,7 @@ pub fn bin_dir() -> Result<PathBuf> {
                 .join(k8s_version())
         }
     };
-    let missing: Vec<_> = ["kube-apiserver", "etcd", "kubectl"]
+    let missing: Vec<_> = BINARIES
         .into_iter()
         .filter(|b| !dir.join(b).is_file())
         .collect();
@@ -341,15 +366,117 @@ impl Drop for Server {
     }
 }
 
-/// What must be stopped and removed; field order is drop order (API server before etcd,
-/// both before their data directory).
+/// What must be stopped and removed; field order is drop order (the API server's clients first,
+/// then the API server, then etcd, all before their data directory).
 struct Running {
+    kwok: Server,
+    scheduler: Server,
+    controller_manager: Server,
     /// `None` only while a test restarts it.
     apiserver: Option<Server>,
     etcd: Server,
     dir: tempfile::TempDir,
     /// How the API server was started, so that it can be started again the same way.
     apiserver_args: Vec<std::ffi::OsString>,
+}
+
+/// A fake Node for kwok to play: it becomes Ready, takes pods up to its capacity and runs them
+/// through the stages in `tests/k8s-bin/kwok/stages`.
+#[derive(Clone, Debug)]
+pub struct FakeNode {
+    pub name: String,
+    /// CPU capacity, a Kubernetes quantity (`"32"`, `"500m"`).
+    pub cpu: String,
+    /// Memory capacity, a Kubernetes quantity (`"256Gi"`).
+    pub memory: String,
+    /// How many pods fit.
+    pub pods: u32,
+}
+
+impl FakeNode {
+    /// A roomy node, like a real worker, so that capacity only matters to a test that asks for
+    /// less: 32 CPU, 256 GiB, 110 pods (the kubelet's default pod limit).
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            cpu: "32".into(),
+            memory: "256Gi".into(),
+            pods: 110,
+        }
+    }
+
+    pub fn cpu(mut self, cpu: &str) -> Self {
+        self.cpu = cpu.to_owned();
+        self
+    }
+
+    pub fn memory(mut self, memory: &str) -> Self {
+        self.memory = memory.to_owned();
+        self
+    }
+
+    pub fn pods(mut self, pods: u32) -> Self {
+        self.pods = pods;
+        self
+    }
+
+    fn manifest(&self) -> serde_json::Value {
+        let capacity = serde_json::json!({
+            "cpu": self.cpu, "memory": self.memory, "pods": self.pods.to_string(),
+        });
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": self.name,
+                "annotations": {KWOK_NODE_ANNOTATION: "fake"},
+                "labels": {
+                    "kubernetes.io/hostname": self.name,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "type": "kwok",
+                },
+            },
+            // A kubelet registers its capacity on creation; kwok's node stage keeps it.
+            "status": {"capacity": capacity, "allocatable": capacity},
+        })
+    }
+}
+
+/// The node every cluster starts with unless told otherwise.
+pub const DEFAULT_NODE: &str = "kwok-node-0";
+
+/// The default StorageClass and the pool of volumes its claims bind to, through the
+/// controller manager's own PersistentVolume binder (`Immediate` binding: no scheduler or
+/// provisioner takes part).
+fn storage_manifests(dir: &Path) -> Vec<serde_json::Value> {
+    let mut objects = vec![serde_json::json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "kubernetes.io/no-provisioner",
+        "volumeBindingMode": "Immediate",
+        "reclaimPolicy": "Retain",
+    })];
+    for i in 0..VOLUME_POOL {
+        objects.push(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": format!("pool-{i:02}")},
+            "spec": {
+                "capacity": {"storage": VOLUME_SIZE},
+                "accessModes": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "storageClassName": STORAGE_CLASS,
+                // Never mounted (no kubelet); the path only has to be valid.
+                "hostPath": {"path": dir.join(format!("volumes/pool-{i:02}")).display().to_string()},
+            },
+        }));
+    }
+    objects
 }
 
 /// A running control plane and how to reach it.
@@ -359,6 +486,8 @@ pub struct ControlPlane {
     server: String,
     /// `None` for the shared plane, which the `atexit` hook stops instead.
     running: Option<Running>,
+    /// How long [`ControlPlane::start`] took, until the cluster was ready for workloads.
+    started_in: Duration,
 }
 
 /// The control plane shared by every test of this binary, started on first use. A failed
@@ -408,8 +537,17 @@ fn remove_stale_dirs() {
 }
 
 impl ControlPlane {
-    /// Starts a private etcd and kube-apiserver; both stop when the value is dropped.
+    /// Starts a private cluster with one [`FakeNode::new`] node named [`DEFAULT_NODE`];
+    /// everything stops, and its data is removed, when the value is dropped.
     pub fn start() -> Result<Self> {
+        Self::start_with(&[FakeNode::new(DEFAULT_NODE)])
+    }
+
+    /// Starts a private cluster with these fake nodes (none is allowed: then nothing runs). It
+    /// is ready when every node is Ready and schedulable and the `default` ServiceAccount
+    /// exists (pods cannot be created in a namespace before its ServiceAccount).
+    pub fn start_with(nodes: &[FakeNode]) -> Result<Self> {
+        let started = Instant::now();
         let bin = bin_dir()?;
         remove_stale_dirs();
         let dir = tempfile::Builder::new()
@@ -446,6 +584,7 @@ impl ControlPlane {
         );
         let files = [
             ("ca.crt", ca.cert_pem().to_owned()),
+            ("ca.key", ca.key.serialize_pem()),
             ("apiserver.crt", serving.cert_pem.clone()),
             ("apiserver.key", serving.key_pem.clone()),
             ("sa.key", sa_key.serialize_pem()),
@@ -510,53 +649,181 @@ impl ControlPlane {
         });
         fs::write(&kubeconfig, serde_json::to_vec_pretty(&config)?)?;
 
+        let mut etcd = etcd;
+        let mut apiserver = apiserver;
+        wait_apiserver(&bin, &kubeconfig, &mut [&mut etcd, &mut apiserver])?;
+
+        // The controller manager gives up if the API server is not healthy within seconds of
+        // its start, so these three start only now.
+        let controller_manager = Server::start(
+            "kube-controller-manager",
+            controller_manager_command(&bin, d),
+            d,
+        )?;
+        let scheduler = Server::start("kube-scheduler", scheduler_command(&bin, d), d)?;
+        let kwok = Server::start("kwok", kwok_command(&bin, d), d)?;
+        let mut objects = storage_manifests(d);
         let mut plane = Self {
             bin,
             kubeconfig,
             server,
             running: Some(Running {
+                kwok,
+                scheduler,
+                controller_manager,
                 apiserver: Some(apiserver),
                 etcd,
                 dir,
                 apiserver_args,
             }),
+            started_in: Duration::ZERO,
         };
-        plane.wait_ready()?;
+        objects.extend(nodes.iter().map(FakeNode::manifest));
+        plane.apply(&objects)?;
+        plane.wait_cluster_ready(nodes)?;
+        plane.started_in = started.elapsed();
         Ok(plane)
     }
 
-    /// Polls `/readyz` through kubectl, which needs no HTTP client here and proves the
-    /// kubeconfig works; fails early with the server's log if a process dies.
-    fn wait_ready(&mut self) -> Result<()> {
+    /// How long the start took, until the cluster was ready for workloads.
+    pub fn started_in(&self) -> Duration {
+        self.started_in
+    }
+
+    /// Registers more fake nodes and waits until they are Ready and schedulable. Only for a
+    /// cluster a test owns: on the shared one, other tests' pods would land on them.
+    pub fn add_nodes(&mut self, nodes: &[FakeNode]) -> Result<()> {
+        if self.running.is_none() {
+            bail!("the shared cluster's nodes are not changed");
+        }
+        let objects: Vec<_> = nodes.iter().map(FakeNode::manifest).collect();
+        self.apply(&objects)?;
+        self.wait_cluster_ready(nodes)
+    }
+
+    /// `kubectl apply` of these objects as one List.
+    fn apply(&self, objects: &[serde_json::Value]) -> Result<()> {
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+        let mut child = self
+            .kubectl()
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .context("kubectl's stdin")?
+            .write_all(&serde_json::to_vec(&list)?)?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "kubectl apply failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Waits until each of `nodes` is Ready without the taints that keep pods off a node that
+    /// is not (yet) Ready, and the `default` ServiceAccount exists; fails early with a log if a
+    /// process dies.
+    fn wait_cluster_ready(&mut self, nodes: &[FakeNode]) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
+        let mut waiting_for;
         loop {
-            if let Some(r) = self.running.as_mut() {
-                r.etcd.check_running()?;
-                if let Some(apiserver) = r.apiserver.as_mut() {
-                    apiserver.check_running()?;
-                }
-            }
-            let out = self
-                .kubectl()
-                .args(["get", "--raw=/readyz", "--request-timeout=5s"])
-                .output()?;
-            if out.status.success() {
+            self.check_running()?;
+            waiting_for = self.not_ready(nodes)?;
+            if waiting_for.is_empty() {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                let last = String::from_utf8_lossy(&out.stderr);
-                let log = self
+                let logs = self
                     .running
                     .as_ref()
-                    .and_then(|r| r.apiserver.as_ref())
-                    .map(Server::log_tail)
+                    .map(|r| {
+                        [&r.controller_manager, &r.scheduler, &r.kwok]
+                            .map(|s| format!("--- {}:\n{}", s.name, s.log_tail()))
+                            .join("\n")
+                    })
                     .unwrap_or_default();
-                return Err(anyhow!(
-                    "kube-apiserver not ready after {READY_TIMEOUT:?}: {last}\nend of its log:\n{log}"
-                ));
+                bail!(
+                    "the cluster was not ready after {READY_TIMEOUT:?}; still waiting for: {}\n{logs}",
+                    waiting_for.join(", ")
+                );
             }
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// What [`Self::wait_cluster_ready`] is still waiting for; empty when nothing.
+    fn not_ready(&self, nodes: &[FakeNode]) -> Result<Vec<String>> {
+        let mut waiting = Vec::new();
+        let out = self
+            .kubectl()
+            .args(["get", "nodes", "-o", "json", "--request-timeout=5s"])
+            .output()?;
+        let listed: serde_json::Value = if out.status.success() {
+            serde_json::from_slice(&out.stdout)?
+        } else {
+            serde_json::Value::Null
+        };
+        let items = listed["items"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        for node in nodes {
+            let found = items
+                .iter()
+                .find(|n| n["metadata"]["name"].as_str() == Some(&node.name));
+            let ready = found.is_some_and(|n| {
+                let conditions = n["status"]["conditions"].as_array();
+                let is_ready = conditions.is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                });
+                let taints = n["spec"]["taints"].as_array();
+                let untainted = !taints.is_some_and(|ts| {
+                    ts.iter().any(|t| {
+                        t["key"] == "node.kubernetes.io/not-ready"
+                            || t["key"] == "node.kubernetes.io/unreachable"
+                    })
+                });
+                is_ready && untainted
+            });
+            if !ready {
+                waiting.push(format!("node {} Ready and untainted", node.name));
+            }
+        }
+        let sa = self
+            .kubectl()
+            .args([
+                "get",
+                "serviceaccount",
+                "default",
+                "-n",
+                "default",
+                "-o",
+                "name",
+                "--request-timeout=5s",
+            ])
+            .output()?;
+        if !sa.status.success() {
+            waiting.push("ServiceAccount default/default".into());
+        }
+        Ok(waiting)
+    }
+
+    /// Fails with the end of its log if any process of this cluster has exited.
+    fn check_running(&mut self) -> Result<()> {
+        if let Some(r) = self.running.as_mut() {
+            r.etcd.check_running()?;
+            if let Some(apiserver) = r.apiserver.as_mut() {
+                apiserver.check_running()?;
+            }
+            r.controller_manager.check_running()?;
+            r.scheduler.check_running()?;
+            r.kwok.check_running()?;
+        }
+        Ok(())
     }
 
     /// Stops the API server and starts it again on the same port, certificates and etcd (as
@@ -573,7 +840,22 @@ impl ControlPlane {
         drop(running.apiserver.take());
         std::thread::sleep(down_for);
         running.apiserver = Some(Server::start("kube-apiserver", cmd, &dir)?);
-        self.wait_ready()
+        let Running {
+            kwok,
+            scheduler,
+            controller_manager,
+            apiserver,
+            etcd,
+            ..
+        } = running;
+        let apiserver = apiserver
+            .as_mut()
+            .context("the API server was just started")?;
+        wait_apiserver(
+            &self.bin,
+            &self.kubeconfig,
+            &mut [etcd, apiserver, controller_manager, scheduler, kwok],
+        )
     }
 
     /// The admin kubeconfig (group system:masters).
@@ -593,10 +875,7 @@ impl ControlPlane {
 
     /// A kubectl of the same release, talking to this control plane as admin.
     pub fn kubectl(&self) -> Command {
-        let mut cmd = Command::new(self.bin.join("kubectl"));
-        cmd.env("KUBECONFIG", &self.kubeconfig).stdin(Stdio::null());
-        without_proxy(&mut cmd);
-        cmd
+        kubectl_command(&self.bin, &self.kubeconfig)
     }
 
     /// A client as admin. Built per call because a kube client's connections belong to the
@@ -610,6 +889,108 @@ impl ControlPlane {
         .await?;
         Ok(kube::Client::try_from(config)?)
     }
+}
+
+/// A kubectl of the pinned release with this kubeconfig.
+fn kubectl_command(bin: &Path, kubeconfig: &Path) -> Command {
+    let mut cmd = Command::new(bin.join("kubectl"));
+    cmd.env("KUBECONFIG", kubeconfig).stdin(Stdio::null());
+    without_proxy(&mut cmd);
+    cmd
+}
+
+/// Polls `/readyz` through kubectl, which needs no HTTP client here and proves the kubeconfig
+/// works; fails early with its log if one of `servers` dies.
+fn wait_apiserver(bin: &Path, kubeconfig: &Path, servers: &mut [&mut Server]) -> Result<()> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        for server in servers.iter_mut() {
+            server.check_running()?;
+        }
+        let out = kubectl_command(bin, kubeconfig)
+            .args(["get", "--raw=/readyz", "--request-timeout=5s"])
+            .output()?;
+        if out.status.success() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let last = String::from_utf8_lossy(&out.stderr);
+            let log = servers
+                .iter()
+                .find(|s| s.name == "kube-apiserver")
+                .map(|s| s.log_tail())
+                .unwrap_or_default();
+            bail!(
+                "kube-apiserver not ready after {READY_TIMEOUT:?}: {last}\nend of its log:\n{log}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// kube-controller-manager with its default controllers, as the admin (`system:masters`):
+/// the cluster's tests need what it does, not per-controller credentials.
+fn controller_manager_command(bin: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin.join("kube-controller-manager"));
+    cmd.arg(format!("--kubeconfig={}", dir.join("kubeconfig").display()))
+        // Token Secrets for ServiceAccounts, signed with the key the API server verifies.
+        .arg(format!(
+            "--service-account-private-key-file={}",
+            dir.join("sa.key").display()
+        ))
+        .arg(format!("--root-ca-file={}", dir.join("ca.crt").display()))
+        // Kubelet client certificates are never requested here; the test CA signs if asked.
+        .arg(format!(
+            "--cluster-signing-cert-file={}",
+            dir.join("ca.crt").display()
+        ))
+        .arg(format!(
+            "--cluster-signing-key-file={}",
+            dir.join("ca.key").display()
+        ))
+        .arg("--use-service-account-credentials=false")
+        .arg("--controllers=*")
+        .arg("--leader-elect=false")
+        // Nothing scrapes it, and a fixed port would collide between test binaries.
+        .arg("--secure-port=0")
+        // Notice a node's readiness within a second instead of five.
+        .arg("--node-monitor-period=1s");
+    cmd
+}
+
+/// kube-scheduler with its default profile.
+fn scheduler_command(bin: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin.join("kube-scheduler"));
+    cmd.arg(format!("--kubeconfig={}", dir.join("kubeconfig").display()))
+        .arg("--leader-elect=false")
+        .arg("--secure-port=0");
+    cmd
+}
+
+/// The stage files kwok plays Nodes and Pods with: healthy ones and the failures on demand.
+const KWOK_STAGES: [&str; 3] = ["node.yaml", "pod.yaml", "faults.yaml"];
+
+/// kwok, managing only Nodes annotated as fake, with the repository's stages.
+fn kwok_command(bin: &Path, dir: &Path) -> Command {
+    let stages = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/k8s-bin/kwok/stages");
+    let mut cmd = Command::new(bin.join("kwok"));
+    cmd.arg(format!("--kubeconfig={}", dir.join("kubeconfig").display()));
+    for file in KWOK_STAGES {
+        cmd.arg(format!("--config={}", stages.join(file).display()));
+    }
+    cmd.arg("--manage-all-nodes=false")
+        .arg(format!(
+            "--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake"
+        ))
+        // kwok renews each Node's Lease, which is how the node lifecycle controller sees a
+        // kubelet alive; without it the Node turns Unknown after its grace period and its pods
+        // are marked not Ready. (The flag has no default outside a config file.)
+        .arg("--node-lease-duration-seconds=40")
+        // Pod IPs outside the Service range (10.0.0.0/24).
+        .arg("--cidr=10.244.0.0/16")
+        // kwok also loads ~/.kwok/kwok.yaml when it exists; a developer's must not leak in.
+        .env("HOME", dir);
+    cmd
 }
 
 /// Applies every CRD the registry generates (the DSC's and each component kind's) and waits
