@@ -144,9 +144,8 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
     };
     let string_field = |v: Option<&Value>, field: &str| match v {
         None | Some(Value::Nil) => Ok(String::new()),
-        Some(v) => {
-            crate::yaml::struct_string(v).ok_or_else(|| unmarshal(json_kind(v), field, "string"))
-        }
+        Some(v) => crate::yaml::struct_string(v)
+            .ok_or_else(|| unmarshal(crate::yaml::json_kind(v), field, "string")),
     };
     let mut doc = Document {
         path: path.to_string(),
@@ -161,7 +160,7 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
             return Err(yaml_error(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go \
                  value of type util.SimpleHead",
-                json_kind(other)
+                crate::yaml::json_kind(other)
             )));
         }
     };
@@ -172,7 +171,7 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
         Some(Value::Map(m)) => m.entries(),
         Some(other) => {
             return Err(unmarshal(
-                json_kind(other),
+                crate::yaml::json_kind(other),
                 "SimpleHead.metadata",
                 "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
             ));
@@ -184,7 +183,7 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
         Some(Value::Map(m)) => m.entries(),
         Some(other) => {
             return Err(unmarshal(
-                json_kind(other),
+                crate::yaml::json_kind(other),
                 "SimpleHead.metadata.annotations",
                 "map[string]string",
             ));
@@ -203,17 +202,6 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
             .collect::<Vec<_>>()
     });
     Ok(doc)
-}
-
-/// The JSON type name encoding/json reports for a value it cannot decode.
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Float(_) => "number",
-        Value::String(_) => "string",
-        Value::List(_) => "array",
-        _ => "object",
-    }
 }
 
 /// One file `--output-dir` writes, in Helm's order.

@@ -86,7 +86,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
 }
 
 /// The JSON type name encoding/json reports when it cannot decode into a map or slice.
-fn json_kind(v: &Value) -> &'static str {
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Bool(_) => "bool",
         Value::Int(_) | Value::Float(_) => "number",
