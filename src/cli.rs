@@ -9,10 +9,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use dsc_helm::engine::funcs::{OfflineLookup, OsRandom};
-use dsc_helm::render::{KubeVersion, Release, Renderer, defaults};
-use dsc_helm::value::Value;
-use dsc_helm::{api, chart, manifest, reconcile, registry, template_output, values, webhook};
+use dsc_helm::{api, reconcile, registry, webhook};
+use helm_render::engine::funcs::{OfflineLookup, OsRandom};
+use helm_render::render::{KubeVersion, Release, Renderer, defaults};
+use helm_render::value::Value;
+use helm_render::{chart, manifest, template_output, values};
 
 #[derive(Parser)]
 #[command(version, about = "Helm charts as DataScienceCluster components")]

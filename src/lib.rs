@@ -1,21 +1,15 @@
 //! dsc-helm: Helm charts as components of an Open Data Hub DataScienceCluster.
 //!
-//! Data flows one way: [`chart`] → [`values`] → [`render`] (with the [`engine`]) →
-//! [`manifest`] → apply.
+//! Data flows one way: the [`registry`] (charts and descriptors) and a DSC stanza → values →
+//! render (the `helm-render` crate) → manifests → apply and prune ([`reconcile`]) → status.
+//! The [`webhook`] runs the same path as a dry run at admission; [`api`] holds the CRD
+//! types and [`rbac`] the permissions the charts need.
 
 pub mod api;
-pub mod chart;
-pub mod engine;
-pub mod manifest;
 pub mod rbac;
 pub mod reconcile;
 pub mod registry;
-pub mod render;
-pub mod template_output;
-pub mod value;
-pub mod values;
 pub mod webhook;
-pub mod yaml;
 
 /// Declared here rather than in `main.rs` so that the benchmarks and tests, which link this
 /// library, measure the allocator the product ships with (see Cargo.toml).

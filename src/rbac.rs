@@ -15,12 +15,12 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::api::{self, COMPONENT_GROUP, DSC_GROUP};
-use crate::chart::Chart;
-use crate::engine::funcs::{OfflineLookup, SeededRandom};
-use crate::manifest;
 use crate::registry::{self, Component, Registry};
-use crate::render::{KubeVersion, Release, Renderer, defaults};
-use crate::value::Value;
+use helm_render::chart::Chart;
+use helm_render::engine::funcs::{OfflineLookup, SeededRandom};
+use helm_render::manifest;
+use helm_render::render::{KubeVersion, Release, Renderer, defaults};
+use helm_render::value::Value;
 
 /// Verbs on every kind a chart renders: apply (create/patch), prune (delete), drift watches and
 /// `lookup` (get/list/watch).
@@ -148,7 +148,7 @@ fn shipped_crds(chart: &Chart, out: &mut BTreeMap<String, Resource>) {
             continue;
         };
         for document in manifest::split_crd_documents(text) {
-            let Ok(object) = crate::yaml::parse_value(document) else {
+            let Ok(object) = helm_render::yaml::parse_value(document) else {
                 continue;
             };
             let group = object.str_at(&["spec", "group"]);
@@ -383,7 +383,7 @@ pub fn cluster_role(
 /// The ClusterRole as YAML, what `dsc-helm rbac` prints.
 pub fn cluster_role_yaml(role: &ClusterRole) -> Result<String, RbacError> {
     let json = serde_json::to_value(role).map_err(|e| RbacError::Yaml(e.to_string()))?;
-    let yaml = crate::yaml::to_yaml(&Value::from_json(&json))
+    let yaml = helm_render::yaml::to_yaml(&Value::from_json(&json))
         .map_err(|e| RbacError::Yaml(e.to_string()))?;
     Ok(format!("---\n{yaml}"))
 }

@@ -20,7 +20,7 @@ fn langfuse_values() -> Value {
     let path =
         corpus::corpus_dir().join("charts/langfuse/cases/example-minimal-installation/values.yaml");
     let text = std::fs::read_to_string(&path).expect("corpus values");
-    dsc_helm::yaml::parse_value(&text)
+    helm_render::yaml::parse_value(&text)
         .expect("values parse")
         .to_json()
 }

@@ -5,10 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== format"
-cargo fmt --check
+cargo fmt --all --check
 
 echo "== lint"
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== Kubernetes binaries for the integration tests (built once, then cached)"
 DSC_HELM_K8S_BIN="$(bash tests/k8s-bin/build.sh)"
@@ -20,7 +20,7 @@ export DSC_HELM_HELM_BIN
 
 echo "== tests"
 status=0
-cargo test -- --test-threads=2 || status=$?
+cargo test --workspace -- --test-threads=2 || status=$?
 
 echo "== rendering conformance with Helm over ../shared/corpus (from the conformance test)"
 cat target/tmp/conformance-summary.txt 2>/dev/null || echo "no conformance summary was written"

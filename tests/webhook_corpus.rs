@@ -75,3 +75,19 @@ async fn every_schema_case_gets_helms_verdict_through_the_webhook() {
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
     server.stop().await;
 }
+
+/// Every corpus chart can be registered as a component with no code: a dependency, its
+/// archive and a three-line descriptor.
+#[test]
+fn every_corpus_chart_registers_as_a_component() {
+    let ids: Vec<String> = corpus::load_corpus().into_iter().map(|c| c.id).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let registry = corpus::registry::corpus_registry(dir.path(), &ids)
+        .unwrap_or_else(|e| panic!("registering the corpus: {e}"));
+    assert_eq!(registry.components.len(), ids.len());
+    for (component, id) in registry.components.iter().zip(&ids) {
+        assert_eq!(component.name, *id);
+        assert_eq!(component.kind, corpus::registry::kind_for(id));
+    }
+}

@@ -343,7 +343,7 @@ async fn every_webhook_configuration_variant_is_valid_and_consistent() {
             "CA_BUNDLE",
             &support::base64(support::TestCa::new().unwrap().cert_pem().as_bytes()),
         );
-        let parsed = dsc_helm::yaml::parse_value(&text).unwrap().to_json();
+        let parsed = helm_render::yaml::parse_value(&text).unwrap().to_json();
         let webhooks = parsed["webhooks"].as_array().unwrap();
         let mut seen = Vec::new();
         for w in webhooks {

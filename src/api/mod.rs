@@ -433,7 +433,7 @@ pub fn crds_yaml(registry: &Registry) -> Result<String, ApiError> {
             what: crd.metadata.name.clone().unwrap_or_default(),
             source,
         })?;
-        let yaml = crate::yaml::to_yaml(&crate::value::Value::from_json(&json))
+        let yaml = helm_render::yaml::to_yaml(&helm_render::value::Value::from_json(&json))
             .map_err(|e| ApiError::Yaml(e.to_string()))?;
         docs.push(yaml);
     }

@@ -14,9 +14,9 @@ use kube::discovery::{Discovery, Scope};
 
 use super::ReconcileError;
 use super::plan::{Scopes, split_api_version};
-use crate::engine::funcs::Lookup;
-use crate::render::{Capabilities, KubeVersion};
-use crate::value::{Map, Value};
+use helm_render::engine::funcs::Lookup;
+use helm_render::render::{Capabilities, KubeVersion};
+use helm_render::value::{Map, Value};
 
 /// One discovery result.
 pub struct Snapshot {
@@ -122,8 +122,11 @@ async fn snapshot(client: &kube::Client) -> Result<Snapshot, ReconcileError> {
     }
     api_versions.sort();
     api_versions.dedup();
-    let capabilities =
-        Capabilities::new(kube, api_versions, &crate::render::defaults::helm_version());
+    let capabilities = Capabilities::new(
+        kube,
+        api_versions,
+        &helm_render::render::defaults::helm_version(),
+    );
     Ok(Snapshot {
         capabilities: Arc::new(capabilities),
         resources,

@@ -22,9 +22,9 @@ use super::status::{self, Outcome, Reason};
 use super::watches::{ObjectKey, Trigger};
 use super::{FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
 use crate::api::{ChartRef, ComponentStanza, ComponentStatus, InventoryEntry};
-use crate::engine::funcs::SeededRandom;
 use crate::registry::Component;
-use crate::render::{Release, Renderer};
+use helm_render::engine::funcs::SeededRandom;
+use helm_render::render::{Release, Renderer};
 
 /// Holds the component resource until its objects are deleted (DESIGN.md: do not rely on
 /// ownerReference garbage collection).
@@ -314,11 +314,11 @@ impl ComponentController {
                 Ok(p) => p,
                 Err(e) => return Ok(Err((Reason::ValuesInvalid, e.to_string()))),
             };
-        let violations = crate::values::validate(&prepared);
+        let violations = helm_render::values::validate(&prepared);
         if !violations.is_empty() {
             return Ok(Err((
                 Reason::ValuesInvalid,
-                crate::values::schema_error_message(&violations),
+                helm_render::values::schema_error_message(&violations),
             )));
         }
         let seed = self.shared.seeds.get(&self.component().name).await?;

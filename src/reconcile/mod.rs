@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn lookup_results_keep_integers_as_helm_does() {
         let v = cluster::unstructured(&serde_json::json!({"a": 1, "b": 1.5, "c": [2]}));
-        assert_eq!(v.get("a"), Some(crate::value::Value::Int(1)));
-        assert_eq!(v.get("b"), Some(crate::value::Value::Float(1.5)));
+        assert_eq!(v.get("a"), Some(helm_render::value::Value::Int(1)));
+        assert_eq!(v.get("b"), Some(helm_render::value::Value::Float(1.5)));
     }
 }

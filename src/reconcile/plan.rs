@@ -8,9 +8,9 @@ use serde_json::{Map as JsonMap, Value as Json, json};
 use sha2::{Digest, Sha256};
 
 use crate::api::InventoryEntry;
-use crate::chart::Chart;
-use crate::manifest::{self, Manifest};
-use crate::render::Rendered;
+use helm_render::chart::Chart;
+use helm_render::manifest::{self, Manifest};
+use helm_render::render::Rendered;
 
 /// The label every managed object carries, valued with the component name; drift watches and
 /// pruning select on it.
@@ -155,10 +155,11 @@ pub fn plan(
     let mut others: Vec<(String, Json)> = Vec::new();
     for m in &manifests {
         // Re-read with integers kept: YAML `replicas: 1` must reach the API server as 1, not 1.0.
-        let value = crate::yaml::parse_value_typed(&m.text).map_err(|e| PlanError::Invalid {
-            template: m.source.clone(),
-            what: e.to_string(),
-        })?;
+        let value =
+            helm_render::yaml::parse_value_typed(&m.text).map_err(|e| PlanError::Invalid {
+                template: m.source.clone(),
+                what: e.to_string(),
+            })?;
         let json = value.to_json();
         if is_crd_json(&json) {
             crd_docs.push((m.source.clone(), json));
@@ -245,10 +246,11 @@ fn collect_crd_files(
             what: "not UTF-8".to_string(),
         })?;
         for doc in manifest::split_crd_documents(text) {
-            let value = crate::yaml::parse_value_typed(doc).map_err(|e| PlanError::Invalid {
-                template: source.clone(),
-                what: e.to_string(),
-            })?;
+            let value =
+                helm_render::yaml::parse_value_typed(doc).map_err(|e| PlanError::Invalid {
+                    template: source.clone(),
+                    what: e.to_string(),
+                })?;
             let json = value.to_json();
             if json.is_null() {
                 continue;

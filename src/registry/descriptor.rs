@@ -109,7 +109,7 @@ pub struct Watch {
 
 /// Parses a descriptor; YAML goes through our go-yaml reader so that it reads like chart values.
 pub fn parse(text: &str) -> Result<Descriptor, String> {
-    let value = crate::yaml::parse_value(text).map_err(|e| e.to_string())?;
+    let value = helm_render::yaml::parse_value(text).map_err(|e| e.to_string())?;
     serde_json::from_value(whole_numbers(value.to_json())).map_err(|e| e.to_string())
 }
 

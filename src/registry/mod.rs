@@ -16,9 +16,9 @@ use serde::Deserialize;
 pub use descriptor::{Descriptor, Feature, JsonType, Watch};
 pub use values::{StanzaError, component_values, overrides};
 
-use crate::chart::semver::{Constraint, Version};
-use crate::chart::{Chart, parse_values_text};
-use crate::value::{Map, Value};
+use helm_render::chart::semver::{Constraint, Version};
+use helm_render::chart::{Chart, parse_values_text};
+use helm_render::value::{Map, Value};
 
 /// Where descriptors live, relative to the umbrella chart.
 pub const DESCRIPTOR_DIR: &str = "components";
@@ -221,7 +221,7 @@ fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RegistryE
         file: show(path),
         reason: e.to_string(),
     })?;
-    let value = crate::yaml::parse_value(&text).map_err(|e| RegistryError::Unparsable {
+    let value = helm_render::yaml::parse_value(&text).map_err(|e| RegistryError::Unparsable {
         file: show(path),
         reason: e.to_string(),
     })?;
@@ -442,7 +442,7 @@ fn load_dependency(
             });
         }
     };
-    let chart = crate::chart::load_archive(&show(&path), &bytes).map_err(|e| {
+    let chart = helm_render::chart::load_archive(&show(&path), &bytes).map_err(|e| {
         // The chart loader already prefixes its message with the archive name.
         let message = e.to_string();
         let prefix = format!("{}: ", show(&path));
@@ -733,7 +733,7 @@ fn platform_values(
             })?,
         );
     }
-    crate::values::merge_user_values(&docs, &[], &[]).map_err(|e| RegistryError::Invalid {
+    helm_render::values::merge_user_values(&docs, &[], &[]).map_err(|e| RegistryError::Invalid {
         file: show(descriptor_file),
         reason: format!("platform values: {e}"),
     })

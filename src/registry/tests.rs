@@ -415,7 +415,7 @@ fn values_precedence_defaults_platform_features_stanza() {
     assert_eq!(v["replicaCount"], 5.0);
     assert_eq!(v["service"]["port"], 8080.0);
     assert_eq!(v["service"]["type"], "ClusterIP");
-    assert!(crate::values::validate(&p).is_empty());
+    assert!(helm_render::values::validate(&p).is_empty());
 
     // null in the stanza deletes a default, as a later Helm values file does.
     let p = component_values(
@@ -525,7 +525,7 @@ fn webapp_schema_refuses_unknown_and_mistyped_values() {
         &json!({"image": {"registry": "quay.io"}, "service": {"type": "External"}}),
     )
     .unwrap();
-    let mut found: Vec<(String, String)> = crate::values::validate(&p)
+    let mut found: Vec<(String, String)> = helm_render::values::validate(&p)
         .into_iter()
         .map(|v| (v.pointer, v.message))
         .collect();

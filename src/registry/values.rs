@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::Component;
-use crate::value::{Map, Value};
-use crate::values::{Prepared, ValuesError};
+use helm_render::value::{Map, Value};
+use helm_render::values::{Prepared, ValuesError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StanzaError {
@@ -94,7 +94,7 @@ pub fn overrides(
             });
         }
     };
-    crate::values::merge_user_values(
+    helm_render::values::merge_user_values(
         &[
             component.platform_values.clone(),
             Value::map(from_features),
@@ -117,9 +117,11 @@ pub fn component_values(
     values: &serde_json::Value,
 ) -> Result<Prepared, StanzaError> {
     let user = overrides(component, features, values)?;
-    crate::values::prepare(component.chart.clone(), user).map_err(|source| StanzaError::Values {
-        component: component.name.clone(),
-        source,
+    helm_render::values::prepare(component.chart.clone(), user).map_err(|source| {
+        StanzaError::Values {
+            component: component.name.clone(),
+            source,
+        }
     })
 }
 

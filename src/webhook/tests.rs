@@ -9,7 +9,7 @@ use super::review::{self, ReviewError, Verdict};
 use super::tls::{self, CertFiles, TlsError};
 use super::validate::{Checks, Validator};
 use crate::registry::{self, DESCRIPTOR_DIR, Registry};
-use crate::render::{KubeVersion, defaults};
+use helm_render::render::{KubeVersion, defaults};
 
 /// A chart whose templates refuse values with `required` and `fail`, as real charts do.
 const GUARDED: &[(&str, &str)] = &[

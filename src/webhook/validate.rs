@@ -19,12 +19,12 @@ use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
 
 use super::review::Verdict;
-use crate::engine::funcs::{OfflineLookup, SeededRandom};
-use crate::manifest::{ManifestError, parse_template};
 use crate::registry::{Component, Feature, JsonType, Registry, StanzaError, component_values};
-use crate::render::{Capabilities, Release, Renderer};
-use crate::values::{Violation, validate};
-use crate::yaml::only_scalar_words_changed;
+use helm_render::engine::funcs::{OfflineLookup, SeededRandom};
+use helm_render::manifest::{ManifestError, parse_template};
+use helm_render::render::{Capabilities, Release, Renderer};
+use helm_render::values::{Violation, validate};
+use helm_render::yaml::only_scalar_words_changed;
 
 /// Beyond this many cached outcomes the cache starts over; outcomes are small, and a DSC
 /// rarely has more than a few dozen distinct versions alive at once.
@@ -118,7 +118,7 @@ impl KnownManifests {
     }
 
     /// The first template whose output is not Kubernetes YAML, as the reconciler would find.
-    fn check(&self, rendered: &crate::render::Rendered) -> Result<(), ManifestError> {
+    fn check(&self, rendered: &helm_render::render::Rendered) -> Result<(), ManifestError> {
         let mut manifests = Vec::new();
         for (source, text) in rendered {
             let last = self

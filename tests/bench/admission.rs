@@ -231,9 +231,9 @@ fn ms_since(t: Instant) -> f64 {
 /// Where one uncached validation spends its time, per component, without HTTP: merging and
 /// coalescing the values, the schema checks, and the dry render (templates already parsed).
 fn breakdown(registry: &dsc_helm::registry::Registry) {
-    use dsc_helm::engine::funcs::{OfflineLookup, SeededRandom};
-    use dsc_helm::render::{Release, Renderer, defaults};
-    let kube = dsc_helm::render::KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION).unwrap();
+    use helm_render::engine::funcs::{OfflineLookup, SeededRandom};
+    use helm_render::render::{Release, Renderer, defaults};
+    let kube = helm_render::render::KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION).unwrap();
     let caps = Arc::new(defaults::capabilities(kube, &[]));
     println!(
         "{:<24} {:>10} {:>10} {:>10}",
@@ -256,7 +256,7 @@ fn breakdown(registry: &dsc_helm::registry::Registry) {
                 dsc_helm::registry::component_values(c, &Default::default(), &values).unwrap();
             let v = ms_since(t);
             let t = Instant::now();
-            let violations = dsc_helm::values::validate(&prepared);
+            let violations = helm_render::values::validate(&prepared);
             let s = ms_since(t);
             let t = Instant::now();
             let rendered = renderer.render(

@@ -53,7 +53,7 @@ fn build_registry(root: &Path) -> Registry {
         String::from("apiVersion: v2\nname: bench-components\nversion: 0.0.1\ndependencies:\n");
     let mut add = |id: &str, archive: &Path| {
         let bytes = std::fs::read(archive).expect("archive");
-        let chart = dsc_helm::chart::load_archive(&archive.display().to_string(), &bytes)
+        let chart = helm_render::chart::load_archive(&archive.display().to_string(), &bytes)
             .expect("chart loads");
         let (name, version) = (chart.name().to_string(), chart.metadata.version.clone());
         std::fs::write(charts.join(format!("{name}-{version}.tgz")), &bytes).expect("copy");
@@ -94,7 +94,7 @@ fn langfuse_values(web_replicas: u32) -> Value {
     let path =
         corpus::corpus_dir().join("charts/langfuse/cases/example-minimal-installation/values.yaml");
     let text = std::fs::read_to_string(&path).expect("corpus values");
-    let mut values = dsc_helm::yaml::parse_value(&text)
+    let mut values = helm_render::yaml::parse_value(&text)
         .expect("values")
         .to_json();
     values["langfuse"]["web"] = json!({"replicas": web_replicas});

@@ -36,7 +36,7 @@ pub fn corpus_registry(root: &Path, ids: &[&str]) -> Result<Registry, String> {
     for id in ids {
         let archive = corpus_dir().join("charts").join(id).join("chart.tgz");
         let bytes = std::fs::read(&archive).map_err(|e| format!("{}: {e}", archive.display()))?;
-        let chart = dsc_helm::chart::load_archive(&archive.display().to_string(), &bytes)
+        let chart = helm_render::chart::load_archive(&archive.display().to_string(), &bytes)
             .map_err(|e| e.to_string())?;
         let (name, version) = (chart.name().to_string(), chart.metadata.version.clone());
         let target = charts.join(format!("{name}-{version}.tgz"));

@@ -16,8 +16,8 @@ use serde_json::{Value as Json, json};
 use tokio_rustls::TlsConnector;
 
 use dsc_helm::registry::Registry;
-use dsc_helm::render::{KubeVersion, defaults};
 use dsc_helm::webhook::{CertFiles, Checks, DscNames, Validator, Webhook, WebhookConfig};
+use helm_render::render::{KubeVersion, defaults};
 
 /// A serving certificate for localhost written to `dir` as tls.crt / tls.key.
 pub fn write_serving_cert(dir: &Path, cert_pem: &str, key_pem: &str) -> CertFiles {

@@ -32,7 +32,7 @@ fn chart(name: &str) -> Chart {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("charts/src")
         .join(name);
-    crate::chart::load(&dir).expect("example chart loads")
+    helm_render::chart::load(&dir).expect("example chart loads")
 }
 
 fn rendered(pairs: &[(&str, &str)]) -> Rendered {
@@ -142,21 +142,22 @@ fn marks_objects_with_labels_annotations_owner_and_namespace() {
 #[test]
 fn crd_files_come_first_define_their_scope_and_get_no_owner() {
     let c = chart("model-registry");
-    let prepared = crate::values::prepare(c, crate::value::Value::Nil).expect("prepares");
-    let renderer = crate::render::Renderer::new();
-    let caps = std::sync::Arc::new(crate::render::defaults::capabilities(
-        crate::render::KubeVersion::parse("v1.37.0").expect("version"),
+    let prepared =
+        helm_render::values::prepare(c, helm_render::value::Value::Nil).expect("prepares");
+    let renderer = helm_render::render::Renderer::new();
+    let caps = std::sync::Arc::new(helm_render::render::defaults::capabilities(
+        helm_render::render::KubeVersion::parse("v1.37.0").expect("version"),
         &[],
     ));
-    let release = crate::render::Release::install("model-registry", "apps");
+    let release = helm_render::render::Release::install("model-registry", "apps");
     let r = renderer
         .render(
             &prepared.chart,
             &prepared.values,
             &release,
             &caps,
-            &crate::engine::funcs::OfflineLookup,
-            &mut crate::engine::funcs::SeededRandom::new(b"x"),
+            &helm_render::engine::funcs::OfflineLookup,
+            &mut helm_render::engine::funcs::SeededRandom::new(b"x"),
         )
         .expect("renders");
     let p = plan(&prepared.chart, &r, &instance(), "apps", &Bare).expect("plans");
@@ -261,19 +262,20 @@ fn prune_keeps_rendered_objects_and_crds_and_deletes_in_reverse_install_order() 
 fn seeded_renders_are_identical_and_the_seed_matters() {
     let render = |seed: &[u8]| {
         let prepared =
-            crate::values::prepare(chart("webapp"), crate::value::Value::Nil).expect("prepares");
-        let caps = std::sync::Arc::new(crate::render::defaults::capabilities(
-            crate::render::KubeVersion::parse("v1.37.0").expect("version"),
+            helm_render::values::prepare(chart("webapp"), helm_render::value::Value::Nil)
+                .expect("prepares");
+        let caps = std::sync::Arc::new(helm_render::render::defaults::capabilities(
+            helm_render::render::KubeVersion::parse("v1.37.0").expect("version"),
             &[],
         ));
-        let rendered = crate::render::Renderer::new()
+        let rendered = helm_render::render::Renderer::new()
             .render(
                 &prepared.chart,
                 &prepared.values,
-                &crate::render::Release::install("webapp", "apps"),
+                &helm_render::render::Release::install("webapp", "apps"),
                 &caps,
-                &crate::engine::funcs::OfflineLookup,
-                &mut crate::engine::funcs::SeededRandom::new(seed),
+                &helm_render::engine::funcs::OfflineLookup,
+                &mut helm_render::engine::funcs::SeededRandom::new(seed),
             )
             .expect("renders");
         plan(&prepared.chart, &rendered, &instance(), "apps", &Bare).expect("plans")

@@ -11,14 +11,23 @@
 //! then the median ratios, and the time to load and parse all corpus charts (first pass and
 //! median of the following ones).
 
-#[path = "../corpus/mod.rs"]
+#[path = "../tests/corpus/mod.rs"]
 mod corpus;
 
 use std::process::Command;
 use std::time::Instant;
 
-use dsc_helm::engine::funcs::SeededRandom;
-use dsc_helm::render::Renderer;
+use helm_render::engine::funcs::SeededRandom;
+use helm_render::render::Renderer;
+
+/// The allocator dsc-helm ships with, so that the numbers are the operator's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e`) and the 50 ms that
+/// dsc-helm's binary sets it to (`dsc_helm::return_freed_memory_promptly`).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const PURGE_DELAY_MS: std::ffi::c_long = 50;
 
 struct Row {
     case: String,
@@ -70,7 +79,8 @@ fn ms(seconds: f64) -> String {
 }
 
 fn main() {
-    dsc_helm::return_freed_memory_promptly();
+    // SAFETY: sets one of mimalloc's integer options; any value is valid at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
@@ -88,7 +98,7 @@ fn main() {
         let start = Instant::now();
         let loaded: Vec<_> = charts
             .iter()
-            .filter_map(|chart| dsc_helm::chart::load(&chart.archive).ok())
+            .filter_map(|chart| helm_render::chart::load(&chart.archive).ok())
             .collect();
         (start.elapsed().as_secs_f64(), loaded)
     };
@@ -98,7 +108,7 @@ fn main() {
     let mut rows = Vec::new();
     let mut random = SeededRandom::new(b"bench");
     for (chart, meta) in charts.iter().filter_map(|c| {
-        let l = dsc_helm::chart::load(&c.archive).ok()?;
+        let l = helm_render::chart::load(&c.archive).ok()?;
         Some((l, c))
     }) {
         if !selected.is_empty() && !selected.iter().any(|s| **s == meta.id) {
@@ -113,18 +123,19 @@ fn main() {
                 continue;
             };
             let renderer = Renderer::new();
-            let render =
-                |renderer: &Renderer, chart: &dsc_helm::chart::Chart, random: &mut SeededRandom| {
-                    corpus::render_case(
-                        renderer,
-                        chart,
-                        values.clone(),
-                        &case.release,
-                        &case.namespace,
-                        random,
-                    )
-                    .is_ok()
-                };
+            let render = |renderer: &Renderer,
+                          chart: &helm_render::chart::Chart,
+                          random: &mut SeededRandom| {
+                corpus::render_case(
+                    renderer,
+                    chart,
+                    values.clone(),
+                    &case.release,
+                    &case.namespace,
+                    random,
+                )
+                .is_ok()
+            };
             if !render(&renderer, &chart, &mut random) {
                 continue;
             }
@@ -132,7 +143,7 @@ fn main() {
                 render(&renderer, &chart, &mut random);
             });
             let load_render = time_per_run(our_runs, || {
-                if let Ok(fresh) = dsc_helm::chart::load_archive("bench", &archive_bytes) {
+                if let Ok(fresh) = helm_render::chart::load_archive("bench", &archive_bytes) {
                     render(&Renderer::new(), &fresh, &mut random);
                 }
             });

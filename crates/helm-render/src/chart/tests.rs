@@ -268,7 +268,8 @@ fn directories_honour_helmignore() {
 
 #[test]
 fn all_corpus_archives_load() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/charts");
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/charts");
     let entries: Vec<_> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("the corpus is missing at {}: {e}", root.display()))
         .flatten()

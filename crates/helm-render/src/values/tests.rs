@@ -2,7 +2,7 @@ use super::*;
 use crate::chart;
 
 fn corpus_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/charts")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/charts")
 }
 
 fn corpus_ids() -> Vec<String> {

@@ -192,7 +192,8 @@ fn alias_bombs_are_rejected_like_go_yaml() {
 #[test]
 fn every_corpus_values_file_parses() {
     use std::io::Read;
-    let root = std::path::Path::new("../shared/corpus/charts");
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/charts");
     let Ok(charts) = std::fs::read_dir(root) else {
         eprintln!("corpus not present; skipping");
         return;

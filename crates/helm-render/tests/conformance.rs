@@ -7,8 +7,8 @@
 
 mod corpus;
 
-use dsc_helm::engine::funcs::SeededRandom;
-use dsc_helm::render::Renderer;
+use helm_render::engine::funcs::SeededRandom;
+use helm_render::render::Renderer;
 
 fn floor() -> usize {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-floor.txt");
@@ -31,7 +31,7 @@ fn corpus_renders_like_helm() {
     let mut random = SeededRandom::new(b"conformance");
 
     for chart in &charts {
-        let loaded = dsc_helm::chart::load(&chart.archive);
+        let loaded = helm_render::chart::load(&chart.archive);
         let renderer = Renderer::new();
         for case in &chart.cases {
             render_total += 1;
@@ -137,22 +137,6 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-/// Every corpus chart can be registered as a component with no code: a dependency, its
-/// archive and a three-line descriptor.
-#[test]
-fn every_corpus_chart_registers_as_a_component() {
-    let ids: Vec<String> = corpus::load_corpus().into_iter().map(|c| c.id).collect();
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let registry = corpus::registry::corpus_registry(dir.path(), &ids)
-        .unwrap_or_else(|e| panic!("registering the corpus: {e}"));
-    assert_eq!(registry.components.len(), ids.len());
-    for (component, id) in registry.components.iter().zip(&ids) {
-        assert_eq!(component.name, *id);
-        assert_eq!(component.kind, corpus::registry::kind_for(id));
-    }
-}
-
 /// The webhook skips parsing a render that differs from the last parsed one only by scalar
 /// words (`only_scalar_words_changed`). Over real manifests (each corpus chart's first case,
 /// as rendered like Helm), random seeded edits that the rule accepts must all still parse.
@@ -172,8 +156,10 @@ fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
     let (mut accepted, mut texts) = (0usize, 0usize);
     let mut random = SeededRandom::new(b"word-edits");
     for chart in corpus::load_corpus() {
-        let (Ok(loaded), Some(case)) = (dsc_helm::chart::load(&chart.archive), chart.cases.first())
-        else {
+        let (Ok(loaded), Some(case)) = (
+            helm_render::chart::load(&chart.archive),
+            chart.cases.first(),
+        ) else {
             continue;
         };
         let Ok(values) = corpus::case_values(case) else {
@@ -192,7 +178,7 @@ fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
         };
         for (source, text) in &rendered {
             let parses =
-                |t: &str| dsc_helm::manifest::parse_template(source, t, &mut Vec::new()).is_ok();
+                |t: &str| helm_render::manifest::parse_template(source, t, &mut Vec::new()).is_ok();
             if text.is_empty() || !parses(text) {
                 continue;
             }
@@ -206,7 +192,7 @@ fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
                         edited.replace_range(at..end, INSERTIONS[next(INSERTIONS.len())]);
                     }
                 }
-                if edited != *text && dsc_helm::yaml::only_scalar_words_changed(text, &edited) {
+                if edited != *text && helm_render::yaml::only_scalar_words_changed(text, &edited) {
                     accepted += 1;
                     assert!(
                         parses(&edited),
