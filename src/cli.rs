@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use dsc_helm::{api, reconcile, registry, webhook};
 use helm_render::engine::funcs::{OfflineLookup, OsRandom};
-use helm_render::render::{KubeVersion, Release, Renderer, defaults};
+use helm_render::render::{self, KubeVersion, Release, Renderer, defaults};
 use helm_render::value::Value;
 use helm_render::{chart, manifest, template_output, values};
 
@@ -113,12 +113,63 @@ struct ValuesArgs {
     /// A values file (YAML or JSON); repeat to layer several, later ones win.
     #[arg(short = 'f', long = "values")]
     values: Vec<PathBuf>,
+    #[command(flatten)]
+    sets: SetArgs,
+}
+
+/// Helm's `--set` family, applied after the `-f` files in Helm's order: `--set-json`,
+/// `--set`, `--set-string`, `--set-file`, `--set-literal` (each flag's arguments in order).
+#[derive(clap::Args)]
+struct SetArgs {
     /// Set a value: a.b=c, list[0]=x, a\.b=c, {a,b}.
     #[arg(long = "set")]
     set: Vec<String>,
     /// Set a value that always stays a string.
     #[arg(long = "set-string")]
     set_string: Vec<String>,
+    /// Set a value to a file's text: key=path (`-` reads standard input).
+    #[arg(long = "set-file")]
+    set_file: Vec<String>,
+    /// Set JSON values: key=jsonvalue[,key2=jsonvalue2] or a whole JSON object.
+    #[arg(long = "set-json")]
+    set_json: Vec<String>,
+    /// Set a value to everything after the first `=`, verbatim: no escapes, lists or commas.
+    #[arg(long = "set-literal")]
+    set_literal: Vec<String>,
+}
+
+impl SetArgs {
+    /// The merged user values: `files` (already parsed `-f` files) under these flags.
+    fn merge(&self, files: &[Value]) -> Result<Value, values::ValuesError> {
+        let given = values::CommandLineValues {
+            files,
+            set_json: &self.set_json,
+            set: &self.set,
+            set_string: &self.set_string,
+            set_file: &self.set_file,
+            set_literal: &self.set_literal,
+        };
+        values::merge_command_line_values(&given, &mut read_set_file)
+    }
+}
+
+/// Reads a `--set-file` path as Helm does (`-` is standard input), with Go's error text.
+fn read_set_file(path: &str) -> Result<String, String> {
+    if path.trim() == "-" {
+        let mut text = String::new();
+        return std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map(|_| text)
+            .map_err(|e| format!("read /dev/stdin: {}", go_io_error(&e)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        let op = if e.kind() == std::io::ErrorKind::IsADirectory {
+            "read"
+        } else {
+            "open"
+        };
+        format!("{op} {path}: {}", go_io_error(&e))
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `helm template`'s flags with Helm's meaning. Flags that only matter when installing into a
@@ -132,16 +183,16 @@ struct TemplateArgs {
     /// A values file (YAML or JSON); repeat, or separate with commas; later ones win.
     #[arg(short = 'f', long = "values", value_delimiter = ',')]
     values: Vec<PathBuf>,
-    /// Set a value: a.b=c, list[0]=x, a\.b=c, {a,b}.
-    #[arg(long = "set")]
-    set: Vec<String>,
-    /// Set a value that always stays a string.
-    #[arg(long = "set-string")]
-    set_string: Vec<String>,
+    #[command(flatten)]
+    sets: SetArgs,
     /// The release name, like the NAME argument. Helm's `--release-name` (a switch that puts
     /// `--output-dir` files under the release name) is implied.
     #[arg(long, num_args = 0..=1, default_missing_value = "")]
     release_name: Option<String>,
+    /// A Go template (with Sprig's functions) that renders the release name, when NAME is
+    /// not given.
+    #[arg(long)]
+    name_template: Option<String>,
     #[arg(long, short = 'n', default_value = "default")]
     namespace: String,
     /// Accepted as `helm template` has it: the release is still called "release-name"
@@ -253,14 +304,6 @@ struct UnsupportedTemplateArgs {
     validate: bool,
     #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "unset")]
     dry_run: Option<String>,
-    #[arg(long, hide = true)]
-    set_file: Vec<String>,
-    #[arg(long, hide = true)]
-    set_json: Vec<String>,
-    #[arg(long, hide = true)]
-    set_literal: Vec<String>,
-    #[arg(long, hide = true)]
-    name_template: Option<String>,
 }
 
 impl UnsupportedTemplateArgs {
@@ -286,23 +329,6 @@ impl UnsupportedTemplateArgs {
                     "--dry-run"
                 },
                 "dsc-helm template renders client-side only, without a cluster",
-            )
-        })
-        .or_else(|| {
-            let values_flag = [
-                (&self.set_file, "--set-file"),
-                (&self.set_json, "--set-json"),
-                (&self.set_literal, "--set-literal"),
-            ]
-            .into_iter()
-            .find(|(v, _)| !v.is_empty());
-            values_flag.map(|(_, name)| format!("{name}: not supported by dsc-helm yet"))
-        })
-        .or_else(|| {
-            flag(
-                self.name_template.is_some(),
-                "--name-template",
-                "not supported by dsc-helm",
             )
         })
     }
@@ -594,11 +620,7 @@ fn load_user_values(args: &ValuesArgs) -> anyhow::Result<Value> {
         files.push((path.display().to_string(), text));
     }
     let parsed = values::read_values_files(&files)?;
-    Ok(values::merge_user_values(
-        &parsed,
-        &args.set,
-        &args.set_string,
-    )?)
+    Ok(args.sets.merge(&parsed)?)
 }
 
 fn validate(args: ValuesArgs) -> anyhow::Result<ExitCode> {
@@ -635,7 +657,7 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
         files.push((path.display().to_string(), text));
     }
     let parsed = values::read_values_files(&files)?;
-    let user = values::merge_user_values(&parsed, &args.set, &args.set_string)?;
+    let user = args.sets.merge(&parsed)?;
     let chart = chart::load(std::path::Path::new(&chart_path))?;
     // What `helm template` checks around the engine (installable chart, dependencies present,
     // release name, kubeVersion) is the CLI's: `--output json` reproduces the engine alone.
@@ -743,14 +765,23 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
 /// Helm's `[NAME] CHART` with `--release-name NAME` kept as the older spelling of NAME.
 fn release_and_chart(args: &TemplateArgs) -> anyhow::Result<(String, String)> {
     let flag_name = args.release_name.as_deref().filter(|n| !n.is_empty());
+    let name_template = args.name_template.as_deref().filter(|t| !t.is_empty());
     match args.names.as_slice() {
         [name, chart] => {
             if args.generate_name {
                 bail!("cannot set --generate-name and also specify a name");
             }
+            if name_template.is_some() {
+                bail!("cannot set --name-template and also specify a name");
+            }
             Ok((name.clone(), chart.clone()))
         }
         [chart] => {
+            if let Some(template) = name_template {
+                let mut random = OsRandom::new().context("seeding random functions from the OS")?;
+                let name = render::template_name(template, &mut random)?;
+                return Ok((name, chart.clone()));
+            }
             if let Some(name) = flag_name {
                 return Ok((name.to_string(), chart.clone()));
             }

@@ -51,3 +51,137 @@ fn template_prints_what_helm_template_prints_over_the_corpus() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One command line run by both CLIs: exit status, stdout, and the last line of stderr (Helm
+/// logs a line of its own before some errors).
+fn run_template(binary: &Path, dir: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(binary)
+        .arg("template")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {}: {e}", binary.display()));
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.as_bytes()).expect("writing stdin");
+    }
+    let out = child.wait_with_output().expect("waiting for the CLI");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        last,
+    )
+}
+
+/// `--set-json`, `--set-literal`, `--set-file` (files and stdin), their order against `--set`
+/// and `--set-string`, and `--name-template`, on a chart of ours that prints the release name
+/// and the values: both CLIs must print the same, or fail with the same message.
+#[test]
+fn values_flags_and_name_templates_do_what_helm_does() {
+    let Some(helm) = helm_binary() else {
+        eprintln!("no Helm CLI (run tests/helm-cli/build.sh): flag comparison skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("c");
+    std::fs::create_dir_all(chart.join("templates")).expect("chart dir");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .expect("Chart.yaml");
+    std::fs::write(
+        chart.join("templates/v.yaml"),
+        "name: {{ .Release.Name }}\nvalues: {{ toJson .Values }}\n",
+    )
+    .expect("template");
+    std::fs::write(dir.path().join("f1.txt"), "hello\nworld\n").expect("f1.txt");
+    std::fs::create_dir_all(dir.path().join("sub")).expect("sub");
+    let cases: &[&[&str]] = &[
+        &["--set-json", r#"a=1,b={"c":[1,2]}, d="s",e=,f=null"#],
+        &["--set-json", r#"{"h":{"i":1},"j":[1,"x"]}"#],
+        &["--set-json", r#"{"h":1"#],
+        &["--set-json", r#"{"h":1}x"#],
+        &["--set-json", "a=1x"],
+        &["--set-json", "a=1e400"],
+        &["--set-json", r#"a[0]=1,a[2]={"x":true}"#],
+        &["--set-json", r#"a={"b":1}"#, "--set-json", r#"a={"c":2}"#],
+        &[
+            "--set-json",
+            r#"{"a":{"b":1}}"#,
+            "--set-json",
+            r#"{"a":{"c":2}}"#,
+        ],
+        &["--set-literal", r"g=x,y=z\,{}"],
+        &["--set-literal", "a.b[0]=1,2"],
+        &["--set-literal", "a[x]=1"],
+        &["--set-literal", "=v"],
+        &["--set-file", "a=f1.txt,b={f1.txt,f1.txt}"],
+        &["--set-file", "a=missing.txt"],
+        &["--set-file", "a=sub"],
+        &["--set-file", "a=-"],
+        &[
+            "--set",
+            "a=x",
+            "--set-file",
+            "a=f1.txt",
+            "--set-string",
+            "a=y",
+        ],
+        &[
+            "--set-literal",
+            "a=3",
+            "--set-string",
+            "a=1",
+            "--set-json",
+            "a=2",
+        ],
+        &[
+            "--name-template",
+            r#"{{ "r" }}-{{ "x" | repeat 3 | lower }}"#,
+        ],
+        &["--name-template", "{{ toYaml 1 }}"],
+        &["--name-template", r#"{{ fail "no" }}"#],
+        &["--name-template", "{{ .Foo }}"],
+        &["--name-template", ""],
+    ];
+    let mut differences = Vec::new();
+    for case in cases {
+        let args: Vec<&str> = case.iter().copied().chain(["c"]).collect();
+        let theirs = run_template(&helm, dir.path(), &args, "from stdin\n");
+        let ours = run_template(
+            Path::new(env!("CARGO_BIN_EXE_dsc-helm")),
+            dir.path(),
+            &args,
+            "from stdin\n",
+        );
+        if theirs != ours {
+            differences.push(format!("{case:?}\n  helm: {theirs:?}\n  ours: {ours:?}"));
+        }
+    }
+    let named = run_template(&helm, dir.path(), &["n", "c", "--name-template", "x"], "");
+    assert!(
+        !named.0,
+        "NAME and --name-template together are an error in Helm"
+    );
+    assert_eq!(
+        named,
+        run_template(
+            Path::new(env!("CARGO_BIN_EXE_dsc-helm")),
+            dir.path(),
+            &["n", "c", "--name-template", "x"],
+            ""
+        )
+    );
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

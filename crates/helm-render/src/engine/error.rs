@@ -54,6 +54,14 @@ pub(crate) fn marked_message(message: &str) -> String {
     format!("{MESSAGE_START}{message}{MESSAGE_END}")
 }
 
+/// An error's text as plain Go templates word it, outside Helm's engine: `fail`'s message
+/// without Helm's markers (Sprig's own `fail` has none).
+pub fn plain_template_message(err: &TemplateError) -> String {
+    err.to_string()
+        .replace(MESSAGE_START, "")
+        .replace(MESSAGE_END, "")
+}
+
 /// How `helm template` reports a failed execution (Helm's `cleanupExecError`): when the chain
 /// holds a `required`/`fail` message, `execution error at (FILE:LINE:COL): MESSAGE`, with the
 /// location of the outermost template; any other error in Go's own words.

@@ -16,7 +16,9 @@ mod program;
 
 use std::sync::Arc;
 
-pub use error::{ExecError, TemplateError, helm_exec_message, helm_parse_message};
+pub use error::{
+    ExecError, TemplateError, helm_exec_message, helm_parse_message, plain_template_message,
+};
 pub use exec::{MAX_EXEC_DEPTH, MAX_INCLUDE_NESTING, ROOT_NAME};
 
 use exec::{State, TreeSet};
@@ -62,6 +64,16 @@ impl Templates {
             self.trees.insert(program.name.clone(), Arc::new(program));
         }
         Ok(())
+    }
+
+    /// A set whose templates may call Go's builtins and Sprig's functions only, without
+    /// Helm's additions (`include`, `toYaml`, …): a Go template outside Helm's engine, as
+    /// `--name-template` is.
+    pub fn sprig_only() -> Self {
+        Templates {
+            trees: TreeSet::default(),
+            resolve: parse::sprig_resolver,
+        }
     }
 
     pub fn contains(&self, name: &str) -> bool {

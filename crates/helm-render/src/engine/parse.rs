@@ -667,6 +667,37 @@ pub fn helm_resolver(name: &str) -> Option<Func> {
     }
 }
 
+/// The functions Helm's engine adds to Sprig's (`pkg/engine/funcs.go`): what a template
+/// parsed outside the engine, such as `--name-template`, does not have.
+const HELM_ONLY_FUNCTIONS: &[&str] = &[
+    "toToml",
+    "mustToToml",
+    "fromToml",
+    "toYaml",
+    "mustToYaml",
+    "toYamlPretty",
+    "fromYaml",
+    "fromYamlArray",
+    "fromJson",
+    "fromJsonArray",
+    "include",
+    "tpl",
+    "required",
+    "lookup",
+];
+
+/// The resolver of a plain Go template with Sprig's functions (`sprig.TxtFuncMap()`), as
+/// Helm's `action.TemplateName` parses `--name-template`. Sprig's `env` and `expandenv`,
+/// which Helm's engine removes, are missing here too: dsc-helm's library never had them.
+pub fn sprig_resolver(name: &str) -> Option<Func> {
+    if HELM_ONLY_FUNCTIONS.contains(&name) {
+        return None;
+    }
+    super::funcs::get(name)
+        .map(Func::External)
+        .or_else(|| Builtin::from_name(name).map(Func::Builtin))
+}
+
 /// Go's `strconv.Unquote` for the three literal forms the lexer produces.
 pub fn unquote(s: &str) -> Result<String, &'static str> {
     const SYNTAX: &str = "invalid syntax";

@@ -132,6 +132,32 @@ struct Job {
     partial: bool,
 }
 
+/// Helm's `action.TemplateName`: the release name `--name-template` renders to, a plain Go
+/// template with Sprig's functions executed with no data (so `<no value>` stays in it, as in
+/// Helm, and fails the release name check after).
+pub fn template_name(
+    name_template: &str,
+    random: &mut dyn RandomSource,
+) -> Result<String, NameTemplateError> {
+    const NAME: &str = "name-template";
+    let plain = |e: TemplateError| NameTemplateError(crate::engine::plain_template_message(&e));
+    let mut templates = Templates::sprig_only();
+    templates.parse(NAME, name_template).map_err(plain)?;
+    let lookup = crate::engine::funcs::OfflineLookup;
+    let mut ctx = CallContext {
+        lookup: &lookup,
+        random,
+    };
+    templates
+        .execute(NAME, &Value::Nil, &mut ctx)
+        .map_err(plain)
+}
+
+/// A `--name-template` that does not parse or execute, in Go's words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NameTemplateError(String);
+
 /// Renders charts, reusing parsed template sets across renders of the same chart tree.
 #[derive(Default)]
 pub struct Renderer {

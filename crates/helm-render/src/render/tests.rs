@@ -90,3 +90,32 @@ fn what_one_render_changes_no_later_render_sees() {
         "the chart's defaults are untouched"
     );
 }
+
+/// `--name-template` is a plain Go template with Sprig's functions (not Helm's), executed
+/// with no data. Expectations are `helm template --name-template` v4.2.3's.
+#[test]
+fn name_templates_are_sprig_templates_without_data() {
+    let name = |t: &str| {
+        let mut random = SeededRandom::new(b"name-template");
+        match super::template_name(t, &mut random) {
+            Ok(name) => name,
+            Err(e) => format!("error: {e}"),
+        }
+    };
+    assert_eq!(name(r#"{{ "r" }}-{{ "x" | repeat 3 | upper }}"#), "r-XXX");
+    assert_eq!(name(r#"{{ printf "%s-%d" "r" 3 }}"#), "r-3");
+    assert_eq!(name("{{ randAlpha 5 | lower | len }}"), "5");
+    assert_eq!(name("{{ .Foo }}"), "<no value>");
+    assert_eq!(
+        name("{{ toYaml 1 }}"),
+        r#"error: template: name-template:1: function "toYaml" not defined"#
+    );
+    assert_eq!(
+        name(r#"{{ include "x" . }}"#),
+        r#"error: template: name-template:1: function "include" not defined"#
+    );
+    assert_eq!(
+        name(r#"{{ fail "no" }}"#),
+        r#"error: template: name-template:1:3: executing "name-template" at <fail "no">: error calling fail: no"#
+    );
+}

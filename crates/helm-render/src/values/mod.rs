@@ -17,6 +17,11 @@ use crate::value::{Map, MapRef, Value};
 pub enum ValuesError {
     #[error("failed parsing {flag} data: {message}")]
     Set { flag: &'static str, message: String },
+    /// Helm reports a `--set-json key=value` failure with the argument, not the reason.
+    #[error("failed parsing --set-json data {0}")]
+    SetJson(String),
+    #[error("failed parsing --set-json data JSON: {0}")]
+    SetJsonObject(String),
     #[error("{file}: {message}")]
     File { file: String, message: String },
     #[error("{0}")]
@@ -74,32 +79,95 @@ fn merge_maps(base: &mut Map, over: &Map) {
     }
 }
 
-/// Helm's `values.Options.MergeValues`: `-f` files in order, then `--set`, then `--set-string`.
-pub fn merge_user_values(
-    files: &[Value],
-    set: &[String],
-    set_string: &[String],
+/// The values a command line gives: `-f` files (already read and parsed) and the arguments
+/// of each `--set`-style flag, in the order given per flag.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommandLineValues<'a> {
+    pub files: &'a [Value],
+    pub set_json: &'a [String],
+    pub set: &'a [String],
+    pub set_string: &'a [String],
+    pub set_file: &'a [String],
+    pub set_literal: &'a [String],
+}
+
+/// Helm's `values.Options.MergeValues`: `-f` files in order, then `--set-json`, `--set`,
+/// `--set-string`, `--set-file` and `--set-literal`, each flag's arguments in order, later
+/// ones overriding earlier ones. `read_file` reads a `--set-file` path (the caller owns the
+/// file system and stdin) and returns its text or Helm's error for it.
+pub fn merge_command_line_values(
+    given: &CommandLineValues<'_>,
+    read_file: &mut dyn FnMut(&str) -> Result<String, String>,
 ) -> Result<Value, ValuesError> {
     let mut base = Map::new();
-    for (i, f) in files.iter().enumerate() {
+    for (i, f) in given.files.iter().enumerate() {
         check_depth(f, &format!("values file {}", i + 1))?;
         if let Some(m) = f.as_map() {
             merge_maps(&mut base, &m);
         }
     }
-    for s in set {
-        strvals::parse_into(s, &mut base, false).map_err(|message| ValuesError::Set {
-            flag: "--set",
-            message,
-        })?;
+    for s in given.set_json {
+        let trimmed = s.trim();
+        if trimmed.starts_with('{') {
+            let object = match crate::yaml::decode_json_prefix(trimmed) {
+                Ok((v @ Value::Map(_), used))
+                    if trimmed
+                        .get(used..)
+                        .is_some_and(|rest| rest.trim().is_empty()) =>
+                {
+                    v
+                }
+                _ => return Err(ValuesError::SetJsonObject(s.clone())),
+            };
+            check_depth(&object, "--set-json")?;
+            if let Some(m) = object.as_map() {
+                merge_maps(&mut base, &m);
+            }
+        } else {
+            strvals::parse_with(s, &mut base, strvals::Mode::Json)
+                .map_err(|_| ValuesError::SetJson(s.clone()))?;
+        }
     }
-    for s in set_string {
-        strvals::parse_into(s, &mut base, true).map_err(|message| ValuesError::Set {
-            flag: "--set-string",
-            message,
-        })?;
+    for s in given.set {
+        set_flag(&mut base, "--set", s, strvals::Mode::Typed)?;
+    }
+    for s in given.set_string {
+        set_flag(&mut base, "--set-string", s, strvals::Mode::Strings)?;
+    }
+    for s in given.set_file {
+        set_flag(&mut base, "--set-file", s, strvals::Mode::File(read_file))?;
+    }
+    for s in given.set_literal {
+        set_flag(&mut base, "--set-literal", s, strvals::Mode::Literal)?;
     }
     Ok(Value::map(base))
+}
+
+fn set_flag(
+    base: &mut Map,
+    flag: &'static str,
+    arg: &str,
+    mode: strvals::Mode<'_>,
+) -> Result<(), ValuesError> {
+    strvals::parse_with(arg, base, mode).map_err(|message| ValuesError::Set { flag, message })
+}
+
+/// [`merge_command_line_values`] with `-f`, `--set` and `--set-string` only: what a DSC
+/// stanza's values and a registry's value files amount to.
+pub fn merge_user_values(
+    files: &[Value],
+    set: &[String],
+    set_string: &[String],
+) -> Result<Value, ValuesError> {
+    let given = CommandLineValues {
+        files,
+        set,
+        set_string,
+        ..CommandLineValues::default()
+    };
+    merge_command_line_values(&given, &mut |path| {
+        Err(format!("open {path}: no file may be read here"))
+    })
 }
 
 /// A chart ready to render: dependencies processed and values coalesced.

@@ -1,6 +1,9 @@
-//! Helm's `--set` / `--set-string` syntax (`pkg/strvals`): `a.b=c,d[0]=e,f={x,y}`, with `\`
-//! escaping `.`, `,`, `=`, `[` and the like. `--set` types scalars (int64, bool, null);
-//! `--set-string` keeps every value a string.
+//! Helm's `--set` family of syntaxes (`pkg/strvals`): `a.b=c,d[0]=e,f={x,y}`, with `\`
+//! escaping `.`, `,`, `=`, `[` and the like. The flags differ only in what a value becomes
+//! ([`Mode`]): `--set` types scalars (int64, bool, null), `--set-string` keeps strings,
+//! `--set-file` reads each value as a file path, `--set-json` decodes each value as one JSON
+//! document, and `--set-literal` takes everything after the first `=` verbatim (no escapes,
+//! no lists, no commas).
 //!
 //! Helm's parser has sharp edges that users can hit, and we keep them: `a.b=1` where `a` is
 //! already a non-map (from a values file or an earlier `--set`) is an error worded after the Go
@@ -13,13 +16,28 @@ const MAX_INDEX: i64 = 65536;
 /// Helm's limit on how many dots a `--set` name may have.
 const MAX_NESTED_NAME_LEVEL: usize = 30;
 
-/// Parses one `--set` (or `--set-string`) argument into `base`. The error text is Helm's,
-/// without the `failed parsing --set data:` prefix.
-pub fn parse_into(s: &str, base: &mut Map, string_only: bool) -> Result<(), String> {
+/// What a value of one `--set`-style argument becomes.
+pub enum Mode<'r> {
+    /// `--set`: true/false/null/int64 typed, anything else a string.
+    Typed,
+    /// `--set-string`.
+    Strings,
+    /// `--set-file`: the value is a path; the reader returns the file's text or Helm's error.
+    File(&'r mut dyn FnMut(&str) -> Result<String, String>),
+    /// `--set-json` in its `key=json` form.
+    Json,
+    /// `--set-literal`.
+    Literal,
+}
+
+/// Parses one argument of the flag that `mode` stands for into `base`, with Helm's error text
+/// (without the `failed parsing --set… data:` prefix).
+pub fn parse_with(s: &str, base: &mut Map, mode: Mode<'_>) -> Result<(), String> {
     let mut p = Parser {
         chars: s.chars().collect(),
         pos: 0,
-        string_only,
+        mode,
+        frames: 0,
     };
     loop {
         match p.key(base, 0) {
@@ -62,23 +80,35 @@ fn conversion_error(v: &Value, want: &str) -> Stop {
     ))
 }
 
-struct Parser {
+struct Parser<'r> {
     chars: Vec<char>,
     pos: usize,
-    string_only: bool,
+    mode: Mode<'r>,
+    /// Nested `key`/`list_item` calls: Helm counts only dots, but `a[0][0]…` recurses too,
+    /// and a hostile argument must end in an error rather than overflow the stack.
+    frames: usize,
 }
 
-impl Parser {
-    /// Reads up to one of `stops` (consumed), honouring `\` escapes. `None` for the stop means
-    /// the input ended first.
+/// Frames of nesting one argument may open: two per level of values (a key and a list
+/// item), so the values it builds stay within [`super::MAX_VALUES_DEPTH`].
+const MAX_FRAMES: usize = 2 * super::MAX_VALUES_DEPTH;
+
+impl Parser<'_> {
+    fn literal(&self) -> bool {
+        matches!(self.mode, Mode::Literal)
+    }
+
+    /// Reads up to one of `stops` (consumed), honouring `\` escapes (except in literal mode).
+    /// `None` for the stop means the input ended first.
     fn runes_until(&mut self, stops: &[char]) -> (String, Option<char>) {
         let mut out = String::new();
+        let escapes = !self.literal();
         while let Some(&c) = self.chars.get(self.pos) {
             self.pos += 1;
             if stops.contains(&c) {
                 return (out, Some(c));
             }
-            if c == '\\' {
+            if escapes && c == '\\' {
                 match self.chars.get(self.pos) {
                     Some(&next) => {
                         self.pos += 1;
@@ -93,33 +123,100 @@ impl Parser {
         (out, None)
     }
 
-    fn typed(&self, raw: String) -> Value {
-        if self.string_only {
-            return Value::from(raw);
+    /// What a raw (non-JSON) value becomes in this mode: Helm's `reader`.
+    fn read(&mut self, raw: String) -> Result<Value, Stop> {
+        match &mut self.mode {
+            Mode::Typed => Ok(typed(raw)),
+            Mode::Strings | Mode::Literal | Mode::Json => Ok(Value::from(raw)),
+            Mode::File(reader) => reader(&raw).map(Value::from).map_err(Stop::Error),
         }
-        if raw.eq_ignore_ascii_case("true") {
-            return Value::Bool(true);
-        }
-        if raw.eq_ignore_ascii_case("false") {
-            return Value::Bool(false);
-        }
-        if raw.eq_ignore_ascii_case("null") {
-            return Value::Nil;
-        }
-        if raw == "0" {
-            return Value::Int(0);
-        }
-        if !raw.is_empty()
-            && !raw.starts_with('0')
-            && let Some(i) = parse_go_int(&raw)
-        {
-            return Value::Int(i);
-        }
-        Value::from(raw)
     }
 
+    /// The rest of the input, verbatim: a `--set-literal` value.
+    fn rest(&mut self) -> String {
+        let rest: String = self
+            .chars
+            .get(self.pos..)
+            .unwrap_or_default()
+            .iter()
+            .collect();
+        self.pos = self.chars.len();
+        rest
+    }
+
+    /// Helm's `emptyVal`: skips spaces up to a `,` (consumed) or the end, which mean an empty
+    /// value; any other character is left unread.
+    fn empty_val(&mut self) -> bool {
+        while let Some(&c) = self.chars.get(self.pos) {
+            if c == ',' {
+                self.pos += 1;
+                return true;
+            }
+            if !c.is_whitespace() {
+                return false;
+            }
+            self.pos += 1;
+        }
+        true
+    }
+
+    /// A `--set-json` value after `=`: empty is null; otherwise one JSON document decoded from
+    /// the rest of the input (as Go's `json.Decoder` does, stopping where the value ends),
+    /// then spaces and one comma skipped.
+    fn json_val(&mut self) -> Result<Value, Stop> {
+        if self.empty_val() {
+            return Ok(Value::Nil);
+        }
+        let rest: String = self
+            .chars
+            .get(self.pos..)
+            .unwrap_or_default()
+            .iter()
+            .collect();
+        let (value, used) = crate::yaml::decode_json_prefix(&rest).map_err(Stop::Error)?;
+        self.pos += rest.get(..used).map_or(0, |taken| taken.chars().count());
+        self.empty_val();
+        Ok(value)
+    }
+
+    /// The value after `name=` (or `name[i]=`) for the non-list modes' shared rules: `{…}`
+    /// lists, then a plain value up to `,`. `None` when the input ended right after `=`.
+    fn plain_val(&mut self) -> Result<Option<Value>, Stop> {
+        match self.val_list()? {
+            ListResult::List(items) => Ok(Some(Value::list(items))),
+            ListResult::Eof => Ok(None),
+            ListResult::NotList => {
+                let (v, _) = self.runes_until(&[',']);
+                self.read(v).map(Some)
+            }
+        }
+    }
     fn key(&mut self, data: &mut Map, nest: usize) -> Result<(), Stop> {
-        let (k, last) = self.runes_until(&['=', '[', ',', '.']);
+        self.enter()?;
+        let result = grow_stack(|| self.key_frame(data, nest));
+        self.frames -= 1;
+        result
+    }
+
+    fn enter(&mut self) -> Result<(), Stop> {
+        self.frames += 1;
+        if self.frames > MAX_FRAMES {
+            self.frames -= 1;
+            return fail(format!(
+                "values nested more than {} levels deep",
+                super::MAX_VALUES_DEPTH
+            ));
+        }
+        Ok(())
+    }
+
+    fn key_frame(&mut self, data: &mut Map, nest: usize) -> Result<(), Stop> {
+        let stops: &[char] = if self.literal() {
+            &['=', '[', '.']
+        } else {
+            &['=', '[', ',', '.']
+        };
+        let (k, last) = self.runes_until(stops);
         match last {
             None => {
                 if k.is_empty() {
@@ -138,25 +235,28 @@ impl Parser {
                 set(data, &k, Value::list(list));
                 result
             }
-            Some('=') => match self.val_list() {
-                ListResult::List(items) => {
-                    set(data, &k, Value::list(items));
+            Some('=') => match self.mode {
+                Mode::Literal => {
+                    let v = self.rest();
+                    set(data, &k, Value::from(v));
                     Ok(())
                 }
-                ListResult::Eof => {
-                    set(data, &k, Value::from(""));
-                    Err(Stop::Eof)
-                }
-                ListResult::Unterminated(items) => {
-                    set(data, &k, Value::list(items));
-                    fail("list must terminate with '}'".to_string())
-                }
-                ListResult::NotList => {
-                    let (v, _) = self.runes_until(&[',']);
-                    let v = self.typed(v);
+                Mode::Json => {
+                    let v = self.json_val()?;
                     set(data, &k, v);
                     Ok(())
                 }
+                _ => match self.plain_val() {
+                    Ok(Some(v)) => {
+                        set(data, &k, v);
+                        Ok(())
+                    }
+                    Ok(None) => {
+                        set(data, &k, Value::from(""));
+                        Err(Stop::Eof)
+                    }
+                    Err(e) => Err(e),
+                },
             },
             Some(',') => {
                 set(data, &k, Value::from(""));
@@ -219,6 +319,20 @@ impl Parser {
         i: i64,
         nest: usize,
     ) -> (Vec<Value>, Result<(), Stop>) {
+        if let Err(e) = self.enter() {
+            return (list, Err(e));
+        }
+        let result = grow_stack(|| self.list_item_frame(list, i, nest));
+        self.frames -= 1;
+        result
+    }
+
+    fn list_item_frame(
+        &mut self,
+        list: Vec<Value>,
+        i: i64,
+        nest: usize,
+    ) -> (Vec<Value>, Result<(), Stop>) {
         if i < 0 {
             return (list, fail(format!("negative {i} index not allowed")));
         }
@@ -235,16 +349,16 @@ impl Parser {
         match last {
             None => (list, Err(Stop::Eof)),
             Some('=') => {
-                let v = match self.val_list() {
-                    ListResult::List(items) => Value::list(items),
-                    ListResult::Eof => Value::from(""),
-                    ListResult::Unterminated(_) => {
-                        return (list, fail("list must terminate with '}'".to_string()));
-                    }
-                    ListResult::NotList => {
-                        let (v, _) = self.runes_until(&[',']);
-                        self.typed(v)
-                    }
+                let v = match self.mode {
+                    Mode::Literal => Value::from(self.rest()),
+                    Mode::Json => match self.json_val() {
+                        Ok(v) => v,
+                        Err(e) => return (list, Err(e)),
+                    },
+                    _ => match self.plain_val() {
+                        Ok(v) => v.unwrap_or_else(|| Value::from("")),
+                        Err(e) => return (list, Err(e)),
+                    },
                 };
                 set_index(list, i, v)
             }
@@ -281,26 +395,26 @@ impl Parser {
         }
     }
 
-    /// `{a,b,c}` right after `=`.
-    fn val_list(&mut self) -> ListResult {
+    /// `{a,b,c}` right after `=`, each item read as this mode reads values.
+    fn val_list(&mut self) -> Result<ListResult, Stop> {
         match self.chars.get(self.pos) {
-            None => return ListResult::Eof,
+            None => return Ok(ListResult::Eof),
             Some('{') => self.pos += 1,
-            Some(_) => return ListResult::NotList,
+            Some(_) => return Ok(ListResult::NotList),
         }
         let mut out = Vec::new();
         loop {
             let (v, last) = self.runes_until(&[',', '}']);
             match last {
-                None => return ListResult::Unterminated(out),
+                None => return fail("list must terminate with '}'".to_string()),
                 Some('}') => {
                     if self.chars.get(self.pos) == Some(&',') {
                         self.pos += 1;
                     }
-                    out.push(self.typed(v));
-                    return ListResult::List(out);
+                    out.push(self.read(v)?);
+                    return Ok(ListResult::List(out));
                 }
-                Some(_) => out.push(self.typed(v)),
+                Some(_) => out.push(self.read(v)?),
             }
         }
     }
@@ -310,7 +424,35 @@ enum ListResult {
     List(Vec<Value>),
     NotList,
     Eof,
-    Unterminated(Vec<Value>),
+}
+
+/// Runs one level of the recursive descent on a stack with room for it: the frame limit
+/// bounds the depth, and this keeps that depth from overflowing a small thread stack.
+fn grow_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, f)
+}
+
+/// Helm's `typedVal` for `--set`.
+fn typed(raw: String) -> Value {
+    if raw.eq_ignore_ascii_case("true") {
+        return Value::Bool(true);
+    }
+    if raw.eq_ignore_ascii_case("false") {
+        return Value::Bool(false);
+    }
+    if raw.eq_ignore_ascii_case("null") {
+        return Value::Nil;
+    }
+    if raw == "0" {
+        return Value::Int(0);
+    }
+    if !raw.is_empty()
+        && !raw.starts_with('0')
+        && let Some(i) = parse_go_int(&raw)
+    {
+        return Value::Int(i);
+    }
+    Value::from(raw)
 }
 
 fn set(data: &mut Map, key: &str, v: Value) {
@@ -372,7 +514,7 @@ mod tests {
 
     fn set_str(s: &str) -> Result<Value, String> {
         let mut m = Map::new();
-        parse_into(s, &mut m, false)?;
+        parse_with(s, &mut m, Mode::Typed)?;
         Ok(Value::map(m))
     }
 
@@ -396,7 +538,7 @@ mod tests {
     #[test]
     fn set_string_keeps_strings() {
         let mut m = Map::new();
-        assert!(parse_into("a=1,b=true", &mut m, true).is_ok());
+        assert!(parse_with("a=1,b=true", &mut m, Mode::Strings).is_ok());
         assert_eq!(json(&Value::map(m)), r#"{"a":"1","b":"true"}"#);
     }
 
@@ -413,8 +555,8 @@ mod tests {
     #[test]
     fn merges_into_existing() {
         let mut m = Map::new();
-        assert!(parse_into("a.b=1,l[0]=x", &mut m, false).is_ok());
-        assert!(parse_into("a.c=2,l[2]=y", &mut m, false).is_ok());
+        assert!(parse_with("a.b=1,l[0]=x", &mut m, Mode::Typed).is_ok());
+        assert!(parse_with("a.c=2,l[2]=y", &mut m, Mode::Typed).is_ok());
         assert_eq!(
             json(&Value::map(m)),
             r#"{"a":{"b":1,"c":2},"l":["x",null,"y"]}"#

@@ -592,6 +592,185 @@ fn set_errors_name_the_flag_like_helm() {
     );
 }
 
+/// The merged values of a command line of `--set`-family flags, as compact JSON, or the
+/// error. `--set-file` paths read from a fake file system: `f1` holds "hello\nworld\n".
+fn command_line(flags: &[(&str, &str)]) -> String {
+    let args = |name: &str| -> Vec<String> {
+        flags
+            .iter()
+            .filter(|(flag, _)| *flag == name)
+            .map(|(_, arg)| arg.to_string())
+            .collect()
+    };
+    let (set_json, set, set_string, set_file, set_literal) = (
+        args("--set-json"),
+        args("--set"),
+        args("--set-string"),
+        args("--set-file"),
+        args("--set-literal"),
+    );
+    let given = CommandLineValues {
+        files: &[],
+        set_json: &set_json,
+        set: &set,
+        set_string: &set_string,
+        set_file: &set_file,
+        set_literal: &set_literal,
+    };
+    let mut read = |path: &str| match path {
+        "f1" => Ok("hello\nworld\n".to_string()),
+        other => Err(format!("open {other}: no such file or directory")),
+    };
+    match merge_command_line_values(&given, &mut read) {
+        Ok(v) => crate::yaml::to_json(&v).unwrap_or_else(|e| e.to_string()),
+        Err(e) => e.to_string(),
+    }
+}
+
+// Expectations of the tests below are `helm template` v4.2.3's, with a chart printing
+// `toJson .Values`.
+#[test]
+fn set_json_decodes_each_value_or_merges_a_whole_object() {
+    let cases = [
+        (
+            r#"a=1,b={"c":[1,2]}, d="s",e=,f=null"#,
+            r#"{" d":"s","a":1,"b":{"c":[1,2]},"e":null,"f":null}"#,
+        ),
+        (r#"a[0]=1,a[2]={"x":true}"#, r#"{"a":[1,null,{"x":true}]}"#),
+        (r#"a=[1,2,3],b="q""#, r#"{"a":[1,2,3],"b":"q"}"#),
+        ("a=,", r#"{"a":null}"#),
+        (r#" {"h":1}"#, r#"{"h":1}"#),
+        ("a=x", "failed parsing --set-json data a=x"),
+        ("a=1x", "failed parsing --set-json data a=1x"),
+        ("a=1e400", "failed parsing --set-json data a=1e400"),
+        (
+            r#"{"h":1"#,
+            r#"failed parsing --set-json data JSON: {"h":1"#,
+        ),
+        (
+            r#"{"h":1}x"#,
+            r#"failed parsing --set-json data JSON: {"h":1}x"#,
+        ),
+    ];
+    for (arg, helm) in cases {
+        assert_eq!(
+            command_line(&[("--set-json", arg)]),
+            helm,
+            "--set-json {arg}"
+        );
+    }
+    assert_eq!(
+        command_line(&[
+            ("--set-json", r#"{"a":{"b":1}}"#),
+            ("--set-json", r#"{"a":{"c":2}}"#)
+        ]),
+        r#"{"a":{"b":1,"c":2}}"#
+    );
+    assert_eq!(
+        command_line(&[
+            ("--set-json", r#"a={"b":1}"#),
+            ("--set-json", r#"a={"c":2}"#)
+        ]),
+        r#"{"a":{"c":2}}"#
+    );
+}
+
+#[test]
+fn set_literal_takes_the_rest_verbatim() {
+    let cases = [
+        (r"g=x,y=z\,{}", r#"{"g":"x,y=z\\,{}"}"#),
+        ("a.b[0]=1,2", r#"{"a":{"b":["1,2"]}}"#),
+        (r"a\.b=c", r#"{"a\\":{"b":"c"}}"#),
+        ("a=b=c", r#"{"a":"b=c"}"#),
+        ("a[0][1]=q", r#"{"a":[[null,"q"]]}"#),
+        ("a=", r#"{"a":""}"#),
+        ("=v", "{}"),
+        (
+            "a",
+            r#"failed parsing --set-literal data: key "a" has no value"#,
+        ),
+        (
+            "a[x]=1",
+            r#"failed parsing --set-literal data: error parsing index: strconv.Atoi: parsing "x": invalid syntax"#,
+        ),
+        (
+            "a[0]xy=q",
+            "failed parsing --set-literal data: unexpected data at end of array index: ['x' 'y']",
+        ),
+    ];
+    for (arg, helm) in cases {
+        assert_eq!(
+            command_line(&[("--set-literal", arg)]),
+            helm,
+            "--set-literal {arg}"
+        );
+    }
+}
+
+#[test]
+fn set_file_reads_every_value_as_a_path() {
+    let cases = [
+        (
+            "a=f1,b=f1",
+            r#"{"a":"hello\nworld\n","b":"hello\nworld\n"}"#,
+        ),
+        ("a={f1,f1}", r#"{"a":["hello\nworld\n","hello\nworld\n"]}"#),
+        ("a[1]=f1", r#"{"a":[null,"hello\nworld\n"]}"#),
+        ("a=", r#"{"a":""}"#),
+        (
+            "a=missing",
+            "failed parsing --set-file data: open missing: no such file or directory",
+        ),
+    ];
+    for (arg, helm) in cases {
+        assert_eq!(
+            command_line(&[("--set-file", arg)]),
+            helm,
+            "--set-file {arg}"
+        );
+    }
+}
+
+#[test]
+fn set_flags_apply_in_helms_order_whatever_the_command_line_order() {
+    // Helm applies --set-json, --set, --set-string, --set-file, --set-literal in that order.
+    assert_eq!(
+        command_line(&[("--set", "a=2"), ("--set-json", "a=1")]),
+        r#"{"a":2}"#
+    );
+    assert_eq!(
+        command_line(&[
+            ("--set-literal", "a=3"),
+            ("--set-file", "a=f1"),
+            ("--set-string", "a=1")
+        ]),
+        r#"{"a":"3"}"#
+    );
+    assert_eq!(
+        command_line(&[
+            ("--set-file", "a=f1"),
+            ("--set-string", "a=y"),
+            ("--set", "a=x")
+        ]),
+        r#"{"a":"hello\nworld\n"}"#
+    );
+}
+
+/// `a[0][0]…` nests without a dot, which Helm's name-level limit does not count; it must
+/// end in an error, not a stack overflow.
+#[test]
+fn deeply_nested_list_indexes_are_refused() {
+    let arg = format!("a{}=1", "[0]".repeat(100_000));
+    assert_eq!(
+        command_line(&[("--set", &arg)]),
+        format!(
+            "failed parsing --set data: values nested more than {MAX_VALUES_DEPTH} levels deep"
+        )
+    );
+    let within = format!("a{}=1", "[0]".repeat(400));
+    assert!(command_line(&[("--set", &within)]).starts_with(r#"{"a":[[[["#));
+}
+
 #[test]
 fn draft4_schemas_validate_like_helm() {
     assert_eq!(

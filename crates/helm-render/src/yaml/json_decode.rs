@@ -26,6 +26,27 @@ pub(crate) fn decode(text: &str) -> Result<(Value, Option<String>), String> {
     Ok((v, range_error))
 }
 
+/// One JSON document at the start of `text`, as Go's `json.Decoder.Decode` reads it from a
+/// stream (`--set-json key=value`): leading spaces skipped, the value decoded, and the bytes
+/// consumed returned so that the caller goes on after it. A number too large for a float64
+/// is an error here, as `Decode` reports it.
+pub(crate) fn decode_prefix(text: &str) -> Result<(Value, usize), String> {
+    let mut p = Decoder {
+        s: text.as_bytes(),
+        text,
+        i: 0,
+        range_error: None,
+    };
+    p.skip_ws();
+    let v = p.value(0)?;
+    match p.range_error {
+        Some(number) => Err(format!(
+            "json: cannot unmarshal number {number} into Go value of type float64"
+        )),
+        None => Ok((v, p.i)),
+    }
+}
+
 struct Decoder<'a> {
     s: &'a [u8],
     text: &'a str,

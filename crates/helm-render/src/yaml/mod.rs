@@ -16,6 +16,7 @@ mod toml;
 mod toml_decode;
 
 pub use edit::only_scalar_words_changed;
+pub(crate) use json_decode::decode_prefix as decode_json_prefix;
 pub use parse::MAX_DEPTH;
 
 use crate::value::Value;
