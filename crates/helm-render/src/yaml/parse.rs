@@ -359,18 +359,195 @@ fn go_syntax(v: &Value) -> String {
 /// Reads the documents of `text`, stopping after `limit` documents (go-yaml's `Unmarshal`
 /// reads only the first and never looks at the rest). With `keep_ints`, integers stay
 /// `Value::Int` instead of going through JSON's float64.
+///
+/// go-yaml does not check indentation inside flow collections (`command: [` … `]` with the
+/// closing bracket back at the key's column is common in charts); saphyr follows the YAML
+/// spec and refuses lines of a flow collection indented no deeper than the block around it.
+/// Such a refusal is answered by indenting that line just enough and reading again: spaces
+/// at the start of a line inside a flow collection change no value (flow scalars fold them
+/// away), so the documents are go-yaml's. Each retry indents one more line.
 pub(crate) fn parse(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, YamlError> {
+    let mut current = Cow::Borrowed(text);
+    for _ in 0..MAX_REINDENTS {
+        match parse_once(&current, limit, keep_ints) {
+            Ok(docs) => return Ok(docs),
+            Err(Failure::Yaml(error)) => return Err(error),
+            Err(Failure::FlowIndentation { error, reindent }) => {
+                match reindent.and_then(|line| line.apply(&current)) {
+                    Some(next) => current = Cow::Owned(next),
+                    None => return Err(error),
+                }
+            }
+        }
+    }
+    parse_once(&current, limit, keep_ints).map_err(|failure| match failure {
+        Failure::Yaml(error) | Failure::FlowIndentation { error, .. } => error,
+    })
+}
+
+/// Lines of flow collections [`parse`] indents before it gives up and reports saphyr's error.
+const MAX_REINDENTS: usize = 10_000;
+
+/// Why one reading failed: a plain error, or saphyr's indentation rule inside a flow
+/// collection, with the line to indent when one can be found.
+enum Failure {
+    Yaml(YamlError),
+    FlowIndentation {
+        error: YamlError,
+        reindent: Option<Reindent>,
+    },
+}
+
+impl From<YamlError> for Failure {
+    fn from(e: YamlError) -> Self {
+        Failure::Yaml(e)
+    }
+}
+
+/// One line (1-based) to be indented to `column` (0-based) spaces.
+struct Reindent {
+    line: usize,
+    column: usize,
+}
+
+impl Reindent {
+    /// The text with the line indented, or `None` when it already is (nothing to retry).
+    fn apply(&self, text: &str) -> Option<String> {
+        let mut out = String::with_capacity(text.len() + self.column);
+        let mut changed = false;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if i + 1 == self.line {
+                let spaces = line.len() - line.trim_start_matches(' ').len();
+                if spaces < self.column && !line.trim_start_matches(' ').starts_with('\t') {
+                    out.extend(std::iter::repeat_n(' ', self.column - spaces));
+                    changed = true;
+                }
+            }
+            out.push_str(line);
+        }
+        changed.then_some(out)
+    }
+}
+
+/// saphyr's messages for a token indented too little, and whether the error's position is
+/// the start of a quoted scalar (whose under-indented line comes later) rather than the
+/// offending token itself.
+fn indentation_message(message: &str) -> Option<bool> {
+    match message {
+        "invalid indentation" | "invalid indentation in flow construct" => Some(false),
+        "invalid indentation in quoted scalar" => Some(true),
+        _ => None,
+    }
+}
+
+/// The line to indent after saphyr refused `error` at (`line`, `column`) while the
+/// collections opened at `opened` (line, column; outermost first) were open: only when the
+/// innermost is a flow collection. Inside flow, saphyr wants the column after the block
+/// collection around the outermost flow one.
+fn flow_reindent(
+    text: &str,
+    opened: &[(usize, usize)],
+    last_event_end: (usize, usize),
+    error_at: (usize, usize),
+    quoted: bool,
+) -> Option<Reindent> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let char_at = |(l, c): (usize, usize)| {
+        l.checked_sub(1)
+            .and_then(|i| lines.get(i))
+            .and_then(|text| text.chars().nth(c))
+    };
+    let is_flow = |at: &(usize, usize)| matches!(char_at(*at), Some('[' | '{'));
+    // saphyr's parser looks a token ahead, so a flow collection opened just before the
+    // error may have no event yet: its bracket lies between the last event and the error.
+    let mut contexts = opened.to_vec();
+    if !contexts.last().is_some_and(is_flow)
+        && let Some(pending) = flow_start_between(&lines, last_event_end, error_at)
+    {
+        contexts.push(pending);
+    }
+    let opened = contexts.as_slice();
+    let line = error_at.0;
+    if !opened.last().is_some_and(is_flow) {
+        return None;
+    }
+    let outermost_flow = opened.iter().position(is_flow)?;
+    let (_, block_column) = *opened.get(outermost_flow.checked_sub(1)?)?;
+    let column = block_column + 1;
+    let indent_of = |text: &str| text.len() - text.trim_start_matches(' ').len();
+    let target = if quoted {
+        // The first line after the quoted scalar's start that is indented too little.
+        (line + 1..=lines.len()).find(|&l| {
+            lines
+                .get(l - 1)
+                .is_some_and(|text| !text.trim().is_empty() && indent_of(text) < column)
+        })?
+    } else {
+        line
+    };
+    Some(Reindent {
+        line: target,
+        column,
+    })
+}
+
+/// The first `[` or `{` from `from` up to `to` (both (line, column), lines 1-based),
+/// outside comments: only indicators and spaces lie between two events.
+fn flow_start_between(
+    lines: &[&str],
+    from: (usize, usize),
+    to: (usize, usize),
+) -> Option<(usize, usize)> {
+    for line in from.0..=to.0 {
+        let text = lines.get(line.checked_sub(1)?)?;
+        let start = if line == from.0 { from.1 } else { 0 };
+        let end = if line == to.0 { to.1 } else { usize::MAX };
+        for (column, c) in text.chars().enumerate().skip(start) {
+            if column >= end || c == '#' {
+                break;
+            }
+            if matches!(c, '[' | '{') {
+                return Some((line, column));
+            }
+        }
+    }
+    None
+}
+
+fn parse_once(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, Failure> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let unterminated_end =
         (!text.is_empty() && !text.ends_with(['\n', '\r'])).then(|| text.chars().count());
     let mut builder = Builder::new(keep_ints, unterminated_end);
+    // Where each open collection of the current document starts (line, column).
+    let mut opened: Vec<(usize, usize)> = Vec::new();
+    let mut last_event_end = (1, 0);
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| YamlError::Syntax {
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: e.info().to_string(),
-        })?;
+        let (event, span) = match next {
+            Ok(next) => next,
+            Err(e) => {
+                let error = YamlError::Syntax {
+                    line: e.marker().line(),
+                    column: e.marker().col() + 1,
+                    message: e.info().to_string(),
+                };
+                return Err(match indentation_message(e.info()) {
+                    Some(quoted) => Failure::FlowIndentation {
+                        reindent: flow_reindent(
+                            text,
+                            &opened,
+                            last_event_end,
+                            (e.marker().line(), e.marker().col()),
+                            quoted,
+                        ),
+                        error,
+                    },
+                    None => Failure::Yaml(error),
+                });
+            }
+        };
+        last_event_end = (span.end.line(), span.end.col());
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 builder.scalar(text, style, anchor, tag, &span)?
@@ -378,6 +555,7 @@ pub(crate) fn parse(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Val
             Event::Alias(id) => builder.alias(id, &span)?,
             Event::SequenceStart(anchor, _) => {
                 let start = builder.decoded;
+                opened.push((span.start.line(), span.start.col()));
                 builder.open(
                     Frame::Seq {
                         items: Vec::new(),
@@ -389,6 +567,7 @@ pub(crate) fn parse(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Val
             }
             Event::MappingStart(anchor, _) => {
                 let start = builder.decoded;
+                opened.push((span.start.line(), span.start.col()));
                 builder.open(
                     Frame::Map {
                         map: Map::new(),
@@ -400,10 +579,14 @@ pub(crate) fn parse(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Val
                     &span,
                 )?
             }
-            Event::SequenceEnd | Event::MappingEnd => builder.close(&span)?,
+            Event::SequenceEnd | Event::MappingEnd => {
+                opened.pop();
+                builder.close(&span)?
+            }
             Event::DocumentEnd => {
                 docs.push(builder.root.take().unwrap_or(Value::Nil));
                 builder = Builder::new(keep_ints, unterminated_end);
+                opened.clear();
                 if docs.len() >= limit {
                     break;
                 }

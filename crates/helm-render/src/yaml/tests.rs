@@ -463,3 +463,47 @@ fn anchors_do_not_reach_into_themselves_or_other_documents() {
         Some(Value::list(vec![Value::Float(2.0)]))
     );
 }
+
+/// go-yaml (and so Helm) reads flow collections whatever their lines' indentation; each of
+/// these was accepted by `helm template` v4.2.3 (its YAML check parses every manifest). The
+/// value is the one of the same text indented as the spec wants.
+#[test]
+fn flow_collections_ignore_indentation_as_go_yaml_does() {
+    let cases = [
+        (
+            "c: [\n    \"x\",\n    \"y\"\n  ]\n  d: 1",
+            "c: [\n    \"x\",\n    \"y\"\n   ]\n  d: 1",
+        ),
+        (
+            "c: [\n  \"x\",\n  \"y\"\n  ]\n  d: 1",
+            "c: [\"x\", \"y\"]\n  d: 1",
+        ),
+        ("c: [\n\"x\",\n\"y\"\n]", "c: [\"x\", \"y\"]"),
+        ("c: {\n  a: 1,\n  b: 2\n  }", "c: {a: 1, b: 2}"),
+        ("c: [ \"a\n  b\" ]", "c: [\"a b\"]"),
+        ("- [\n  x\n  ]", "- [x]"),
+        ("c: [\n ]", "c: []"),
+        (
+            "c: [ {a: [\n1, 2\n], b: \"x\ny\"}\n]",
+            "c: [{a: [1, 2], b: \"x y\"}]",
+        ),
+        ("c: [ # comment {\n  1\n  ]", "c: [1]"),
+        (
+            "- name: m\n    command: [\n      \"x\"\n    ]\n    args: [\n    \"y\"]",
+            "- name: m\n    command: [\"x\"]\n    args: [\"y\"]",
+        ),
+    ];
+    for (loose, spec) in cases {
+        let doc = |body: &str| format!("kind: A\nspec:\n  {body}\n");
+        let loose_value = super::parse_value(&doc(loose));
+        let spec_value = super::parse_value(&doc(spec));
+        assert!(spec_value.is_ok(), "{spec:?}: {spec_value:?}");
+        assert_eq!(
+            loose_value.map(|v| v.to_json()).ok(),
+            spec_value.map(|v| v.to_json()).ok(),
+            "{loose:?}"
+        );
+    }
+    // Block indentation is still checked, as go-yaml checks it.
+    assert!(super::parse_value("kind: A\nspec:\n    b: 1\n  c: 2\n").is_err());
+}
