@@ -82,8 +82,101 @@ pub fn helm_exec_message(err: &TemplateError) -> String {
     });
     match marked {
         Some(message) => format!("execution error at ({location}): {message}"),
-        None => text,
+        None => execution_trace(&text).unwrap_or(text),
     }
+}
+
+/// One link of Helm 4's execution trace (`TraceableError`): where, in which template at which
+/// node, and the message of that link alone.
+#[derive(PartialEq)]
+struct TraceLink<'a> {
+    location: &'a str,
+    executing: Option<(&'a str, &'a str)>,
+    message: &'a str,
+}
+
+impl TraceLink<'_> {
+    fn write(&self, out: &mut String) {
+        if !self.location.is_empty() {
+            out.push_str(self.location);
+            out.push_str("\n  ");
+        }
+        if let Some((template, node)) = self.executing {
+            out.push_str(&format!("executing \"{template}\" at <{node}>:\n    "));
+        }
+        if !self.message.is_empty() {
+            out.push_str(self.message);
+            out.push('\n');
+        }
+    }
+}
+
+/// Helm 4's `reformatExecErrorMsg`: an execution error whose chain of wrapped errors is all
+/// template errors (a failure inside `include`d templates, or one plain execution error)
+/// becomes one block per template, outermost first; any other link (a function's own error,
+/// `tpl`'s wrapping) leaves Go's one-line text. Go walks `errors.Unwrap`; the chain is read
+/// here from the text, where text/template puts each wrapped error after `error calling
+/// NAME: `.
+fn execution_trace(text: &str) -> Option<String> {
+    let mut links: Vec<TraceLink<'_>> = Vec::new();
+    let mut current = Some(text);
+    while let Some(error) = current {
+        let (link, wrapped) = trace_link(error)?;
+        if links.last() != Some(&link) {
+            links.push(link);
+        }
+        current = wrapped;
+    }
+    let mut out = String::new();
+    for link in &links {
+        link.write(&mut out);
+    }
+    Some(out.trim().to_string())
+}
+
+/// A link's own message: Helm cuts the text of the errors it wraps (`… template: …`) off.
+fn first_link_message(message: &str) -> &str {
+    match message.find(" template:") {
+        Some(cut) => message.get(..cut).unwrap_or(message),
+        None => message,
+    }
+}
+
+/// Helm's `parseTemplateExecErrorString` of one error's text, and the text of the error it
+/// wraps, if any.
+fn trace_link(error: &str) -> Option<(TraceLink<'_>, Option<&str>)> {
+    let rest = error.strip_prefix("template: ")?;
+    if rest.starts_with("no template ") {
+        let link = TraceLink {
+            location: "",
+            executing: None,
+            message: error,
+        };
+        return Some((link, None));
+    }
+    if let Some((location, after)) = rest.split_once(": executing ") {
+        let quoted = after.strip_prefix('"')?;
+        let (template, after_template) = quoted.split_once('"')?;
+        let after_at = after_template.strip_prefix(" at <")?;
+        let (node, message) = after_at.split_once(">: ")?;
+        let wrapped = message
+            .strip_prefix("error calling ")
+            .and_then(|call| call.split_once(": "))
+            .map(|(_, inner)| inner);
+        let link = TraceLink {
+            location,
+            executing: Some((template, node)),
+            message: first_link_message(message),
+        };
+        return Some((link, wrapped));
+    }
+    let (location, message) = rest.rsplit_once(": ")?;
+    let link = TraceLink {
+        location,
+        executing: None,
+        message: first_link_message(message),
+    };
+    Some((link, None))
 }
 
 /// How `helm template` reports a template that does not parse (Helm's `cleanupParseError`):

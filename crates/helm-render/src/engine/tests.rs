@@ -952,3 +952,39 @@ fn string_functions_refuse_bytes_as_go_does() {
         "{message}"
     );
 }
+
+/// Helm 4 lays out an execution error whose chain is all template errors as one block per
+/// template (`reformatExecErrorMsg`). Expectations are `helm template` v4.2.3's, on a chart
+/// `t` holding each source as `templates/a.yaml`, with empty values.
+#[test]
+fn template_error_chains_are_laid_out_as_helm_4_does() {
+    let exec = |src: &str| {
+        let mut set = Templates::new();
+        set.parse(FILE, src).map_err(|e| e.to_string())?;
+        let mut data = Map::new();
+        data.insert("Values".into(), Value::map(Map::new()));
+        let lookup = OfflineLookup;
+        let mut rng = FixedRandom;
+        let mut ctx = CallContext {
+            lookup: &lookup,
+            random: &mut rng,
+        };
+        match set.execute(FILE, &Value::map(data), &mut ctx) {
+            Ok(out) => Err(format!("expected an error, got {out:?}")),
+            Err(e) => Ok(super::helm_exec_message(&e)),
+        }
+    };
+    assert_eq!(
+        exec(r#"{{ define "h" }}{{ .Values.a.b.c }}{{ end }}x: {{ include "h" . }}"#),
+        Ok("t/templates/a.yaml:1:50\n  executing \"t/templates/a.yaml\" at <include \"h\" .>:\n    error calling include:\nt/templates/a.yaml:1:26\n  executing \"h\" at <.Values.a.b.c>:\n    nil pointer evaluating interface {}.b".to_string())
+    );
+    assert_eq!(
+        exec("x: {{ .Values.a.b }}"),
+        Ok("t/templates/a.yaml:1:13\n  executing \"t/templates/a.yaml\" at <.Values.a.b>:\n    nil pointer evaluating interface {}.b".to_string())
+    );
+    // A function's own error ends the chain of template errors: Go's one line stays.
+    assert_eq!(
+        exec(r#"{{ define "h" }}{{ index 1 2 }}{{ end }}x: {{ include "h" . }}"#),
+        Ok("template: t/templates/a.yaml:1:46: executing \"t/templates/a.yaml\" at <include \"h\" .>: error calling include: template: t/templates/a.yaml:1:19: executing \"h\" at <index 1 2>: error calling index: can't index item of type int".to_string())
+    );
+}
