@@ -2,7 +2,7 @@
 # The local demo, one command on a fresh machine:
 #
 #   bash deploy/demo.sh            build, start, show, then keep running until Ctrl-C
-#   bash deploy/demo.sh --no-wait  the same, then stop at once (what tests/demo.rs runs)
+#   bash deploy/demo.sh --no-wait  the same, then stop at once (what tests/integration/demo.rs runs)
 #   bash deploy/demo.sh stop       stop a demo running in another terminal
 #
 # It builds the Kubernetes binaries (kube-apiserver, kube-controller-manager, kube-scheduler,

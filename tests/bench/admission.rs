@@ -17,11 +17,17 @@
 //! the two unchanged components' verdicts come from the cache. The load generator shares the
 //! machine's cores with the server.
 
-#[path = "../corpus/mod.rs"]
+#[path = "../integration/corpus/mod.rs"]
+// The integration tests use all of it; this binary only a part.
+#[allow(dead_code)]
 mod corpus;
-#[path = "../support/mod.rs"]
+#[path = "../integration/support/mod.rs"]
+// The integration tests use all of it; this binary only a part.
+#[allow(dead_code)]
 mod support;
-#[path = "../webhook_client/mod.rs"]
+#[path = "../integration/webhook_client/mod.rs"]
+// The integration tests use all of it; this binary only a part.
+#[allow(dead_code)]
 mod webhook_client;
 
 use std::sync::{Arc, Mutex};

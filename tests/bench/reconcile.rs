@@ -7,11 +7,17 @@
 //! - API requests of a no-op reconcile (reads and writes);
 //! - 20 components enabled at once until the DSC is Ready.
 
-#[path = "../corpus/mod.rs"]
+#[path = "../integration/corpus/mod.rs"]
+// The integration tests use all of it; this binary only a part.
+#[allow(dead_code)]
 mod corpus;
-#[path = "../reconcile_support/mod.rs"]
+#[path = "../integration/reconcile_support/mod.rs"]
+// The integration tests use all of it; this binary only a part.
+#[allow(dead_code)]
 mod reconcile_support;
-#[path = "../support/mod.rs"]
+#[path = "../integration/support/mod.rs"]
+// The integration tests use all of it; this binary only a part.
+#[allow(dead_code)]
 mod support;
 
 use std::fmt::Write as _;

@@ -1,10 +1,12 @@
 //! The test cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
-//! with one fake Node, on loopback; tests/support) as a process of its own, for the local demo:
+//! with one fake Node, on loopback; tests/integration/support) as a process of its own, for the local demo:
 //! `cargo run --example local-control-plane -- KUBECONFIG_OUT`. It copies the admin kubeconfig
 //! to KUBECONFIG_OUT once the cluster is ready for workloads and runs until SIGINT or SIGTERM,
 //! then stops every server and removes their data, as the tests do.
 
-#[path = "../support/mod.rs"]
+#[path = "../integration/support/mod.rs"]
+// The integration tests use all of it; this binary only a part.
+#[allow(dead_code)]
 mod support;
 
 use anyhow::{Context, Result};

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Helm CLI at the pinned version into a cache directory and prints the binary's path.
-# The CLI-against-CLI comparison (tests/helm-cli/compare.py, tests/helm_cli.rs) runs it beside
+# The CLI-against-CLI comparison (tests/helm-cli/compare.py, tests/integration/helm_cli.rs) runs it beside
 # `dsc-helm template`. A build is reused while the binary reports the pinned version, so a warm
 # machine pays one `helm version` call.
 #

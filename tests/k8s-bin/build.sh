@@ -7,7 +7,7 @@
 # nothing.
 #
 # Output directory: $DSC_HELM_K8S_BIN if set, else $HOME/.cache/dsc-helm/k8s-bin/<version>/.
-# The Rust test harness (tests/support/mod.rs) looks in the same places.
+# The Rust test harness (tests/integration/support/mod.rs) looks in the same places.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"

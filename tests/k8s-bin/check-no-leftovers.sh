@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run after the integration tests: fails if a cluster process started by the test harness
-# (tests/support: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) is still
+# (tests/integration/support: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) is still
 # running, or if a harness directory was left behind.
 # Harness processes are recognised by their data/certificate directory, which is always
 # $TMPDIR/dsc-helm-k8s-<pid>-*; the check waits briefly for servers that are shutting down.

@@ -4,7 +4,7 @@
 //! The verdict cache is on throughout, so this also shows that no verdict reached under the
 //! old cluster is served under the new one.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

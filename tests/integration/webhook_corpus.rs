@@ -3,9 +3,9 @@
 //! case's values as the component's DSC values), and the webhook's verdict must be Helm's
 //! render verdict (`helm_render_accepts`).
 
-mod corpus;
-mod support;
-mod webhook_client;
+use crate::corpus;
+use crate::support;
+use crate::webhook_client;
 
 use serde_json::json;
 

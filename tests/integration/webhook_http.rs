@@ -2,8 +2,8 @@
 //! bad input of every class gets a clear 4xx while others keep being served; TLS 1.2 and 1.3,
 //! HTTP/1.1 and HTTP/2; health, readiness and metrics; certificate reload from disk.
 
-mod support;
-mod webhook_client;
+use crate::support;
+use crate::webhook_client;
 
 use std::path::Path;
 use std::time::Duration;

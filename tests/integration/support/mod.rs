@@ -3,12 +3,14 @@
 //! fake Nodes, so that workloads get ReplicaSets and Pods that run, namespaces finish deleting
 //! and owner references collect garbage, all without a container runtime.
 //!
-//! One control plane is shared by all tests of a test binary: it is started lazily by the first
-//! [`shared`] call and stopped when the binary exits. Starting one costs several seconds of CPU
-//! on a loaded 2-core machine, so per-test planes would dominate the suite; tests isolate
-//! themselves instead with [`unique_name`] namespaces, name prefixes and, for cluster-scoped
-//! objects such as webhook configurations, selectors that only match their own namespace.
-//! [`ControlPlane::start`] gives a private plane to a test that truly needs one.
+//! One control plane is shared by all tests of the integration binary: it is started lazily by
+//! the first [`shared`] call and stopped when the binary exits. Starting one costs several
+//! seconds of CPU on a loaded 2-core machine, so per-test planes would dominate the suite; tests
+//! isolate themselves instead with [`unique_name`] namespaces, name prefixes and, for
+//! cluster-scoped objects such as webhook configurations, selectors that only match their own
+//! namespace; what a cluster has only one of (the DSC and its CRD) is taken in turns through
+//! [`dsc_lock`]. [`shared_in`] keeps a plane for a group of tests that changes the cluster for
+//! everyone, and [`ControlPlane::start`] gives a private plane to a test that truly needs one.
 //!
 //! Nothing may outlive the test binary, also when it panics or is killed:
 //! - every server runs in its own process group with `PR_SET_PDEATHSIG=SIGKILL`, spawned from a
@@ -16,9 +18,6 @@
 //! - an owned [`ControlPlane`] stops its processes and removes its directory on drop, the shared
 //!   one from an `atexit` hook, since statics are never dropped;
 //! - directories left by a killed binary (named after its pid) are removed by the next start.
-//!
-//! Each test binary compiles this module and uses a different subset of it.
-#![allow(dead_code)]
 
 use std::fs;
 use std::future::Future;
@@ -38,7 +37,7 @@ use rcgen::{
 };
 
 /// The pinned release, read from the file that build.sh also reads.
-const VERSIONS_ENV: &str = include_str!("../k8s-bin/versions.env");
+const VERSIONS_ENV: &str = include_str!("../../k8s-bin/versions.env");
 /// Where build.sh puts the binaries when this variable is set.
 pub const BIN_ENV: &str = "DSC_HELM_K8S_BIN";
 const DIR_PREFIX: &str = "dsc-helm-k8s-";
@@ -63,7 +62,7 @@ pub const FAULT_ANNOTATION: &str = "dsc-helm.test/fault";
 pub const STORAGE_CLASS: &str = "standard";
 /// How many PersistentVolumes are pre-created. No provisioner exists, and a released volume is
 /// not reused (its reclaim policy is Retain: there is no kubelet to scrub it), so this bounds
-/// the claims one cluster can bind in its life; one test binary makes a handful.
+/// the claims one cluster can bind in its life; all the suites together make a handful.
 const VOLUME_POOL: usize = 40;
 /// The size of each pre-created volume; every claim asking for at most this binds.
 pub const VOLUME_SIZE: &str = "10Gi";
@@ -484,21 +483,31 @@ pub struct ControlPlane {
     bin: PathBuf,
     kubeconfig: PathBuf,
     server: String,
-    /// `None` for the shared plane, which the `atexit` hook stops instead.
+    /// `None` for a shared plane, which the `atexit` hook stops instead.
     running: Option<Running>,
     /// How long [`ControlPlane::start`] took, until the cluster was ready for workloads.
     started_in: Duration,
 }
 
-/// The control plane shared by every test of this binary, started on first use. A failed
+/// The control plane shared by every test of the binary, started on first use. A failed
 /// start fails every test that asks, with the same message.
 pub fn shared() -> &'static ControlPlane {
     static SHARED: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
-    let plane = SHARED.get_or_init(|| {
+    shared_in(&SHARED)
+}
+
+/// The control plane kept in `slot`, started on first use and shared by every test that passes
+/// the same slot: a group of tests that changes the cluster in ways others must not see gets a
+/// plane of its own without starting one per test. Stopped when the binary exits.
+pub fn shared_in(slot: &'static OnceLock<Result<ControlPlane, String>>) -> &'static ControlPlane {
+    let plane = slot.get_or_init(|| {
         let mut plane = ControlPlane::start().map_err(|e| format!("{e:#}"))?;
-        *SHARED_RUNNING.lock().unwrap_or_else(|p| p.into_inner()) = plane.running.take();
-        // SAFETY: registering a plain extern "C" function without arguments.
-        unsafe { libc::atexit(stop_shared) };
+        let mut kept = SHARED_RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.is_empty() {
+            // SAFETY: registering a plain extern "C" function without arguments.
+            unsafe { libc::atexit(stop_shared) };
+        }
+        kept.extend(plane.running.take());
         Ok(plane)
     });
     match plane {
@@ -507,15 +516,98 @@ pub fn shared() -> &'static ControlPlane {
     }
 }
 
-static SHARED_RUNNING: Mutex<Option<Running>> = Mutex::new(None);
+/// The servers of every plane [`shared_in`] started, which statics never drop.
+static SHARED_RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
 
 extern "C" fn stop_shared() {
-    let running = SHARED_RUNNING
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
+    let running = std::mem::take(&mut *SHARED_RUNNING.lock().unwrap_or_else(|p| p.into_inner()));
     drop(running);
 }
+
+/// Held by a test for as long as it uses what a cluster has only one of: the
+/// DataScienceCluster CRD (each registry generates its own schema, [`install_crds`]), the
+/// singleton DSC (`default-dsc`), the component resources (`default-<name>`) and webhook
+/// configurations that see every DSC write. Tests on the shared plane that touch any of them
+/// take it first, so that they run one at a time while the rest of the binary runs beside them.
+///
+/// Taking it also removes what an earlier holder left, finished or failed: the webhook
+/// configuration, the DSC and every component resource, finalizers and all (the reconciler
+/// that set them is gone), so that no test sees another's status or names. A tokio mutex,
+/// because it is held across awaits and every `#[tokio::test]` has its own runtime; a failing
+/// holder does not poison it.
+pub async fn dsc_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    let guard = DSC_LOCK.lock().await;
+    let client = shared()
+        .client()
+        .await
+        .unwrap_or_else(|e| panic!("client: {e}"));
+    remove_singletons(&client).await;
+    guard
+}
+
+/// The webhook configuration of webhook-config/, the DSC and every component resource gone.
+async fn remove_singletons(client: &kube::Client) {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+    use kube::core::{ApiResource, GroupVersionKind};
+
+    let configs = Api::<ValidatingWebhookConfiguration>::all(client.clone());
+    if let Err(e) = configs
+        .delete("dsc-helm-validating-webhook", &DeleteParams::default())
+        .await
+    {
+        assert!(is_not_found(&e), "deleting the webhook configuration: {e}");
+    }
+    let crds = Api::<CustomResourceDefinition>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("listing CRDs: {e}"));
+    let singletons = crds.items.into_iter().filter(|crd| {
+        [dsc_helm::api::DSC_GROUP, dsc_helm::api::COMPONENT_GROUP]
+            .contains(&crd.spec.group.as_str())
+    });
+    let no_finalizers = serde_json::json!({"metadata": {"finalizers": null}});
+    for crd in singletons {
+        let Some(version) = crd.spec.versions.iter().find(|v| v.served) else {
+            continue;
+        };
+        let gvk = GroupVersionKind::gvk(&crd.spec.group, &version.name, &crd.spec.names.kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, &crd.spec.names.plural);
+        let api = Api::<DynamicObject>::all_with(client.clone(), &resource);
+        let names = |list: kube::core::ObjectList<DynamicObject>| -> Vec<String> {
+            list.items
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect()
+        };
+        let list = api.list(&ListParams::default()).await;
+        let left = names(list.unwrap_or_else(|e| panic!("listing {}: {e}", gvk.kind)));
+        for name in &left {
+            for result in [
+                api.patch(name, &PatchParams::default(), &Patch::Merge(&no_finalizers))
+                    .await
+                    .map(drop),
+                api.delete(name, &DeleteParams::default()).await.map(drop),
+            ] {
+                if let Err(e) = result {
+                    assert!(is_not_found(&e), "removing {} {name}: {e}", gvk.kind);
+                }
+            }
+        }
+        eventually(&format!("every {} gone", gvk.kind), || async {
+            let list = api.list(&ListParams::default()).await.ok()?;
+            names(list).is_empty().then_some(())
+        })
+        .await;
+    }
+}
+
+fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(status) if status.code == 404)
+}
+
+static DSC_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Removes directories of earlier test binaries that were killed before they could clean up.
 fn remove_stale_dirs() {

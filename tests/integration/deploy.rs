@@ -1,17 +1,22 @@
 //! deploy/ against a real API server: `kubectl apply -k deploy/` is accepted, and the
 //! generated ClusterRole lets the operator's ServiceAccount do what the operator does, and no
 //! more, as the API server's own RBAC authorizer decides (`kubectl auth can-i --as`).
-//! This binary owns its control plane, because deploy/ installs cluster-wide objects.
+//! These tests share a control plane of their own: deploy/ installs cluster-wide objects, among
+//! them a webhook configuration that refuses every DSC write while no operator serves it.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;
+use std::sync::OnceLock;
 
 const OPERATOR: &str = "system:serviceaccount:dsc-helm-system:dsc-helm";
 
+/// The plane deploy/ is applied to, shared by this module's tests only.
+static PLANE: OnceLock<Result<support::ControlPlane, String>> = OnceLock::new();
+
 fn kubectl(args: &[&str]) -> Output {
-    support::shared()
+    support::shared_in(&PLANE)
         .kubectl()
         .args(args)
         .output()
@@ -79,10 +84,10 @@ fn install_cert_manager_crds() {
     assert!(out.status.success(), "{}", text(&out));
 }
 
-/// Applies deploy/ once per test binary: two concurrent first applies would race to create the
+/// Applies deploy/ once per plane: two concurrent first applies would race to create the
 /// same objects.
 fn apply_deploy() {
-    static APPLIED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    static APPLIED: OnceLock<Result<(), String>> = OnceLock::new();
     let applied = APPLIED.get_or_init(|| {
         install_cert_manager_crds();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");

@@ -1,10 +1,10 @@
 //! The reconciler through an API server restart, as a control-plane upgrade or crash causes:
 //! the operator keeps running while the API server is away, its watches and controllers
 //! reconnect by themselves, and then a DSC change is applied and drift is repaired as before.
-//! This binary owns its control plane, because the test stops its API server.
+//! The test owns its control plane, because it stops the API server.
 
-mod reconcile_support;
-mod support;
+use crate::reconcile_support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

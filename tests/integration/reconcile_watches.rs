@@ -1,8 +1,8 @@
 //! FR-002 on a real API server: a kind that a descriptor declares in `watches` but whose CRD
 //! does not exist yet is watched as soon as the CRD is Established.
 
-mod reconcile_support;
-mod support;
+use crate::reconcile_support;
+use crate::support;
 
 use std::sync::Arc;
 
@@ -45,6 +45,7 @@ fn watched(requests: &Requests, path: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declared_kind_is_watched_once_its_crd_is_established() {
+    let _dsc = support::dsc_lock().await;
     let plane = support::shared();
     let client = plane.client().await.expect("client");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -3,7 +3,7 @@
 //! The CRD names are fixed, so every test installs the same CRDs (server-side apply is
 //! idempotent) and only creates objects in dry-run mode, leaving nothing for other tests to see.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -57,6 +57,7 @@ fn dsc_api(client: &kube::Client) -> Api<DynamicObject> {
 
 #[tokio::test]
 async fn generated_crds_install_and_become_established() {
+    let _dsc = support::dsc_lock().await;
     let client = support::shared().client().await.unwrap();
     let names = install_crds(&client).await;
     assert_eq!(
@@ -85,6 +86,7 @@ async fn dsc_run(client: &kube::Client, components: Value) -> Result<(), kube::c
 
 #[tokio::test]
 async fn api_server_rejects_mistyped_features() {
+    let _dsc = support::dsc_lock().await;
     let client = support::shared().client().await.unwrap();
     install_crds(&client).await;
 
@@ -144,6 +146,7 @@ async fn api_server_rejects_mistyped_features() {
 /// kubectl validates fields strictly: a component that is not registered is refused.
 #[tokio::test]
 async fn kubectl_refuses_an_unknown_component() {
+    let _dsc = support::dsc_lock().await;
     let plane = support::shared();
     install_crds(&plane.client().await.unwrap()).await;
     let manifest = dsc(json!({"langfuse": {"managementState": "Managed"}})).to_string();
@@ -179,6 +182,7 @@ async fn kubectl_refuses_an_unknown_component() {
 
 #[tokio::test]
 async fn component_kinds_are_named_singletons() {
+    let _dsc = support::dsc_lock().await;
     let client = support::shared().client().await.unwrap();
     install_crds(&client).await;
     let reg = registry();
@@ -210,6 +214,7 @@ async fn component_kinds_are_named_singletons() {
 
 #[tokio::test]
 async fn kubectl_explain_shows_the_features() {
+    let _dsc = support::dsc_lock().await;
     let plane = support::shared();
     let client = plane.client().await.unwrap();
     install_crds(&client).await;

@@ -1,10 +1,11 @@
 //! The reconciler end to end on the test cluster with the example components (`webapp`,
 //! `model-registry`): enable, change, prune, drift repair, no-op without writes, render
-//! failure and recovery, workloads available, removal leaving no Pods or ReplicaSets. One scenario, because the DSC is a cluster singleton and
-//! every test of this binary shares one control plane.
+//! failure and recovery, workloads available, removal leaving no Pods or ReplicaSets. One
+//! scenario, because the DSC is a cluster singleton on the shared control plane
+//! ([`support::dsc_lock`]).
 
-mod reconcile_support;
-mod support;
+use crate::reconcile_support;
+use crate::support;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ fn webapps() -> kube::core::ApiResource {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_components_follow_the_dsc() {
+    let _dsc = support::dsc_lock().await;
     let plane = support::shared();
     let client = plane.client().await.expect("client");
     let registry = Arc::new(examples());

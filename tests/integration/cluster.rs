@@ -2,7 +2,7 @@
 //! their work, and every failure stage of `tests/k8s-bin/kwok/stages/faults.yaml` produces the
 //! pod status it promises. Other tests build on these behaviours, so they are proven here.
 
-mod support;
+use crate::support;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;

@@ -1,8 +1,8 @@
 //! Leader election on a real API server: one Lease, two replicas, one reconciling; the standby
 //! takes over when the leader stops renewing.
 
-mod reconcile_support;
-mod support;
+use crate::reconcile_support;
+use crate::support;
 
 use std::sync::Arc;
 
@@ -43,6 +43,7 @@ async fn electors_respect_a_live_lease_and_take_an_expired_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_leader_reconciles_and_the_standby_takes_over() {
+    let _dsc = support::dsc_lock().await;
     let plane = support::shared();
     let client = plane.client().await.expect("client");
     let registry = Arc::new(examples());

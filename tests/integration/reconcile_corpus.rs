@@ -3,9 +3,9 @@
 //! Langfuse's defaults fail to render (its secrets are required), which exercises the failure
 //! path; the corpus' minimal-installation values then make it deploy.
 
-mod corpus;
-mod reconcile_support;
-mod support;
+use crate::corpus;
+use crate::reconcile_support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,6 +66,7 @@ async fn inventory_objects(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corpus_charts_deploy_fail_recover_and_go_away() {
+    let _dsc = support::dsc_lock().await;
     let plane = support::shared();
     let client = plane.client().await.expect("client");
     let dir = tempfile::tempdir().expect("tempdir");

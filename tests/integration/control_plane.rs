@@ -2,7 +2,7 @@
 //! operator relies on: CRDs, server-side apply, and admission webhooks reached over HTTPS.
 //! All tests share one control plane and isolate themselves by unique names.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -335,4 +335,15 @@ async fn binaries_report_the_pinned_version() {
     let client = plane.client().await.unwrap();
     let info = client.apiserver_version().await.unwrap();
     assert_eq!(info.git_version, version);
+
+    // What the local demo's control plane (tests/demo) prints: where the API server listens,
+    // as its kubeconfig says, and how long the start took.
+    let out = plane
+        .kubectl()
+        .args(["config", "view", "--minify", "-o"])
+        .arg("jsonpath={.clusters[0].cluster.server}")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), plane.server());
+    assert!(plane.started_in() > Duration::ZERO);
 }

@@ -4,10 +4,10 @@
 //! user sees.
 //!
 //! DataScienceClusters and webhook configurations are cluster-wide, so the whole story runs as
-//! one test, in order; no other test of this binary touches them.
+//! one test, in order, holding [`support::dsc_lock`] so that no other test touches them.
 
-mod support;
-mod webhook_client;
+use crate::support;
+use crate::webhook_client;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -121,6 +121,7 @@ const WEBHOOK: &str = "admission webhook \"vdatasciencecluster.opendatahub.io\" 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_apply_is_validated_by_the_webhook() {
+    let _dsc = support::dsc_lock().await;
     let plane = support::shared();
     let client = plane.client().await.unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -2,8 +2,6 @@
 //! with a certificate from a test CA, and a minimal HTTPS client (hyper over tokio-rustls)
 //! that talks to it the way the API server does.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

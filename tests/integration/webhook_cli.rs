@@ -2,7 +2,7 @@
 //! client trusts through ca.crt, startup errors that name the file at fault (FR-008), and a
 //! webhook-only `serve` that becomes ready and stops cleanly on SIGTERM.
 
-mod webhook_client;
+use crate::webhook_client;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

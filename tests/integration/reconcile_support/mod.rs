@@ -1,7 +1,6 @@
 //! Helpers shared by the reconciler's end-to-end tests: CRDs installed from a registry, the
 //! reconciler running in-process, a DSC written the way `kubectl apply --server-side` would,
 //! polling with deadlines, and a client that records every write it makes.
-#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 
@@ -18,11 +17,9 @@ pub fn examples() -> Registry {
     dsc_helm::registry::load(&root).expect("example registry loads")
 }
 
-// Not every test binary that includes this module uses both.
-#[allow(unused_imports)]
 pub use crate::support::{eventually, install_crds};
 
-/// Options for one test binary: its own namespaces, no leader election unless asked.
+/// Options for one test: its own namespaces, no leader election unless asked.
 pub fn options(prefix: &str) -> Options {
     Options {
         applications_namespace: support::unique_name(&format!("{prefix}-apps")),
