@@ -18,7 +18,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
 
+use serde::Deserialize as _;
+
 use super::review::Verdict;
+use crate::api::ManagementState;
 use crate::registry::{
     Component, ComponentRenderError, Feature, JsonType, Registry, RenderTarget, StanzaError,
 };
@@ -350,13 +353,16 @@ impl Validator {
                     .push(format!("{prefix}.{key}: unknown field, ignored"));
             }
         }
-        let managed = match stanza.get("managementState") {
-            None | Some(Json::Null) => false,
-            Some(Json::String(s)) if s.is_empty() || s == "Removed" => false,
-            Some(Json::String(s)) if s == "Managed" => true,
-            Some(other) => {
+        // The reconciler's own type decides: `""` is refused, as the CRD's enum refuses it.
+        let state = stanza.get("managementState").unwrap_or(&Json::Null);
+        let managed = match Option::<ManagementState>::deserialize(state) {
+            Ok(state) => state == Some(ManagementState::Managed),
+            Err(_) => {
                 verdict.problems.push(format!(
-                    "{prefix}.managementState: unsupported value {other}: must be Managed or Removed"
+                    "{prefix}.managementState: unsupported value {state}: must be {}",
+                    ManagementState::ALL
+                        .map(ManagementState::as_str)
+                        .join(" or ")
                 ));
                 return verdict;
             }
