@@ -78,6 +78,12 @@ const IRREGULAR_PLURALS: &[(&str, &str)] = &[("Endpoints", "endpoints")];
 pub enum RbacError {
     #[error("component {component}: {message}")]
     Render { component: String, message: String },
+    #[error("component {component}: {source}")]
+    Component {
+        component: String,
+        #[source]
+        source: registry::ComponentRenderError,
+    },
     #[error("cannot write the ClusterRole as YAML: {0}")]
     Yaml(String),
 }
@@ -177,23 +183,29 @@ fn default_render_kinds(component: &Component) -> Result<Vec<SeenKind>, RbacErro
         component: component.name.clone(),
         message,
     };
-    let prepared = registry::component_values(component, &BTreeMap::new(), &serde_json::json!({}))
-        .map_err(|e| failed(e.to_string()))?;
     let kube = KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION)
         .ok_or_else(|| failed("invalid default Kubernetes version".into()))?;
     let capabilities = Arc::new(defaults::capabilities(kube, &[]));
     let release = Release::install(&component.name, "opendatahub");
-    let rendered = Renderer::new()
+    let target = registry::RenderTarget {
+        renderer: &Renderer::new(),
+        release: &release,
+        capabilities: &capabilities,
+        lookup: &OfflineLookup,
+    };
+    let typed = |source| RbacError::Component {
+        component: component.name.clone(),
+        source,
+    };
+    let manifests = component
         .render(
-            &prepared.chart,
-            &prepared.values,
-            &release,
-            &capabilities,
-            &OfflineLookup,
+            &BTreeMap::new(),
+            &serde_json::json!({}),
+            &target,
             &mut SeededRandom::new(b"rbac"),
         )
-        .map_err(|e| failed(e.to_string()))?;
-    let manifests = manifest::parse(&rendered).map_err(|e| failed(e.to_string()))?;
+        .and_then(|r| r.manifests())
+        .map_err(typed)?;
     Ok(manifests
         .iter()
         .filter(|m| !m.is_hook())

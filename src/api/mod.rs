@@ -85,6 +85,19 @@ pub enum ManagementState {
     Removed,
 }
 
+impl ManagementState {
+    /// Every state, in the order the CRD lists them.
+    pub const ALL: [ManagementState; 2] = [ManagementState::Managed, ManagementState::Removed];
+
+    /// The serialised name, which the CRD's enum and the webhook's messages use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagementState::Managed => "Managed",
+            ManagementState::Removed => "Removed",
+        }
+    }
+}
+
 /// A condition in the Open Data Hub shape: Kubernetes' condition plus a severity.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -269,7 +282,7 @@ pub fn stanza_schema(component: &Component) -> Json {
         "properties": {
             "managementState": {
                 "type": "string",
-                "enum": ["Managed", "Removed"],
+                "enum": ManagementState::ALL.map(ManagementState::as_str),
                 "description": "Managed deploys the component; Removed (or nothing) removes it.",
             },
             "features": {

@@ -166,3 +166,21 @@ fn third_component_appears_in_the_crds() {
     );
     assert!(crds_yaml(&reg).unwrap().contains("kind: Workbench\n"));
 }
+
+/// The CRD's enum, the serde names and the stanza type agree; `""` is no state.
+#[test]
+fn management_state_is_defined_once() {
+    for state in ManagementState::ALL {
+        assert_eq!(serde_json::to_value(state).unwrap(), json!(state.as_str()));
+    }
+    let registry = repo_registry();
+    let component = registry.components.first().unwrap();
+    assert_eq!(
+        stanza_schema(component)["properties"]["managementState"]["enum"],
+        json!(["Managed", "Removed"])
+    );
+    let empty = serde_json::from_value::<ComponentStanza>(json!({"managementState": ""}));
+    assert!(empty.is_err());
+    let none = serde_json::from_value::<ComponentStanza>(json!({})).unwrap();
+    assert!(!none.is_managed());
+}

@@ -22,7 +22,7 @@ use super::status::{self, Outcome, Reason};
 use super::watches::{ObjectKey, Trigger};
 use super::{FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
 use crate::api::{ChartRef, ComponentStanza, ComponentStatus, InventoryEntry};
-use crate::registry::Component;
+use crate::registry::{Component, RenderTarget};
 use helm_render::engine::funcs::SeededRandom;
 use helm_render::render::{Release, Renderer};
 
@@ -309,25 +309,18 @@ impl ComponentController {
         stanza: &ComponentStanza,
     ) -> Result<Result<Plan, (Reason, String)>, ReconcileError> {
         let values = stanza.values.clone().unwrap_or(Json::Null);
-        let prepared =
-            match crate::registry::component_values(self.component(), &stanza.features, &values) {
-                Ok(p) => p,
-                Err(e) => return Ok(Err((Reason::ValuesInvalid, e.to_string()))),
-            };
-        let violations = helm_render::values::validate(&prepared);
-        if !violations.is_empty() {
-            return Ok(Err((
-                Reason::ValuesInvalid,
-                helm_render::values::schema_error_message(&violations),
-            )));
-        }
+        let prepared = match self.component().checked_values(&stanza.features, &values) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err((Reason::ValuesInvalid, e.to_string()))),
+        };
         let seed = self.shared.seeds.get(&self.component().name).await?;
         let mut refreshed = false;
         loop {
             let snapshot = self.shared.cluster.snapshot();
             let renderer = self.renderer.clone();
-            let chart = prepared.chart.clone();
-            let values = prepared.values.clone();
+            let shared = self.shared.clone();
+            let index = self.index;
+            let prepared = prepared.clone();
             let release = Release::install(
                 &self.component().name,
                 &self.shared.options.applications_namespace,
@@ -339,14 +332,16 @@ impl ComponentController {
             };
             let seed = seed.clone();
             let rendered = tokio::task::spawn_blocking(move || {
-                let mut random = SeededRandom::new(&seed);
-                renderer.render(
-                    &chart,
-                    &values,
-                    &release,
-                    &snapshot.capabilities,
-                    &lookup,
-                    &mut random,
+                let target = RenderTarget {
+                    renderer: &renderer,
+                    release: &release,
+                    capabilities: &snapshot.capabilities,
+                    lookup: &lookup,
+                };
+                shared.registry.components[index].render_checked(
+                    prepared,
+                    &target,
+                    &mut SeededRandom::new(&seed),
                 )
             })
             .await
@@ -366,8 +361,8 @@ impl ComponentController {
             };
             let snapshot = self.shared.cluster.snapshot();
             match plan::plan(
-                &prepared.chart,
-                &rendered,
+                &rendered.prepared.chart,
+                &rendered.rendered,
                 &instance,
                 &self.shared.options.applications_namespace,
                 snapshot.as_ref(),

@@ -5,6 +5,7 @@
 //! operator (FR-008); all problems are collected so that one run shows every broken file.
 
 pub mod descriptor;
+mod render;
 mod values;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use descriptor::{Descriptor, Feature, JsonType, Watch};
+pub use render::{ComponentRenderError, RenderTarget, RenderedComponent};
 pub use values::{StanzaError, component_values, overrides};
 
 use helm_render::chart::semver::{Constraint, Version};

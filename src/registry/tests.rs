@@ -565,3 +565,69 @@ fn duplicate_dependency_and_missing_umbrella() {
         "{errs:?}"
     );
 }
+
+fn offline_target<'a>(
+    renderer: &'a helm_render::render::Renderer,
+    release: &'a helm_render::render::Release,
+    capabilities: &'a std::sync::Arc<helm_render::render::Capabilities>,
+) -> RenderTarget<'a> {
+    RenderTarget {
+        renderer,
+        release,
+        capabilities,
+        lookup: &helm_render::engine::funcs::OfflineLookup,
+    }
+}
+
+#[test]
+fn component_render_success_invalid_values_and_bad_stanza() {
+    use helm_render::render::{KubeVersion, Release, Renderer, defaults};
+    let reg = load(&repo_charts()).unwrap();
+    let webapp = reg.get("webapp").unwrap();
+    let renderer = Renderer::new();
+    let release = Release::install("webapp", "ns");
+    let kube = KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION).unwrap();
+    let capabilities = std::sync::Arc::new(defaults::capabilities(kube, &[]));
+    let target = offline_target(&renderer, &release, &capabilities);
+    let mut random = helm_render::engine::funcs::SeededRandom::new(b"test");
+
+    let ok = webapp
+        .render(
+            &BTreeMap::new(),
+            &json!({"replicaCount": 3}),
+            &target,
+            &mut random,
+        )
+        .unwrap();
+    let manifests = ok.manifests().unwrap();
+    assert!(manifests.iter().any(|m| m.kind() == "Deployment"));
+
+    let invalid = webapp
+        .render(
+            &BTreeMap::new(),
+            &json!({"replicaCount": "x"}),
+            &target,
+            &mut random,
+        )
+        .unwrap_err();
+    let ComponentRenderError::Schema { violations, .. } = &invalid else {
+        panic!("expected a schema failure, got {invalid:?}");
+    };
+    assert!(!violations.is_empty());
+    assert!(invalid.to_string().contains("replicaCount"), "{invalid}");
+
+    let bad = webapp
+        .render(&BTreeMap::new(), &json!([1]), &target, &mut random)
+        .unwrap_err();
+    assert!(
+        matches!(
+            bad,
+            ComponentRenderError::Stanza(StanzaError::ValuesNotMap { .. })
+        ),
+        "{bad:?}"
+    );
+    assert_eq!(
+        bad.to_string(),
+        "spec.components.webapp.values: must be an object, not array"
+    );
+}

@@ -259,7 +259,7 @@ fn cached_verdicts_are_answered_only_once_computed() {
 #[test]
 fn a_removed_component_is_not_validated_but_warned_about() {
     let (_d, v) = validator(Checks::default());
-    for state in [json!("Removed"), json!(""), Json::Null] {
+    for state in [json!("Removed"), Json::Null] {
         let verdict = v.validate_dsc(&dsc(json!({
             "webapp": {"managementState": state, "values": {"replicaCount": "three"}},
         })));
@@ -332,6 +332,11 @@ fn objects_of_the_wrong_shape_are_refused() {
         (
             dsc(json!({"webapp": {"managementState": true}})),
             "spec.components.webapp.managementState: unsupported value true: must be Managed or Removed",
+        ),
+        // The CRD's enum refuses "", and so does the reconciler's stanza type.
+        (
+            dsc(json!({"webapp": {"managementState": ""}})),
+            "spec.components.webapp.managementState: unsupported value \"\": must be Managed or Removed",
         ),
     ];
     for (object, expected) in cases {

@@ -18,12 +18,17 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
 
+use serde::Deserialize as _;
+
 use super::review::Verdict;
-use crate::registry::{Component, Feature, JsonType, Registry, StanzaError, component_values};
+use crate::api::ManagementState;
+use crate::registry::{
+    Component, ComponentRenderError, Feature, JsonType, Registry, RenderTarget, StanzaError,
+};
 use helm_render::engine::funcs::{OfflineLookup, SeededRandom};
 use helm_render::manifest::{ManifestError, parse_template};
 use helm_render::render::{Capabilities, Release, Renderer};
-use helm_render::values::{Violation, validate};
+use helm_render::values::Violation;
 use helm_render::yaml::only_scalar_words_changed;
 
 /// Beyond this many cached outcomes the cache starts over; outcomes are small, and a DSC
@@ -348,13 +353,16 @@ impl Validator {
                     .push(format!("{prefix}.{key}: unknown field, ignored"));
             }
         }
-        let managed = match stanza.get("managementState") {
-            None | Some(Json::Null) => false,
-            Some(Json::String(s)) if s.is_empty() || s == "Removed" => false,
-            Some(Json::String(s)) if s == "Managed" => true,
-            Some(other) => {
+        // The reconciler's own type decides: `""` is refused, as the CRD's enum refuses it.
+        let state = stanza.get("managementState").unwrap_or(&Json::Null);
+        let managed = match Option::<ManagementState>::deserialize(state) {
+            Ok(state) => state == Some(ManagementState::Managed),
+            Err(_) => {
                 verdict.problems.push(format!(
-                    "{prefix}.managementState: unsupported value {other}: must be Managed or Removed"
+                    "{prefix}.managementState: unsupported value {state}: must be {}",
+                    ManagementState::ALL
+                        .map(ManagementState::as_str)
+                        .join(" or ")
                 ));
                 return verdict;
             }
@@ -457,28 +465,30 @@ impl Validator {
         capabilities: &Arc<Capabilities>,
     ) -> Verdict {
         let mut verdict = Verdict::default();
-        let prepared = match component_values(component, features, values) {
+        let values_warning = |w: &String| format!("{prefix}.values: {w}");
+        let prepared = match component.checked_values(features, values) {
             Ok(p) => p,
             Err(e) => {
-                verdict.problems.push(stanza_problem(prefix, &e));
+                verdict.problems.extend(match &e {
+                    ComponentRenderError::Stanza(e) => vec![stanza_problem(prefix, e)],
+                    ComponentRenderError::Schema {
+                        violations,
+                        warnings,
+                    } => {
+                        verdict.warnings.extend(warnings.iter().map(values_warning));
+                        violations
+                            .iter()
+                            .map(|v| violation_problem(component, prefix, features, values, v))
+                            .collect()
+                    }
+                    other => vec![format!("{prefix}.values: {other}")],
+                });
                 return verdict;
             }
         };
-        verdict.warnings.extend(
-            prepared
-                .warnings
-                .iter()
-                .map(|w| format!("{prefix}.values: {w}")),
-        );
-        let violations = validate(&prepared);
-        if !violations.is_empty() {
-            verdict.problems.extend(
-                violations
-                    .iter()
-                    .map(|v| violation_problem(component, prefix, features, values, v)),
-            );
-            return verdict;
-        }
+        verdict
+            .warnings
+            .extend(prepared.warnings.iter().map(values_warning));
         if !self.checks.dry_render {
             return verdict;
         }
@@ -486,18 +496,17 @@ impl Validator {
             return verdict;
         };
         let release = Release::install(&component.name, &self.namespace);
+        let target = RenderTarget {
+            renderer,
+            release: &release,
+            capabilities,
+            lookup: &OfflineLookup,
+        };
         // Seeded per component: generated secrets do not change the verdict, and equal input
         // renders equally, which the cache relies on.
         let mut random = SeededRandom::new(component.name.as_bytes());
-        let rendered = match renderer.render(
-            &prepared.chart,
-            &prepared.values,
-            &release,
-            capabilities,
-            &OfflineLookup,
-            &mut random,
-        ) {
-            Ok(rendered) => rendered,
+        let rendered = match component.render_checked(prepared, &target, &mut random) {
+            Ok(rendered) => rendered.rendered,
             Err(e) => {
                 verdict.problems.push(format!(
                     "{prefix}.values: chart {} refuses these values: {e}",
