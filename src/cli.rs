@@ -690,37 +690,24 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
     release.is_install = !args.is_upgrade;
     release.is_upgrade = args.is_upgrade;
     let mut random = OsRandom::new().context("seeding random functions from the OS")?;
-    let prepared = values::prepare(chart, user)?;
-    if !args.skip_schema_validation {
-        let violations = values::validate(&prepared);
-        if !violations.is_empty() {
-            bail!("{}", values::schema_error_message(&violations).trim_end());
-        }
-    }
-    let wanted = &prepared.chart.metadata.kube_version;
-    if cli_checks
-        && !wanted.is_empty()
-        && !chart::semver::is_compatible_range(wanted, &kube.version)
-    {
-        bail!(
-            "chart requires kubeVersion: {wanted} which is incompatible with Kubernetes {}\n\n\
-             Use --debug flag to render out invalid YAML",
-            kube.version
-        );
-    }
-    let rendered = Renderer::new()
-        .render(
-            &prepared.chart,
-            &prepared.values,
-            &release,
-            &capabilities,
-            &OfflineLookup,
-            &mut random,
-        )
-        .map_err(|e| match args.output {
-            Output::Yaml => anyhow::anyhow!("{e}\n\nUse --debug flag to render out invalid YAML"),
-            Output::Json => e.into(),
+    let target = render::Target {
+        release: &release,
+        capabilities: &capabilities,
+        lookup: &OfflineLookup,
+    };
+    let checks = render::TemplateChecks {
+        schema: !args.skip_schema_validation,
+        kube_version: cli_checks,
+    };
+    let templated = render::template(&Renderer::new(), &chart, user, &target, checks, &mut random)
+        .map_err(|e| match (&e, args.output) {
+            (
+                render::TemplateFailure::Render(_) | render::TemplateFailure::KubeVersion { .. },
+                Output::Yaml,
+            ) => anyhow::anyhow!("{e}\n\nUse --debug flag to render out invalid YAML"),
+            _ => e.into(),
         })?;
+    let rendered = templated.rendered;
     if let Output::Json = args.output {
         let rendered = if args.show_only.is_empty() {
             rendered
@@ -730,7 +717,7 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&rendered)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let crds = crd_files(&prepared.chart);
+    let crds = crd_files(&templated.chart);
     let options = template_output::Options {
         include_crds: args.include_crds,
         no_hooks: args.no_hooks,

@@ -88,6 +88,8 @@ pub enum TemplateFailure {
     /// Worded as Helm's render reports it (violations grouped under their chart's name).
     #[error("{}", values::schema_error_message(.0).trim_end())]
     Schema(Vec<Violation>),
+    #[error("chart requires kubeVersion: {wanted} which is incompatible with Kubernetes {kube}")]
+    KubeVersion { wanted: String, kube: String },
     #[error(transparent)]
     Render(#[from] RenderError),
 }
@@ -99,28 +101,66 @@ pub struct Target<'a> {
     pub lookup: &'a dyn Lookup,
 }
 
+/// What [`template`] checks besides the engine, as `helm template` has them.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateChecks {
+    /// `values.schema.json` of the chart and its subcharts (`--skip-schema-validation` off).
+    pub schema: bool,
+    /// The chart's `kubeVersion` range against the target cluster (Helm's install action
+    /// checks it; Helm's engine alone does not).
+    pub kube_version: bool,
+}
+
+/// A chart rendered by [`template`]: the chart tree as rendered (disabled subcharts removed,
+/// aliases applied), whose CRDs `helm template --include-crds` prints, and the templates.
+#[derive(Debug)]
+pub struct Templated {
+    pub chart: Chart,
+    pub rendered: Rendered,
+}
+
 /// Everything `helm template` does after loading the chart: dependency processing and
-/// coalescing with the user's values, schema validation, then the render.
+/// coalescing with the user's values, schema validation, the `kubeVersion` check, then the
+/// render. The one path from a chart and values to rendered templates for the CLI and the
+/// conformance test; the operator's registry adds its values precedence in front of it.
 pub fn template(
     renderer: &Renderer,
     chart: &Chart,
     user_values: Value,
     target: &Target<'_>,
+    checks: TemplateChecks,
     random: &mut dyn RandomSource,
-) -> Result<Rendered, TemplateFailure> {
+) -> Result<Templated, TemplateFailure> {
     let prepared = values::prepare(chart.clone(), user_values)?;
-    let violations = values::validate(&prepared);
-    if !violations.is_empty() {
-        return Err(TemplateFailure::Schema(violations));
+    if checks.schema {
+        let violations = values::validate(&prepared);
+        if !violations.is_empty() {
+            return Err(TemplateFailure::Schema(violations));
+        }
     }
-    Ok(renderer.render(
+    let wanted = &prepared.chart.metadata.kube_version;
+    let kube = target.capabilities.kube_version();
+    if checks.kube_version
+        && !wanted.is_empty()
+        && !crate::chart::semver::is_compatible_range(wanted, &kube.version)
+    {
+        return Err(TemplateFailure::KubeVersion {
+            wanted: wanted.clone(),
+            kube: kube.version.clone(),
+        });
+    }
+    let rendered = renderer.render(
         &prepared.chart,
         &prepared.values,
         target.release,
         target.capabilities,
         target.lookup,
         random,
-    )?)
+    )?;
+    Ok(Templated {
+        chart: prepared.chart,
+        rendered,
+    })
 }
 
 /// One template to execute, with the chart context it runs in.

@@ -280,6 +280,11 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// The cluster's Kubernetes version (`.Capabilities.KubeVersion`).
+    pub fn kube_version(&self) -> &KubeVersion {
+        &self.kube_version
+    }
+
     /// Whether `other` describes the same cluster: Kubernetes version and served APIs.
     pub fn same_cluster(&self, other: &Capabilities) -> bool {
         self.kube_version == other.kube_version && self.api_versions == other.api_versions

@@ -46,9 +46,14 @@ fn render(renderer: &Renderer, chart: &crate::chart::Chart) -> super::Rendered {
         chart,
         Value::map(Map::new()),
         &target,
+        super::TemplateChecks {
+            schema: true,
+            kube_version: true,
+        },
         &mut random,
     )
     .unwrap_or_else(|e| panic!("{e}"))
+    .rendered
 }
 
 fn assert_renders_like_helm(name: &str) {
@@ -118,4 +123,43 @@ fn name_templates_are_sprig_templates_without_data() {
         name(r#"{{ fail "no" }}"#),
         r#"error: template: name-template:1:3: executing "name-template" at <fail "no">: error calling fail: no"#
     );
+}
+
+/// `helm template` refuses a chart whose `kubeVersion` range excludes the target cluster
+/// before rendering; Helm's engine alone (`--output json`, conformance) does not check it.
+#[test]
+fn the_kube_version_range_is_checked_only_when_asked() {
+    let (mut chart, _) = fixture("files-bytes");
+    chart.metadata.kube_version = ">=99.0.0".to_string();
+    let release = Release::install("rel", "ns");
+    let kube = KubeVersion::parse("v1.30.2").unwrap_or_else(|| panic!("the version parses"));
+    let capabilities = Arc::new(defaults::capabilities(kube, &[]));
+    let target = Target {
+        release: &release,
+        capabilities: &capabilities,
+        lookup: &OfflineLookup,
+    };
+    let run = |kube_version: bool| {
+        let checks = super::TemplateChecks {
+            schema: true,
+            kube_version,
+        };
+        let mut random = SeededRandom::new(b"kube-version");
+        template(
+            &Renderer::new(),
+            &chart,
+            Value::map(Map::new()),
+            &target,
+            checks,
+            &mut random,
+        )
+    };
+    assert_eq!(
+        run(true).err().map(|e| e.to_string()),
+        Some(
+            "chart requires kubeVersion: >=99.0.0 which is incompatible with Kubernetes v1.30.2"
+                .to_string()
+        )
+    );
+    assert!(run(false).is_ok());
 }

@@ -183,7 +183,11 @@ pub fn render_case(
         capabilities: &capabilities,
         lookup: &OfflineLookup,
     };
-    render::template(renderer, chart, values, &target, random)
+    let checks = render::TemplateChecks {
+        schema: true,
+        kube_version: false,
+    };
+    render::template(renderer, chart, values, &target, checks, random).map(|t| t.rendered)
 }
 
 /// The first difference between Helm's rendering and ours, skipping masked lines, in the
