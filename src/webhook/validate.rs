@@ -26,10 +26,10 @@ use crate::registry::{
     Component, ComponentRenderError, Feature, JsonType, Registry, RenderTarget, StanzaError,
 };
 use helm_render::engine::funcs::{OfflineLookup, SeededRandom};
+use helm_render::manifest::only_scalar_words_changed;
 use helm_render::manifest::{ManifestError, parse_template};
 use helm_render::render::{Capabilities, Release, Renderer};
 use helm_render::values::Violation;
-use helm_render::yaml::only_scalar_words_changed;
 
 /// Beyond this many cached outcomes the cache starts over; outcomes are small, and a DSC
 /// rarely has more than a few dozen distinct versions alive at once.

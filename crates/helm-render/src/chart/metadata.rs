@@ -140,10 +140,10 @@ fn parse_dependency(v: &Value) -> Result<Dependency, String> {
                     Value::Map(iv) => {
                         let iv = iv.read();
                         import_values.push(ImportValue::Map {
-                            child: crate::engine::gofmt::format_value(
+                            child: crate::gofmt::format_value(
                                 iv.get("child").unwrap_or(&Value::Nil),
                             ),
-                            parent: crate::engine::gofmt::format_value(
+                            parent: crate::gofmt::format_value(
                                 iv.get("parent").unwrap_or(&Value::Nil),
                             ),
                         })

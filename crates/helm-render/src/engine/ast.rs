@@ -328,7 +328,7 @@ impl fmt::Display for Arg {
 
 impl fmt::Display for TemplateCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{{{template {}", super::gofmt::go_quote(&self.name))?;
+        write!(f, "{{{{template {}", crate::gofmt::go_quote(&self.name))?;
         if let Some(p) = &self.pipe {
             write!(f, " {p}")?;
         }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::gofmt::{go_type, sprint, sprintf};
+use crate::gofmt::{go_type, sprint, sprintf};
 use crate::value::Value;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -288,7 +288,7 @@ pub fn js(args: &[Value]) -> Value {
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u00{:02X}", c as u32)),
-            c if !c.is_ascii() && !super::gofmt::is_go_printable(c) => {
+            c if !c.is_ascii() && !crate::gofmt::is_go_printable(c) => {
                 out.push_str(&format!("\\u{:04X}", c as u32))
             }
             c => out.push(c),

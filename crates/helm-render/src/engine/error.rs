@@ -1,7 +1,7 @@
 //! Template errors, displayed exactly as Go's text/template words them, because Helm builds
 //! its own messages by splitting Go's text (`template: FILE:LINE:COL: executing ...`).
 
-use super::gofmt::go_quote;
+use crate::gofmt::go_quote;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {

@@ -14,11 +14,11 @@ use super::ast::{Builtin, Func, Number};
 use super::builtins;
 use super::error::{ExecError, TemplateError};
 use super::funcs::CallContext;
-use super::gofmt::{format_float_g, format_value, go_quote, go_type, sprint, sprintf, sprintln};
 use super::parse::{self, Resolver};
 use super::program::{
     Arg, ArgKind, Branch, Command, Node, Pipe, Program, Span, TemplateCall, Variable,
 };
+use crate::gofmt::{format_float_g, format_value, go_quote, go_type, sprint, sprintf, sprintln};
 use crate::value::{Map, MapRead, Value};
 
 /// Go's `maxExecDepth`: how deeply templates may invoke templates.

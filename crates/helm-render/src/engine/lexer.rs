@@ -83,9 +83,9 @@ impl std::fmt::Display for Item {
             _ => {
                 if self.val.chars().count() > 10 {
                     let head: String = self.val.chars().take(10).collect();
-                    write!(f, "{}...", super::gofmt::go_quote(&head))
+                    write!(f, "{}...", crate::gofmt::go_quote(&head))
                 } else {
-                    f.write_str(&super::gofmt::go_quote(&self.val))
+                    f.write_str(&crate::gofmt::go_quote(&self.val))
                 }
             }
         }
@@ -528,7 +528,7 @@ impl<'a> Lexer<'a> {
             let text = self.input[self.start..self.pos].to_string();
             return self.errorf(format!(
                 "bad number syntax: {}",
-                super::gofmt::go_quote(&text)
+                crate::gofmt::go_quote(&text)
             ));
         }
         if let Some('+' | '-') = self.peek() {
@@ -536,7 +536,7 @@ impl<'a> Lexer<'a> {
                 let text = self.input[self.start..self.pos].to_string();
                 return self.errorf(format!(
                     "bad number syntax: {}",
-                    super::gofmt::go_quote(&text)
+                    crate::gofmt::go_quote(&text)
                 ));
             }
             self.emit(ItemType::Complex);

@@ -9,7 +9,6 @@ mod builtins;
 mod error;
 mod exec;
 pub mod funcs;
-pub mod gofmt;
 mod lexer;
 mod parse;
 mod program;

@@ -170,7 +170,7 @@ impl Parser<'_> {
             } else if !tree.is_empty() {
                 return Err(self.errorf(format!(
                     "template: multiple definition of template {}",
-                    super::gofmt::go_quote(&tree.name)
+                    crate::gofmt::go_quote(&tree.name)
                 )));
             }
             return Ok(());
@@ -565,7 +565,7 @@ impl Parser<'_> {
             | Arg::Dot { .. } => {
                 return Err(self.errorf(format!(
                     "unexpected . after term {}",
-                    super::gofmt::go_quote(&node.to_string())
+                    crate::gofmt::go_quote(&node.to_string())
                 )));
             }
             other => Arg::Chain {
@@ -583,7 +583,7 @@ impl Parser<'_> {
                 let Some(func) = (self.resolve)(&tok.val) else {
                     return Err(self.errorf(format!(
                         "function {} not defined",
-                        super::gofmt::go_quote(&tok.val)
+                        crate::gofmt::go_quote(&tok.val)
                     )));
                 };
                 Arg::Identifier {
@@ -600,7 +600,7 @@ impl Parser<'_> {
                 if !self.vars.iter().any(|n| n == first) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
-                        super::gofmt::go_quote(first)
+                        crate::gofmt::go_quote(first)
                     )));
                 }
                 Arg::Variable(v)
@@ -846,11 +846,11 @@ fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
         return Ok(Number::Overflow);
     }
     let f = parse_go_float(text)
-        .ok_or_else(|| format!("illegal number syntax: {}", super::gofmt::go_quote(text)))?;
+        .ok_or_else(|| format!("illegal number syntax: {}", crate::gofmt::go_quote(text)))?;
     if !text.contains(['.', 'e', 'E', 'p', 'P']) {
         return Err(format!(
             "integer overflow: {}",
-            super::gofmt::go_quote(text)
+            crate::gofmt::go_quote(text)
         ));
     }
     Ok(Number::Float(f))

@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::ast::{self, Func, Number};
-use super::gofmt::go_quote;
 use super::parse::{RED_ZONE, STACK_SEGMENT};
+use crate::gofmt::go_quote;
 use crate::value::Value;
 
 /// A run of entries in one of a program's tables (or of bytes in its names).

@@ -9,7 +9,7 @@ use base64::Engine as _;
 
 use super::glob::GlobPattern;
 use crate::chart::{ChartFile, Metadata};
-use crate::engine::gofmt::format_value;
+use crate::gofmt::format_value;
 use crate::value::{Bytes, Map, Object, Value};
 
 /// `.Files`: the chart's non-template files, keyed by their path inside the chart. It shares
@@ -132,7 +132,7 @@ impl Object for Files {
     }
 
     fn display(&self) -> String {
-        crate::engine::gofmt::format_value(&self.elements())
+        crate::gofmt::format_value(&self.elements())
     }
 
     fn elements(&self) -> Value {

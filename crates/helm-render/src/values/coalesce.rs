@@ -6,7 +6,7 @@
 //! is `MergeValues`/`MergeTables`, which keeps nulls for a later coalesce.
 
 use crate::chart::Chart;
-use crate::engine::gofmt::format_value;
+use crate::gofmt::format_value;
 use crate::value::{Map, MapRef, Value, WeakMapRef};
 
 use super::ValuesError;

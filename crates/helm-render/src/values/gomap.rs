@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::engine::gofmt::format_value;
+use crate::gofmt::format_value;
 use crate::value::{Map, Value};
 
 use super::ValuesError;

@@ -235,7 +235,7 @@ fn json_type_name(v: &Json) -> &'static str {
 fn number(n: &serde_json::Number) -> String {
     let text = match n.as_i64() {
         Some(i) => i.to_string(),
-        None => crate::engine::gofmt::format_float_g(n.as_f64().unwrap_or(0.0)),
+        None => crate::gofmt::format_float_g(n.as_f64().unwrap_or(0.0)),
     };
     if let Some((mantissa, exp)) = text.split_once('e') {
         let sup: String = exp

@@ -59,8 +59,11 @@ fn fail<T>(msg: String) -> Result<T, Stop> {
     Err(Stop::Error(msg))
 }
 
-/// Go's dynamic type name as a failed interface conversion reports it.
-fn go_type(v: &Value) -> &'static str {
+/// The dynamic type a failed interface conversion in strvals reports. Not `%T` of a template
+/// value ([`crate::gofmt::go_type`]): strvals parses numbers as int64, and an absent value is
+/// a nil interface, so Helm's message says `int64` and `nil` where a template would say `int`
+/// and `<nil>`.
+fn conversion_type_name(v: &Value) -> &'static str {
     match v {
         Value::Nil => "nil",
         Value::Bool(_) => "bool",
@@ -76,7 +79,7 @@ fn go_type(v: &Value) -> &'static str {
 fn conversion_error(v: &Value, want: &str) -> Stop {
     Stop::Error(format!(
         "unable to parse key: interface conversion: interface {{}} is {}, not {want}",
-        go_type(v)
+        conversion_type_name(v)
     ))
 }
 

@@ -6,9 +6,9 @@
 use std::borrow::Cow;
 
 use super::YamlError;
-use super::floatfmt::format_json_float;
 use super::resolve::{Scalar, needs_quotes, resolve_plain};
-use crate::engine::gofmt::format_float_g;
+use crate::gofmt::format_float_g;
+use crate::gofmt::format_json_float;
 use crate::value::{MapRead, Value};
 
 const BEST_INDENT: i64 = 2;

@@ -2,7 +2,7 @@
 //! into `interface{}` (`fromJson`).
 
 use super::YamlError;
-use super::floatfmt::format_json_float;
+use crate::gofmt::format_json_float;
 use crate::value::Value;
 
 /// How the text is laid out and escaped.

@@ -2,7 +2,7 @@
 //! and syntax errors worded as encoding/json's scanner words them, since `fromJson` puts the
 //! message into its result where templates can print it.
 
-use crate::engine::gofmt::go_quote;
+use crate::gofmt::go_quote;
 use crate::value::{Map, Value};
 
 /// The decoded value and, separately, the first number too large for a float64: Go reports

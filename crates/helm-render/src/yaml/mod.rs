@@ -5,17 +5,14 @@
 //! float64. It writes `toYaml` as encoding/json output re-read and re-emitted by go-yaml v2.
 //! Matching both ends byte for byte is what makes rendered manifests identical to Helm's.
 
-mod edit;
 mod emit;
-mod floatfmt;
 mod json;
 mod json_decode;
 mod parse;
-mod resolve;
+pub(crate) mod resolve;
 mod toml;
 mod toml_decode;
 
-pub use edit::only_scalar_words_changed;
 pub(crate) use json_decode::decode_prefix as decode_json_prefix;
 pub use parse::MAX_DEPTH;
 
@@ -75,7 +72,7 @@ pub fn struct_string(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.to_string()),
         Value::Int(i) => Some(i.to_string()),
-        Value::Float(f) => Some(floatfmt::format_float_g32(*f as f32)),
+        Value::Float(f) => Some(crate::gofmt::format_float_g32(*f as f32)),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }

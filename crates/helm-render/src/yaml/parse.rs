@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
 use super::YamlError;
-use super::floatfmt::format_float_g32;
 use super::resolve::{CoreTag, Scalar, resolve_plain, resolve_tagged};
-use crate::engine::gofmt::go_quote;
+use crate::gofmt::format_float_g32;
+use crate::gofmt::go_quote;
 use crate::value::{Map, Value};
 
 /// Deepest nesting accepted. go-yaml stops at 10000, but values that deep would overflow the
@@ -349,7 +349,7 @@ fn go_syntax(v: &Value) -> String {
         Value::Nil => "<nil>".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Float(f) => crate::engine::gofmt::format_float_g(*f),
+        Value::Float(f) => crate::gofmt::format_float_g(*f),
         Value::String(s) => go_quote(s),
         Value::List(_) => "[]interface {}{...}".into(),
         Value::Map(_) | Value::Object(_) => "map[interface {}]interface {}{...}".into(),

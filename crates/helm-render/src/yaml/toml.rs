@@ -2,7 +2,7 @@
 //! of tables, each level indented by two spaces, floats always with a decimal point or
 //! exponent, null values left out.
 
-use crate::engine::gofmt::format_float_g;
+use crate::gofmt::format_float_g;
 use crate::value::{Map, Value};
 
 /// The encoded text, or the encoder's error message (Helm's `toToml` returns that message as

@@ -3,6 +3,7 @@
 //! "wrong type for value; expected string; got int"; these helpers reproduce that.
 
 use super::FuncError;
+use crate::gofmt::go_type;
 use crate::value::{MapRead, MapRef, Value};
 
 /// Fails unless exactly `want` arguments were given.
@@ -14,20 +15,6 @@ pub fn arity(name: &str, args: &[Value], want: usize) -> Result<(), FuncError> {
             "wrong number of args for {name}: want {want} got {}",
             args.len()
         )))
-    }
-}
-
-/// The Go type name of a value as reflection errors print it.
-pub fn go_type_name(v: &Value) -> String {
-    match v {
-        Value::Nil => "<nil>".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Int(_) => "int".into(),
-        Value::Float(_) => "float64".into(),
-        Value::String(_) => "string".into(),
-        Value::List(_) => "[]interface {}".into(),
-        Value::Map(_) => "map[string]interface {}".into(),
-        Value::Object(o) => o.type_name().to_string(),
     }
 }
 
@@ -62,7 +49,7 @@ fn wrong_type(expected: &str, got: Option<&Value>) -> FuncError {
         )),
         Some(other) => FuncError(format!(
             "wrong type for value; expected {expected}; got {}",
-            go_type_name(other)
+            go_type(other)
         )),
     }
 }

@@ -414,7 +414,7 @@ fn ip_bytes(v: &Value) -> Result<Vec<u8>, FuncError> {
     let Value::String(s) = v else {
         return Err(err(format!(
             "error parsing ip: {} is not a string",
-            crate::engine::gofmt::format_value(v)
+            crate::gofmt::format_value(v)
         )));
     };
     match s.parse::<IpAddr>() {
@@ -431,7 +431,7 @@ fn dns_name(v: &Value) -> Result<String, FuncError> {
         Value::String(s) => Ok(s.to_string()),
         other => Err(err(format!(
             "error processing alternate dns name: {} is not a string",
-            crate::engine::gofmt::format_value(other)
+            crate::gofmt::format_value(other)
         ))),
     }
 }
@@ -626,7 +626,7 @@ fn create_certificate(
             if !d.is_ascii() {
                 return Err(err(format!(
                     "error creating certificate: x509: {} cannot be encoded as an IA5String",
-                    crate::engine::gofmt::go_quote(d)
+                    crate::gofmt::go_quote(d)
                 )));
             }
             names.push(tlv(0x82, d.as_bytes()));
@@ -1054,7 +1054,7 @@ mod tests {
         let ca = call_seeded(b"p", "genCA", &[Value::str("a"), Value::Int(1)]).expect("CA");
         let c = cert_of(&ca);
         assert_eq!(
-            crate::engine::gofmt::format_value(&ca),
+            crate::gofmt::format_value(&ca),
             format!("{{{} {}}}", c.cert, c.key)
         );
         assert_eq!(ca.to_json()["Cert"], serde_json::Value::String(c.cert));

@@ -2,7 +2,7 @@
 //! does not convert becomes 0.
 
 use super::{CallContext, FuncResult, Function, arity, string_arg};
-use crate::engine::gofmt::format_value;
+use crate::gofmt::format_value;
 use crate::value::Value;
 
 pub fn get(name: &str) -> Option<Function> {

@@ -26,7 +26,7 @@ use chrono::{
 use chrono_tz::{OffsetName as _, Tz};
 
 use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
-use crate::engine::gofmt::go_quote;
+use crate::gofmt::go_quote;
 use crate::value::{Object, Value};
 
 pub fn get(name: &str) -> Option<Function> {
@@ -1325,7 +1325,7 @@ fn build(p: Parsed, value: &str) -> Result<Time, FuncError> {
 mod tests {
     use super::super::random::tests::call_seeded;
     use super::*;
-    use crate::engine::gofmt::format_value;
+    use crate::gofmt::format_value;
 
     fn call(name: &str, args: &[Value]) -> String {
         match call_seeded(b"t", name, args) {

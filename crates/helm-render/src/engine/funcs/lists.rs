@@ -268,7 +268,7 @@ fn until_step(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
 fn interface_conversion(v: &Value, want: &str) -> FuncError {
     let got = match v {
         Value::Nil => "nil".to_string(),
-        other => super::go_type_name(other),
+        other => crate::gofmt::go_type(other),
     };
     FuncError(format!(
         "interface conversion: interface {{}} is {got}, not {want}"

@@ -244,7 +244,7 @@ fn decimal_fold(first: &Value, rest: &[Value], op: Op) -> FuncResult {
         if !f.is_finite() {
             return Err(FuncError(format!(
                 "Cannot create a Decimal from {}",
-                crate::engine::gofmt::format_float_g(f)
+                crate::gofmt::format_float_g(f)
             )));
         }
     }
@@ -323,7 +323,7 @@ fn round(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
         Some(other) => {
             return Err(FuncError(format!(
                 "wrong type for value; expected float64; got {}",
-                super::go_type_name(other)
+                crate::gofmt::go_type(other)
             )));
         }
     };

@@ -5,7 +5,7 @@
 //! URLs, `./` before a colon in a relative path), so that subset of `net/url` is reproduced.
 
 use super::{CallContext, FuncError, FuncResult, Function, arity, string_arg};
-use crate::engine::gofmt::go_quote;
+use crate::gofmt::go_quote;
 use crate::value::{Map, Value};
 
 pub fn get(name: &str) -> Option<Function> {

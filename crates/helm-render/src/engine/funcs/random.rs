@@ -14,7 +14,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng as _, SeedableRng as _, TryCryptoRng, TryRng};
 use sha2::{Digest as _, Sha256};
 
-use super::{CallContext, FuncError, FuncResult, Function, RandomSource, arity, go_type_name};
+use super::{CallContext, FuncError, FuncResult, Function, RandomSource, arity};
+use crate::gofmt::go_type;
 use crate::value::Value;
 
 /// A ChaCha20 stream keyed by the SHA-256 of an arbitrary seed (e.g. a Secret's bytes), so
@@ -110,7 +111,7 @@ pub(super) fn int_arg(args: &[Value], index: usize) -> Result<i64, FuncError> {
 pub(super) fn wrong_type(expected: &str, got: Option<&Value>) -> FuncError {
     let got = match got {
         Some(Value::Nil) | None => "interface {}".to_string(),
-        Some(v) => go_type_name(v),
+        Some(v) => go_type(v),
     };
     FuncError(format!(
         "wrong type for value; expected {expected}; got {got}"

@@ -2,7 +2,8 @@
 //! from `int64` (`--set` values, `int64`, Sprig arithmetic); our single integer type reports
 //! `int`.
 
-use super::{CallContext, FuncResult, Function, arity, go_type_name, string_arg};
+use super::{CallContext, FuncResult, Function, arity, string_arg};
+use crate::gofmt::go_type;
 use crate::value::Value;
 
 pub fn get(name: &str) -> Option<Function> {
@@ -19,19 +20,19 @@ pub fn get(name: &str) -> Option<Function> {
 
 fn type_of(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("typeOf", args, 1)?;
-    Ok(Value::from(go_type_name(&args[0])))
+    Ok(Value::from(go_type(&args[0])))
 }
 
 fn type_is(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("typeIs", args, 2)?;
-    Ok(Value::Bool(string_arg(args, 0)? == go_type_name(&args[1])))
+    Ok(Value::Bool(string_arg(args, 0)? == go_type(&args[1])))
 }
 
 /// Also accepts a pointer to the named type.
 fn type_is_like(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("typeIsLike", args, 2)?;
     let target = string_arg(args, 0)?;
-    let actual = go_type_name(&args[1]);
+    let actual = go_type(&args[1]);
     Ok(Value::Bool(
         target == actual || actual.strip_prefix('*') == Some(target),
     ))

@@ -10,7 +10,7 @@
 //! `regexMatch` alone swallows the error and answers false.
 
 use super::{CallContext, FuncError, FuncResult, Function, arity, int_arg, string_arg};
-use crate::engine::gofmt::go_quote;
+use crate::gofmt::go_quote;
 use crate::value::Value;
 use regex::Regex;
 use std::collections::HashMap;

@@ -11,7 +11,8 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::{FuncError, FuncResult, Function, arity, go_type_name, string_arg};
+use super::{FuncError, FuncResult, Function, arity, string_arg};
+use crate::gofmt::go_type;
 use crate::value::{Object, Value};
 
 const MAX_VERSION_LEN: usize = 256;
@@ -117,7 +118,7 @@ fn parse_segment(s: &str) -> Result<u64, FuncError> {
     s.parse::<u64>().map_err(|_| {
         err(format!(
             "error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
-            crate::engine::gofmt::go_quote(s)
+            crate::gofmt::go_quote(s)
         ))
     })
 }
@@ -323,7 +324,7 @@ impl Object for Version {
             }
             [other] => Err(format!(
                 "wrong type for value; expected *semver.Version; got {}",
-                go_type_name(other)
+                go_type(other)
             )),
             _ => Err(format!(
                 "wrong number of args for {name}: want 1 got {}",
@@ -575,7 +576,7 @@ fn parse_group(g: &str) -> Result<Vec<Constraint>, FuncError> {
     let improper = || {
         err(format!(
             "improper constraint: {}",
-            crate::engine::gofmt::go_quote(g)
+            crate::gofmt::go_quote(g)
         ))
     };
     let mut s = skip_space(g);
@@ -828,9 +829,7 @@ mod tests {
             a.call("LessThan", &[Value::Object(b)]),
             Some(Ok(Value::Bool(true)))
         );
-        let inc = a
-            .field("IncMinor")
-            .map(|v| crate::engine::gofmt::format_value(&v));
+        let inc = a.field("IncMinor").map(|v| crate::gofmt::format_value(&v));
         assert_eq!(inc.as_deref(), Some("1.3.0"));
     }
 

@@ -7,7 +7,7 @@
 use super::lists::until_step_values;
 use super::{CallContext, FuncError, FuncResult, Function, arity, int_arg, string_arg};
 use crate::engine::error::marked_message;
-use crate::engine::gofmt::{format_value, go_quote};
+use crate::gofmt::{format_value, go_quote};
 use crate::value::{Map, Value};
 
 pub fn get(name: &str) -> Option<Function> {

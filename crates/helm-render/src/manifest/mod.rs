@@ -2,6 +2,10 @@
 //! Argo CD style render never applies (hooks, tests, NOTES.txt, partials, empty documents),
 //! and order the rest in Helm's install order.
 
+mod edit;
+
+pub use edit::only_scalar_words_changed;
+
 use crate::render::Rendered;
 use crate::value::Value;
 

@@ -1,14 +1,16 @@
-//! Telling, without parsing, that an edited YAML text reads as the text it was edited from.
+//! Telling, without parsing, that an edited template output still passes the manifest check
+//! ([`super::parse_template`]) that its original passed. It lives with the check it stands in
+//! for: besides YAML's structure it keeps the words that check reads, such as `kind`.
 //!
 //! Checking a large chart's rendered output with the full parser costs a quarter of an
 //! admission verdict, and a values edit usually changes a few words of that output: a label,
 //! an image tag, a count. When every changed word is a run of letters, digits, `.`, `_` or
 //! `-` inside a token that stays an ordinary scalar (not a key, anchor, alias, tag, indicator
 //! or escape sequence, and not a word YAML reads as null or as a number JSON cannot hold), the
-//! edited text has the same structure as the original, so a text that parsed still parses.
+//! edited text has the same structure as the original, so a text that passed still passes.
 //! Anything else answers `false`, and the caller parses.
 
-use super::resolve::{Scalar, resolve_plain};
+use crate::yaml::resolve::{Scalar, resolve_plain};
 
 /// Whether `edited` parses wherever `original` does: same lines, and each changed line
 /// changed only inside one scalar word as described in the module documentation. Equal runs
