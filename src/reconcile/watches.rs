@@ -87,6 +87,13 @@ impl Trigger {
             .any(|k| k.0 == group && k.1 == kind && !listed.contains(k))
     }
 
+    /// Whether the component wants any object of this group and kind.
+    fn wants_kind(&self, group: &str, kind: &str) -> bool {
+        lock(&self.desired)
+            .keys()
+            .any(|k| k.0 == group && k.1 == kind)
+    }
+
     /// Whether an event about `key` at `version` (None: deleted) is drift.
     fn is_drift(&self, key: &ObjectKey, version: Option<&str>) -> bool {
         match (lock(&self.desired).get(key), version) {
@@ -231,7 +238,14 @@ async fn watch_kind(
         let event = match event {
             Ok(event) => event,
             Err(e) => {
+                let mut components: Vec<&str> = triggers
+                    .iter()
+                    .filter(|(_, t)| t.wants_kind(&ar.group, &ar.kind))
+                    .map(|(c, _)| c.as_str())
+                    .collect();
+                components.sort_unstable();
                 tracing::warn!(
+                    components = ?components,
                     group = %ar.group,
                     version = %ar.version,
                     kind = %ar.kind,
@@ -347,6 +361,8 @@ mod tests {
             !t.misses_any("other.group", &kind, &HashSet::new()),
             "another kind's list says nothing about these"
         );
+        assert!(t.wants_kind(&group, &kind));
+        assert!(!t.wants_kind("other.group", &kind));
     }
 
     #[test]
