@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use dsc_helm::{api, reconcile, registry, webhook};
+use dsc_helm::{api, discovery, reconcile, registry, webhook};
 use helm_render::engine::funcs::{OfflineLookup, OsRandom};
 use helm_render::render::{self, KubeVersion, Release, Renderer, defaults};
 use helm_render::value::Value;
@@ -471,11 +471,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 None
             }
         };
-        // Dry renders see the live cluster's version and API discovery, as the reconciler's
-        // renders do; without the cluster, the CLI's defaults.
-        let discovered = match &client {
-            Some(c) => match reconcile::cluster::Cluster::discover(c.clone()).await {
-                Ok(cluster) => Some((c.clone(), cluster.snapshot().capabilities.clone())),
+        // Dry renders see the live cluster's version and API discovery through the cache the
+        // reconciler renders with; without the cluster, the CLI's defaults.
+        let cluster = match &client {
+            Some(c) => match discovery::Cluster::discover(c.clone()).await {
+                Ok(cluster) => Some(Arc::new(cluster)),
                 Err(e) => {
                     tracing::warn!(
                         error = %e,
@@ -487,8 +487,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             None => None,
         };
-        let capabilities = match &discovered {
-            Some((_, c)) => c.clone(),
+        let capabilities = match &cluster {
+            Some(c) => c.snapshot().capabilities.clone(),
             None => match KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION) {
                 Some(kube) => Arc::new(defaults::capabilities(kube, &[])),
                 None => bail!("invalid default Kubernetes version"),
@@ -535,12 +535,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             server.run(wait(webhook_stopped)).await?;
             Ok(())
         })];
-        // Dry renders follow CRDs as they come and go (only with a cluster that answered).
-        if let Some((follow_client, _)) = discovered {
+        // One CRD watch keeps the cache current for both the reconciler and the dry renders,
+        // which follow it as CRDs come and go (only with a cluster that answered).
+        if let Some(cluster) = cluster.clone() {
             let stopped = stopped.clone();
+            let snapshots = cluster.subscribe();
             tasks.push(Box::pin(async move {
                 tokio::select! {
-                    () = webhook::follow_cluster(follow_client, cluster_view) => {}
+                    () = discovery::follow(&cluster) => {}
+                    () = webhook::follow_cluster(snapshots, cluster_view) => {}
                     () = wait(stopped) => {}
                 }
                 Ok(())
@@ -568,8 +571,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             // The reconciler stops by being dropped: whatever it was applying is picked up
             // again by the next leader from the objects' state.
             tasks.push(Box::pin(async move {
+                // Without a cache that answered at startup, the reconciler retries discovery and
+                // keeps a cache of its own; the dry renders stay on the defaults.
+                let reconciler = async {
+                    match cluster {
+                        Some(cluster) => {
+                            reconcile::run_on(client, cluster, registry, options).await
+                        }
+                        None => reconcile::run(client, registry, options).await,
+                    }
+                };
                 tokio::select! {
-                    result = reconcile::run(client, registry, options) => result?,
+                    result = reconciler => result?,
                     () = wait(stopped) => {}
                 }
                 Ok(())

@@ -13,15 +13,17 @@ use kube::core::ApiResource;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::events::{Event as KubeEvent, EventType};
 use kube::runtime::watcher::{self, watcher};
+use serde::Deserialize as _;
 use serde_json::{Value as Json, json};
 use tracing::Instrument;
 
-use super::cluster::LiveLookup;
+use super::lookup::LiveLookup;
 use super::plan::{self, Instance, Plan, PlanError, Planned};
 use super::status::{self, Outcome, Reason};
 use super::watches::{ObjectKey, Trigger};
 use super::{FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
 use crate::api::{ChartRef, ComponentStanza, ComponentStatus, InventoryEntry};
+use crate::discovery::Snapshot;
 use crate::registry::{Component, RenderTarget};
 use helm_render::engine::funcs::SeededRandom;
 use helm_render::render::{Release, Renderer};
@@ -62,6 +64,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
         let trigger = trigger.clone();
         let shared = shared.clone();
         let name = component.singleton_name();
+        let kind = resource.kind.clone();
         super::AbortOnDrop(tokio::spawn(async move {
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
             let stream = watcher(api, config).default_backoff();
@@ -101,7 +104,18 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
                         shared.resources.put(&component, None);
                     }
                     Ok(watcher::Event::InitDone) => {}
-                    Err(_) => continue,
+                    Err(e) => {
+                        let e = ReconcileError::from(e);
+                        shared.options.metrics.error(&component, &e);
+                        tracing::warn!(
+                            component = %component,
+                            object = %name,
+                            kind = %kind,
+                            error = %e,
+                            "watching the component resource failed; retrying"
+                        );
+                        continue;
+                    }
                 }
                 if wake {
                     trigger.wake();
@@ -135,17 +149,23 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
             component = %controller.component().name,
             object = %controller.component().singleton_name(),
         );
+        let started = tokio::time::Instant::now();
         let result = controller.reconcile().instrument(span).await;
         let metrics = &controller.shared.options.metrics;
+        let component = &controller.component().name;
+        metrics.observe(component, started.elapsed());
         Metrics::add(&metrics.reconciles, 1);
         match result {
             Ok(()) => failures = 0,
             Err(e) => {
                 Metrics::add(&metrics.failures, 1);
+                metrics.error(component, &e);
                 failures = failures.saturating_add(1);
                 tracing::warn!(
-                    component = %controller.component().name,
+                    component = %component,
+                    object = %controller.component().singleton_name(),
                     error = %e,
+                    kind = e.metric_label(),
                     retry = failures,
                     "component reconcile failed"
                 );
@@ -166,11 +186,13 @@ fn reconcile_inputs(cr: &DynamicObject) -> Json {
     })
 }
 
-fn status_of(cr: &DynamicObject) -> ComponentStatus {
-    cr.data
-        .get("status")
-        .and_then(|s| serde_json::from_value(s.clone()).ok())
-        .unwrap_or_default()
+/// The resource's status; none yet is the empty one. A status that does not parse is an
+/// error, never an empty inventory: that would prune nothing and forget every object.
+fn status_of(cr: &DynamicObject) -> Result<ComponentStatus, serde_json::Error> {
+    match cr.data.get("status") {
+        None | Some(Json::Null) => Ok(ComponentStatus::default()),
+        Some(status) => ComponentStatus::deserialize(status),
+    }
 }
 
 fn has_finalizer(cr: &DynamicObject) -> bool {
@@ -195,7 +217,17 @@ impl ComponentController {
             self.forget();
             return Ok(());
         };
-        let current = status_of(&cr);
+        let current = match status_of(&cr) {
+            Ok(status) => status,
+            Err(source) => {
+                let e = ReconcileError::Status {
+                    object: self.name(),
+                    source,
+                };
+                self.event(&cr, &e.to_string()).await;
+                return Err(e);
+            }
+        };
         if cr.metadata.deletion_timestamp.is_some() {
             if has_finalizer(&cr) {
                 self.delete_all(&current.inventory).await?;
@@ -298,7 +330,10 @@ impl ComponentController {
             let next = self.status(&current, &outcome, generation, digest, recorded);
             self.write_status(&cr, &current, next).await?;
             self.event(&cr, &message).await;
-            Err(ReconcileError::Failed(message))
+            Err(ReconcileError::Component {
+                reason: Reason::ApplyFailed,
+                message,
+            })
         }
     }
 
@@ -344,8 +379,7 @@ impl ComponentController {
                     &mut SeededRandom::new(&seed),
                 )
             })
-            .await
-            .map_err(|e| ReconcileError::Task(e.to_string()))?;
+            .await?;
             let rendered = match rendered {
                 Ok(r) => r,
                 Err(e) => return Ok(Err((Reason::ChartRenderError, e.to_string()))),
@@ -454,11 +488,7 @@ impl ComponentController {
 
     /// Server-side apply of one object; returns the version drift watches compare with
     /// ([`super::watches::observed_version`]).
-    async fn apply_one(
-        &self,
-        object: &Planned,
-        snapshot: &super::cluster::Snapshot,
-    ) -> Result<String, String> {
+    async fn apply_one(&self, object: &Planned, snapshot: &Snapshot) -> Result<String, String> {
         let describe = |e: &dyn std::fmt::Display| {
             format!(
                 "{} {}: {e}",
@@ -638,10 +668,7 @@ impl ComponentController {
         );
         self.write_status(cr, current, next).await?;
         self.event(cr, &message).await;
-        Err(ReconcileError::Failed(format!(
-            "{}: {message}",
-            reason.as_str()
-        )))
+        Err(ReconcileError::Component { reason, message })
     }
 
     async fn event(&self, cr: &DynamicObject, message: &str) {
@@ -680,9 +707,16 @@ impl ComponentController {
                 }
             }
         }
+        // A snapshot published before the pending kinds were recorded was judged without
+        // them (see `watches::wake_when_served`): judge it here.
+        let served = |latest: &Snapshot| pending.iter().any(|(g, k)| latest.serves(g, k));
         self.shared
             .watches
-            .set_pending(&self.component().name, pending);
+            .set_pending(&self.component().name, pending.clone());
+        let latest = self.shared.cluster.snapshot();
+        if !Arc::ptr_eq(&latest, &snapshot) && served(&latest) {
+            self.trigger.wake();
+        }
         self.shared
             .watches
             .subscribe(&self.component().name, &rendered, &declared);
@@ -781,5 +815,37 @@ async fn wait_established(api: &Api<CustomResourceDefinition>, name: &str) -> Re
             ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(status: Option<Json>) -> DynamicObject {
+        let mut data = json!({"spec": {}});
+        if let Some(status) = status {
+            data["status"] = status;
+        }
+        DynamicObject {
+            types: None,
+            metadata: kube::api::ObjectMeta::default(),
+            data,
+        }
+    }
+
+    /// Only a missing status is empty; one that does not parse must not become an empty
+    /// inventory, which would prune nothing and forget every object.
+    #[test]
+    fn an_unparsable_status_is_an_error_not_an_empty_inventory() {
+        let empty = ComponentStatus::default();
+        assert_eq!(status_of(&resource(None)).ok(), Some(empty.clone()));
+        assert_eq!(status_of(&resource(Some(Json::Null))).ok(), Some(empty));
+        let entry = json!({"group": "", "version": "v1", "kind": "ConfigMap",
+                           "namespace": "ns", "name": "a"});
+        let listed = status_of(&resource(Some(json!({"inventory": [entry]}))));
+        assert_eq!(listed.map(|s| s.inventory.len()).ok(), Some(1));
+        assert!(status_of(&resource(Some(json!({"inventory": "not a list"})))).is_err());
+        assert!(status_of(&resource(Some(json!({"observedGeneration": "x"})))).is_err());
     }
 }

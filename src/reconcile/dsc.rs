@@ -11,6 +11,7 @@ use kube::runtime::watcher::{self, watcher};
 use serde_json::{Value as Json, json};
 use tracing::Instrument;
 
+use super::metrics::DSC_CONTROLLER;
 use super::status::{self, ComponentView};
 use super::{AbortOnDrop, FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
 use crate::api::{ChartRef, ComponentStanza, ComponentStatus, DataScienceCluster};
@@ -31,13 +32,22 @@ pub async fn run(shared: Arc<Shared>) {
             }
         }
         let span = tracing::info_span!("reconcile", dsc = tracing::field::Empty);
+        let started = tokio::time::Instant::now();
         let result = reconcile(&shared, &dscs).instrument(span).await;
-        Metrics::add(&shared.options.metrics.dsc_reconciles, 1);
+        let metrics = &shared.options.metrics;
+        metrics.observe(DSC_CONTROLLER, started.elapsed());
+        Metrics::add(&metrics.dsc_reconciles, 1);
         match result {
             Ok(()) => failures = 0,
             Err(e) => {
+                metrics.error(DSC_CONTROLLER, &e);
                 failures = failures.saturating_add(1);
-                tracing::warn!(error = %e, retry = failures, "DataScienceCluster reconcile failed");
+                tracing::warn!(
+                    error = %e,
+                    kind = e.metric_label(),
+                    retry = failures,
+                    "DataScienceCluster reconcile failed"
+                );
             }
         }
     }
@@ -47,7 +57,16 @@ fn spawn_watch(api: Api<DataScienceCluster>, shared: Arc<Shared>) -> AbortOnDrop
     AbortOnDrop(tokio::spawn(async move {
         let stream = watcher(api, watcher::Config::default()).default_backoff();
         futures::pin_mut!(stream);
-        while stream.next().await.is_some() {
+        while let Some(event) = stream.next().await {
+            if let Err(e) = event {
+                let e = ReconcileError::from(e);
+                shared.options.metrics.error(DSC_CONTROLLER, &e);
+                tracing::warn!(
+                    kind = "DataScienceCluster",
+                    error = %e,
+                    "watching DataScienceClusters failed; retrying"
+                );
+            }
             shared.dsc_wake.notify_one();
         }
     }))
@@ -71,7 +90,7 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
     let mut views = Vec::new();
     // One component's API error must not keep the others from being synced (FR-003): it is
     // reported in its <Kind>Ready condition and retried with backoff.
-    let mut errors = Vec::new();
+    let mut errors: Vec<(String, ReconcileError)> = Vec::new();
     for component in &shared.registry.components {
         let stanza = dsc
             .as_ref()
@@ -96,14 +115,14 @@ async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<()
                         ..Default::default()
                     }),
                 });
-                errors.push(message);
+                errors.push((component.name.clone(), e));
             }
         }
     }
     let result = if errors.is_empty() {
         Ok(())
     } else {
-        Err(ReconcileError::Failed(errors.join("; ")))
+        Err(ReconcileError::Components(errors))
     };
     let Some(dsc) = dsc else {
         return result;
@@ -151,11 +170,11 @@ async fn sync_component(
         Some(known) => known,
         None => api.get_opt(&name).await?,
     };
-    let managed = stanza.is_managed() && dsc.is_some();
+    let managing = dsc.filter(|_| stanza.is_managed());
+    let managed = managing.is_some();
     let mut exists = existing.is_some();
     let mut ready = None;
-    if managed {
-        let dsc = dsc.ok_or_else(|| ReconcileError::Failed("no DataScienceCluster".into()))?;
+    if let Some(dsc) = managing {
         let owner = json!({
             "apiVersion": format!("{}/{}", crate::api::DSC_GROUP, crate::api::DSC_VERSION),
             "kind": "DataScienceCluster",

@@ -5,10 +5,11 @@
 //! Pure rules live in [`plan`] (what gets applied) and [`status`] (what users read); the rest
 //! is a thin runtime around the kube client.
 
-pub mod cluster;
 pub mod component;
 pub mod dsc;
 pub mod leader;
+pub mod lookup;
+pub mod metrics;
 pub mod plan;
 pub mod seed;
 pub mod status;
@@ -16,13 +17,17 @@ pub mod watches;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kube::runtime::events::{Recorder, Reporter};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::discovery::{self, Cluster, DiscoveryError};
 use crate::registry::Registry;
+use crate::sync::lock;
+use status::Reason;
+
+pub use metrics::Metrics;
 
 /// The field manager of every write; `kubectl get --show-managed-fields` names us by it.
 pub const FIELD_MANAGER: &str = "dsc-helm";
@@ -41,71 +46,6 @@ pub struct Options {
     pub metrics: Arc<Metrics>,
 }
 
-/// Monotonic counters of what the reconciler did.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Component reconciles finished, successful or not.
-    pub reconciles: AtomicU64,
-    /// Component reconciles that found nothing to do and wrote nothing.
-    pub unchanged: AtomicU64,
-    /// Component reconciles that failed (and were retried with backoff).
-    pub failures: AtomicU64,
-    /// Objects server-side-applied.
-    pub objects_applied: AtomicU64,
-    /// DataScienceCluster reconciles finished.
-    pub dsc_reconciles: AtomicU64,
-}
-
-impl Metrics {
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::SeqCst)
-    }
-
-    /// The counters in Prometheus' text exposition format, served on the webhook's /metrics.
-    pub fn render(&self) -> String {
-        let counters = [
-            (
-                "reconciles_total",
-                "Component reconciles finished, successful or not.",
-                &self.reconciles,
-            ),
-            (
-                "reconciles_unchanged_total",
-                "Component reconciles that found nothing to do and wrote nothing.",
-                &self.unchanged,
-            ),
-            (
-                "reconcile_failures_total",
-                "Component reconciles that failed and were retried with backoff.",
-                &self.failures,
-            ),
-            (
-                "objects_applied_total",
-                "Objects server-side-applied.",
-                &self.objects_applied,
-            ),
-            (
-                "dsc_reconciles_total",
-                "DataScienceCluster reconciles finished.",
-                &self.dsc_reconciles,
-            ),
-        ];
-        let mut out = String::new();
-        for (name, help, counter) in counters {
-            let name = format!("dsc_helm_{name}");
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                Metrics::get(counter)
-            ));
-        }
-        out
-    }
-
-    fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::SeqCst);
-    }
-}
-
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -122,16 +62,68 @@ impl Default for Options {
 pub enum ReconcileError {
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+    #[error("watch: {0}")]
+    Watch(#[from] kube::runtime::watcher::Error),
     #[error("discovery: {0}")]
-    Discovery(String),
+    Discovery(#[from] DiscoveryError),
     #[error("render seed: {0}")]
-    Seed(String),
+    Seed(#[from] getrandom::Error),
+    #[error(
+        "render seed: secret {} kept changing while adding the seed of {component}",
+        seed::SECRET_NAME
+    )]
+    SeedContended { component: String },
     #[error("encoding: {0}")]
     Json(#[from] serde_json::Error),
+    /// The inventory is unknown, so nothing may be pruned or removed until the status reads.
+    #[error("the status of {object} is unreadable; nothing is pruned until it is fixed: {source}")]
+    Status {
+        object: String,
+        source: serde_json::Error,
+    },
     #[error("task: {0}")]
-    Task(String),
-    #[error("{0}")]
-    Failed(String),
+    Task(#[from] tokio::task::JoinError),
+    #[error("a controller stopped")]
+    Stopped,
+    /// The component's own failure, as its status reports it.
+    #[error("{}: {message}", reason.as_str())]
+    Component { reason: Reason, message: String },
+    /// The DSC controller's failures, by component.
+    #[error("{}", components_message(.0))]
+    Components(Vec<(String, ReconcileError)>),
+}
+
+fn components_message(errors: &[(String, ReconcileError)]) -> String {
+    errors
+        .iter()
+        .map(|(component, e)| format!("{component}: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ReconcileError {
+    /// The error's kind as the `kind` label of `dsc_helm_reconcile_errors_total`: a fixed
+    /// set, so that the metric's label set stays bounded.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            ReconcileError::Kube(_) => "kube",
+            ReconcileError::Watch(_) => "watch",
+            ReconcileError::Discovery(_) => "discovery",
+            ReconcileError::Seed(_) => "seed",
+            ReconcileError::SeedContended { .. } => "seed_contended",
+            ReconcileError::Json(_) => "json",
+            ReconcileError::Status { .. } => "status_unreadable",
+            ReconcileError::Task(_) => "task",
+            ReconcileError::Stopped => "stopped",
+            ReconcileError::Component { reason, .. } => match reason {
+                Reason::ValuesInvalid => "values_invalid",
+                Reason::ChartRenderError => "chart_render_error",
+                Reason::ApplyFailed => "apply_failed",
+                Reason::ResourcesApplied | Reason::Removed => "component",
+            },
+            ReconcileError::Components(_) => "components",
+        }
+    }
 }
 
 /// What every controller shares.
@@ -139,7 +131,7 @@ pub struct Shared {
     pub client: kube::Client,
     pub registry: Arc<Registry>,
     pub options: Options,
-    pub cluster: cluster::Cluster,
+    pub cluster: Arc<Cluster>,
     pub seeds: seed::Seeds,
     pub watches: watches::Watches,
     pub recorder: Recorder,
@@ -158,19 +150,11 @@ pub struct ResourceCache(std::sync::Mutex<HashMap<String, Option<kube::api::Dyna
 
 impl ResourceCache {
     pub fn put(&self, component: &str, resource: Option<kube::api::DynamicObject>) {
-        let mut map = match self.0.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        map.insert(component.to_string(), resource);
+        lock(&self.0).insert(component.to_string(), resource);
     }
 
     pub fn get(&self, component: &str) -> Option<Option<kube::api::DynamicObject>> {
-        let map = match self.0.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        map.get(component).cloned()
+        lock(&self.0).get(component).cloned()
     }
 }
 
@@ -195,9 +179,36 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Runs the reconciler until an unrecoverable error; dropping the future stops every task.
+/// Runs the reconciler until an unrecoverable error, with a discovery cache of its own that it
+/// keeps current; dropping the future stops every task. A process that also serves the webhook
+/// shares one cache between both instead ([`run_on`]).
 pub async fn run(
     client: kube::Client,
+    registry: Arc<Registry>,
+    options: Options,
+) -> Result<(), ReconcileError> {
+    let mut failures = 0;
+    let cluster = loop {
+        match Cluster::discover(client.clone()).await {
+            Ok(c) => break Arc::new(c),
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(error = %e, retry = failures, "discovery failed");
+                tokio::time::sleep(backoff(failures)).await;
+            }
+        }
+    };
+    tokio::select! {
+        () = discovery::follow(&cluster) => Err(ReconcileError::Stopped),
+        result = run_on(client, cluster.clone(), registry, options) => result,
+    }
+}
+
+/// Runs the reconciler on a discovery cache that the caller keeps current
+/// ([`discovery::follow`]); dropping the future stops every task.
+pub async fn run_on(
+    client: kube::Client,
+    cluster: Arc<Cluster>,
     registry: Arc<Registry>,
     options: Options,
 ) -> Result<(), ReconcileError> {
@@ -208,15 +219,29 @@ pub async fn run(
         tokio::time::sleep(backoff(failures)).await;
     }
     if !options.leader_election {
-        return run_controllers(client, registry, options).await;
+        return run_controllers(client, cluster, registry, options).await;
     }
     let elector = leader::Elector::new(
         client.clone(),
         &options.operator_namespace,
         &options.identity,
     );
+    let lease = |e: &ReconcileError, doing: &str| {
+        tracing::warn!(
+            lease = leader::LEASE_NAME,
+            namespace = %options.operator_namespace,
+            identity = %options.identity,
+            error = %e,
+            "{doing} the leader lease failed"
+        );
+    };
     loop {
-        while !elector.try_acquire().await.unwrap_or(false) {
+        loop {
+            match elector.try_acquire().await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => lease(&e, "taking"),
+            }
             tokio::time::sleep(leader::RENEW_EVERY).await;
         }
         tracing::info!(identity = %options.identity, "leader lease acquired; reconciling");
@@ -227,16 +252,18 @@ pub async fn run(
                 match elector.try_acquire().await {
                     Ok(true) => last = tokio::time::Instant::now(),
                     Ok(false) => return,
-                    // Stop leading before the lease could expire and another replica start.
-                    Err(_) if last.elapsed() + leader::RENEW_EVERY >= leader::LEASE_DURATION => {
-                        return;
+                    Err(e) => {
+                        lease(&e, "renewing");
+                        // Stop leading before the lease could expire and another replica start.
+                        if last.elapsed() + leader::RENEW_EVERY >= leader::LEASE_DURATION {
+                            return;
+                        }
                     }
-                    Err(_) => {}
                 }
             }
         };
         tokio::select! {
-            result = run_controllers(client.clone(), registry.clone(), options.clone()) => return result,
+            result = run_controllers(client.clone(), cluster.clone(), registry.clone(), options.clone()) => return result,
             _ = renew => tracing::warn!("lost the leader lease; standing by"),
         }
     }
@@ -244,20 +271,10 @@ pub async fn run(
 
 async fn run_controllers(
     client: kube::Client,
+    cluster: Arc<Cluster>,
     registry: Arc<Registry>,
     options: Options,
 ) -> Result<(), ReconcileError> {
-    let mut failures = 0;
-    let cluster = loop {
-        match cluster::Cluster::discover(client.clone()).await {
-            Ok(c) => break c,
-            Err(e) => {
-                failures += 1;
-                tracing::warn!(error = %e, retry = failures, "discovery failed");
-                tokio::time::sleep(backoff(failures)).await;
-            }
-        }
-    };
     let triggers: Arc<HashMap<String, Arc<watches::Trigger>>> = Arc::new(
         registry
             .components
@@ -282,14 +299,14 @@ async fn run_controllers(
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(dsc::run(shared.clone()));
-    tasks.spawn(watches::watch_crds(shared.clone()));
+    tasks.spawn(watches::wake_when_served(shared.clone()));
     for (index, c) in registry.components.iter().enumerate() {
         let trigger = triggers.get(&c.name).cloned().unwrap_or_default();
         tasks.spawn(component::run(shared.clone(), index, trigger));
     }
     match tasks.join_next().await {
-        Some(Err(e)) => Err(ReconcileError::Task(e.to_string())),
-        _ => Err(ReconcileError::Task("a controller stopped".to_string())),
+        Some(Err(e)) => Err(e.into()),
+        _ => Err(ReconcileError::Stopped),
     }
 }
 
@@ -308,8 +325,58 @@ mod tests {
 
     #[test]
     fn lookup_results_keep_integers_as_helm_does() {
-        let v = cluster::unstructured(&serde_json::json!({"a": 1, "b": 1.5, "c": [2]}));
+        let v = lookup::unstructured(&serde_json::json!({"a": 1, "b": 1.5, "c": [2]}));
         assert_eq!(v.get("a"), Some(helm_render::value::Value::Int(1)));
         assert_eq!(v.get("b"), Some(helm_render::value::Value::Float(1.5)));
+    }
+
+    /// Each failure names its kind, and component failures their reason, so that the error
+    /// metric tells a values problem from an API outage.
+    #[test]
+    fn errors_are_labelled_by_kind() {
+        let component = |reason| ReconcileError::Component {
+            reason,
+            message: "m".into(),
+        };
+        let json = serde_json::from_str::<i64>("x").expect_err("not JSON");
+        let cases = [
+            (component(Reason::ValuesInvalid), "values_invalid"),
+            (component(Reason::ChartRenderError), "chart_render_error"),
+            (component(Reason::ApplyFailed), "apply_failed"),
+            (
+                ReconcileError::Status {
+                    object: "default-a".into(),
+                    source: json,
+                },
+                "status_unreadable",
+            ),
+            (ReconcileError::Stopped, "stopped"),
+            (
+                ReconcileError::Discovery(DiscoveryError::Version("x".into())),
+                "discovery",
+            ),
+            (
+                ReconcileError::Components(vec![("a".into(), ReconcileError::Stopped)]),
+                "components",
+            ),
+        ];
+        for (error, label) in cases {
+            assert_eq!(error.metric_label(), label, "{error}");
+        }
+    }
+
+    #[test]
+    fn the_dsc_controllers_failures_name_each_component() {
+        let e = ReconcileError::Components(vec![
+            ("a".into(), ReconcileError::Stopped),
+            (
+                "b".into(),
+                ReconcileError::Component {
+                    reason: Reason::ApplyFailed,
+                    message: "m".into(),
+                },
+            ),
+        ]);
+        assert_eq!(e.to_string(), "a: a controller stopped; b: ApplyFailed: m");
     }
 }

@@ -48,6 +48,12 @@ pub trait Scopes {
     fn namespaced(&self, api_version: &str, kind: &str) -> Option<bool>;
 }
 
+impl Scopes for crate::discovery::Snapshot {
+    fn namespaced(&self, api_version: &str, kind: &str) -> Option<bool> {
+        self.resolve(api_version, kind).map(|(_, n)| n)
+    }
+}
+
 /// One object ready for server-side apply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
@@ -83,10 +89,7 @@ impl Planned {
     }
 }
 
-/// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
-pub fn split_api_version(api_version: &str) -> (&str, &str) {
-    api_version.split_once('/').unwrap_or(("", api_version))
-}
+pub use crate::discovery::split_api_version;
 
 /// Everything one reconcile applies, in apply order.
 #[derive(Debug, Clone, PartialEq)]

@@ -46,7 +46,7 @@ impl Seeds {
                 return Ok(seed.0.clone());
             }
             let mut fresh = vec![0u8; 32];
-            getrandom::fill(&mut fresh).map_err(|e| ReconcileError::Seed(e.to_string()))?;
+            getrandom::fill(&mut fresh)?;
             let written = match secret {
                 None => {
                     let s = Secret {
@@ -86,8 +86,8 @@ impl Seeds {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ReconcileError::Seed(format!(
-            "secret {SECRET_NAME} kept changing while adding the seed of {component}"
-        )))
+        Err(ReconcileError::SeedContended {
+            component: component.to_string(),
+        })
     }
 }

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
@@ -23,6 +22,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::plan::PART_OF;
+use crate::discovery::Snapshot;
+use crate::sync::lock;
 
 /// The version of an object that drift is judged by. Kinds with a generation (Deployments,
 /// StatefulSets, custom resources, CRDs) bump it on every spec change but not when their
@@ -69,10 +70,7 @@ impl Trigger {
     }
 
     pub fn set_desired(&self, desired: HashMap<ObjectKey, String>) {
-        match self.desired.lock() {
-            Ok(mut d) => *d = desired,
-            Err(poisoned) => *poisoned.into_inner() = desired,
-        }
+        *lock(&self.desired) = desired;
     }
 
     /// Records one applied object at once, so that the echo of our own write (which may
@@ -89,13 +87,16 @@ impl Trigger {
             .any(|k| k.0 == group && k.1 == kind && !listed.contains(k))
     }
 
+    /// Whether the component wants any object of this group and kind.
+    fn wants_kind(&self, group: &str, kind: &str) -> bool {
+        lock(&self.desired)
+            .keys()
+            .any(|k| k.0 == group && k.1 == kind)
+    }
+
     /// Whether an event about `key` at `version` (None: deleted) is drift.
     fn is_drift(&self, key: &ObjectKey, version: Option<&str>) -> bool {
-        let desired = match self.desired.lock() {
-            Ok(d) => d,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        match (desired.get(key), version) {
+        match (lock(&self.desired).get(key), version) {
             (None, _) => false,
             (Some(_), None) => true,
             (Some(ours), Some(seen)) => ours != seen,
@@ -117,7 +118,7 @@ pub struct Watches {
     triggers: Arc<HashMap<String, Arc<Trigger>>>,
     kinds: Mutex<HashMap<(String, String, String), KindWatch>>,
     /// Declared kinds the cluster does not serve yet, by component: (group, kind). They are
-    /// watched once their CRD is Established (FR-002), see [`watch_crds`].
+    /// watched once discovery serves them (FR-002), see [`wake_when_served`].
     pending: Mutex<HashMap<String, BTreeSet<(String, String)>>>,
 }
 
@@ -140,22 +141,28 @@ impl Watches {
         }
     }
 
-    /// Components waiting for `kind` of `group`.
-    fn waiting_for(&self, group: &str, kind: &str) -> Vec<String> {
+    /// Components waiting for a kind that `snapshot` serves.
+    fn waiting_for(&self, snapshot: &Snapshot) -> Vec<String> {
         lock(&self.pending)
             .iter()
-            .filter(|(_, kinds)| kinds.contains(&(group.to_string(), kind.to_string())))
+            .filter(|(_, kinds)| kinds.iter().any(|(g, k)| snapshot.serves(g, k)))
             .map(|(c, _)| c.clone())
             .collect()
+    }
+
+    /// Wakes the components waiting for a kind that `snapshot` serves.
+    pub fn wake_served(&self, snapshot: &Snapshot) {
+        for component in self.waiting_for(snapshot) {
+            if let Some(t) = self.triggers.get(&component) {
+                t.wake();
+            }
+        }
     }
 
     /// Makes the watched kinds of `component` exactly `rendered` plus `declared`; starts what
     /// is new, stops what nobody needs any more.
     pub fn subscribe(&self, component: &str, rendered: &[ApiResource], declared: &[ApiResource]) {
-        let mut kinds = match self.kinds.lock() {
-            Ok(k) => k,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut kinds = lock(&self.kinds);
         let key = |ar: &ApiResource| (ar.group.clone(), ar.version.clone(), ar.kind.clone());
         let wanted: HashMap<_, _> = rendered
             .iter()
@@ -200,11 +207,7 @@ impl Watches {
 
     /// Kinds currently watched, for tests and metrics.
     pub fn watched(&self) -> Vec<(String, String, String)> {
-        let kinds = match self.kinds.lock() {
-            Ok(k) => k,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let mut out: Vec<_> = kinds.keys().cloned().collect();
+        let mut out: Vec<_> = lock(&self.kinds).keys().cloned().collect();
         out.sort();
         out
     }
@@ -212,11 +215,7 @@ impl Watches {
 
 impl Drop for Watches {
     fn drop(&mut self) {
-        let kinds = match self.kinds.lock() {
-            Ok(k) => k,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        for w in kinds.values() {
+        for w in lock(&self.kinds).values() {
             w.task.abort();
         }
     }
@@ -236,7 +235,26 @@ async fn watch_kind(
     // and an object deleted meanwhile is simply absent from the list, with no Delete event.
     let mut listed: Option<HashSet<ObjectKey>> = None;
     while let Some(event) = stream.next().await {
-        let Ok(event) = event else { continue };
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                let mut components: Vec<&str> = triggers
+                    .iter()
+                    .filter(|(_, t)| t.wants_kind(&ar.group, &ar.kind))
+                    .map(|(c, _)| c.as_str())
+                    .collect();
+                components.sort_unstable();
+                tracing::warn!(
+                    components = ?components,
+                    group = %ar.group,
+                    version = %ar.version,
+                    kind = %ar.kind,
+                    error = %e,
+                    "drift watch failed; retrying"
+                );
+                continue;
+            }
+        };
         let (meta, deleted) = match &event {
             Event::Apply(m) | Event::InitApply(m) => (m, false),
             Event::Delete(m) => (m, true),
@@ -289,62 +307,20 @@ async fn watch_kind(
     }
 }
 
-/// A poisoned lock only means another task panicked mid-update of plain data; keep going.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-/// Watches CRDs so that a declared kind whose CRD appears later gets its watch: when such a
-/// CRD is Established, discovery is refreshed and the waiting components re-queued (their
-/// reconcile subscribes the now-served kind).
-pub async fn watch_crds(shared: Arc<super::Shared>) {
-    let api: Api<CustomResourceDefinition> = Api::all(shared.client.clone());
-    let stream = watcher(api, watcher::Config::default()).default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        let Ok(Event::Apply(crd) | Event::InitApply(crd)) = event else {
-            continue;
-        };
-        if !crate::api::is_established(&crd) {
-            continue;
-        }
-        let waiting = shared
-            .watches
-            .waiting_for(&crd.spec.group, &crd.spec.names.kind);
-        if waiting.is_empty() {
-            continue;
-        }
-        let (group, kind) = (crd.spec.group.clone(), crd.spec.names.kind.clone());
-        if !discover_established(&shared, &group, &kind).await {
-            tracing::warn!(crd = ?crd.metadata.name, "an Established CRD never appeared in discovery");
-            continue;
-        }
-        for component in waiting {
-            if let Some(t) = shared.watches.triggers.get(&component) {
-                t.wake();
-            }
+/// Re-queues the components waiting for a declared kind (see [`Watches::set_pending`]) once
+/// discovery serves it: their reconcile then subscribes the kind. The discovery cache's CRD
+/// watch makes sure a new CRD is discovered soon after it is Established.
+pub async fn wake_when_served(shared: Arc<super::Shared>) {
+    let mut snapshots = shared.cluster.subscribe();
+    loop {
+        let snapshot = snapshots.borrow_and_update().clone();
+        shared.watches.wake_served(&snapshot);
+        if snapshots.changed().await.is_err() {
+            // The cache outlives this task (it is in `shared`); should it not, nothing new
+            // will ever be served.
+            std::future::pending::<()>().await;
         }
     }
-}
-
-/// Refreshes discovery until it serves `kind` of `group`. The API server publishes a new
-/// CRD's group in discovery a moment after the CRD reports Established, so a single refresh
-/// can miss it, and no further CRD event would come to try again.
-async fn discover_established(shared: &super::Shared, group: &str, kind: &str) -> bool {
-    let mut pause = std::time::Duration::from_millis(100);
-    for _ in 0..12 {
-        match shared.cluster.refresh().await {
-            Ok(snapshot) if snapshot.serves(group, kind) => return true,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(group, kind, error = %e, "discovery after a new CRD failed"),
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_secs(5));
-    }
-    false
 }
 
 #[cfg(test)]
@@ -385,6 +361,8 @@ mod tests {
             !t.misses_any("other.group", &kind, &HashSet::new()),
             "another kind's list says nothing about these"
         );
+        assert!(t.wants_kind(&group, &kind));
+        assert!(!t.wants_kind("other.group", &kind));
     }
 
     #[test]

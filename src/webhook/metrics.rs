@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::sync::lock;
+
 /// Upper bounds (seconds) of the latency histogram: admission must answer within the
 /// configuration's timeoutSeconds, and the interesting range is a millisecond to a second.
 const BUCKETS: [f64; 12] = [
@@ -48,9 +50,7 @@ impl Metrics {
     /// Counts one review request; `path` is a route name, never raw client input, so the label
     /// set stays bounded.
     pub fn observe(&self, path: &'static str, outcome: Outcome, elapsed: Duration) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((path, outcome)).or_default() += 1;
-        }
+        *lock(&self.requests).entry((path, outcome)).or_default() += 1;
         let seconds = elapsed.as_secs_f64();
         for (bound, count) in BUCKETS.iter().zip(&self.bucket_counts) {
             if seconds <= *bound {
@@ -77,10 +77,9 @@ impl Metrics {
     }
 
     pub fn requests(&self, path: &'static str, outcome: Outcome) -> u64 {
-        self.requests
-            .lock()
-            .ok()
-            .and_then(|r| r.get(&(path, outcome)).copied())
+        lock(&self.requests)
+            .get(&(path, outcome))
+            .copied()
             .unwrap_or(0)
     }
 
@@ -95,14 +94,12 @@ impl Metrics {
             "# HELP dsc_helm_webhook_requests_total Admission requests by path and verdict.\n",
         );
         out.push_str("# TYPE dsc_helm_webhook_requests_total counter\n");
-        if let Ok(requests) = self.requests.lock() {
-            for ((path, outcome), n) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "dsc_helm_webhook_requests_total{{path=\"{path}\",verdict=\"{}\"}} {n}",
-                    outcome.label()
-                );
-            }
+        for ((path, outcome), n) in lock(&self.requests).iter() {
+            let _ = writeln!(
+                out,
+                "dsc_helm_webhook_requests_total{{path=\"{path}\",verdict=\"{}\"}} {n}",
+                outcome.label()
+            );
         }
         out.push_str(
             "# HELP dsc_helm_webhook_request_duration_seconds Time to answer an admission request.\n",

@@ -4,7 +4,7 @@
 //!
 //! - [`review`]: AdmissionReview v1 in and out;
 //! - [`validate`]: what makes an object acceptable (pure, cached);
-//! - [`cluster`]: the dry render's `.Capabilities`, kept in step with the cluster;
+//! - [`cluster`]: the dry render's `.Capabilities`, following the discovery cache;
 //! - [`server`]: the axum HTTPS server with health, readiness and metrics;
 //! - [`tls`]: certificate loading, checks and reload on change;
 //! - [`metrics`]: the Prometheus exposition;

@@ -26,6 +26,7 @@ use super::review::{self, Verdict};
 use super::tls::{self, CertFiles, TlsError};
 use super::validate::Validator;
 use crate::api::{COMPONENT_GROUP, DSC_GROUP};
+use crate::sync::lock;
 
 /// The API server refuses request bodies over 3 MiB; nothing legitimate is larger.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -328,11 +329,7 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
         )
             .into_response();
     }
-    let expired = s
-        .not_after
-        .lock()
-        .map(|t| SystemTime::now() > *t)
-        .unwrap_or(false);
+    let expired = SystemTime::now() > *lock(&s.not_after);
     if expired {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

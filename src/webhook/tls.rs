@@ -17,6 +17,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use x509_cert::der::Decode as _;
 
 use super::metrics::Metrics;
+use crate::sync::lock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -192,9 +193,7 @@ pub async fn reload_loop(
         match result {
             Ok(Ok(new)) => {
                 rustls.reload_from_config(new.config);
-                if let Ok(mut slot) = not_after.lock() {
-                    *slot = new.not_after;
-                }
+                *lock(&not_after) = new.not_after;
                 metrics.set_certificate_expiry(unix_seconds(new.not_after));
                 metrics.certificate_reloaded(true);
                 tracing::info!(

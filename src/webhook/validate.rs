@@ -25,6 +25,7 @@ use crate::api::ManagementState;
 use crate::registry::{
     Component, ComponentRenderError, Feature, JsonType, Registry, RenderTarget, StanzaError,
 };
+use crate::sync::{lock, read, write};
 use helm_render::engine::funcs::{OfflineLookup, SeededRandom};
 use helm_render::manifest::only_scalar_words_changed;
 use helm_render::manifest::{ManifestError, parse_template};
@@ -72,18 +73,12 @@ impl ClusterView {
 
     /// The generation and capabilities now in force.
     pub fn get(&self) -> (u64, Arc<Capabilities>) {
-        match self.current.read() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        read(&self.current).clone()
     }
 
     /// Installs freshly discovered capabilities; true when they differ from the current ones.
     pub fn update(&self, capabilities: Arc<Capabilities>) -> bool {
-        let mut current = match self.current.write() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut current = write(&self.current);
         if current.1.same_cluster(&capabilities) {
             return false;
         }
@@ -126,19 +121,13 @@ impl KnownManifests {
     fn check(&self, rendered: &helm_render::render::Rendered) -> Result<(), ManifestError> {
         let mut manifests = Vec::new();
         for (source, text) in rendered {
-            let last = self
-                .parsed
-                .lock()
-                .ok()
-                .and_then(|parsed| parsed.texts.get(source).cloned());
+            let last = lock(&self.parsed).texts.get(source).cloned();
             if last.is_some_and(|last| only_scalar_words_changed(&last, text)) {
                 continue;
             }
             parse_template(source, text, &mut manifests)?;
             manifests.clear();
-            if let Ok(mut parsed) = self.parsed.lock() {
-                parsed.remember(source, text);
-            }
+            lock(&self.parsed).remember(source, text);
         }
         Ok(())
     }
@@ -253,7 +242,7 @@ impl Validator {
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Verdict> {
-        let hit = self.cache.lock().ok()?.1.get(key).cloned()?;
+        let hit = lock(&self.cache).1.get(key).cloned()?;
         Some((*hit).clone())
     }
 
@@ -438,21 +427,21 @@ impl Validator {
             return hit;
         }
         let outcome = self.compute(component, prefix, features, values, &capabilities);
-        if let Ok(mut cache) = self.cache.lock() {
-            let (cached_generation, entries) = &mut *cache;
-            // Entries of an older cluster generation can never be hit again; an outcome
-            // reached under one is not worth keeping.
-            if generation > *cached_generation {
-                entries.clear();
-                *cached_generation = generation;
-            }
-            if generation == *cached_generation {
-                if entries.len() >= CACHE_LIMIT {
-                    entries.clear();
-                }
-                entries.insert(key, Arc::new(outcome.clone()));
-            }
+        let mut cache = lock(&self.cache);
+        let (cached_generation, entries) = &mut *cache;
+        // Entries of an older cluster generation can never be hit again; an outcome reached
+        // under one is not worth keeping.
+        if generation > *cached_generation {
+            entries.clear();
+            *cached_generation = generation;
         }
+        if generation == *cached_generation {
+            if entries.len() >= CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(key, Arc::new(outcome.clone()));
+        }
+        drop(cache);
         outcome
     }
 

@@ -94,6 +94,22 @@ async fn corpus_charts_deploy_fail_recover_and_go_away() {
     })
     .await;
     assert_eq!(degraded["reason"], "ChartRenderError");
+    // The failure is counted by component and kind, and the reconcile timed.
+    eventually("the render error counted", || async {
+        (options.metrics.errors("langfuse", "chart_render_error") > 0).then_some(())
+    })
+    .await;
+    let exposed = options.metrics.render();
+    assert!(
+        exposed.contains(
+            "dsc_helm_reconcile_errors_total{component=\"langfuse\",kind=\"chart_render_error\"}"
+        ),
+        "{exposed}"
+    );
+    assert!(
+        exposed.contains("dsc_helm_reconcile_duration_seconds_count{component=\"langfuse\"}"),
+        "{exposed}"
+    );
     assert!(
         degraded["message"]
             .as_str()

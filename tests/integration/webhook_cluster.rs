@@ -12,7 +12,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
-use dsc_helm::reconcile::cluster::Cluster;
+use dsc_helm::discovery::{self, Cluster};
 use dsc_helm::webhook::{Checks, ClusterView, Validator, follow_cluster};
 use support::eventually;
 
@@ -48,15 +48,19 @@ async fn dry_renders_follow_crds_as_they_come_and_go() {
         "dependency: gadget-user\nkind: GadgetUser\n",
     );
     let registry = Arc::new(dsc_helm::registry::load(&root).expect("registry loads"));
-    let discovered = Cluster::discover(client.clone()).await.expect("discovery");
-    let view = ClusterView::new(discovered.snapshot().capabilities.clone());
+    let cluster = Arc::new(Cluster::discover(client.clone()).await.expect("discovery"));
+    let view = ClusterView::new(cluster.snapshot().capabilities.clone());
     let validator = Arc::new(Validator::with_cluster(
         registry,
         view.clone(),
         "opendatahub",
         Checks::default(),
     ));
-    let follower = tokio::spawn(follow_cluster(client.clone(), view));
+    let follower = tokio::spawn(follow_cluster(cluster.subscribe(), view));
+    let watch = {
+        let cluster = cluster.clone();
+        tokio::spawn(async move { discovery::follow(&cluster).await })
+    };
     let dsc = json!({"spec": {"components": {"gadget-user": {"managementState": "Managed"}}}});
     let verdict = |validator: &Validator| {
         let v = validator.validate_dsc(&dsc);
@@ -90,4 +94,5 @@ async fn dry_renders_follow_crds_as_they_come_and_go() {
     .await;
     assert!(problems.contains(REFUSAL), "{problems}");
     follower.abort();
+    watch.abort();
 }
