@@ -3,9 +3,11 @@
 //! Data flows one way: the [`registry`] (charts and descriptors) and a DSC stanza → values →
 //! render (the `helm-render` crate) → manifests → apply and prune ([`reconcile`]) → status.
 //! The [`webhook`] runs the same path as a dry run at admission; [`api`] holds the CRD
-//! types and [`rbac`] the permissions the charts need.
+//! types and [`rbac`] the permissions the charts need; [`health`] judges, by kind, whether the
+//! applied objects run, and names the cause from their pods when they do not.
 
 pub mod api;
+pub mod health;
 pub mod rbac;
 pub mod reconcile;
 pub mod registry;
