@@ -152,8 +152,9 @@ fn container_cause(c: &ContainerStatus) -> Option<(Severity, u8, String, String)
     };
     // A crash-looping container alternates between back-off and a short run; judged by its
     // last exit rather than its current state, the cause stays the same through both.
+    let running = state.is_some_and(|s| s.running.is_some());
     let crash_looping = waiting_reason == CRASH_LOOP
-        || (!c.ready && c.restart_count > 0 && last.is_some() && waiting.is_none());
+        || (running && !c.ready && c.restart_count > 0 && last.is_some());
     if crash_looping {
         let (reason, exit) = match last {
             Some(t) => (t.reason.as_deref().unwrap_or("Error"), t.exit_code),
@@ -189,7 +190,7 @@ fn container_cause(c: &ContainerStatus) -> Option<(Severity, u8, String, String)
         }
         return None;
     }
-    if state.is_some_and(|s| s.running.is_some()) && !c.ready {
+    if running && !c.ready {
         return Some((
             Severity::Waiting,
             42,

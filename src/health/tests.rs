@@ -570,3 +570,13 @@ fn every_operator_is_written_and_nothing_that_would_select_too_much() {
         Err(SelectorError::Missing("deployment webapp".into()))
     );
 }
+
+#[test]
+fn a_container_that_succeeded_after_restarts_is_no_crash_loop() {
+    let mut pod = find("pods", "webapp-7d9f8c6b5-c9run");
+    pod["status"]["containerStatuses"][0]["state"] = serde_json::json!({
+        "terminated": {"exitCode": 0, "reason": "Completed"}
+    });
+    let pod: Pod = serde_json::from_value(pod).expect("a pod");
+    assert_eq!(explain(not_available(), &[pod]), not_available());
+}

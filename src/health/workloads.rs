@@ -4,12 +4,12 @@
 
 use super::{AWAITING_READINESS, Health, Subject};
 
-pub const PROGRESS_DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
-pub const JOB_FAILED: &str = "JobFailed";
-pub const AWAITING_COMPLETION: &str = "AwaitingCompletion";
-pub const SUSPENDED: &str = "Suspended";
-pub const AWAITING_BINDING: &str = "AwaitingBinding";
-pub const CLAIM_LOST: &str = "ClaimLost";
+const PROGRESS_DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
+const JOB_FAILED: &str = "JobFailed";
+const AWAITING_COMPLETION: &str = "AwaitingCompletion";
+const SUSPENDED: &str = "Suspended";
+const AWAITING_BINDING: &str = "AwaitingBinding";
+const CLAIM_LOST: &str = "ClaimLost";
 
 /// `spec.replicas`, which the API server defaults to 1 when a manifest leaves it out.
 fn desired_replicas(s: &Subject) -> i64 {
