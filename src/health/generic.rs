@@ -15,7 +15,7 @@ const FAILURE_WORDS: [&str; 7] = [
     "Fail", "Error", "Invalid", "Denied", "Exceeded", "BackOff", "Stalled",
 ];
 
-pub fn health(s: &Subject) -> Health {
+pub(super) fn health(s: &Subject) -> Health {
     // Without `status.observedGeneration` the controller does not say what it has seen.
     if s.int("/status/observedGeneration").is_some()
         && let Some(lag) = s.generation_lag()

@@ -32,7 +32,7 @@ fn replicas_word(n: i64) -> &'static str {
 /// Rolled out and available. A rollout past its `progressDeadlineSeconds` is degraded: the
 /// controller itself has given up waiting. Zero desired replicas is healthy once the old
 /// pods are gone, since a scaled-down Deployment is doing what was asked of it.
-pub fn deployment(s: &Subject) -> Health {
+pub(super) fn deployment(s: &Subject) -> Health {
     if let Some(lag) = s.generation_lag() {
         return Health::progressing(AWAITING_READINESS, lag);
     }
@@ -71,7 +71,7 @@ pub fn deployment(s: &Subject) -> Health {
 
 /// Ready and available, and for a RollingUpdate every pod at the update revision, except the
 /// ordinals below a partition, which by design keep the current revision.
-pub fn stateful_set(s: &Subject) -> Health {
+pub(super) fn stateful_set(s: &Subject) -> Health {
     if let Some(lag) = s.generation_lag() {
         return Health::progressing(AWAITING_READINESS, lag);
     }
@@ -116,7 +116,7 @@ pub fn stateful_set(s: &Subject) -> Health {
 
 /// Scheduled, updated and available on every node that should run it. Zero nodes to run
 /// on is healthy: the DaemonSet does what its node selector asks.
-pub fn daemon_set(s: &Subject) -> Health {
+pub(super) fn daemon_set(s: &Subject) -> Health {
     if let Some(lag) = s.generation_lag() {
         return Health::progressing(AWAITING_READINESS, lag);
     }
@@ -137,7 +137,7 @@ pub fn daemon_set(s: &Subject) -> Health {
 }
 
 /// A ReplicaSet a chart renders directly: its pods, ready and available.
-pub fn replica_set(s: &Subject) -> Health {
+pub(super) fn replica_set(s: &Subject) -> Health {
     if let Some(lag) = s.generation_lag() {
         return Health::progressing(AWAITING_READINESS, lag);
     }
@@ -161,7 +161,7 @@ pub fn replica_set(s: &Subject) -> Health {
 /// Complete is healthy, Failed is final, anything else is still running. `FailureTarget` and
 /// `SuccessCriteriaMet` are the Job controller's verdicts before the pods are cleaned up and
 /// the final condition is written, so they count as the final ones.
-pub fn job(s: &Subject) -> Health {
+pub(super) fn job(s: &Subject) -> Health {
     for failed in ["Failed", "FailureTarget"] {
         if let Some(c) = s.condition(failed).filter(|c| c.is_true()) {
             let message = if c.message.is_empty() {
@@ -196,7 +196,7 @@ pub fn job(s: &Subject) -> Health {
 }
 
 /// Bound is healthy; Lost means its volume is gone and nothing will bring it back.
-pub fn claim(s: &Subject) -> Health {
+pub(super) fn claim(s: &Subject) -> Health {
     match s.str("/status/phase") {
         Some("Bound") => Health::Healthy,
         Some("Lost") => Health::degraded(CLAIM_LOST, s.say("its volume is lost")),
