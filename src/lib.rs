@@ -4,14 +4,17 @@
 //! render (the `helm-render` crate) → manifests → apply and prune ([`reconcile`]) → status.
 //! The [`webhook`] runs the same path as a dry run at admission; [`api`] holds the CRD
 //! types and [`rbac`] the permissions the charts need. Both the reconciler and the webhook see
-//! the cluster through [`discovery`]: one cache, kept current by one CRD watch.
+//! the cluster through [`discovery`]: one cache, kept current by one CRD watch. [`health`]
+//! judges, by kind, whether applied objects run, and names the cause from their pods when
+//! they do not.
 //!
 //! Modules import only from modules below them: [`sync`] < [`registry`] < [`api`] < [`rbac`]
-//! < [`discovery`] < [`webhook`], [`reconcile`] (which do not import each other) < the binary.
-//! A test below enforces it.
+//! < [`discovery`], [`health`] < [`webhook`], [`reconcile`] (which do not import each other) <
+//! the binary. A test below enforces it.
 
 pub mod api;
 pub mod discovery;
+pub mod health;
 pub mod rbac;
 pub mod reconcile;
 pub mod registry;
@@ -74,6 +77,7 @@ mod layering_tests {
         ("api", 2),
         ("rbac", 3),
         ("discovery", 4),
+        ("health", 4),
         ("webhook", 5),
         ("reconcile", 5),
         ("cli", 6),
