@@ -11,12 +11,12 @@
 //! - [`certs`]: development certificates (`dsc-helm certs`).
 
 pub mod certs;
-pub mod cluster;
+mod cluster;
 pub mod metrics;
-pub mod review;
-pub mod server;
-pub mod tls;
-pub mod validate;
+mod review;
+mod server;
+mod tls;
+mod validate;
 
 pub use cluster::follow_cluster;
 pub use review::Verdict;

@@ -521,6 +521,7 @@ fn span(request: &review::Request) -> tracing::Span {
         operation = %request.operation,
         kind = %request.kind.kind,
         name = %request.name,
+        dry_run = request.dry_run,
     )
 }
 
