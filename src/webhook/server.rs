@@ -13,12 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_server::tls_rustls::RustlsConfig;
+use futures::StreamExt;
 use hyper_util::rt::TokioTimer;
 
 use super::metrics::{Metrics, Outcome};
@@ -30,6 +31,10 @@ use crate::sync::lock;
 
 /// The API server refuses request bodies over 3 MiB; nothing legitimate is larger.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
+/// How much of an oversized body is read (and discarded) so that its sender sees the 413.
+const DRAIN_LIMIT: usize = 4 * MAX_BODY;
+/// How long reading a body may take; a client slower than that holds no more than a task.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// The validating path for DataScienceClusters, named as Open Data Hub names its webhooks.
 pub const DSC_PATH: &str = "/validate-datasciencecluster-v1";
 /// The validating path for every component kind.
@@ -392,12 +397,13 @@ async fn answer(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return (too_large(), Outcome::Rejected);
-    }
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => return (too_large(), Outcome::Rejected),
+    let bytes = match read_body(body, declared).await {
+        Ok(bytes) => bytes,
+        Err(BodyRefusal::TooLarge) => return (too_large(), Outcome::Rejected),
+        Err(BodyRefusal::Unread(why)) => {
+            let message = format!("reading the request body failed: {why}");
+            return (plain(StatusCode::BAD_REQUEST, message), Outcome::Rejected);
+        }
     };
     // A verdict already cached costs a parse and a hash: it is answered without a worker slot,
     // so it never queues behind uncached renders. Only a miss waits for a slot. A typical
@@ -463,6 +469,70 @@ fn failed(e: &tokio::task::JoinError) -> (Response, Outcome) {
         ),
         Outcome::Rejected,
     )
+}
+
+/// Why a request body was not taken.
+enum BodyRefusal {
+    TooLarge,
+    /// The client broke off, or was too slow: there is no whole body to judge.
+    Unread(String),
+}
+
+/// The request body, unless it is larger than [`MAX_BODY`]. A client that sends a large body
+/// usually writes all of it before it reads a response: an HTTP/1.1 client fails on a closed
+/// connection, an HTTP/2 one on a reset stream, and neither shows the 413. So the rest of an
+/// oversized body (up to [`DRAIN_LIMIT`]) is read and discarded by a task of its own while
+/// the 413 goes out at once. A body that takes longer than [`DRAIN_DEADLINE`] is not waited
+/// for.
+async fn read_body(body: Body, declared: Option<u64>) -> Result<Bytes, BodyRefusal> {
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+        return Err(BodyRefusal::TooLarge);
+    }
+    let mut stream = body.into_data_stream();
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        drain_in_background(stream, 0);
+        return Err(BodyRefusal::TooLarge);
+    }
+    let mut kept = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| BodyRefusal::Unread(e.to_string()))?;
+            if kept.len() + chunk.len() > MAX_BODY {
+                return Ok(Some(kept.len() + chunk.len()));
+            }
+            kept.extend_from_slice(&chunk);
+        }
+        Ok(None)
+    };
+    match tokio::time::timeout(DRAIN_DEADLINE, read).await {
+        Err(_) => Err(BodyRefusal::Unread(format!(
+            "the body was not received within {} s",
+            DRAIN_DEADLINE.as_secs()
+        ))),
+        Ok(Err(refusal)) => Err(refusal),
+        Ok(Ok(Some(seen))) => {
+            drain_in_background(stream, seen);
+            Err(BodyRefusal::TooLarge)
+        }
+        Ok(Ok(None)) => Ok(Bytes::from(kept)),
+    }
+}
+
+/// Reads and drops what is left of a refused body, within [`DRAIN_LIMIT`] and
+/// [`DRAIN_DEADLINE`], so that its sender can finish sending and read the refusal.
+fn drain_in_background(mut stream: axum::body::BodyDataStream, seen: usize) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = seen;
+            while let Some(Ok(chunk)) = stream.next().await {
+                seen += chunk.len();
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_DEADLINE, drain).await;
+    });
 }
 
 fn too_large() -> Response {

@@ -416,10 +416,79 @@ fn malformed_reviews_have_clear_errors() {
         err(&review_body(json!({"uid": ""}))),
         ReviewError::MissingUid
     );
-    assert!(matches!(
-        err(&review_body(json!({"uid": "u", "operation": 7}))),
-        ReviewError::Malformed(_)
-    ));
+    let kind = json!({"group": "g", "version": "v1", "kind": "K"});
+    let said = |request: serde_json::Value| err(&review_body(request)).to_string();
+    assert_eq!(
+        said(json!({"uid": "u", "operation": "CREATE"})),
+        "the AdmissionReview request has no kind"
+    );
+    assert_eq!(
+        said(json!({"uid": "u", "operation": "CREATE", "kind": {"group": "g"}})),
+        "the AdmissionReview request has no kind.kind"
+    );
+    assert_eq!(
+        said(json!({"uid": "u", "kind": kind})),
+        "the AdmissionReview request has no operation"
+    );
+    assert_eq!(
+        said(json!({"uid": "u", "kind": kind, "operation": 7})),
+        "request.operation: expected a string, got a number (7)"
+    );
+    assert_eq!(
+        said(json!({"uid": "u", "kind": kind, "operation": "PATCH"})),
+        "request.operation: expected one of CREATE, UPDATE, DELETE or CONNECT, got \"PATCH\""
+    );
+    assert_eq!(
+        said(json!({"uid": 5, "kind": kind, "operation": "CREATE"})),
+        "request.uid: expected a string, got a number (5)"
+    );
+    assert_eq!(
+        said(json!({"uid": "u", "kind": "K", "operation": "CREATE"})),
+        "request.kind: expected an object, got a string (\"K\")"
+    );
+    assert_eq!(
+        said(json!({"uid": "u", "kind": {"kind": "K", "group": []}, "operation": "CREATE"})),
+        "request.kind.group: expected a string, got an array"
+    );
+    assert_eq!(
+        said(json!({"uid": "u", "kind": kind, "operation": "CREATE", "dryRun": "yes"})),
+        "request.dryRun: expected a boolean, got a string (\"yes\")"
+    );
+    assert_eq!(
+        said(json!({"uid": "u", "kind": kind, "operation": "CREATE", "object": [1]})),
+        "request.object: expected an object, got an array"
+    );
+    assert_eq!(
+        err(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":[]}"#)
+            .to_string(),
+        "request: expected an object, got an array"
+    );
+}
+
+#[test]
+fn duplicate_keys_and_invalid_utf8_are_not_json_to_the_webhook() {
+    let duplicate = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","operation":"DELETE","kind":{"kind":"K"}}}"#;
+    let e = review::parse(duplicate).unwrap_err().to_string();
+    assert!(
+        e.starts_with("request body is not JSON: duplicate key \"operation\""),
+        "{e}"
+    );
+    let nested = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"kind":"K"},"object":{"spec":{"a":1,"a":2}}}}"#;
+    let e = review::parse(nested).unwrap_err().to_string();
+    assert!(e.contains("duplicate key \"a\""), "{e}");
+    let mut not_utf8 =
+        br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u"#
+            .to_vec();
+    not_utf8.extend_from_slice(&[0xff, 0xfe]);
+    not_utf8.extend_from_slice(br#""}}"#);
+    let e = review::parse(&not_utf8).unwrap_err().to_string();
+    assert!(
+        e.starts_with("request body is not JSON: invalid unicode"),
+        "{e}"
+    );
+    let trailing = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"} {}"#;
+    let e = review::parse(trailing).unwrap_err().to_string();
+    assert!(e.contains("trailing characters"), "{e}");
 }
 
 #[test]

@@ -99,6 +99,16 @@ async fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
             400,
             "the AdmissionReview request has no uid",
         ),
+        (
+            br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE"}}"#.to_vec(),
+            400,
+            "the AdmissionReview request has no kind",
+        ),
+        (
+            br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","uid":"v"}}"#.to_vec(),
+            400,
+            "duplicate key \"uid\"",
+        ),
         (deep.into_bytes(), 400, "recursion limit exceeded"),
     ];
     for (body, status, message) in cases {
@@ -150,8 +160,39 @@ async fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
     let metrics = &f.server.metrics;
     assert_eq!(
         metrics.requests(DSC_PATH, dsc_helm::webhook::metrics::Outcome::Rejected),
-        8
+        10
     );
+    f.server.stop().await;
+}
+
+/// HTTP/2 has no connection to close: a refused oversized body must still get its 413 as a
+/// response on the stream, not a stream reset the client sees instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_gets_413_over_http2_as_over_http1() {
+    let f = fixture(|_| {});
+    for alpn in [b"h2".as_slice(), b"http/1.1".as_slice()] {
+        let tls = connector(f.ca.cert_pem(), &[alpn], &[TLS13]);
+        let mut conn = connect(&tls, f.server.addr).await;
+        let (status, _, body) = conn
+            .request("POST", DSC_PATH, vec![b' '; MAX_BODY + 1])
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(alpn)));
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 413, "{text}");
+        assert!(
+            text.contains("request body exceeds 3145728 bytes"),
+            "{text}"
+        );
+    }
+    // The server still answers on a new connection.
+    let mut conn = f.conn().await;
+    let review = dsc_review(
+        "ok",
+        "CREATE",
+        json!({"webapp": {"managementState": "Managed"}}),
+    );
+    let (status, text) = post(&mut conn, DSC_PATH, review).await;
+    assert_eq!(status, 200, "{text}");
     f.server.stop().await;
 }
 
