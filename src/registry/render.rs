@@ -12,7 +12,7 @@ use super::values::{StanzaError, component_values};
 use helm_render::engine::funcs::{Lookup, RandomSource};
 use helm_render::manifest::{self, Manifest, ManifestError};
 use helm_render::render::{Capabilities, Release, RenderError, Rendered, Renderer};
-use helm_render::values::{Prepared, Violation, schema_error_message, validate};
+use helm_render::values::{Numbers, Prepared, Violation, schema_error_message, validate_with};
 
 /// Why a stanza does not render. Display is the text the reconciler reports in status.
 #[derive(Debug, thiserror::Error)]
@@ -62,14 +62,16 @@ impl RenderedComponent {
 impl Component {
     /// The stanza's values merged by precedence, prepared as Helm prepares them and checked
     /// against the schemas: everything before the render, which the webhook does alone when dry
-    /// renders are off and the reconciler does before it spends a render seed.
+    /// renders are off and the reconciler does before it spends a render seed. Messages spell
+    /// numbers as the manifest wrote them (`70000`, as the API server would quote it), not with
+    /// the thousands separators of Helm's CLI.
     pub fn checked_values(
         &self,
         features: &BTreeMap<String, serde_json::Value>,
         values: &serde_json::Value,
     ) -> Result<Prepared, ComponentRenderError> {
         let prepared = component_values(self, features, values)?;
-        let violations = validate(&prepared);
+        let violations = validate_with(&prepared, Numbers::AsWritten);
         if !violations.is_empty() {
             return Err(ComponentRenderError::Schema {
                 violations,

@@ -115,6 +115,20 @@ fn a_wrong_type_is_refused_with_its_field_path_and_the_schema_reason() {
     assert!(p.contains("string") && p.contains("integer"), "{p}");
 }
 
+/// kubectl users wrote `70000`; a denial that says `70,000` (as Helm's CLI does) reads as a
+/// different number, and the API server never groups digits.
+#[test]
+fn denials_keep_numbers_as_written() {
+    let (_d, v) = validator(Checks::default());
+    let verdict = v.validate_dsc(&dsc(
+        json!({"webapp": managed(json!({"service": {"port": 70000}}))}),
+    ));
+    assert_eq!(
+        verdict.problems,
+        vec!["spec.components.webapp.values.service.port: maximum: got 70000, want 65535"]
+    );
+}
+
 #[test]
 fn every_problem_is_reported_at_once() {
     let (_d, v) = validator(Checks::default());

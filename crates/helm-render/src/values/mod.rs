@@ -8,7 +8,7 @@ mod gomap;
 mod schema;
 mod strvals;
 
-pub use schema::Violation;
+pub use schema::{Numbers, Violation};
 
 use crate::chart::Chart;
 use crate::value::{Map, MapRef, Value};
@@ -247,9 +247,15 @@ pub fn prepare(mut chart: Chart, user: Value) -> Result<Prepared, ValuesError> {
     })
 }
 
-/// Checks the prepared values against the schemas of the chart and its enabled subcharts.
+/// Checks the prepared values against the schemas of the chart and its enabled subcharts,
+/// with Helm's messages.
 pub fn validate(prepared: &Prepared) -> Vec<Violation> {
-    schema::validate_tree(&prepared.chart, &prepared.values)
+    validate_with(prepared, Numbers::Helm)
+}
+
+/// [`validate`], with numbers in the messages spelled as `numbers` says.
+pub fn validate_with(prepared: &Prepared, numbers: Numbers) -> Vec<Violation> {
+    schema::validate_tree(&prepared.chart, &prepared.values, numbers)
 }
 
 /// The violations as Helm words its render error, grouped by chart in validation order.

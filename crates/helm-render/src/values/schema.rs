@@ -30,14 +30,25 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// How numbers are spelled in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbers {
+    /// As Helm's validator prints them (golang.org/x/text): `70,000`, `1×10⁰⁷`. The CLI uses
+    /// this, so that its messages are Helm's.
+    Helm,
+    /// As encoding/json writes them, which is how a user wrote them in a manifest and how the
+    /// API server quotes them: `70000`, `10000000`. Admission denials and status use this.
+    AsWritten,
+}
+
 /// Validates the prepared (coalesced) values of the chart tree.
-pub(crate) fn validate_tree(chart: &Chart, values: &Value) -> Vec<Violation> {
+pub(crate) fn validate_tree(chart: &Chart, values: &Value, numbers: Numbers) -> Vec<Violation> {
     let mut out = Vec::new();
-    walk(chart, values, "", &mut out);
+    walk(chart, values, "", numbers, &mut out);
     out
 }
 
-fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
+fn walk(chart: &Chart, values: &Value, prefix: &str, numbers: Numbers, out: &mut Vec<Violation>) {
     if let Some(schema) = &chart.schema {
         // Helm validates a subchart's scoped values including the `global` it adds, so a
         // subchart schema with additionalProperties: false and no `global` property fails.
@@ -54,7 +65,7 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
         } else {
             values.to_json()
         };
-        validate_one(chart.name(), schema, &json, prefix, out);
+        validate_one(chart.name(), schema, &json, prefix, numbers, out);
     }
     for sub in &chart.dependencies {
         let sub_path = if prefix.is_empty() {
@@ -64,7 +75,7 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Violation>) {
         };
         match values.get(sub.name()) {
             None | Some(Value::Nil) => {}
-            Some(v @ Value::Map(_)) => walk(sub, &v, &sub_path, out),
+            Some(v @ Value::Map(_)) => walk(sub, &v, &sub_path, numbers, out),
             Some(other) => out.push(Violation {
                 chart: sub.name().to_string(),
                 path: sub_path,
@@ -98,6 +109,7 @@ fn validate_one(
     schema: &crate::chart::Schema,
     instance: &Json,
     prefix: &str,
+    numbers: Numbers,
     out: &mut Vec<Violation>,
 ) {
     let validator = match schema.validator() {
@@ -128,7 +140,7 @@ fn validate_one(
             path,
             pointer,
             message: dependency_message(&err, &schema.json)
-                .or_else(|| message(err.kind(), err.instance()))
+                .or_else(|| message(err.kind(), err.instance(), numbers))
                 .unwrap_or_else(|| err.to_string()),
         });
     }
@@ -232,7 +244,14 @@ fn json_type_name(v: &Json) -> &'static str {
 
 /// A number as Helm's validator prints it (golang.org/x/text): thousands separators, and
 /// `1×10⁰⁷` where Go's `%g` would use an exponent.
-fn number(n: &serde_json::Number) -> String {
+fn number(n: &serde_json::Number, numbers: Numbers) -> String {
+    if numbers == Numbers::AsWritten {
+        return match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(u)) => u.to_string(),
+            _ => crate::gofmt::format_json_float(n.as_f64().unwrap_or(0.0)),
+        };
+    }
     let text = match n.as_i64() {
         Some(i) => i.to_string(),
         None => crate::gofmt::format_float_g(n.as_f64().unwrap_or(0.0)),
@@ -271,18 +290,18 @@ fn number(n: &serde_json::Number) -> String {
     }
 }
 
-fn num(v: &Json) -> String {
+fn num(v: &Json, numbers: Numbers) -> String {
     match v {
-        Json::Number(n) => number(n),
+        Json::Number(n) => number(n, numbers),
         other => other.to_string(),
     }
 }
 
 /// A value as santhosh-tekuri quotes it: strings in single quotes, the rest as JSON.
-fn quoted(v: &Json) -> String {
+fn quoted(v: &Json, numbers: Numbers) -> String {
     match v {
         Json::String(s) => format!("'{s}'"),
-        Json::Number(n) => number(n),
+        Json::Number(n) => number(n, numbers),
         other => other.to_string(),
     }
 }
@@ -296,7 +315,7 @@ fn quoted_list(items: &[String]) -> String {
 }
 
 /// Helm's wording for the common keywords; `None` falls back to the crate's own message.
-fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
+fn message(kind: &ValidationErrorKind, instance: &Json, numbers: Numbers) -> Option<String> {
     use ValidationErrorKind as K;
     Some(match kind {
         K::Type { kind } => {
@@ -330,22 +349,37 @@ fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
         K::Enum { options } => {
             let opts = options
                 .as_array()
-                .map(|a| a.iter().map(quoted).collect::<Vec<_>>().join(", "))
+                .map(|a| {
+                    a.iter()
+                        .map(|v| quoted(v, numbers))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
                 .unwrap_or_else(|| options.to_string());
             format!("value must be one of {opts}")
         }
-        K::Constant { expected_value } => format!("value must be {}", quoted(expected_value)),
-        K::Minimum { limit } => format!("minimum: got {}, want {}", num(instance), num(limit)),
-        K::Maximum { limit } => format!("maximum: got {}, want {}", num(instance), num(limit)),
+        K::Constant { expected_value } => {
+            format!("value must be {}", quoted(expected_value, numbers))
+        }
+        K::Minimum { limit } => format!(
+            "minimum: got {}, want {}",
+            num(instance, numbers),
+            num(limit, numbers)
+        ),
+        K::Maximum { limit } => format!(
+            "maximum: got {}, want {}",
+            num(instance, numbers),
+            num(limit, numbers)
+        ),
         K::ExclusiveMinimum { limit } => format!(
             "exclusiveMinimum: got {}, want {}",
-            num(instance),
-            num(limit)
+            num(instance, numbers),
+            num(limit, numbers)
         ),
         K::ExclusiveMaximum { limit } => format!(
             "exclusiveMaximum: got {}, want {}",
-            num(instance),
-            num(limit)
+            num(instance, numbers),
+            num(limit, numbers)
         ),
         K::MinLength { limit } => format!(
             "minLength: got {}, want {limit}",
@@ -372,14 +406,17 @@ fn message(kind: &ValidationErrorKind, instance: &Json) -> Option<String> {
             instance.as_object().map_or(0, |m| m.len())
         ),
         K::Pattern { pattern } => {
-            format!("{} does not match pattern '{pattern}'", quoted(instance))
+            format!(
+                "{} does not match pattern '{pattern}'",
+                quoted(instance, numbers)
+            )
         }
-        K::Format { format } => format!("{} is not valid {format}", quoted(instance)),
+        K::Format { format } => format!("{} is not valid {format}", quoted(instance, numbers)),
         K::MultipleOf { multiple_of } => format!(
             "multipleOf: got {}, want {}",
-            num(instance),
+            num(instance, numbers),
             serde_json::Number::from_f64(*multiple_of)
-                .map_or_else(|| multiple_of.to_string(), |n| number(&n))
+                .map_or_else(|| multiple_of.to_string(), |n| number(&n, numbers))
         ),
         K::UniqueItems => match duplicate_pair(instance) {
             Some((i, j)) => format!("items at {i} and {j} are equal"),

@@ -369,6 +369,29 @@ fn aliased_subchart_is_validated_under_its_alias() {
 }
 
 #[test]
+fn numbers_can_be_spelled_as_written_instead_of_as_helm_prints_them() {
+    let as_written = |values: &str| -> Vec<String> {
+        super::validate_with(&prepared("schema-demo", values), super::Numbers::AsWritten)
+            .iter()
+            .map(|v| v.message.clone())
+            .filter(|m| m.starts_with("maximum"))
+            .collect()
+    };
+    assert_eq!(
+        as_written("frontend:\n  port: 70000\n"),
+        vec!["maximum: got 70000, want 65535"]
+    );
+    assert_eq!(
+        as_written("frontend:\n  port: 1e7\n"),
+        vec!["maximum: got 10000000, want 65535"]
+    );
+    assert_eq!(
+        as_written("frontend:\n  port: 65535.5\n"),
+        vec!["maximum: got 65535.5, want 65535"]
+    );
+}
+
+#[test]
 fn only_enabled_subcharts_are_validated() {
     assert_eq!(
         violations("schema-demo", "extra:\n  enabled: true\n"),
