@@ -75,7 +75,8 @@ struct ServeArgs {
     /// Where the operator keeps its own objects: render seeds and the leader-election Lease.
     #[arg(long, env = "POD_NAMESPACE", default_value = "dsc-helm-system")]
     operator_namespace: String,
-    /// This replica's name in the leader-election Lease (default: host name and process id).
+    /// This replica's name in the leader-election Lease (default: the host name), to which a
+    /// random suffix is added, so that two processes never share an identity.
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
     /// Reconcile without leader election: only for a single replica.
@@ -553,10 +554,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let Some(client) = client else {
                 bail!("the reconciler needs Kubernetes API access (or run with --webhook-only)");
             };
+            let identity = unique_identity(args.identity.as_deref())?;
             let options = reconcile::Options {
                 applications_namespace: args.applications_namespace.clone(),
                 operator_namespace: args.operator_namespace.clone(),
-                identity: args.identity.clone().unwrap_or_else(default_identity),
+                identity: identity.clone(),
                 leader_election: !args.no_leader_election,
                 metrics: reconcile_metrics,
             };
@@ -568,8 +570,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
             let registry = registry.clone();
             let stopped = stopped.clone();
+            let elector = options.leader_election.then(|| {
+                reconcile::leader::Elector::new(client.clone(), &args.operator_namespace, &identity)
+            });
             // The reconciler stops by being dropped: whatever it was applying is picked up
-            // again by the next leader from the objects' state.
+            // again by the next leader from the objects' state. Then the Lease is given up,
+            // so that a standby takes over now rather than when the lease would expire.
             tasks.push(Box::pin(async move {
                 // Without a cache that answered at startup, the reconciler retries discovery and
                 // keeps a cache of its own; the dry renders stay on the defaults.
@@ -585,6 +591,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     result = reconciler => result?,
                     () = wait(stopped) => {}
                 }
+                if let Some(elector) = elector {
+                    step_down(&elector).await;
+                }
                 Ok(())
             }));
         }
@@ -593,10 +602,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The host name and process id: unique per replica, readable in the Lease.
-fn default_identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    format!("{}-{}", host.trim(), std::process::id())
+/// The given name (the pod name in a Deployment) or the host name, with a random suffix: a
+/// restarted pod keeps its name, and two processes on one host share it, but a Lease holder
+/// must be this one process, or a successor would take itself for the leader it replaces.
+fn unique_identity(given: Option<&str>) -> anyhow::Result<String> {
+    let base = match given.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => name.to_string(),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "dsc-helm".to_string()),
+    };
+    let mut suffix = [0u8; 4];
+    getrandom::fill(&mut suffix).context("drawing the leader identity's random suffix")?;
+    let hex: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{base}-{hex}"))
+}
+
+/// How long a stopping leader tries to give its Lease up; after that the standby waits for
+/// the lease to expire, as after a crash.
+const STEP_DOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+async fn step_down(elector: &reconcile::leader::Elector) {
+    match tokio::time::timeout(STEP_DOWN_TIMEOUT, elector.release()).await {
+        Ok(Ok(true)) => tracing::info!("leader lease released"),
+        Ok(Ok(false)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "releasing the leader lease failed"),
+        Err(_) => tracing::warn!("releasing the leader lease timed out"),
+    }
 }
 
 /// Runs the tasks until SIGTERM or Ctrl-C (then lets them stop gracefully) or until one ends.

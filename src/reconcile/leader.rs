@@ -1,6 +1,9 @@
 //! Leader election on a coordination.k8s.io Lease, so that two replicas can run with one
 //! reconciling. Optimistic concurrency (resourceVersion) decides races; a leader that cannot
-//! renew in time stops reconciling before another replica may take over.
+//! renew in time stops reconciling before another replica may take over. A leader that is
+//! told to stop gives the Lease up ([`Elector::release`]), so that a rolling update hands over
+//! within a standby's poll instead of a whole lease duration; a killed one is replaced once
+//! its lease runs out.
 
 use std::time::Duration;
 
@@ -14,6 +17,9 @@ use super::ReconcileError;
 pub const LEASE_NAME: &str = "dsc-helm-reconciler";
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How often a standby asks for the Lease: a released Lease is taken within this, an expired
+/// one within this after it expires.
+pub const STANDBY_POLL: Duration = Duration::from_secs(1);
 
 /// Whether `identity` may hold the lease at `now` (pure, for tests).
 pub fn may_take(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp) -> bool {
@@ -101,6 +107,33 @@ impl Elector {
             }
         };
         match result {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the Lease up if this replica holds it, leaving it free for any standby at once;
+    /// `Ok(false)` when another replica holds it (nothing to give up). The write carries the
+    /// resourceVersion read, so a standby that took over in between is never undone.
+    pub async fn release(&self) -> Result<bool, ReconcileError> {
+        let Some(mut lease) = self.api.get_opt(LEASE_NAME).await? else {
+            return Ok(false);
+        };
+        let Some(spec) = lease.spec.as_mut() else {
+            return Ok(false);
+        };
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return Ok(false);
+        }
+        spec.holder_identity = None;
+        spec.acquire_time = None;
+        spec.renew_time = Some(MicroTime(Timestamp::now()));
+        match self
+            .api
+            .replace(LEASE_NAME, &PostParams::default(), &lease)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e.into()),

@@ -242,7 +242,7 @@ pub async fn run_on(
                 Ok(false) => {}
                 Err(e) => lease(&e, "taking"),
             }
-            tokio::time::sleep(leader::RENEW_EVERY).await;
+            tokio::time::sleep(leader::STANDBY_POLL).await;
         }
         tracing::info!(identity = %options.identity, "leader lease acquired; reconciling");
         let renew = async {

@@ -1,5 +1,5 @@
 //! Leader election on a real API server: one Lease, two replicas, one reconciling; the standby
-//! takes over when the leader stops renewing.
+//! takes over when the leader stops renewing, or at once when the leader gives the Lease up.
 
 use crate::reconcile_support;
 use crate::support;
@@ -84,15 +84,170 @@ async fn only_the_leader_reconciles_and_the_standby_takes_over() {
     );
     assert_eq!(Metrics::get(&second_metrics.reconciles), 0);
 
+    // The leader dies without a word (as after SIGKILL): the standby waits out the lease.
     drop(leader);
+    let killed = std::time::Instant::now();
     eventually("the standby takes over", || async {
         (Metrics::get(&second_metrics.reconciles) >= registry.components.len() as u64).then_some(())
     })
     .await;
+    println!(
+        "failover after the leader stopped renewing: {:.1} s (lease duration {} s)",
+        killed.elapsed().as_secs_f64(),
+        dsc_helm::reconcile::leader::LEASE_DURATION.as_secs()
+    );
     let lease = leases.get(LEASE_NAME).await.expect("lease");
     assert_eq!(
         lease.spec.and_then(|s| s.holder_identity),
         Some(second.identity.clone())
     );
     drop(standby);
+}
+
+/// What `serve` does on SIGTERM: the reconciler stops, then the Lease is given up, so the
+/// standby does not wait out the lease duration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_lease_is_taken_by_the_standby_at_its_next_poll() {
+    let plane = support::shared();
+    let client = plane.client().await.expect("client");
+    let namespace = support::unique_name("release");
+    dsc_helm::reconcile::component::ensure_namespace(&client, &namespace)
+        .await
+        .expect("namespace");
+    let leader = Elector::new(client.clone(), &namespace, "leader-1a2b");
+    let standby = Elector::new(client.clone(), &namespace, "standby-3c4d");
+    assert!(leader.try_acquire().await.expect("leader acquires"));
+    assert!(!standby.try_acquire().await.expect("standby asks"));
+    // Only the holder can give the Lease up.
+    assert!(!standby.release().await.expect("standby releases nothing"));
+    let released = std::time::Instant::now();
+    assert!(leader.release().await.expect("leader releases"));
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+    let spec = leases
+        .get(LEASE_NAME)
+        .await
+        .expect("lease")
+        .spec
+        .expect("spec");
+    assert_eq!(spec.holder_identity, None);
+    assert!(standby.try_acquire().await.expect("standby takes over"));
+    println!(
+        "handover after a release: {:.3} s of API calls, plus at most a standby poll ({} s)",
+        released.elapsed().as_secs_f64(),
+        dsc_helm::reconcile::leader::STANDBY_POLL.as_secs()
+    );
+    assert!(
+        !leader
+            .release()
+            .await
+            .expect("the old leader holds nothing")
+    );
+    let spec = leases
+        .get(LEASE_NAME)
+        .await
+        .expect("lease")
+        .spec
+        .expect("spec");
+    assert_eq!(spec.holder_identity.as_deref(), Some("standby-3c4d"));
+}
+
+/// The real binary: `serve` holds the Lease under its name plus a random suffix, and on
+/// SIGTERM stops reconciling and gives the Lease up before it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_gives_its_lease_up_on_sigterm() {
+    let _dsc = support::dsc_lock().await;
+    let plane = support::shared();
+    let client = plane.client().await.expect("client");
+    let registry = Arc::new(examples());
+    install_crds(&client, &registry).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let certs = dir.path().join("certs");
+    let bin = env!("CARGO_BIN_EXE_dsc-helm");
+    let made = std::process::Command::new(bin)
+        .args(["certs", "--dns", "localhost", "--out"])
+        .arg(&certs)
+        .output()
+        .expect("dsc-helm certs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let namespace = support::unique_name("serve-lease");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let charts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
+    let child = std::process::Command::new(bin)
+        .arg("serve")
+        .arg("--charts")
+        .arg(&charts)
+        .args(["--webhook-addr", &format!("127.0.0.1:{port}")])
+        .arg("--tls-cert")
+        .arg(certs.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(certs.join("tls.key"))
+        .args(["--operator-namespace", &namespace])
+        .args([
+            "--applications-namespace",
+            &support::unique_name("serve-apps"),
+        ])
+        .args(["--identity", "replica"])
+        .env("KUBECONFIG", plane.kubeconfig())
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dsc-helm serve");
+    let mut serve = KilledOnDrop(child);
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+    let holder = eventually("serve takes the lease", || async {
+        leases
+            .get_opt(LEASE_NAME)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|l| l.spec)
+            .and_then(|s| s.holder_identity)
+    })
+    .await;
+    let suffix = holder.strip_prefix("replica-").unwrap_or_default();
+    assert!(
+        suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
+        "the holder {holder:?} is not the given name plus a random suffix"
+    );
+    let pid = libc::pid_t::try_from(serve.0.id()).expect("pid");
+    // SAFETY: signalling the child this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let signalled = std::time::Instant::now();
+    let status = serve.0.wait().expect("serve exits");
+    let mut stderr = String::new();
+    if let Some(mut pipe) = serve.0.stderr.take() {
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert!(status.success(), "{stderr}");
+    let spec = leases
+        .get(LEASE_NAME)
+        .await
+        .expect("lease")
+        .spec
+        .expect("spec");
+    assert_eq!(spec.holder_identity, None, "{stderr}");
+    println!(
+        "serve stopped and released its lease {:.2} s after SIGTERM",
+        signalled.elapsed().as_secs_f64()
+    );
+}
+
+/// A child process that cannot outlive a failed test.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
