@@ -29,7 +29,7 @@ pub struct Metrics {
     pub objects_applied: AtomicU64,
     /// DataScienceCluster reconciles finished.
     pub dsc_reconciles: AtomicU64,
-    /// Errors by controller (a component's name, or [`DSC_CONTROLLER`]) and
+    /// Errors by controller (a component's name, [`DSC_CONTROLLER`] or [`LEADER_ELECTION`]) and
     /// [`ReconcileError::metric_label`].
     errors: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Reconcile durations by controller.
@@ -38,6 +38,9 @@ pub struct Metrics {
 
 /// The controller label of the DataScienceCluster controller's errors and durations.
 pub const DSC_CONTROLLER: &str = "datasciencecluster";
+/// The controller label of leader-election errors (taking or renewing the Lease), which
+/// belong to no one component.
+pub const LEADER_ELECTION: &str = "leader-election";
 
 /// One histogram's cumulative bucket counts (one per [`DURATION_BUCKETS`] bound), count and
 /// sum.

@@ -227,6 +227,7 @@ pub async fn run_on(
         &options.identity,
     );
     let lease = |e: &ReconcileError, doing: &str| {
+        options.metrics.error(metrics::LEADER_ELECTION, e);
         tracing::warn!(
             lease = leader::LEASE_NAME,
             namespace = %options.operator_namespace,
