@@ -27,10 +27,20 @@ use crate::registry::{
 };
 use crate::sync::{lock, read, write};
 use helm_render::engine::funcs::{OfflineLookup, SeededRandom};
+use helm_render::engine::{Budget, DEFAULT_STEPS, TIME_LIMIT};
 use helm_render::manifest::only_scalar_words_changed;
 use helm_render::manifest::{ManifestError, parse_template};
 use helm_render::render::{Capabilities, Release, Renderer};
 use helm_render::values::Violation;
+
+/// Each dry render's limits: the reconciler's step budget, so that a render the webhook
+/// allows never runs out in the reconciler, and a deadline well inside the webhook
+/// configuration's `timeoutSeconds: 10`, so that a runaway chart is denied with a reason
+/// instead of the API server timing out (and, with `failurePolicy: Fail`, refusing anyway).
+pub const DRY_RENDER_BUDGET: Budget = Budget {
+    steps: DEFAULT_STEPS,
+    time: Some(std::time::Duration::from_secs(3)),
+};
 
 /// Beyond this many cached outcomes the cache starts over; outcomes are small, and a DSC
 /// rarely has more than a few dozen distinct versions alive at once.
@@ -181,7 +191,7 @@ impl Validator {
         let renderers = registry
             .components
             .iter()
-            .map(|c| (c.name.clone(), Renderer::new()))
+            .map(|c| (c.name.clone(), Renderer::within(DRY_RENDER_BUDGET)))
             .collect();
         Validator {
             registry,
@@ -427,6 +437,11 @@ impl Validator {
             return hit;
         }
         let outcome = self.compute(component, prefix, features, values, &capabilities);
+        // A render stopped by its deadline says the machine was busy, not that the values
+        // are bad: the denial stands, but the next try renders again.
+        if outcome.problems.iter().any(|p| p.contains(TIME_LIMIT)) {
+            return outcome;
+        }
         let mut cache = lock(&self.cache);
         let (cached_generation, entries) = &mut *cache;
         // Entries of an older cluster generation can never be hit again; an outcome reached

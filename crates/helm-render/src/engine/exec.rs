@@ -11,6 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use foldhash::HashMap as FastMap;
 
 use super::ast::{Builtin, Func, Number};
+use super::budget::{Budget, Fuel};
 use super::builtins;
 use super::error::{ExecError, TemplateError};
 use super::funcs::CallContext;
@@ -69,6 +70,8 @@ pub struct State<'s, 'c, 'x> {
     /// Argument vectors and output buffers kept for reuse: calls and includes are frequent.
     arg_pool: Vec<Vec<Value>>,
     buf_pool: Vec<String>,
+    /// Shared by every template the state runs: the budget is the render's.
+    fuel: Fuel,
 }
 
 impl<'s, 'c, 'x> State<'s, 'c, 'x> {
@@ -82,7 +85,13 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
             depth: 0,
             arg_pool: Vec::new(),
             buf_pool: Vec::new(),
+            fuel: Fuel::new(Budget::default()),
         }
+    }
+
+    pub fn within(mut self, budget: Budget) -> Self {
+        self.fuel = Fuel::new(budget);
+        self
     }
 
     /// Ready for the next top-level template, while the pools and the include counters'
@@ -206,6 +215,9 @@ impl<'e> Exec<'e, '_, '_, '_> {
     /// Walks `nodes` with `dot`.
     fn walk(&mut self, dot: &Dot, nodes: &'e [Node], out: &mut String) -> R<Flow> {
         for node in nodes {
+            if let Err(exhausted) = self.st.fuel.burn() {
+                return Err(self.error(&At::None, exhausted.to_string()));
+            }
             let flow = match node {
                 Node::Text { start, end } => {
                     out.push_str(self.tree.text_of(*start, *end));
@@ -394,6 +406,10 @@ impl<'e> Exec<'e, '_, '_, '_> {
         mark: usize,
         out: &mut String,
     ) -> R<bool> {
+        // An empty body walks no node, yet a range over a huge list must still spend.
+        if let Err(exhausted) = self.st.fuel.burn() {
+            return Err(self.error(&At::Pipe(self.tree.pipe(b.pipe)), exhausted.to_string()));
+        }
         let pipe = self.tree.pipe(b.pipe);
         let decl = self.tree.decl(pipe);
         if let Some(first) = decl.first() {

@@ -5,6 +5,7 @@
 //! texts, bounded recursion) that the available Go-template crates get wrong.
 
 mod ast;
+mod budget;
 mod builtins;
 mod error;
 mod exec;
@@ -15,6 +16,7 @@ mod program;
 
 use std::sync::Arc;
 
+pub use budget::{Budget, DEFAULT_STEPS, Exhausted, TIME_LIMIT};
 pub use error::{
     ExecError, TemplateError, helm_exec_message, helm_parse_message, plain_template_message,
 };
@@ -109,10 +111,20 @@ impl Templates {
         Ok(out)
     }
 
-    /// For executing many templates in turn, as a chart's render does.
+    /// For executing many templates in turn, as a chart's render does, within the default
+    /// [`Budget`].
     pub fn session<'t, 'c, 'x>(&'t self, ctx: &'c mut CallContext<'x>) -> Session<'t, 'c, 'x> {
+        self.session_within(ctx, Budget::default())
+    }
+
+    /// [`Templates::session`] with every template it runs drawing on one `budget`.
+    pub fn session_within<'t, 'c, 'x>(
+        &'t self,
+        ctx: &'c mut CallContext<'x>,
+        budget: Budget,
+    ) -> Session<'t, 'c, 'x> {
         Session {
-            state: State::new(&self.trees, self.resolve, ctx),
+            state: State::new(&self.trees, self.resolve, ctx).within(budget),
         }
     }
 

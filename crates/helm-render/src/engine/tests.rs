@@ -988,3 +988,70 @@ fn template_error_chains_are_laid_out_as_helm_4_does() {
         Ok("template: t/templates/a.yaml:1:46: executing \"t/templates/a.yaml\" at <include \"h\" .>: error calling include: template: t/templates/a.yaml:1:19: executing \"h\" at <index 1 2>: error calling index: can't index item of type int".to_string())
     );
 }
+
+/// Runs `src` with the full function library (for `include`, `until`) within `budget`.
+fn within(src: &str, budget: super::Budget) -> Result<String, String> {
+    let mut set = Templates::new();
+    set.parse(FILE, src).map_err(|e| e.to_string())?;
+    let lookup = OfflineLookup;
+    let mut rng = FixedRandom;
+    let mut ctx = CallContext {
+        lookup: &lookup,
+        random: &mut rng,
+    };
+    let mut out = String::new();
+    set.session_within(&mut ctx, budget)
+        .execute_shared(FILE, &values(), &mut out)
+        .map(|()| out)
+        .map_err(|e| e.to_string())
+}
+
+/// Includes that recurse wide (each calls itself twice, 2^40 calls in all) stay within
+/// Helm's nesting limit and would run for ever; the step budget ends them, naming where.
+#[test]
+fn a_render_that_never_ends_stops_at_its_step_budget() {
+    let wide = r#"{{- define "w" -}}{{- if lt (len .) 40 -}}{{ include "w" (append . 1) }}{{ include "w" (append . 1) }}{{- end -}}{{- end -}}{{ include "w" list }}"#;
+    let budget = super::Budget {
+        steps: 10_000,
+        time: None,
+    };
+    let e = within(wide, budget).unwrap_err();
+    assert!(
+        e.starts_with("template: t/templates/a.yaml:1:"),
+        "{}",
+        &e[..200]
+    );
+    assert!(
+        e.ends_with("rendering stopped after 10000 steps, the render's budget: a loop or recursion that does not end?"),
+        "{}",
+        &e[e.len().saturating_sub(300)..]
+    );
+    // The same input stops at the same place every time.
+    assert_eq!(within(wide, budget).unwrap_err(), e);
+    // A range with an empty body spends too.
+    let e = within("{{ range until 100000 }}{{ end }}", budget).unwrap_err();
+    assert!(
+        e.contains("at <until 100000>: rendering stopped after 10000 steps"),
+        "{e}"
+    );
+    // Within the default budget, ordinary templates are untouched.
+    assert_eq!(
+        within("{{ range until 3 }}x{{ end }}", super::Budget::default()),
+        Ok("xxx".to_string())
+    );
+}
+
+#[test]
+fn a_render_past_its_deadline_stops() {
+    let wide = r#"{{- define "w" -}}{{- if lt (len .) 40 -}}{{ include "w" (append . 1) }}{{ include "w" (append . 1) }}{{- end -}}{{- end -}}{{ include "w" list }}"#;
+    let budget = super::Budget {
+        steps: u64::MAX,
+        time: Some(std::time::Duration::from_millis(50)),
+    };
+    let e = within(wide, budget).unwrap_err();
+    assert!(
+        e.ends_with("rendering stopped after 50 ms, the render's time limit"),
+        "{}",
+        &e[e.len().saturating_sub(300)..]
+    );
+}

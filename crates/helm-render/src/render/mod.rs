@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::chart::Chart;
 use crate::engine::funcs::{CallContext, Lookup, RandomSource};
-use crate::engine::{TemplateError, Templates, helm_exec_message, helm_parse_message};
+use crate::engine::{Budget, TemplateError, Templates, helm_exec_message, helm_parse_message};
 use crate::value::{Map, Value};
 use crate::values::{self, ValuesError, Violation};
 pub use objects::{Capabilities, HelmVersion, KubeVersion};
@@ -202,11 +202,21 @@ pub struct NameTemplateError(String);
 #[derive(Default)]
 pub struct Renderer {
     parsed: Mutex<HashMap<Vec<String>, Arc<Templates>>>,
+    budget: Budget,
 }
 
 impl Renderer {
+    /// Renders within the default [`Budget`]: a step limit, no deadline.
     pub fn new() -> Self {
         Renderer::default()
+    }
+
+    /// Each render may take `budget` (see [`crate::engine::Budget`]).
+    pub fn within(budget: Budget) -> Self {
+        Renderer {
+            budget,
+            ..Renderer::default()
+        }
     }
 
     /// Renders `chart` (already dependency-processed) with its coalesced `values`.
@@ -254,7 +264,7 @@ impl Renderer {
         let templates = self.templates_for(key, &order, &jobs, &sources)?;
 
         let mut ctx = CallContext { lookup, random };
-        let mut session = templates.session(&mut ctx);
+        let mut session = templates.session_within(&mut ctx, self.budget);
         // Each template is written here, then copied out at its exact size: the buffer stays
         // in cache, and no output grows by reallocation.
         let mut scratch = String::new();
