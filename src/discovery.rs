@@ -273,7 +273,7 @@ impl Schedule {
 /// dropped; never ends or fails on its own (errors are logged and retried).
 pub async fn follow(cluster: &Cluster) {
     let api: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
-    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    let stream = watcher(api, watcher::Config::default()).backoff(crate::backoff::watch());
     futures::pin_mut!(stream);
     let mut periodic = tokio::time::interval_at(Instant::now() + PERIODIC, PERIODIC);
     let mut schedule = Schedule::default();

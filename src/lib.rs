@@ -8,11 +8,12 @@
 //! judges, by kind, whether applied objects run, and names the cause from their pods when
 //! they do not.
 //!
-//! Modules import only from modules below them: [`sync`] < [`registry`] < [`api`] < [`rbac`]
-//! < [`discovery`], [`health`] < [`webhook`], [`reconcile`] (which do not import each other) <
-//! the binary. A test below enforces it.
+//! Modules import only from modules below them: [`sync`], [`backoff`] < [`registry`] <
+//! [`api`] < [`rbac`] < [`discovery`], [`health`] < [`webhook`], [`reconcile`] (which do not
+//! import each other) < the binary. A test below enforces it.
 
 pub mod api;
+pub mod backoff;
 pub mod discovery;
 pub mod health;
 pub mod rbac;
@@ -73,6 +74,7 @@ mod layering_tests {
     /// (`main.rs`, `cli.rs`) is the top layer and may use everything.
     const LAYERS: &[(&str, u32)] = &[
         ("sync", 0),
+        ("backoff", 0),
         ("registry", 1),
         ("api", 2),
         ("rbac", 3),

@@ -67,7 +67,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
         let kind = resource.kind.clone();
         super::AbortOnDrop(tokio::spawn(async move {
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-            let stream = watcher(api, config).default_backoff();
+            let stream = watcher(api, config).backoff(crate::backoff::watch());
             futures::pin_mut!(stream);
             let component = shared
                 .registry

@@ -55,7 +55,7 @@ pub async fn run(shared: Arc<Shared>) {
 
 fn spawn_watch(api: Api<DataScienceCluster>, shared: Arc<Shared>) -> AbortOnDrop {
     AbortOnDrop(tokio::spawn(async move {
-        let stream = watcher(api, watcher::Config::default()).default_backoff();
+        let stream = watcher(api, watcher::Config::default()).backoff(crate::backoff::watch());
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
             if let Err(e) = event {

@@ -229,7 +229,8 @@ async fn watch_kind(
 ) {
     // Metadata-only: drift needs labels and resourceVersions, never the objects' bodies.
     let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &ar);
-    let stream = watcher(api, watcher::Config::default().labels(PART_OF)).default_backoff();
+    let stream =
+        watcher(api, watcher::Config::default().labels(PART_OF)).backoff(crate::backoff::watch());
     futures::pin_mut!(stream);
     // The keys a (re)list returned. A watch that broke (an API server restart) lists again,
     // and an object deleted meanwhile is simply absent from the list, with no Delete event.

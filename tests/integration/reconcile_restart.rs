@@ -52,6 +52,7 @@ async fn the_reconciler_carries_on_after_the_api_server_restarts() {
     .expect("API server restarts");
 
     // The test's own client is new; the operator's is the one it had all along.
+    let back = std::time::Instant::now();
     let client = plane.client().await.expect("client after the restart");
     apply_dsc(
         &client,
@@ -63,6 +64,10 @@ async fn the_reconciler_carries_on_after_the_api_server_restarts() {
         (d.data["spec"]["replicas"] == 3).then_some(())
     })
     .await;
+    println!(
+        "a DSC change made once the API server was back applied {:.1} s later",
+        back.elapsed().as_secs_f64()
+    );
 
     // Drift is still watched: a deleted Deployment comes back.
     let ar = resource("apps", "v1", "Deployment", "deployments");

@@ -1,0 +1,81 @@
+//! How every watch of the operator retries after an error. kube-runtime's default (client-go's
+//! reflector parameters: 0.8 s doubling to 30 s) is kind to a struggling API server but slow to
+//! notice one that is back: after a restart of a few seconds, watches resumed about 8 s after
+//! the server answered again, and the operator neither applied nor repaired anything
+//! meanwhile. These retries start at 100 ms and never wait more than a second, with jitter so
+//! that the operator's watches do not all knock at once; a success resets them. One process
+//! with a few tens of watches asks at most a few tens of times a second while the server is
+//! away.
+
+use std::time::Duration;
+
+use kube::runtime::utils::Backoff;
+
+const FIRST: Duration = Duration::from_millis(100);
+const CEILING: Duration = Duration::from_secs(1);
+
+/// The retry delays of one watch.
+pub struct WatchBackoff {
+    next: Duration,
+    /// xorshift state for the jitter: cheap, and only needs to differ between watches.
+    state: u64,
+}
+
+/// Delays for a new watch.
+pub fn watch() -> WatchBackoff {
+    let mut seed = [0u8; 8];
+    // Without entropy the jitter is merely the same for every watch; retries still happen.
+    let _ = getrandom::fill(&mut seed);
+    WatchBackoff {
+        next: FIRST,
+        state: u64::from_le_bytes(seed) | 1,
+    }
+}
+
+impl WatchBackoff {
+    /// A factor in [0.75, 1.25).
+    fn jitter(&mut self) -> f64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        0.75 + (self.state >> 11) as f64 / (1u64 << 53) as f64 / 2.0
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    /// Never ends: a watch is retried for as long as the operator runs.
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next.mul_f64(self.jitter()).min(CEILING);
+        self.next = (self.next * 2).min(CEILING);
+        Some(delay)
+    }
+}
+
+impl Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = FIRST;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_to_a_second_and_start_over_after_a_success() {
+        let mut b = watch();
+        let first: Vec<Duration> = b.by_ref().take(8).collect();
+        assert!(first[0] >= Duration::from_millis(75) && first[0] < Duration::from_millis(125));
+        assert!(first[1] >= Duration::from_millis(150) && first[1] < Duration::from_millis(250));
+        assert!(first.iter().all(|d| *d <= CEILING), "{first:?}");
+        assert!(
+            first[5..].iter().all(|d| *d >= Duration::from_millis(750)),
+            "{first:?}"
+        );
+        b.reset();
+        let again = b.next().unwrap_or_default();
+        assert!(again < Duration::from_millis(125), "{again:?}");
+    }
+}
