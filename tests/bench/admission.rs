@@ -1,5 +1,5 @@
 //! Admission load benchmark (prints, never asserts): `cargo bench --bench admission`
-//! (`-- --quick` for shorter runs).
+//! (`-- --quick` for shorter runs, `-- --rotation-only` for the certificate rotation alone).
 //!
 //! The webhook runs in this process on loopback HTTPS (TLS 1.3, HTTP/2 as the API server's
 //! client negotiates it) with a DataScienceCluster of three corpus charts as components, one
@@ -16,6 +16,9 @@
 //! changed": each request edits one component in turn, as a person editing the DSC does, and
 //! the two unchanged components' verdicts come from the cache. The load generator shares the
 //! machine's cores with the server.
+//!
+//! Last, cached verdicts at 200 req/s while the serving certificate is rotated on disk,
+//! counting failed requests.
 
 #[path = "../integration/corpus/mod.rs"]
 // The integration tests use all of it; this binary only a part.
@@ -336,6 +339,7 @@ fn whole_verdict(registry: &dsc_helm::registry::Registry) {
 fn main() {
     dsc_helm::return_freed_memory_promptly();
     let quick = std::env::args().any(|a| a == "--quick");
+    let rotation_only = std::env::args().any(|a| a == "--rotation-only");
     let seconds = if quick { 2.0 } else { 5.0 };
     let duration = Duration::from_secs_f64(seconds);
     // The webhook gets a runtime like `dsc-helm serve` (one worker per core); the load
@@ -358,13 +362,25 @@ fn main() {
             COMPONENTS.join(", "),
             load_start.elapsed().as_secs_f64() * 1000.0
         );
-        breakdown(&registry);
-        whole_verdict(&registry);
         let ca = support::TestCa::new().unwrap();
-        let cert = ca.issue_localhost().unwrap();
-        let files = webhook_client::write_serving_cert(dir.path(), &cert.cert_pem, &cert.key_pem);
         let connector =
             webhook_client::connector(ca.cert_pem(), &[b"h2"], &[&rustls::version::TLS13]);
+        if rotation_only {
+            rotation(
+                &registry,
+                &ca,
+                dir.path(),
+                &server_runtime,
+                &connector,
+                duration,
+            )
+            .await;
+            return;
+        }
+        breakdown(&registry);
+        whole_verdict(&registry);
+        let cert = ca.issue_localhost().unwrap();
+        let files = webhook_client::write_serving_cert(dir.path(), &cert.cert_pem, &cert.key_pem);
         println!(
             "{:<24} {:<14} {:>6} {:>6} {:>9} {:>9} {:>9}",
             "mode", "load", "sent", "errors", "p50 ms", "p99 ms", "ok/s"
@@ -444,5 +460,95 @@ fn main() {
             }
             server.stop().await;
         }
+        rotation(
+            &registry,
+            &ca,
+            dir.path(),
+            &server_runtime,
+            &connector,
+            duration,
+        )
+        .await;
     });
+}
+
+/// Cached verdicts at 200 req/s while the serving certificate is replaced on disk every half
+/// second, as cert-manager renews it: every tenth request opens a new connection, so that
+/// handshakes happen before, during and after each reload. Every failed request is counted.
+async fn rotation(
+    registry: &dsc_helm::registry::Registry,
+    ca: &support::TestCa,
+    dir: &std::path::Path,
+    server_runtime: &tokio::runtime::Runtime,
+    connector: &tokio_rustls::TlsConnector,
+    duration: Duration,
+) {
+    let checks = Checks {
+        dry_render: true,
+        cache: true,
+    };
+    let validator = webhook_client::validator(registry.clone(), checks);
+    let files = {
+        let cert = ca.issue_localhost().unwrap();
+        webhook_client::write_serving_cert(dir, &cert.cert_pem, &cert.key_pem)
+    };
+    let server = {
+        let _on_server_runtime = server_runtime.enter();
+        webhook_client::start(validator, files, None, |c| {
+            c.reload_interval = Duration::from_millis(100);
+        })
+    };
+    let rate = 200.0;
+    let length = duration * 2;
+    let total = (rate * length.as_secs_f64()) as u64;
+    let rotations = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let rotating = {
+        // Issued beforehand: the rotation writes files, as a certificate manager does.
+        let every = Duration::from_millis(500);
+        let certs: Vec<support::ServingCert> = (0..length.as_millis() / every.as_millis())
+            .map(|_| ca.issue_localhost().unwrap())
+            .collect();
+        let dir = dir.to_path_buf();
+        let rotations = rotations.clone();
+        std::thread::spawn(move || {
+            for next in certs {
+                std::thread::sleep(every);
+                webhook_client::write_serving_cert(&dir, &next.cert_pem, &next.key_pem);
+                rotations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    let mut sender = h2(connector, server.addr).await;
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = tokio::task::JoinSet::new();
+    let start = Instant::now();
+    for i in 0..total {
+        let at = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(at.into()).await;
+        if i % 10 == 0 {
+            sender = h2(connector, server.addr).await;
+        }
+        let mut sender = sender.clone();
+        let failures = failures.clone();
+        tasks.spawn(async move {
+            if let Err(e) = send(&mut sender, body(0, Change::Nothing)).await {
+                failures.lock().unwrap().push(e);
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    rotating.join().unwrap();
+    let failures = failures.lock().unwrap().clone();
+    println!(
+        "certificate rotation: {} rotations during {} requests at {rate:.0} req/s ({} new connections): {} failed{}",
+        rotations.load(std::sync::atomic::Ordering::SeqCst),
+        total,
+        total / 10,
+        failures.len(),
+        failures
+            .first()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default()
+    );
+    server.stop().await;
 }
