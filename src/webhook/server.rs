@@ -33,8 +33,6 @@ use crate::sync::lock;
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
 /// How much of an oversized body is read (and discarded) so that its sender sees the 413.
 const DRAIN_LIMIT: usize = 4 * MAX_BODY;
-/// How long reading a body may take; a client slower than that holds no more than a task.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// The validating path for DataScienceClusters, named as Open Data Hub names its webhooks.
 pub const DSC_PATH: &str = "/validate-datasciencecluster-v1";
 /// The validating path for every component kind.
@@ -88,7 +86,8 @@ pub struct WebhookConfig {
     pub certs: CertFiles,
     /// How often the certificate files are checked for changes.
     pub reload_interval: Duration,
-    /// How long a client may take to send its request headers (and the first request).
+    /// How long a client may take to send its request headers (and the first request), and
+    /// then its body: a client sending a byte a second is cut off, holding only a task.
     pub header_timeout: Duration,
     /// A plain-HTTP listener for /metrics, /healthz and /readyz, if wanted.
     pub metrics_addr: Option<SocketAddr>,
@@ -126,6 +125,8 @@ struct AppState {
     dsc_names: Option<DscNames>,
     serving: AtomicBool,
     not_after: Arc<Mutex<SystemTime>>,
+    /// How long reading a request body may take.
+    body_timeout: Duration,
 }
 
 /// A bound webhook, ready to [`run`](Webhook::run).
@@ -170,6 +171,7 @@ impl Webhook {
                 dsc_names,
                 serving: AtomicBool::new(false),
                 not_after: Arc::new(Mutex::new(loaded.not_after)),
+                body_timeout: config.header_timeout,
             }),
             rustls: RustlsConfig::from_config(loaded.config),
             listener,
@@ -397,7 +399,7 @@ async fn answer(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let bytes = match read_body(body, declared).await {
+    let bytes = match read_body(body, declared, state.body_timeout).await {
         Ok(bytes) => bytes,
         Err(BodyRefusal::TooLarge) => return (too_large(), Outcome::Rejected),
         Err(BodyRefusal::Unread(why)) => {
@@ -482,15 +484,18 @@ enum BodyRefusal {
 /// usually writes all of it before it reads a response: an HTTP/1.1 client fails on a closed
 /// connection, an HTTP/2 one on a reset stream, and neither shows the 413. So the rest of an
 /// oversized body (up to [`DRAIN_LIMIT`]) is read and discarded by a task of its own while
-/// the 413 goes out at once. A body that takes longer than [`DRAIN_DEADLINE`] is not waited
-/// for.
-async fn read_body(body: Body, declared: Option<u64>) -> Result<Bytes, BodyRefusal> {
+/// the 413 goes out at once. A body that takes longer than `deadline` is not waited for.
+async fn read_body(
+    body: Body,
+    declared: Option<u64>,
+    deadline: Duration,
+) -> Result<Bytes, BodyRefusal> {
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(BodyRefusal::TooLarge);
     }
     let mut stream = body.into_data_stream();
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        drain_in_background(stream, 0);
+        drain_in_background(stream, 0, deadline);
         return Err(BodyRefusal::TooLarge);
     }
     let mut kept = Vec::with_capacity(declared.map_or(0, |n| n as usize));
@@ -504,23 +509,23 @@ async fn read_body(body: Body, declared: Option<u64>) -> Result<Bytes, BodyRefus
         }
         Ok(None)
     };
-    match tokio::time::timeout(DRAIN_DEADLINE, read).await {
+    match tokio::time::timeout(deadline, read).await {
         Err(_) => Err(BodyRefusal::Unread(format!(
-            "the body was not received within {} s",
-            DRAIN_DEADLINE.as_secs()
+            "the body was not received within {} ms",
+            deadline.as_millis()
         ))),
         Ok(Err(refusal)) => Err(refusal),
         Ok(Ok(Some(seen))) => {
-            drain_in_background(stream, seen);
+            drain_in_background(stream, seen, deadline);
             Err(BodyRefusal::TooLarge)
         }
         Ok(Ok(None)) => Ok(Bytes::from(kept)),
     }
 }
 
-/// Reads and drops what is left of a refused body, within [`DRAIN_LIMIT`] and
-/// [`DRAIN_DEADLINE`], so that its sender can finish sending and read the refusal.
-fn drain_in_background(mut stream: axum::body::BodyDataStream, seen: usize) {
+/// Reads and drops what is left of a refused body, within [`DRAIN_LIMIT`] and `deadline`, so
+/// that its sender can finish sending and read the refusal.
+fn drain_in_background(mut stream: axum::body::BodyDataStream, seen: usize, deadline: Duration) {
     tokio::spawn(async move {
         let drain = async {
             let mut seen = seen;
@@ -531,7 +536,7 @@ fn drain_in_background(mut stream: axum::body::BodyDataStream, seen: usize) {
                 }
             }
         };
-        let _ = tokio::time::timeout(DRAIN_DEADLINE, drain).await;
+        let _ = tokio::time::timeout(deadline, drain).await;
     });
 }
 

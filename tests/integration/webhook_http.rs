@@ -296,6 +296,49 @@ async fn a_client_sending_headers_slowly_is_cut_off_while_others_are_served() {
     f.server.stop().await;
 }
 
+/// Headers in time, then the body a byte at a time: the read deadline answers 400 once it
+/// passes, and the server serves others meanwhile (no worker waits on a body).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sending_its_body_slowly_is_cut_off_by_the_read_deadline() {
+    let f = fixture(|c| c.header_timeout = Duration::from_millis(500));
+    let tls = connector(f.ca.cert_pem(), &[b"http/1.1"], &[TLS13]);
+    let mut slow = tls_connect(&tls, f.server.addr).await.unwrap();
+    let body = dsc_review("slow", "UPDATE", json!({}));
+    slow.write_all(
+        format!(
+            "POST {DSC_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let trickle = tokio::spawn(async move {
+        for byte in body.iter().take(20) {
+            if slow.write_all(&[*byte]).await.is_err() || slow.flush().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(60), slow.read_to_end(&mut buf)).await;
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    for i in 0..3 {
+        let mut c = f.conn().await;
+        let review = dsc_review(&format!("u{i}"), "UPDATE", json!({}));
+        let (status, _) = post(&mut c, DSC_PATH, review).await;
+        assert_eq!(status, 200);
+    }
+    let answer = trickle.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("reading the request body failed: the body was not received within 500 ms"),
+        "{answer}"
+    );
+    f.server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_12_and_13_with_http1_and_http2() {
     let f = fixture(|_| {});
