@@ -20,6 +20,7 @@ mod demo;
 mod deploy;
 mod helm_cli;
 mod reconcile_corpus;
+mod reconcile_crash;
 mod reconcile_examples;
 mod reconcile_leader;
 mod reconcile_restart;
