@@ -4,7 +4,8 @@
 //! directory) is stripped, and absolute paths, `..` escapes, drive-letter paths and a
 //! `Chart.yaml` outside the chart directory are refused. Nothing is ever written to disk and
 //! links are never followed: a link entry in an archive is kept as an empty file, exactly as
-//! Helm's tar reader leaves it.
+//! Helm's tar reader leaves it. Inflating is capped twice: the files' contents at Helm's
+//! limit, and the whole tar stream (headers and metadata entries included) at twice that.
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -14,6 +15,11 @@ use super::{ChartError, ChartFile};
 
 /// Helm's `MaxDecompressedChartSize`: the sum of all decompressed entries of one archive.
 pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
+/// The whole inflated tar stream: the content limit above, and as much again for what it does
+/// not count (headers, padding, the data of directory entries, which is skipped, and GNU long
+/// names and PAX records, which the tar reader holds in memory whatever their size). A gzip
+/// bomb in any of these is cut off here.
+pub const MAX_DECOMPRESSED_ARCHIVE_SIZE: u64 = 2 * MAX_DECOMPRESSED_CHART_SIZE;
 /// Helm's `MaxDecompressedFileSize`, which Helm still applies to files of a chart directory.
 pub const MAX_DIR_FILE_SIZE: u64 = 5 * 1024 * 1024;
 
@@ -47,7 +53,11 @@ pub(super) fn read_archive(
     }
     // Tar reads headers 512 bytes at a time; inflating into such small windows is several
     // times slower than into a large buffer, so the tar reader reads from one.
-    let gz = std::io::BufReader::with_capacity(INFLATE_CHUNK, flate2::read::GzDecoder::new(bytes));
+    let inflated = Capped {
+        inner: flate2::read::GzDecoder::new(bytes),
+        left: MAX_DECOMPRESSED_ARCHIVE_SIZE,
+    };
+    let gz = std::io::BufReader::with_capacity(INFLATE_CHUNK, inflated);
     let mut tar = tar::Archive::new(gz);
     let entries = tar
         .entries()
@@ -103,6 +113,32 @@ pub(super) fn read_archive(
         return Err(archive_err("no files in chart archive".to_string()));
     }
     Ok(files)
+}
+
+/// Reads at most `left` bytes, then fails if there is more: the inflated stream's cap.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "decompressed archive is larger than the maximum size {MAX_DECOMPRESSED_ARCHIVE_SIZE}"
+                ))),
+            };
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let got = self.inner.read(&mut buf[..n])?;
+        self.left -= got as u64;
+        Ok(got)
+    }
 }
 
 /// The entry's path relative to the chart directory. `Ok(None)` flags a `Chart.yaml` at the

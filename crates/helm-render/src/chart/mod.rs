@@ -13,7 +13,7 @@ pub mod semver;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
+pub use archive::{MAX_DECOMPRESSED_ARCHIVE_SIZE, MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
 pub use metadata::{Dependency, ImportValue, Maintainer, Metadata};
 
 use crate::value::{Map, MapRef, Value};
