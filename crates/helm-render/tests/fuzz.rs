@@ -509,6 +509,32 @@ fn gzip_bombs_are_capped() {
     }
 }
 
+/// Subchart archives each within Helm's limit, together over it: refused, since nested
+/// archives would otherwise multiply what a small download inflates to.
+#[test]
+fn subchart_archives_share_the_limit() {
+    let part = vec![b'x'; (MAX_DECOMPRESSED_CHART_SIZE / 3 + 1024) as usize];
+    let sub = gzip(&tar_bytes(&[
+        regular(
+            "sub/Chart.yaml",
+            b"apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+        ),
+        regular("sub/big", &part),
+    ]));
+    let mut entries = vec![regular("demo/Chart.yaml", CHART_YAML.as_bytes())];
+    for i in 0..3 {
+        entries.push(regular(&format!("demo/charts/sub{i}.tgz"), &sub));
+    }
+    let e = chart::load_archive("tree.tgz", &gzip(&tar_bytes(&entries)))
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("sub2.tgz") && e.contains("larger than the maximum size")),
+        "{e:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Templates
 // ---------------------------------------------------------------------------------------
