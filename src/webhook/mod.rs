@@ -28,4 +28,6 @@ pub use tls::{CertFiles, TlsError};
 pub use validate::{Checks, ClusterView, Validator};
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

@@ -4,7 +4,9 @@
 //! directory) is stripped, and absolute paths, `..` escapes, drive-letter paths and a
 //! `Chart.yaml` outside the chart directory are refused. Nothing is ever written to disk and
 //! links are never followed: a link entry in an archive is kept as an empty file, exactly as
-//! Helm's tar reader leaves it.
+//! Helm's tar reader leaves it. Inflating is capped twice: the files' contents at Helm's
+//! limit, and the whole tar stream (headers and metadata entries included) at twice that,
+//! both for the chart and its subchart archives together.
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -14,6 +16,11 @@ use super::{ChartError, ChartFile};
 
 /// Helm's `MaxDecompressedChartSize`: the sum of all decompressed entries of one archive.
 pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
+/// The whole inflated tar stream: the content limit above, and as much again for what it does
+/// not count (headers, padding, the data of directory entries, which is skipped, and GNU long
+/// names and PAX records, which the tar reader holds in memory whatever their size). A gzip
+/// bomb in any of these is cut off here.
+pub const MAX_DECOMPRESSED_ARCHIVE_SIZE: u64 = 2 * MAX_DECOMPRESSED_CHART_SIZE;
 /// Helm's `MaxDecompressedFileSize`, which Helm still applies to files of a chart directory.
 pub const MAX_DIR_FILE_SIZE: u64 = 5 * 1024 * 1024;
 
@@ -29,11 +36,29 @@ fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
     data
 }
 
-/// Reads every entry of the archive; `on_file` sees each file as soon as it is read, while
-/// the rest is still being inflated.
+/// What may still be inflated for a chart and every archive nested in it. Helm caps each
+/// archive on its own, so subchart archives inside subchart archives multiply what a small
+/// download inflates to; one budget for the whole tree keeps it within the two limits.
+pub(super) struct Budget {
+    content: u64,
+    stream: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            content: MAX_DECOMPRESSED_CHART_SIZE,
+            stream: MAX_DECOMPRESSED_ARCHIVE_SIZE,
+        }
+    }
+}
+
+/// Reads every entry of the archive, drawing on `budget`; `on_file` sees each file as soon
+/// as it is read, while the rest is still being inflated.
 pub(super) fn read_archive(
     name: &str,
     bytes: &[u8],
+    budget: &mut Budget,
     on_file: &mut dyn FnMut(&ChartFile),
 ) -> Result<Vec<ChartFile>, ChartError> {
     let archive_err = |message: String| ChartError::Archive {
@@ -47,12 +72,19 @@ pub(super) fn read_archive(
     }
     // Tar reads headers 512 bytes at a time; inflating into such small windows is several
     // times slower than into a large buffer, so the tar reader reads from one.
-    let gz = std::io::BufReader::with_capacity(INFLATE_CHUNK, flate2::read::GzDecoder::new(bytes));
+    let Budget {
+        content: remaining,
+        stream,
+    } = budget;
+    let inflated = Capped {
+        inner: flate2::read::GzDecoder::new(bytes),
+        left: stream,
+    };
+    let gz = std::io::BufReader::with_capacity(INFLATE_CHUNK, inflated);
     let mut tar = tar::Archive::new(gz);
     let entries = tar
         .entries()
         .map_err(|e| archive_err(format!("cannot read archive: {e}")))?;
-    let mut remaining = MAX_DECOMPRESSED_CHART_SIZE;
     let mut files = Vec::new();
     for entry in entries {
         let mut entry = entry.map_err(|e| archive_err(format!("cannot read archive: {e}")))?;
@@ -73,25 +105,25 @@ pub(super) fn read_archive(
             return Err(entry_err("chart yaml not in base directory"));
         };
         let size = entry.header().size().unwrap_or(0);
-        if size > remaining {
+        if size > *remaining {
             return Err(entry_err(&format!(
                 "decompressed chart is larger than the maximum size {MAX_DECOMPRESSED_CHART_SIZE}"
             )));
         }
-        let mut data = Vec::with_capacity(usize::try_from(size.min(remaining)).unwrap_or(0) + 1);
+        let mut data = Vec::with_capacity(usize::try_from(size.min(*remaining)).unwrap_or(0) + 1);
         if !(kind.is_symlink() || kind.is_hard_link()) {
             (&mut entry)
-                .take(remaining + 1)
+                .take(*remaining + 1)
                 .read_to_end(&mut data)
                 .map_err(|e| entry_err(&format!("cannot read entry: {e}")))?;
         }
         let len = data.len() as u64;
-        if len > remaining {
+        if len > *remaining {
             return Err(entry_err(&format!(
                 "decompressed chart is larger than the maximum size {MAX_DECOMPRESSED_CHART_SIZE}"
             )));
         }
-        remaining -= len;
+        *remaining -= len;
         let file = ChartFile {
             name: rel,
             data: strip_bom(data),
@@ -103,6 +135,32 @@ pub(super) fn read_archive(
         return Err(archive_err("no files in chart archive".to_string()));
     }
     Ok(files)
+}
+
+/// Reads at most `left` bytes, then fails if there is more: the inflated stream's cap.
+struct Capped<'b, R> {
+    inner: R,
+    left: &'b mut u64,
+}
+
+impl<R: Read> Read for Capped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if *self.left == 0 {
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "decompressed archive is larger than the maximum size {MAX_DECOMPRESSED_ARCHIVE_SIZE}"
+                ))),
+            };
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(*self.left).unwrap_or(usize::MAX));
+        let got = self.inner.read(&mut buf[..n])?;
+        *self.left -= got as u64;
+        Ok(got)
+    }
 }
 
 /// The entry's path relative to the chart directory. `Ok(None)` flags a `Chart.yaml` at the

@@ -13,10 +13,11 @@ pub mod semver;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-pub use archive::{MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
+pub use archive::{MAX_DECOMPRESSED_ARCHIVE_SIZE, MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
 pub use metadata::{Dependency, ImportValue, Maintainer, Metadata};
 
 use crate::value::{Map, MapRef, Value};
+use archive::Budget;
 
 /// A file of a chart as Helm keeps it: the path inside the chart and the raw bytes (a leading
 /// UTF-8 byte-order mark already stripped, as Helm does).
@@ -136,6 +137,7 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
             0,
             &mut EarlyValues::default(),
             "",
+            &mut Budget::default(),
         )
     } else {
         let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
@@ -148,14 +150,20 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
 
 /// Loads a chart from the bytes of a gzip-compressed tar archive; `name` only labels errors.
 pub fn load_archive(name: &str, bytes: &[u8]) -> Result<Chart, ChartError> {
-    load_archive_at(name, bytes, 0)
+    load_archive_at(name, bytes, 0, &mut Budget::default())
 }
 
-fn load_archive_at(name: &str, bytes: &[u8], depth: usize) -> Result<Chart, ChartError> {
+fn load_archive_at(
+    name: &str,
+    bytes: &[u8],
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<Chart, ChartError> {
     std::thread::scope(|scope| {
         let mut early = EarlyValues::default();
-        let files = archive::read_archive(name, bytes, &mut |file| early.start(scope, file))?;
-        load_files(name, files, depth, &mut early, "")
+        let files =
+            archive::read_archive(name, bytes, budget, &mut |file| early.start(scope, file))?;
+        load_files(name, files, depth, &mut early, "", budget)
     })
 }
 
@@ -223,13 +231,15 @@ pub const MAX_SUBCHART_DEPTH: usize = 32;
 
 /// Builds a chart from its files (paths relative to the chart root), Helm's `LoadFiles`.
 /// `early` holds values files already being parsed, by their path in the archive; `prefix`
-/// is this chart's directory in it (`charts/x/` for a subchart directory).
+/// is this chart's directory in it (`charts/x/` for a subchart directory); subchart archives
+/// draw on `budget` with the archive they came in.
 fn load_files(
     origin: &str,
     files: Vec<ChartFile>,
     depth: usize,
     early: &mut EarlyValues<'_>,
     prefix: &str,
+    budget: &mut Budget,
 ) -> Result<Chart, ChartError> {
     let invalid = |message: String| ChartError::Invalid {
         chart: origin.to_string(),
@@ -340,8 +350,13 @@ fn load_files(
                     "error unpacking subchart tar: expected {sub}"
                 ))));
             };
-            load_archive_at(&format!("{origin}/charts/{sub}"), &file.data, depth + 1)
-                .map_err(wrap)?
+            load_archive_at(
+                &format!("{origin}/charts/{sub}"),
+                &file.data,
+                depth + 1,
+                budget,
+            )
+            .map_err(wrap)?
         } else {
             // A plain file directly in charts/ that is not an archive is not a chart.
             let inner: Vec<ChartFile> = files.into_iter().filter(|f| f.name != sub).collect();
@@ -351,6 +366,7 @@ fn load_files(
                 depth + 1,
                 early,
                 &format!("{prefix}charts/{sub}/"),
+                budget,
             )
             .map_err(wrap)?
         };

@@ -39,8 +39,33 @@ impl Drop for Tree {
     }
 }
 
+/// Nodes of a tree still being parsed. A parse error abandons them half-built, as deep as the
+/// input nests, so they are dropped iteratively as a whole tree is.
+#[derive(Default)]
+pub struct NodeList(Vec<Node>);
+
+impl NodeList {
+    pub fn push(&mut self, node: Node) {
+        self.0.push(node);
+    }
+
+    pub fn into_vec(mut self) -> Vec<Node> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl Drop for NodeList {
+    fn drop(&mut self) {
+        drop_nodes(std::mem::take(&mut self.0));
+    }
+}
+
 fn drop_nodes(nodes: Vec<Node>) {
     let mut stack: Vec<Part> = nodes.into_iter().map(Part::Node).collect();
+    drop_parts(&mut stack);
+}
+
+fn drop_parts(stack: &mut Vec<Part>) {
     while let Some(part) = stack.pop() {
         match part {
             Part::Node(Node::If(b) | Node::Range(b) | Node::With(b)) => {
@@ -52,8 +77,8 @@ fn drop_nodes(nodes: Vec<Node>) {
             Part::Node(Node::Action(p)) => stack.push(Part::Pipe(p)),
             Part::Node(Node::Template(t)) => stack.extend(t.pipe.map(Part::Pipe)),
             Part::Node(_) => {}
-            Part::Pipe(p) => {
-                for c in p.cmds {
+            Part::Pipe(mut p) => {
+                for c in std::mem::take(&mut p.cmds) {
                     stack.extend(c.args.into_iter().map(Part::Arg));
                 }
             }
@@ -107,6 +132,27 @@ pub struct Pipe {
     pub is_assign: bool,
     pub decl: Vec<Variable>,
     pub cmds: Vec<Command>,
+}
+
+/// A pipeline nests as deep as its parentheses, and one is dropped alone whenever a parse
+/// error abandons it, so it too is dropped iteratively when it holds nested pipelines.
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let nested = self.cmds.iter().any(|c| {
+            c.args
+                .iter()
+                .any(|a| matches!(a, Arg::Pipe(_) | Arg::Chain { .. }))
+        });
+        if nested {
+            let mut stack = vec![Part::Pipe(Pipe {
+                pos: self.pos,
+                is_assign: self.is_assign,
+                decl: Vec::new(),
+                cmds: std::mem::take(&mut self.cmds),
+            })];
+            drop_parts(&mut stack);
+        }
+    }
 }
 
 /// A `$name` with optional field chain; `ident[0]` includes the `$`.

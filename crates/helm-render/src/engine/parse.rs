@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::ast::{
-    Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Variable,
+    Arg, Branch, Builtin, Command, Func, Node, NodeList, Number, Pipe, TemplateCall, Tree, Variable,
 };
 use super::error::TemplateError;
 use super::lexer::{Item, ItemType, lex};
@@ -180,7 +180,7 @@ impl Parser<'_> {
     }
 
     fn parse_top(&mut self) -> PResult<Vec<Node>> {
-        let mut root = Vec::new();
+        let mut root = NodeList::default();
         while self.peek_type() != ItemType::Eof {
             if self.peek_type() == ItemType::LeftDelim {
                 let save = self.idx;
@@ -196,7 +196,7 @@ impl Parser<'_> {
                 other => return Err(self.errorf(format!("unexpected {}", other.describe()))),
             }
         }
-        Ok(root)
+        Ok(root.into_vec())
     }
 
     /// Runs `f` as the parse of a nested tree (a define or a block), with its own scopes.
@@ -235,13 +235,13 @@ impl Parser<'_> {
             if !matches!(end, Parsed::End) {
                 return Err(p.errorf(format!("unexpected {} in {CONTEXT}", end.describe())));
             }
-            let tree = p.new_tree(&name, list);
+            let tree = p.new_tree(&name, list.into_vec());
             p.add(tree)
         })
     }
 
-    fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
-        let mut list = Vec::new();
+    fn item_list(&mut self) -> PResult<(NodeList, Parsed)> {
+        let mut list = NodeList::default();
         while self.peek_non_space().typ != ItemType::Eof {
             match self.text_or_action()? {
                 Parsed::Node(n) => list.push(n),
@@ -356,12 +356,12 @@ impl Parser<'_> {
                 if !matches!(next, Parsed::End) {
                     return Err(self.errorf(format!("expected end; found {}", next.describe())));
                 }
-                else_list = Some(l);
+                else_list = Some(l.into_vec());
             }
         }
         Ok(Branch {
             pipe,
-            list,
+            list: list.into_vec(),
             else_list,
         })
     }
@@ -378,13 +378,16 @@ impl Parser<'_> {
         let tok = self.next_non_space();
         let name = self.parse_template_name(&tok, CONTEXT)?;
         let pipe = self.pipeline(CONTEXT, ItemType::RightDelim)?;
-        self.nested(|p| {
-            let (list, end) = p.item_list()?;
-            if !matches!(end, Parsed::End) {
-                return Err(p.errorf(format!("unexpected {} in {CONTEXT}", end.describe())));
-            }
-            let tree = p.new_tree(&name, list);
-            p.add(tree)
+        // Blocks nest like `if`s do, so they grow the stack the same way.
+        stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+            self.nested(|p| {
+                let (list, end) = p.item_list()?;
+                if !matches!(end, Parsed::End) {
+                    return Err(p.errorf(format!("unexpected {} in {CONTEXT}", end.describe())));
+                }
+                let tree = p.new_tree(&name, list.into_vec());
+                p.add(tree)
+            })
         })?;
         Ok(Node::Template(Box::new(TemplateCall {
             pos: tok.pos,
