@@ -14,7 +14,8 @@ use std::path::{Component, Path, PathBuf};
 use super::ignore::Rules;
 use super::{ChartError, ChartFile};
 
-/// Helm's `MaxDecompressedChartSize`: the sum of all decompressed entries of one archive.
+/// Helm's `MaxDecompressedChartSize`: the sum of all decompressed entries of one archive
+/// (here of a chart and its subchart archives together: see `Budget`).
 pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
 /// The whole inflated tar stream: the content limit above, and as much again for what it does
 /// not count (headers, padding, the data of directory entries, which is skipped, and GNU long
