@@ -14,7 +14,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use helm_render::chart::{self, MAX_DECOMPRESSED_ARCHIVE_SIZE, MAX_DECOMPRESSED_CHART_SIZE};
-use helm_render::engine::Templates;
+use helm_render::engine::funcs::{CallContext, OfflineLookup, SeededRandom};
+use helm_render::engine::{Budget, Templates};
 use helm_render::value::{Map, Value};
 use helm_render::values::{self, CommandLineValues};
 use helm_render::yaml;
@@ -656,14 +657,31 @@ fn template_text() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(config())]
 
-    /// Lexing and parsing any text ends in a template set or an error naming the template.
+    /// Lexing and parsing any text ends in a template set or an error naming the template;
+    /// a set that parsed runs, within a small step budget, to output or an error.
     #[test]
     fn templates_parse_or_fail_cleanly(text in template_text()) {
         let mut set = Templates::new();
         let result = bounded("parsing the template", || set.parse("fuzz/t.yaml", &text))?;
-        if let Err(e) = result {
-            let message = e.to_string();
-            prop_assert!(message.contains("fuzz/t.yaml"), "{message}");
+        match result {
+            Err(e) => {
+                let message = e.to_string();
+                prop_assert!(message.contains("fuzz/t.yaml"), "{message}");
+            }
+            Ok(()) => {
+                let ran = bounded("running the template", || {
+                    let mut random = SeededRandom::new(b"fuzz");
+                    let mut ctx = CallContext { lookup: &OfflineLookup, random: &mut random };
+                    let budget = Budget { steps: 10_000, time: Some(Duration::from_secs(2)) };
+                    let mut out = String::new();
+                    set.session_within(&mut ctx, budget)
+                        .execute_shared("fuzz/t.yaml", &Value::map(Map::new()), &mut out)
+                        .map(|()| out.len())
+                })?;
+                if let Err(e) = ran {
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
         }
     }
 }
