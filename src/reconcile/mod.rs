@@ -11,6 +11,7 @@ pub mod leader;
 pub mod lookup;
 pub mod metrics;
 pub mod plan;
+pub mod readiness;
 pub mod seed;
 pub mod status;
 pub mod watches;
