@@ -21,6 +21,7 @@ mod deploy;
 mod helm_cli;
 mod reconcile_corpus;
 mod reconcile_examples;
+mod reconcile_health;
 mod reconcile_leader;
 mod reconcile_restart;
 mod reconcile_watches;

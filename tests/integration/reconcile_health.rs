@@ -1,0 +1,380 @@
+//! "Ready means running" on the test cluster: a component of our own chart
+//! (`tests/fixtures/charts/workload`, whose values set the Deployment's replicas, the kwok
+//! fault of its pods and an optional Job) is Ready only while its workloads run, says why not
+//! in Open Data Hub's conditions on the component and the DSC, and follows its pods without
+//! being re-applied.
+
+use crate::reconcile_support;
+use crate::support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dsc_helm::reconcile::Metrics;
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, WatchEvent, WatchParams};
+use kube::core::ApiResource;
+use reconcile_support::*;
+use serde_json::{Value, json};
+
+const NAME: &str = "default-workload";
+
+/// A registry of one component, `workload`, from the fixture chart.
+fn registry(root: &Path) -> dsc_helm::registry::Registry {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts/workload");
+    let files: Vec<(String, String)> = [
+        "Chart.yaml",
+        "values.yaml",
+        "templates/deployment.yaml",
+        "templates/job.yaml",
+    ]
+    .iter()
+    .map(|f| {
+        let text = std::fs::read_to_string(fixture.join(f)).expect("fixture file");
+        ((*f).to_string(), text)
+    })
+    .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .collect();
+    let charts = root.join("charts");
+    let components = root.join(dsc_helm::registry::DESCRIPTOR_DIR);
+    std::fs::create_dir_all(&charts).expect("charts dir");
+    std::fs::create_dir_all(&components).expect("components dir");
+    std::fs::write(
+        charts.join("workload-0.1.0.tgz"),
+        support::chart_archive("workload", &files),
+    )
+    .expect("archive");
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: health-test\nversion: 0.0.1\ndependencies:\n  - name: workload\n    version: 0.1.0\n",
+    )
+    .expect("umbrella");
+    std::fs::write(
+        components.join("workload.yaml"),
+        "dependency: workload\nkind: Workload\n",
+    )
+    .expect("descriptor");
+    dsc_helm::registry::load(root).expect("registry loads")
+}
+
+/// The component's resource and the reconciler, running with `client`.
+struct Setup {
+    client: kube::Client,
+    ar: ApiResource,
+    metrics: Arc<Metrics>,
+    namespace: String,
+    _running: Running,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(prefix: &str, operator: Option<kube::Client>) -> Setup {
+    let client = support::shared().client().await.expect("client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry = Arc::new(registry(dir.path()));
+    install_crds(&client, &registry).await;
+    let ar = dsc_helm::api::component_api_resource(&registry.components[0]);
+    let options = options(prefix);
+    let metrics = options.metrics.clone();
+    let namespace = options.applications_namespace.clone();
+    let running = start(operator.unwrap_or(client.clone()), registry, options);
+    Setup {
+        client,
+        ar,
+        metrics,
+        namespace,
+        _running: running,
+        _dir: dir,
+    }
+}
+
+async fn manage(client: &kube::Client, values: Value) {
+    apply_dsc(
+        client,
+        json!({"workload": {"managementState": "Managed", "values": values}}),
+    )
+    .await;
+}
+
+/// Waits until the component's Ready condition, for its current generation, satisfies `want`.
+async fn ready_when(
+    s: &Setup,
+    what: &str,
+    want: impl Fn(&Value) -> bool,
+) -> (DynamicObject, Value) {
+    eventually(what, || async {
+        let cr = get(&s.client, &s.ar, None, NAME).await?;
+        let ready = condition(&cr, "Ready")?.clone();
+        let current = ready["observedGeneration"].as_i64() == cr.metadata.generation;
+        (current && want(&ready)).then_some((cr, ready))
+    })
+    .await
+}
+
+fn is(status: &'static str) -> impl Fn(&Value) -> bool {
+    move |c: &Value| c["status"] == status
+}
+
+/// The events about this incarnation of the component resource, as (type, reason).
+async fn events(client: &kube::Client, cr: &DynamicObject) -> Vec<(String, String)> {
+    let uid = cr.metadata.uid.clone();
+    Api::<Event>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .expect("events list")
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.uid.clone()) == uid)
+        .map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_pull_fault_is_named_with_deployment_and_pod_until_values_fix_it() {
+    let _dsc = support::dsc_lock().await;
+    let s = setup("pull", None).await;
+    manage(&s.client, json!({"replicas": 2, "fault": "image-pull"})).await;
+
+    let pull = |c: &Value| {
+        c["status"] == "False"
+            && ["ImagePullBackOff", "ErrImagePull"].contains(&c["reason"].as_str().unwrap_or(""))
+    };
+    let (cr, ready) = ready_when(&s, "Ready=False for the image pull", pull).await;
+    let message = ready["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("deployment workload-web: 0/2 available")
+            && message.contains("; pod workload-web-")
+            && message.contains("container web: "),
+        "{message}"
+    );
+    let degraded = condition(&cr, "Degraded").expect("Degraded");
+    assert_eq!(degraded["status"], "True");
+    assert_eq!(degraded["reason"], ready["reason"]);
+    let provisioned = condition(&cr, "ProvisioningSucceeded").expect("ProvisioningSucceeded");
+    assert_eq!(provisioned["status"], "True");
+    let deployments = condition(&cr, "DeploymentsAvailable").expect("DeploymentsAvailable");
+    assert_eq!(deployments["status"], "False");
+    assert_eq!(deployments["message"], "0/1 deployments ready");
+    let unhealthy = &cr.data["status"]["unhealthy"];
+    assert_eq!(unhealthy[0]["kind"], "Deployment");
+    assert_eq!(unhealthy[0]["name"], "workload-web");
+    assert_eq!(unhealthy[0]["namespace"], s.namespace.as_str());
+
+    // The DSC mirrors the component's reason and message.
+    let dsc = eventually("the DSC mirrors the reason", || async {
+        let dsc = get(&s.client, &dsc_resource(), None, DSC_NAME).await?;
+        let mirrored = condition(&dsc, "WorkloadReady")?;
+        (mirrored["reason"] == ready["reason"]).then_some(dsc)
+    })
+    .await;
+    let mirrored = condition(&dsc, "WorkloadReady").expect("WorkloadReady");
+    assert_eq!(mirrored["status"], "False");
+    assert!(
+        mirrored["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("deployment workload-web: 0/2 available"))
+    );
+    let components = condition(&dsc, "ComponentsReady").expect("ComponentsReady");
+    assert_eq!(components["status"], "False");
+    assert_eq!(
+        components["message"],
+        "Some components are not ready: workload"
+    );
+    assert_eq!(dsc.data["status"]["phase"], "Not Ready");
+    let warned = eventually("a Warning event with the reason", || async {
+        let seen = events(&s.client, &cr).await;
+        seen.iter()
+            .any(|(t, r)| t == "Warning" && ready["reason"] == r.as_str())
+            .then_some(seen)
+    })
+    .await;
+    assert!(!warned.iter().any(|(_, r)| r == "Ready"), "{warned:?}");
+    assert_eq!(s.metrics.is_ready("workload"), Some(false));
+
+    // `kubectl wait` on the component returns once its pods run.
+    let mut wait = support::shared().kubectl();
+    wait.args([
+        "wait",
+        "--for=condition=Ready",
+        &format!("{}.{}/{NAME}", s.ar.plural, s.ar.group),
+        "--timeout=90s",
+    ]);
+    let waiting = tokio::task::spawn_blocking(move || wait.output());
+    manage(&s.client, json!({"replicas": 2})).await;
+    let output = waiting.await.expect("join").expect("kubectl runs");
+    assert!(
+        output.status.success(),
+        "kubectl wait: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (cr, ready) = ready_when(&s, "Ready after the fix", is("True")).await;
+    assert_eq!(ready["reason"], "Ready");
+    let deployments = condition(&cr, "DeploymentsAvailable").expect("DeploymentsAvailable");
+    assert_eq!(deployments["status"], "True");
+    assert_eq!(deployments["message"], "1/1 deployments ready");
+    assert_eq!(
+        condition(&cr, "Degraded").expect("Degraded")["status"],
+        "False"
+    );
+    assert!(cr.data["status"].get("unhealthy").is_none());
+    dsc_condition(&s.client, "Ready", "True").await;
+    eventually("a Normal Ready event", || async {
+        let seen = events(&s.client, &cr).await;
+        seen.iter()
+            .any(|(t, r)| t == "Normal" && r == "Ready")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(s.metrics.is_ready("workload"), Some(true));
+    assert_eq!(s.metrics.ready_count("workload"), 1, "apply to Ready, once");
+    let text = s.metrics.render();
+    assert!(text.contains("dsc_helm_component_ready{component=\"workload\"} 1\n"));
+    assert!(
+        text.contains(
+            "dsc_helm_component_apply_to_ready_seconds_count{component=\"workload\"} 1\n"
+        )
+    );
+}
+
+/// Open Data Hub counts a Deployment of zero replicas as not available; nothing is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_scaled_to_zero_is_ready() {
+    let _dsc = support::dsc_lock().await;
+    let s = setup("zero", None).await;
+    manage(&s.client, json!({"replicas": 0})).await;
+    let (cr, _) = ready_when(&s, "Ready with zero replicas", is("True")).await;
+    let deployments = condition(&cr, "DeploymentsAvailable").expect("DeploymentsAvailable");
+    assert_eq!(deployments["status"], "True");
+    assert_eq!(deployments["message"], "1/1 deployments ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_is_degraded() {
+    let _dsc = support::dsc_lock().await;
+    let s = setup("job", None).await;
+    let job = json!({"enabled": true, "fault": "never-ready", "activeDeadlineSeconds": 2});
+    manage(&s.client, json!({"replicas": 1, "job": job})).await;
+    let failed = |c: &Value| c["status"] == "False" && c["reason"] == "JobFailed";
+    let (cr, ready) = ready_when(&s, "Ready=False JobFailed", failed).await;
+    assert!(
+        ready["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("job workload-task: ")),
+        "{ready}"
+    );
+    let degraded = condition(&cr, "Degraded").expect("Degraded");
+    assert_eq!(degraded["status"], "True");
+    assert_eq!(degraded["reason"], "JobFailed");
+    let unhealthy = cr.data["status"]["unhealthy"]
+        .as_array()
+        .expect("unhealthy");
+    let names: Vec<&str> = unhealthy
+        .iter()
+        .filter_map(|u| u["name"].as_str())
+        .collect();
+    assert_eq!(names, ["workload-task"], "the Deployment runs");
+}
+
+/// Waits on `stream` for the component's Ready condition to have `status`.
+async fn next_ready(
+    stream: &mut (impl futures::Stream<Item = kube::Result<WatchEvent<DynamicObject>>> + Unpin),
+    status: &str,
+    within: Duration,
+) -> Value {
+    tokio::time::timeout(within, async {
+        while let Some(event) = stream.try_next().await.expect("watch") {
+            if let WatchEvent::Modified(cr) = event
+                && let Some(ready) = condition(&cr, "Ready")
+                && ready["status"] == status
+            {
+                return ready.clone();
+            }
+        }
+        panic!("the watch ended");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("Ready={status} not seen within {within:?}"))
+}
+
+/// Pods lost: the Deployment's status says so, the component follows within seconds and
+/// recovers by itself, and nothing is applied meanwhile: the reconciler writes only statuses
+/// (and the events about them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_its_pods_makes_a_component_not_ready_until_they_are_back() {
+    let _dsc = support::dsc_lock().await;
+    let requests = Requests::default();
+    let operator = counting_client(support::shared(), requests.clone()).await;
+    let s = setup("lose", Some(operator)).await;
+    manage(&s.client, json!({"replicas": 2})).await;
+    let (cr, _) = ready_when(&s, "Ready", is("True")).await;
+    // Let the first rollout's drift repair (the revision annotation) finish.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let crs: Api<DynamicObject> = Api::all_with(s.client.clone(), &s.ar);
+    let version = crs
+        .get(NAME)
+        .await
+        .expect("component")
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    let mut stream = crs
+        .watch(
+            &WatchParams::default().fields(&format!("metadata.name={NAME}")),
+            &version,
+        )
+        .await
+        .expect("watch")
+        .boxed();
+    requests.take();
+    let applied = Metrics::get(&s.metrics.objects_applied);
+    let reconciles = Metrics::get(&s.metrics.reconciles);
+
+    let pods: Api<Pod> = Api::namespaced(s.client.clone(), &s.namespace);
+    let started = Instant::now();
+    pods.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("app=workload-web"),
+    )
+    .await
+    .expect("pods deleted");
+    let lost = next_ready(&mut stream, "False", Duration::from_secs(15)).await;
+    let noticed = started.elapsed();
+    assert!(
+        lost["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("deployment workload-web: ")),
+        "{lost}"
+    );
+    next_ready(&mut stream, "True", Duration::from_secs(60)).await;
+    eprintln!(
+        "pods deleted: not Ready after {noticed:?}, Ready again after {:?}",
+        started.elapsed()
+    );
+
+    assert_eq!(
+        Metrics::get(&s.metrics.objects_applied),
+        applied,
+        "nothing re-applied"
+    );
+    assert_eq!(
+        Metrics::get(&s.metrics.reconciles),
+        reconciles,
+        "health checks are no reconciles"
+    );
+    let writes: Vec<String> = requests
+        .take_writes()
+        .into_iter()
+        .filter(|w| !w.ends_with("/status") && !w.contains("/events"))
+        .collect();
+    assert!(writes.is_empty(), "writes beyond status: {writes:?}");
+    let seen = events(&s.client, &cr).await;
+    assert!(
+        seen.iter().any(|(t, _)| t == "Warning"),
+        "a Warning when it stopped being Ready: {seen:?}"
+    );
+}
