@@ -378,3 +378,56 @@ async fn losing_its_pods_makes_a_component_not_ready_until_they_are_back() {
         "a Warning when it stopped being Ready: {seen:?}"
     );
 }
+
+/// A crash loop restarts its container every few seconds; the component says so once and then
+/// writes nothing while only the restart count rises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_loop_is_reported_once_not_at_every_restart() {
+    let _dsc = support::dsc_lock().await;
+    let requests = Requests::default();
+    let operator = counting_client(support::shared(), requests.clone()).await;
+    let s = setup("crash", Some(operator)).await;
+    manage(&s.client, json!({"replicas": 1, "fault": "crash-loop"})).await;
+    let looping = |c: &Value| c["status"] == "False" && c["reason"] == "CrashLoopBackOff";
+    let (_, ready) = ready_when(&s, "Ready=False CrashLoopBackOff", looping).await;
+    assert!(
+        ready["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("container web: crash loop back-off, restarted")),
+        "{ready}"
+    );
+    let pods: Api<Pod> = Api::namespaced(s.client.clone(), &s.namespace);
+    let restarts = || async {
+        pods.list(&ListParams::default().labels("app=workload-web"))
+            .await
+            .expect("pods")
+            .items
+            .iter()
+            .filter_map(|p| p.status.as_ref()?.container_statuses.as_ref()?.first())
+            .map(|c| c.restart_count)
+            .max()
+            .unwrap_or(0)
+    };
+    requests.take();
+    let before = restarts().await;
+    // Two rechecks, and more than one restart.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(restarts().await > before, "the container kept restarting");
+    let reads = requests.take();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.starts_with("GET ") && r.ends_with("/pods")),
+        "the pods were looked at again: {reads:?}"
+    );
+    let writes: Vec<&String> = reads.iter().filter(|r| !r.starts_with("GET ")).collect();
+    assert!(
+        writes.is_empty(),
+        "writes while only restarts rose: {writes:?}"
+    );
+
+    // Another fault is another reason, shown at once.
+    manage(&s.client, json!({"replicas": 1, "fault": "oom"})).await;
+    let oom = |c: &Value| c["status"] == "False" && c["reason"] == "OOMKilled";
+    ready_when(&s, "Ready=False OOMKilled", oom).await;
+}
