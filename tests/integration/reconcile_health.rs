@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 
 use dsc_helm::reconcile::Metrics;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::core::ApiResource;
 use reconcile_support::*;
 use serde_json::{Value, json};
@@ -301,9 +303,12 @@ async fn next_ready(
     .unwrap_or_else(|_| panic!("Ready={status} not seen within {within:?}"))
 }
 
-/// Pods lost: the Deployment's status says so, the component follows within seconds and
-/// recovers by itself, and nothing is applied meanwhile: the reconciler writes only statuses
-/// (and the events about them).
+/// Pods lost and not replaceable (a ResourceQuota of zero pods in the namespace): the
+/// Deployment's status says so, the component follows within seconds, and recovers by itself
+/// once pods can be created again; nothing is applied meanwhile: the reconciler writes only
+/// statuses (and the events about them). The quota keeps the outage long enough to be seen:
+/// on kwok replacement pods are Ready within a second, before the Deployment's status may even
+/// show the loss.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_its_pods_makes_a_component_not_ready_until_they_are_back() {
     let _dsc = support::dsc_lock().await;
@@ -334,6 +339,15 @@ async fn losing_its_pods_makes_a_component_not_ready_until_they_are_back() {
     let applied = Metrics::get(&s.metrics.objects_applied);
     let reconciles = Metrics::get(&s.metrics.reconciles);
 
+    let quotas: Api<ResourceQuota> = Api::namespaced(s.client.clone(), &s.namespace);
+    let quota: ResourceQuota = serde_json::from_value(
+        json!({"metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}}),
+    )
+    .expect("quota");
+    quotas
+        .create(&PostParams::default(), &quota)
+        .await
+        .expect("quota created");
     let pods: Api<Pod> = Api::namespaced(s.client.clone(), &s.namespace);
     let started = Instant::now();
     pods.delete_collection(
@@ -350,9 +364,14 @@ async fn losing_its_pods_makes_a_component_not_ready_until_they_are_back() {
             .is_some_and(|m| m.starts_with("deployment workload-web: ")),
         "{lost}"
     );
-    next_ready(&mut stream, "True", Duration::from_secs(60)).await;
+    quotas
+        .delete("no-pods", &DeleteParams::default())
+        .await
+        .expect("quota deleted");
+    next_ready(&mut stream, "True", Duration::from_secs(80)).await;
     eprintln!(
-        "pods deleted: not Ready after {noticed:?}, Ready again after {:?}",
+        "pods lost: not Ready after {noticed:?} ({}), Ready again {:?} after the loss",
+        lost["reason"],
         started.elapsed()
     );
 
