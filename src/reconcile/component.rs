@@ -69,7 +69,8 @@ pub struct ComponentController {
     memory: Memory,
     /// The latest health verdict on each applied object.
     readiness: Readiness,
-    /// When inputs that were new were applied, until the component is Ready.
+    /// When this process applied inputs it had not applied before, until the component is
+    /// Ready: the start of the apply-to-Ready histogram.
     applied_at: Option<tokio::time::Instant>,
 }
 
