@@ -457,3 +457,55 @@ async fn a_crash_loop_is_reported_once_not_at_every_restart() {
     let oom = |c: &Value| c["status"] == "False" && c["reason"] == "OOMKilled";
     ready_when(&s, "Ready=False OOMKilled", oom).await;
 }
+
+/// A rolling update whose new pods cannot start leaves the old ones serving (Kubernetes keeps
+/// them while the new ones are unavailable), but the component is not Ready and says which new
+/// pod fails; the same for pods too big for any node, with the scheduler's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_that_cannot_start_is_not_ready_while_the_old_pods_serve() {
+    let _dsc = support::dsc_lock().await;
+    let s = setup("rollout", None).await;
+    manage(&s.client, json!({"replicas": 2})).await;
+    ready_when(&s, "Ready", is("True")).await;
+
+    manage(&s.client, json!({"replicas": 2, "fault": "image-pull"})).await;
+    let pull = |c: &Value| {
+        c["status"] == "False"
+            && ["ImagePullBackOff", "ErrImagePull"].contains(&c["reason"].as_str().unwrap_or(""))
+            && c["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("old replica"))
+    };
+    let (_, ready) = ready_when(&s, "Ready=False for the new pods' image", pull).await;
+    let message = ready["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("deployment workload-web: "),
+        "{message}"
+    );
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(s.client.clone(), &s.namespace);
+    let serving = deployments
+        .get("workload-web")
+        .await
+        .expect("deployment")
+        .status
+        .and_then(|st| st.available_replicas)
+        .unwrap_or(0);
+    assert!(
+        serving >= 1,
+        "the old pods still serve: {serving} available"
+    );
+
+    manage(&s.client, json!({"replicas": 2, "cpu": "1000"})).await;
+    let unschedulable = |c: &Value| c["status"] == "False" && c["reason"] == "Unschedulable";
+    let (_, ready) = ready_when(&s, "Ready=False Unschedulable", unschedulable).await;
+    assert!(
+        ready["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Insufficient cpu")),
+        "the scheduler's message: {ready}"
+    );
+
+    manage(&s.client, json!({"replicas": 2})).await;
+    ready_when(&s, "Ready once the rollout can finish", is("True")).await;
+}
