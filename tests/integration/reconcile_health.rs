@@ -32,6 +32,8 @@ fn registry(root: &Path) -> dsc_helm::registry::Registry {
         "values.yaml",
         "templates/deployment.yaml",
         "templates/job.yaml",
+        "templates/gadget.yaml",
+        "crds/gadgets.yaml",
     ]
     .iter()
     .map(|f| {
@@ -508,4 +510,61 @@ async fn a_rollout_that_cannot_start_is_not_ready_while_the_old_pods_serve() {
 
     manage(&s.client, json!({"replicas": 2})).await;
     ready_when(&s, "Ready once the rollout can finish", is("True")).await;
+}
+
+/// A custom resource is judged by its own conditions (kstatus's rules): its controller's
+/// `Ready=False` holds the component back with the controller's reason, a failure among them
+/// degrades it, and `Ready=True` lets it go. Here the test writes the status a controller
+/// would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_resource_is_ready_when_its_conditions_say_so() {
+    let _dsc = support::dsc_lock().await;
+    let s = setup("gadget", None).await;
+    manage(&s.client, json!({"replicas": 1, "gadget": true})).await;
+    ready_when(&s, "Ready", is("True")).await;
+    let gadgets: Api<DynamicObject> = Api::namespaced_with(
+        s.client.clone(),
+        &s.namespace,
+        &resource("health.dsc-helm.test", "v1", "Gadget", "gadgets"),
+    );
+    let report = |status: &'static str, reason: &'static str, message: &'static str| {
+        let gadgets = gadgets.clone();
+        async move {
+            let body = json!({"status": {"conditions": [{
+                "type": "Ready", "status": status, "reason": reason, "message": message,
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }]}});
+            gadgets
+                .patch_status(
+                    "workload-gadget",
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(&body),
+                )
+                .await
+                .expect("gadget status");
+        }
+    };
+
+    report("False", "NoBackend", "waiting for a backend").await;
+    let waiting = |c: &Value| c["status"] == "False" && c["reason"] == "NoBackend";
+    let (cr, ready) = ready_when(&s, "Ready=False NoBackend", waiting).await;
+    assert_eq!(
+        ready["message"],
+        "gadget workload-gadget: waiting for a backend"
+    );
+    assert_eq!(
+        condition(&cr, "Degraded").expect("Degraded")["status"],
+        "False"
+    );
+
+    report("False", "ReconcileFailed", "backend refused").await;
+    let failed = |c: &Value| c["status"] == "False" && c["reason"] == "ReconcileFailed";
+    let (cr, _) = ready_when(&s, "Ready=False ReconcileFailed", failed).await;
+    assert_eq!(
+        condition(&cr, "Degraded").expect("Degraded")["status"],
+        "True"
+    );
+
+    report("True", "Running", "").await;
+    ready_when(&s, "Ready with the gadget Ready", is("True")).await;
 }
