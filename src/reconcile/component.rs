@@ -158,13 +158,15 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
         applied_at: None,
     };
     let mut failures: u32 = 0;
+    // Rechecks in a row that changed nothing shown.
+    let mut quiet: u32 = 0;
     trigger.wake();
     loop {
         let recheck = controller.memory.outcome.is_some() && controller.readiness.any_unhealthy();
         let timed_out = if failures == 0 {
             tokio::select! {
                 _ = trigger.notify.notified() => false,
-                _ = tokio::time::sleep(readiness::RECHECK), if recheck => true,
+                _ = tokio::time::sleep(readiness::recheck_after(quiet)), if recheck => true,
             }
         } else {
             tokio::select! {
@@ -180,23 +182,29 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
                 component = %controller.component().name,
                 object = %controller.component().singleton_name(),
             );
-            if let Err(e) = controller.check_health(timed_out).instrument(span).await {
-                controller
-                    .shared
-                    .options
-                    .metrics
-                    .error(&controller.component().name, &e);
-                tracing::warn!(
-                    component = %controller.component().name,
-                    object = %controller.component().singleton_name(),
-                    error = %e,
-                    kind = e.metric_label(),
-                    "component health check failed; reconciling"
-                );
-                trigger.wake();
+            match controller.check_health(timed_out).instrument(span).await {
+                Ok(true) => quiet = 0,
+                Ok(false) if timed_out => quiet = quiet.saturating_add(1),
+                Ok(false) => {}
+                Err(e) => {
+                    controller
+                        .shared
+                        .options
+                        .metrics
+                        .error(&controller.component().name, &e);
+                    tracing::warn!(
+                        component = %controller.component().name,
+                        object = %controller.component().singleton_name(),
+                        error = %e,
+                        kind = e.metric_label(),
+                        "component health check failed; reconciling"
+                    );
+                    trigger.wake();
+                }
             }
             continue;
         }
+        quiet = 0;
         let span = tracing::info_span!(
             "reconcile",
             component = %controller.component().name,
@@ -713,14 +721,14 @@ impl ComponentController {
     /// A health check: the objects whose status changed (or, at a recheck, the unhealthy
     /// ones) are read again, and the status is written if what it shows changed. Nothing is
     /// rendered or applied; a resource whose inputs moved on since our last apply is left to
-    /// the reconcile its watch has queued.
-    async fn check_health(&mut self, recheck: bool) -> Result<(), ReconcileError> {
+    /// the reconcile its watch has queued. Returns whether the status changed.
+    async fn check_health(&mut self, recheck: bool) -> Result<bool, ReconcileError> {
         let seen = self.trigger.take_seen();
         let Some(outcome) = self.memory.outcome.clone() else {
-            return Ok(());
+            return Ok(false);
         };
         let Some(cr) = self.api.get_opt(&self.name()).await? else {
-            return Ok(());
+            return Ok(false);
         };
         let current = status_of(&cr).map_err(|source| ReconcileError::Status {
             object: self.name(),
@@ -729,7 +737,7 @@ impl ComponentController {
         let ours = cr.metadata.uid.as_deref() == Some(self.memory.uid.as_str())
             && current.render_digest == self.memory.digest;
         if cr.metadata.deletion_timestamp.is_some() || !ours {
-            return Ok(());
+            return Ok(false);
         }
         let snapshot = self.shared.cluster.snapshot();
         let shared = self.shared.clone();
@@ -752,7 +760,9 @@ impl ComponentController {
             current.render_digest.clone(),
             current.inventory.clone(),
         );
-        self.write_status(&cr, &current, next).await
+        let changed = next != current;
+        self.write_status(&cr, &current, next).await?;
+        Ok(changed)
     }
 
     /// Writes the status only when it differs, so a no-op reconcile writes nothing; then

@@ -14,7 +14,9 @@
 //!
 //! Pods change without their workload's status changing (a container going from
 //! `ContainerCreating` to `ImagePullBackOff`, a restart count rising), so while an object is
-//! unhealthy it is read again every [`RECHECK`], with its pods; healthy objects are not polled.
+//! unhealthy it is read again, with its pods, [`RECHECK`] after the last change and then less
+//! and less often while nothing shown changes ([`recheck_after`]): a Job that failed for good
+//! costs a read a minute, not one every few seconds. Healthy objects are not polled.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,8 +29,16 @@ use crate::api::InventoryEntry;
 use crate::discovery::Snapshot;
 use crate::health::{self, AWAITING_READINESS, Health};
 
-/// How often an unhealthy object (and its pods) is read again while nothing else changes.
+/// How soon an unhealthy object (and its pods) is first read again while nothing else changes.
 pub const RECHECK: Duration = Duration::from_secs(5);
+/// The longest wait between two reads of an unhealthy object.
+pub const RECHECK_MAX: Duration = Duration::from_secs(60);
+
+/// The wait before the next recheck after `quiet` rechecks in a row that changed nothing
+/// shown: [`RECHECK`], doubling up to [`RECHECK_MAX`].
+pub fn recheck_after(quiet: u32) -> Duration {
+    RECHECK.saturating_mul(1 << quiet.min(4)).min(RECHECK_MAX)
+}
 
 /// Whether the health of objects of this kind needs their body. Objects of these kinds have no
 /// status to wait for (or none our rules judge), so they are healthy once they exist, and are
@@ -249,6 +259,13 @@ mod tests {
             reason: AWAITING_READINESS.into(),
             message: "m".into(),
         }
+    }
+
+    #[test]
+    fn rechecks_back_off_while_nothing_changes() {
+        let secs: Vec<u64> = (0..7).map(|n| recheck_after(n).as_secs()).collect();
+        assert_eq!(secs, [5, 10, 20, 40, 60, 60, 60]);
+        assert_eq!(recheck_after(u32::MAX), RECHECK_MAX);
     }
 
     #[test]
