@@ -155,13 +155,17 @@ pub struct ChartRef {
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentStatus {
-    /// Ready, ProvisioningSucceeded and Degraded.
+    /// Ready, ProvisioningSucceeded, DeploymentsAvailable and Degraded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chart: Option<ChartRef>,
+    /// The applied objects that are not healthy (the first ten, in inventory order), each with
+    /// the reason a person has to act on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unhealthy: Vec<UnhealthyObject>,
     /// Digest of the last applied render, so that an unchanged input causes no writes.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub render_digest: String,
@@ -182,6 +186,21 @@ pub struct InventoryEntry {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub namespace: String,
     pub name: String,
+}
+
+/// One applied object that is not healthy, as the component's status lists it.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnhealthyObject {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub group: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    pub name: String,
+    /// `ImagePullBackOff`, `JobFailed`, `AwaitingReadiness`, ...
+    pub reason: String,
+    pub message: String,
 }
 
 #[derive(Debug, thiserror::Error)]

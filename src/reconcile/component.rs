@@ -1,5 +1,11 @@
 //! One controller per component kind (FR-003): its own task, its own render cache and its own
 //! backoff, so a failing or slow component never delays another.
+//!
+//! Two kinds of work: a reconcile (render, plan, apply what changed, prune) when the resource,
+//! the cluster's kinds or an object's spec changed, and a health check when only the status of
+//! an applied object changed (or an unhealthy one is due a [`readiness::RECHECK`]): it reads
+//! that object, and writes nothing but the component's status, and that only when something
+//! shown changed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,7 +25,8 @@ use tracing::Instrument;
 
 use super::lookup::LiveLookup;
 use super::plan::{self, Instance, Plan, PlanError, Planned};
-use super::status::{self, Outcome, Reason};
+use super::readiness::{self, Readiness};
+use super::status::{self, Outcome, Reason, Signal};
 use super::watches::{ObjectKey, Trigger};
 use super::{FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
 use crate::api::{ChartRef, ComponentStanza, ComponentStatus, InventoryEntry};
@@ -39,7 +46,17 @@ const CRD_ESTABLISH_TIMEOUT: Duration = Duration::from_secs(30);
 struct Memory {
     uid: String,
     digest: String,
+    /// The outcome of that apply; a health check reports health against it. `None` until a
+    /// reconcile succeeded: health checks then wait for one.
+    outcome: Option<Outcome>,
 }
+
+/// What an apply returns: the versions drift is judged by, the live objects, and the errors.
+type Applied = (
+    HashMap<ObjectKey, String>,
+    Vec<(InventoryEntry, DynamicObject)>,
+    Vec<String>,
+);
 
 pub struct ComponentController {
     shared: Arc<Shared>,
@@ -50,6 +67,11 @@ pub struct ComponentController {
     resource: ApiResource,
     api: Api<DynamicObject>,
     memory: Memory,
+    /// The latest health verdict on each applied object.
+    readiness: Readiness,
+    /// When this process applied inputs it had not applied before, until the component is
+    /// Ready: the start of the apply-to-Ready histogram.
+    applied_at: Option<tokio::time::Instant>,
 }
 
 /// Runs the controller of one component until the future is dropped.
@@ -132,18 +154,57 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
         resource,
         api,
         memory: Memory::default(),
+        readiness: Readiness::default(),
+        applied_at: None,
     };
     let mut failures: u32 = 0;
+    // Rechecks in a row that changed nothing shown.
+    let mut quiet: u32 = 0;
     trigger.wake();
     loop {
-        if failures == 0 {
-            trigger.notify.notified().await;
+        let recheck = controller.memory.outcome.is_some() && controller.readiness.any_unhealthy();
+        let timed_out = if failures == 0 {
+            tokio::select! {
+                _ = trigger.notify.notified() => false,
+                _ = tokio::time::sleep(readiness::recheck_after(quiet)), if recheck => true,
+            }
         } else {
             tokio::select! {
                 _ = trigger.notify.notified() => {}
                 _ = tokio::time::sleep(backoff(failures)) => {}
             }
+            false
+        };
+        let full = trigger.take_full() || failures > 0 || controller.memory.outcome.is_none();
+        if !full {
+            let span = tracing::info_span!(
+                "health",
+                component = %controller.component().name,
+                object = %controller.component().singleton_name(),
+            );
+            match controller.check_health(timed_out).instrument(span).await {
+                Ok(true) => quiet = 0,
+                Ok(false) if timed_out => quiet = quiet.saturating_add(1),
+                Ok(false) => {}
+                Err(e) => {
+                    controller
+                        .shared
+                        .options
+                        .metrics
+                        .error(&controller.component().name, &e);
+                    tracing::warn!(
+                        component = %controller.component().name,
+                        object = %controller.component().singleton_name(),
+                        error = %e,
+                        kind = e.metric_label(),
+                        "component health check failed; reconciling"
+                    );
+                    trigger.wake();
+                }
+            }
+            continue;
         }
+        quiet = 0;
         let span = tracing::info_span!(
             "reconcile",
             component = %controller.component().name,
@@ -264,6 +325,7 @@ impl ComponentController {
             return self.write_status(&cr, &current, next).await;
         }
         let drift = self.trigger.take_drift();
+        let seen = self.trigger.take_seen();
         let plan = match self.plan(&cr, &stanza).await? {
             Ok(plan) => plan,
             Err((reason, message)) => return self.fail(&cr, &current, reason, message).await,
@@ -280,8 +342,25 @@ impl ComponentController {
             // Kinds may have become watchable since (a declared kind's CRD appeared).
             self.subscribe(&plan);
             let outcome = applied(&plan);
+            self.memory.outcome = Some(outcome.clone());
+            let snapshot = self.shared.cluster.snapshot();
+            let shared = self.shared.clone();
+            self.readiness.retain(&inventory);
+            self.readiness
+                .refresh(
+                    &shared.client,
+                    &snapshot,
+                    &shared.registry.components[self.index].name,
+                    &inventory,
+                    &seen,
+                    false,
+                )
+                .await;
             let next = self.status(&current, &outcome, generation, plan.digest, inventory);
             return self.write_status(&cr, &current, next).await;
+        }
+        if self.memory.digest != plan.digest {
+            self.applied_at = Some(tokio::time::Instant::now());
         }
 
         // Record what is about to be created before creating it: an operator killed mid-apply
@@ -295,7 +374,21 @@ impl ComponentController {
             self.write_status(&cr, &current, widened.clone()).await?;
             current = widened;
         }
-        let (desired, errors) = self.apply(&plan).await?;
+        let (desired, bodies, errors) = self.apply(&plan).await?;
+        self.readiness.retain(&inventory);
+        for (entry, body) in &bodies {
+            let verdict = readiness::judge(
+                &self.shared.client,
+                &self.component().name,
+                &entry.group,
+                &entry.kind,
+                body,
+            )
+            .await;
+            let version = body.metadata.resource_version.clone().unwrap_or_default();
+            self.readiness
+                .record(readiness::key_of(entry), version, verdict);
+        }
         let mut recorded = inventory.clone();
         if errors.is_empty() {
             for entry in plan::prune_set(&current.inventory, &inventory) {
@@ -313,11 +406,13 @@ impl ComponentController {
         self.trigger.set_desired(desired);
         self.subscribe(&plan);
         if errors.is_empty() {
+            let outcome = applied(&plan);
             self.memory = Memory {
                 uid,
                 digest: plan.digest.clone(),
+                outcome: Some(outcome.clone()),
             };
-            let next = self.status(&current, &applied(&plan), generation, plan.digest, recorded);
+            let next = self.status(&current, &outcome, generation, plan.digest, recorded);
             self.write_status(&cr, &current, next).await
         } else {
             self.memory = Memory::default();
@@ -416,12 +511,12 @@ impl ComponentController {
     }
 
     /// Applies CRDs (then waits for them), then everything else in order. Per-object errors
-    /// are collected so that one bad object does not hide the others.
-    async fn apply(
-        &self,
-        plan: &Plan,
-    ) -> Result<(HashMap<ObjectKey, String>, Vec<String>), ReconcileError> {
+    /// are collected so that one bad object does not hide the others. Returns the versions
+    /// drift is judged by, the live objects the API server answered with (their health needs
+    /// no read of its own) and the errors.
+    async fn apply(&self, plan: &Plan) -> Result<Applied, ReconcileError> {
         let mut desired = HashMap::new();
+        let mut bodies = Vec::new();
         let mut errors = Vec::new();
         ensure_namespace(
             &self.shared.client,
@@ -431,7 +526,8 @@ impl ComponentController {
         let snapshot = self.shared.cluster.snapshot();
         for crd in &plan.crds {
             match self.apply_one(crd, &snapshot).await {
-                Ok(rv) => {
+                Ok(live) => {
+                    let rv = super::watches::observed_version(&live.metadata);
                     self.trigger.record(key(crd), rv.clone());
                     desired.insert(key(crd), rv);
                 }
@@ -476,19 +572,24 @@ impl ComponentController {
         }
         for object in &plan.objects {
             match self.apply_one(object, &snapshot).await {
-                Ok(rv) => {
+                Ok(live) => {
+                    let rv = super::watches::observed_version(&live.metadata);
                     self.trigger.record(key(object), rv.clone());
                     desired.insert(key(object), rv);
+                    bodies.push((object.entry(), live));
                 }
                 Err(e) => errors.push(e),
             }
         }
-        Ok((desired, errors))
+        Ok((desired, bodies, errors))
     }
 
-    /// Server-side apply of one object; returns the version drift watches compare with
-    /// ([`super::watches::observed_version`]).
-    async fn apply_one(&self, object: &Planned, snapshot: &Snapshot) -> Result<String, String> {
+    /// Server-side apply of one object; returns the live object as the API server answered.
+    async fn apply_one(
+        &self,
+        object: &Planned,
+        snapshot: &Snapshot,
+    ) -> Result<DynamicObject, String> {
         let describe = |e: &dyn std::fmt::Display| {
             format!(
                 "{} {}: {e}",
@@ -516,7 +617,7 @@ impl ComponentController {
             {
                 Ok(applied) => {
                     Metrics::add(&self.shared.options.metrics.objects_applied, 1);
-                    return Ok(super::watches::observed_version(&applied.metadata));
+                    return Ok(applied);
                 }
                 // A conflict with a concurrent writer or a server restart: try again shortly.
                 Err(e) if attempts < 3 && is_transient(&e) => {
@@ -602,30 +703,82 @@ impl ComponentController {
         render_digest: String,
         inventory: Vec<InventoryEntry>,
     ) -> ComponentStatus {
+        let verdicts = self.readiness.verdicts(&inventory);
+        let shown = status::component_status(current, outcome, &verdicts, generation, &now());
         ComponentStatus {
-            conditions: status::component_conditions(
-                &current.conditions,
-                outcome,
-                generation,
-                &now(),
-            ),
+            conditions: shown.conditions,
             observed_generation: Some(generation),
             chart: Some(ChartRef {
                 name: self.component().chart_name().to_string(),
                 version: self.component().chart_version().to_string(),
             }),
+            unhealthy: shown.unhealthy,
             render_digest,
             inventory,
         }
     }
 
-    /// Writes the status only when it differs, so a no-op reconcile writes nothing.
+    /// A health check: the objects whose status changed (or, at a recheck, the unhealthy
+    /// ones) are read again, and the status is written if what it shows changed. Nothing is
+    /// rendered or applied; a resource whose inputs moved on since our last apply is left to
+    /// the reconcile its watch has queued. Returns whether the status changed.
+    async fn check_health(&mut self, recheck: bool) -> Result<bool, ReconcileError> {
+        let seen = self.trigger.take_seen();
+        let Some(outcome) = self.memory.outcome.clone() else {
+            return Ok(false);
+        };
+        let Some(cr) = self.api.get_opt(&self.name()).await? else {
+            return Ok(false);
+        };
+        let current = status_of(&cr).map_err(|source| ReconcileError::Status {
+            object: self.name(),
+            source,
+        })?;
+        let ours = cr.metadata.uid.as_deref() == Some(self.memory.uid.as_str())
+            && current.render_digest == self.memory.digest;
+        if cr.metadata.deletion_timestamp.is_some() || !ours {
+            return Ok(false);
+        }
+        let snapshot = self.shared.cluster.snapshot();
+        let shared = self.shared.clone();
+        self.readiness
+            .refresh(
+                &shared.client,
+                &snapshot,
+                &shared.registry.components[self.index].name,
+                &current.inventory,
+                &seen,
+                recheck,
+            )
+            .await;
+        // The generation our last reconcile observed: a newer one is the reconcile's to report.
+        let generation = current.observed_generation.unwrap_or_default();
+        let next = self.status(
+            &current,
+            &outcome,
+            generation,
+            current.render_digest.clone(),
+            current.inventory.clone(),
+        );
+        let changed = next != current;
+        self.write_status(&cr, &current, next).await?;
+        Ok(changed)
+    }
+
+    /// Writes the status only when it differs, so a no-op reconcile writes nothing; then
+    /// signals what changed in readiness (events and metrics).
     async fn write_status(
-        &self,
+        &mut self,
         cr: &DynamicObject,
         current: &ComponentStatus,
         next: ComponentStatus,
     ) -> Result<(), ReconcileError> {
+        let ready = next
+            .conditions
+            .iter()
+            .any(|c| c.type_ == status::READY && c.status == "True");
+        let metrics = self.shared.options.metrics.clone();
+        metrics.set_ready(&self.component().name, ready);
         if *current == next && cr.data.get("status").is_some() {
             return Ok(());
         }
@@ -642,7 +795,36 @@ impl ComponentController {
                 &Patch::Apply(&body),
             )
             .await?;
+        if ready && let Some(applied_at) = self.applied_at.take() {
+            metrics.observe_ready(&self.component().name, applied_at.elapsed());
+        }
+        if let Some(signal) = status::signal(&current.conditions, &next.conditions) {
+            self.signal(cr, signal).await;
+        }
         Ok(())
+    }
+
+    /// The event of a readiness change: Warning with the reason when the component stops
+    /// being Ready or degrades, Normal when it becomes Ready.
+    async fn signal(&self, cr: &DynamicObject, signal: Signal) {
+        let (type_, reason, note) = match signal {
+            Signal::Ready => (
+                EventType::Normal,
+                status::READY_REASON.to_string(),
+                format!(
+                    "{} is ready: every object is healthy",
+                    self.component().name
+                ),
+            ),
+            Signal::NotReady { reason, message } => (EventType::Warning, reason, message),
+        };
+        tracing::info!(
+            component = %self.component().name,
+            object = %self.name(),
+            reason = %reason,
+            "{note}"
+        );
+        self.publish(cr, type_, reason, &note).await;
     }
 
     /// Reports a component failure: status, a Warning event, and an error for the backoff.
@@ -672,10 +854,15 @@ impl ComponentController {
     }
 
     async fn event(&self, cr: &DynamicObject, message: &str) {
+        let reason = "ProvisioningError".to_string();
+        self.publish(cr, EventType::Warning, reason, message).await;
+    }
+
+    async fn publish(&self, cr: &DynamicObject, type_: EventType, reason: String, message: &str) {
         let reference = kube::Resource::object_ref(cr, &self.resource);
         let event = KubeEvent {
-            type_: EventType::Warning,
-            reason: "ProvisioningError".to_string(),
+            type_,
+            reason,
             // The events API caps notes at 1 kB.
             note: Some(truncate(message, 1000)),
             action: "Reconcile".to_string(),
@@ -724,6 +911,8 @@ impl ComponentController {
 
     fn forget(&mut self) {
         self.memory = Memory::default();
+        self.readiness.clear();
+        self.applied_at = None;
         self.shared
             .watches
             .set_pending(&self.component().name, Default::default());

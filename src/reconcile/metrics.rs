@@ -1,5 +1,6 @@
 //! What the reconciler did, for the webhook's /metrics (Prometheus' text exposition format)
-//! and for tests: counters, errors by component and kind, and reconcile durations.
+//! and for tests: counters, errors by component and kind, reconcile durations, whether each
+//! component is Ready and how long it took from an apply to get there.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,6 +15,12 @@ use crate::sync::lock;
 /// milliseconds, a first install with CRDs to wait for tens of seconds.
 pub const DURATION_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Upper bounds (seconds) of the apply-to-Ready histogram: pods of a fake node run within a
+/// second or two, real ones pull images and start for minutes.
+pub const READY_BUCKETS: [f64; 12] = [
+    0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
 ];
 
 /// Monotonic counters of what the reconciler did.
@@ -34,6 +41,10 @@ pub struct Metrics {
     errors: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Reconcile durations by controller.
     durations: Mutex<BTreeMap<String, Histogram>>,
+    /// Whether each component's Ready condition is True, as last computed.
+    ready: Mutex<BTreeMap<String, bool>>,
+    /// Time from an apply of new inputs to Ready, by component.
+    time_to_ready: Mutex<BTreeMap<String, Histogram>>,
 }
 
 /// The controller label of the DataScienceCluster controller's errors and durations.
@@ -42,18 +53,34 @@ pub const DSC_CONTROLLER: &str = "datasciencecluster";
 /// belong to no one component.
 pub const LEADER_ELECTION: &str = "leader-election";
 
-/// One histogram's cumulative bucket counts (one per [`DURATION_BUCKETS`] bound), count and
-/// sum.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// One histogram's cumulative bucket counts (one per bound), count and sum.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
-    buckets: [u64; DURATION_BUCKETS.len()],
+    bounds: &'static [f64],
+    buckets: Vec<u64>,
     count: u64,
     sum: f64,
 }
 
+/// A reconcile-duration histogram.
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram::new(&DURATION_BUCKETS)
+    }
+}
+
 impl Histogram {
+    pub fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            buckets: vec![0; bounds.len()],
+            count: 0,
+            sum: 0.0,
+        }
+    }
+
     pub fn observe(&mut self, seconds: f64) {
-        for (bound, n) in DURATION_BUCKETS.iter().zip(&mut self.buckets) {
+        for (bound, n) in self.bounds.iter().zip(&mut self.buckets) {
             if seconds <= *bound {
                 *n += 1;
             }
@@ -96,6 +123,31 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Records whether `component` is Ready now.
+    pub fn set_ready(&self, component: &str, ready: bool) {
+        lock(&self.ready).insert(component.to_string(), ready);
+    }
+
+    /// Whether `component` was Ready when last computed; `None` before its first status.
+    pub fn is_ready(&self, component: &str) -> Option<bool> {
+        lock(&self.ready).get(component).copied()
+    }
+
+    /// Records how long `component` took from an apply to Ready.
+    pub fn observe_ready(&self, component: &str, elapsed: Duration) {
+        lock(&self.time_to_ready)
+            .entry(component.to_string())
+            .or_insert_with(|| Histogram::new(&READY_BUCKETS))
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// How many times `component` became Ready after an apply.
+    pub fn ready_count(&self, component: &str) -> u64 {
+        lock(&self.time_to_ready)
+            .get(component)
+            .map_or(0, |h| h.count)
+    }
+
     /// Everything in Prometheus' text exposition format, served on the webhook's /metrics.
     pub fn render(&self) -> String {
         let counters = [
@@ -135,7 +187,17 @@ impl Metrics {
             );
         }
         out.push_str(&render_errors(&lock(&self.errors)));
-        out.push_str(&render_durations(&lock(&self.durations)));
+        out.push_str(&render_histograms(
+            "dsc_helm_reconcile_duration_seconds",
+            "Time one reconcile took, by controller.",
+            &lock(&self.durations),
+        ));
+        out.push_str(&render_ready(&lock(&self.ready)));
+        out.push_str(&render_histograms(
+            "dsc_helm_component_apply_to_ready_seconds",
+            "Time from an apply of new inputs to the component's Ready condition turning True.",
+            &lock(&self.time_to_ready),
+        ));
         out
     }
 }
@@ -164,13 +226,28 @@ fn render_errors(errors: &BTreeMap<(String, &'static str), u64>) -> String {
     out
 }
 
-fn render_durations(durations: &BTreeMap<String, Histogram>) -> String {
-    let name = "dsc_helm_reconcile_duration_seconds";
-    let mut out =
-        format!("# HELP {name} Time one reconcile took, by controller.\n# TYPE {name} histogram\n");
-    for (component, h) in durations {
+fn render_ready(ready: &BTreeMap<String, bool>) -> String {
+    let name = "dsc_helm_component_ready";
+    let mut out = format!(
+        "# HELP {name} Whether the component's Ready condition is True (1) or not (0).\n\
+         # TYPE {name} gauge\n"
+    );
+    for (component, ready) in ready {
+        let _ = writeln!(
+            out,
+            "{name}{{component=\"{}\"}} {}",
+            label_value(component),
+            u8::from(*ready)
+        );
+    }
+    out
+}
+
+fn render_histograms(name: &str, help: &str, histograms: &BTreeMap<String, Histogram>) -> String {
+    let mut out = format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
+    for (component, h) in histograms {
         let component = label_value(component);
-        for (bound, n) in DURATION_BUCKETS.iter().zip(&h.buckets) {
+        for (bound, n) in h.bounds.iter().zip(&h.buckets) {
             let _ = writeln!(
                 out,
                 "{name}_bucket{{component=\"{component}\",le=\"{bound}\"}} {n}"
@@ -262,6 +339,33 @@ mod tests {
         assert!(text.contains(
             "dsc_helm_reconcile_errors_total{component=\"datasciencecluster\",kind=\"stopped\"} 1\n"
         ));
+    }
+
+    #[test]
+    fn readiness_renders_as_a_gauge_and_a_histogram_per_component() {
+        let m = Metrics::default();
+        m.set_ready("a", false);
+        m.set_ready("b", true);
+        m.set_ready("a", true);
+        m.observe_ready("a", Duration::from_secs(3));
+        let text = m.render();
+        assert!(text.contains("# TYPE dsc_helm_component_ready gauge\n"));
+        assert!(text.contains("dsc_helm_component_ready{component=\"a\"} 1\n"));
+        assert!(text.contains("dsc_helm_component_ready{component=\"b\"} 1\n"));
+        assert!(text.contains("# TYPE dsc_helm_component_apply_to_ready_seconds histogram\n"));
+        assert!(text.contains(
+            "dsc_helm_component_apply_to_ready_seconds_bucket{component=\"a\",le=\"2.5\"} 0\n"
+        ));
+        assert!(text.contains(
+            "dsc_helm_component_apply_to_ready_seconds_bucket{component=\"a\",le=\"5\"} 1\n"
+        ));
+        assert!(
+            text.contains("dsc_helm_component_apply_to_ready_seconds_count{component=\"a\"} 1\n")
+        );
+        assert_eq!(m.ready_count("a"), 1);
+        assert_eq!(m.ready_count("b"), 0);
+        assert_eq!(m.is_ready("a"), Some(true));
+        assert_eq!(m.is_ready("c"), None);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! watches and leader election. Argo CD style: charts are rendered template-only and
 //! server-side-applied; nothing of Helm's release machinery is kept in the cluster.
 //!
-//! Pure rules live in [`plan`] (what gets applied) and [`status`] (what users read); the rest
-//! is a thin runtime around the kube client.
+//! Pure rules live in [`plan`] (what gets applied) and [`status`] (what users read, from the
+//! apply's outcome and each object's health); [`readiness`] keeps those health verdicts current
+//! from the drift watches' events; the rest is a thin runtime around the kube client.
 
 pub mod component;
 pub mod dsc;
@@ -11,6 +12,7 @@ pub mod leader;
 pub mod lookup;
 pub mod metrics;
 pub mod plan;
+pub mod readiness;
 pub mod seed;
 pub mod status;
 pub mod watches;

@@ -1,14 +1,31 @@
-//! Status as Open Data Hub users read it: pure functions from what happened to conditions, so
-//! that the wording and the transition-time rules are tested without a cluster.
+//! Status as Open Data Hub users read it: pure functions from what happened (the apply's
+//! outcome and every applied object's health verdict) to conditions, so that the wording, the
+//! transition-time rules and the rules for when a status is written at all are tested without a
+//! cluster.
 
 use std::collections::BTreeMap;
 
-use crate::api::{ChartRef, ComponentSummary, Condition, ManagementState};
+use crate::api::{
+    ChartRef, ComponentStatus, ComponentSummary, Condition, InventoryEntry, ManagementState,
+    UnhealthyObject,
+};
+use crate::health::Health;
 
 pub const READY: &str = "Ready";
 pub const PROVISIONING_SUCCEEDED: &str = "ProvisioningSucceeded";
+pub const DEPLOYMENTS_AVAILABLE: &str = "DeploymentsAvailable";
 pub const DEGRADED: &str = "Degraded";
 pub const COMPONENTS_READY: &str = "ComponentsReady";
+
+/// Reason of a `Ready` component (and of a DSC whose components all are).
+pub const READY_REASON: &str = "Ready";
+/// Reason while Deployments roll out, in Open Data Hub's words.
+pub const DEPLOYMENTS_NOT_READY: &str = "DeploymentsNotReady";
+/// Reason of a `Degraded=False` condition, in OpenShift's words for "nothing abnormal".
+pub const AS_EXPECTED: &str = "AsExpected";
+/// How many unhealthy objects the status lists: enough to act on, bounded so that a chart of
+/// hundreds of failing objects does not make the status huge.
+pub const MAX_UNHEALTHY: usize = 10;
 
 /// Why a component is (not) ready; the names are DESIGN.md's condition reasons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +63,19 @@ pub struct Outcome {
     pub message: String,
 }
 
+/// The health of one applied object, in inventory order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub entry: InventoryEntry,
+    pub health: Health,
+}
+
+impl Verdict {
+    fn is_deployment(&self) -> bool {
+        self.entry.group == "apps" && self.entry.kind == "Deployment"
+    }
+}
+
 fn condition(type_: &str, ok: bool, reason: &str, message: &str, generation: i64) -> Condition {
     Condition {
         type_: type_.to_string(),
@@ -58,32 +88,239 @@ fn condition(type_: &str, ok: bool, reason: &str, message: &str, generation: i64
     }
 }
 
-/// Ready, ProvisioningSucceeded and Degraded for a component resource.
-pub fn component_conditions(
-    previous: &[Condition],
+/// What a component's status shows besides its bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub conditions: Vec<Condition>,
+    pub unhealthy: Vec<UnhealthyObject>,
+}
+
+/// Ready, ProvisioningSucceeded, DeploymentsAvailable and Degraded for a component resource,
+/// and its unhealthy objects. `Ready` means applied and every object healthy: a degraded object
+/// names the reason (the first in inventory order), otherwise a Deployment still rolling out
+/// makes it `DeploymentsNotReady`, otherwise the first waiting object's reason
+/// (`AwaitingReadiness`, `AwaitingCompletion`, ...) is the component's.
+pub fn component_status(
+    previous: &ComponentStatus,
     outcome: &Outcome,
+    verdicts: &[Verdict],
     generation: i64,
     now: &str,
-) -> Vec<Condition> {
-    let reason = outcome.reason.as_str();
-    let ok = !outcome.reason.is_failure() && outcome.reason != Reason::Removed;
+) -> Shown {
     let failed = outcome.reason.is_failure();
-    let mut ready = condition(READY, ok, reason, &outcome.message, generation);
-    let mut provisioned = condition(
-        PROVISIONING_SUCCEEDED,
-        !failed,
-        reason,
-        &outcome.message,
-        generation,
-    );
-    let degraded_message = if failed { outcome.message.as_str() } else { "" };
-    let mut degraded = condition(DEGRADED, failed, reason, degraded_message, generation);
-    if outcome.reason == Reason::Removed {
-        for c in [&mut ready, &mut provisioned, &mut degraded] {
+    let removed = outcome.reason == Reason::Removed;
+    let verdicts: &[Verdict] = if removed { &[] } else { verdicts };
+    let unhealthy: Vec<&Verdict> = verdicts.iter().filter(|v| !v.health.is_healthy()).collect();
+    let degraded = unhealthy
+        .iter()
+        .find(|v| matches!(v.health, Health::Degraded { .. }));
+    let deployment = unhealthy.iter().find(|v| v.is_deployment());
+    // The object whose verdict the component reports.
+    let blamed = degraded.or(deployment).or(unhealthy.first());
+    let (ready, degraded_condition) = if failed || removed {
+        let reason = outcome.reason.as_str();
+        let degraded_message = if failed { outcome.message.as_str() } else { "" };
+        (
+            condition(READY, false, reason, &outcome.message, generation),
+            condition(DEGRADED, failed, reason, degraded_message, generation),
+        )
+    } else if let Some(v) = blamed {
+        let reason = match (degraded, deployment) {
+            (None, Some(_)) => DEPLOYMENTS_NOT_READY,
+            _ => v.health.reason().unwrap_or(DEPLOYMENTS_NOT_READY),
+        };
+        let mut message = v.health.message().unwrap_or_default().to_string();
+        if unhealthy.len() > 1 {
+            message.push_str(&format!(
+                " (and {} more objects not ready)",
+                unhealthy.len() - 1
+            ));
+        }
+        let degraded_condition = match degraded {
+            Some(d) => condition(
+                DEGRADED,
+                true,
+                d.health.reason().unwrap_or(DEGRADED),
+                d.health.message().unwrap_or_default(),
+                generation,
+            ),
+            None => condition(DEGRADED, false, AS_EXPECTED, "", generation),
+        };
+        (
+            condition(READY, false, reason, &message, generation),
+            degraded_condition,
+        )
+    } else {
+        (
+            condition(READY, true, READY_REASON, "", generation),
+            condition(DEGRADED, false, AS_EXPECTED, "", generation),
+        )
+    };
+    let provisioned = if failed || removed {
+        let reason = outcome.reason.as_str();
+        condition(
+            PROVISIONING_SUCCEEDED,
+            false,
+            reason,
+            &outcome.message,
+            generation,
+        )
+    } else {
+        condition(
+            PROVISIONING_SUCCEEDED,
+            true,
+            outcome.reason.as_str(),
+            &outcome.message,
+            generation,
+        )
+    };
+    let deployments = deployments_available(verdicts, removed, generation);
+    let mut conditions = vec![ready, provisioned, deployments, degraded_condition];
+    if removed {
+        for c in &mut conditions {
             c.severity = "Info".to_string();
         }
     }
-    stamp(previous, vec![ready, provisioned, degraded], now)
+    let unhealthy = unhealthy
+        .iter()
+        .take(MAX_UNHEALTHY)
+        .map(|v| UnhealthyObject {
+            group: v.entry.group.clone(),
+            kind: v.entry.kind.clone(),
+            namespace: v.entry.namespace.clone(),
+            name: v.entry.name.clone(),
+            reason: v.health.reason().unwrap_or_default().to_string(),
+            message: v.health.message().unwrap_or_default().to_string(),
+        })
+        .collect();
+    let same_generation = previous.observed_generation == Some(generation);
+    let mut shown = Shown {
+        conditions: stamp(&previous.conditions, conditions, now),
+        unhealthy,
+    };
+    if same_generation {
+        settle(previous, &mut shown);
+    }
+    shown
+}
+
+/// `DeploymentsAvailable`, as Open Data Hub counts it but by our health rules: a Deployment
+/// scaled to zero is available, one whose controller has not seen its spec is not.
+fn deployments_available(verdicts: &[Verdict], removed: bool, generation: i64) -> Condition {
+    if removed {
+        return condition(
+            DEPLOYMENTS_AVAILABLE,
+            false,
+            Reason::Removed.as_str(),
+            "",
+            generation,
+        );
+    }
+    let deployments: Vec<&Verdict> = verdicts.iter().filter(|v| v.is_deployment()).collect();
+    let ready = deployments.iter().filter(|v| v.health.is_healthy()).count();
+    let all = ready == deployments.len();
+    let reason = if all {
+        DEPLOYMENTS_AVAILABLE
+    } else {
+        DEPLOYMENTS_NOT_READY
+    };
+    let message = format!("{ready}/{} deployments ready", deployments.len());
+    condition(DEPLOYMENTS_AVAILABLE, all, reason, &message, generation)
+}
+
+/// Keeps the previous message wherever the new one says the same in other numbers: a
+/// crash-looping pod's restart count rises every few seconds, a rollout's "1/2 available"
+/// counts up, and neither is worth a status write (and a watch event to every client) while
+/// the reason stays the same. A new reason, another object or pod, or a new generation shows
+/// at once; the pods of a StatefulSet (`db-0`, `db-1`) differ only in numbers and so one may be
+/// named for another until the reason changes.
+fn settle(previous: &ComponentStatus, shown: &mut Shown) {
+    for c in &mut shown.conditions {
+        if let Some(p) = previous.conditions.iter().find(|p| {
+            p.type_ == c.type_
+                && p.status == c.status
+                && p.reason == c.reason
+                && same_but_numbers(&p.message, &c.message)
+        }) {
+            c.message.clone_from(&p.message);
+        }
+    }
+    for u in &mut shown.unhealthy {
+        if let Some(p) = previous.unhealthy.iter().find(|p| {
+            (&p.group, &p.kind, &p.namespace, &p.name, &p.reason)
+                == (&u.group, &u.kind, &u.namespace, &u.name, &u.reason)
+                && same_but_numbers(&p.message, &u.message)
+        }) {
+            u.message.clone_from(&p.message);
+        }
+    }
+}
+
+/// Whether two messages are equal once every run of digits is read as one placeholder.
+/// Digits inside words (a pod's `7d9f` hash) count as letters, so another pod is another
+/// message.
+fn same_but_numbers(a: &str, b: &str) -> bool {
+    fn shape(s: &str) -> String {
+        fn flush(word: &mut String, out: &mut String) {
+            if !word.is_empty() && word.chars().all(|c| c.is_ascii_digit()) {
+                out.push('#');
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        }
+        let (mut out, mut word) = (String::new(), String::new());
+        for c in s.chars() {
+            if c.is_alphanumeric() {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+    a == b || shape(a) == shape(b)
+}
+
+/// The event a status change is worth, if any: a Warning when the component stops being
+/// Ready or its objects become degraded, a Normal event when it becomes Ready. Failures of
+/// the reconcile itself (values, render, apply) have their own Warning and are left out here.
+pub fn signal(previous: &[Condition], next: &[Condition]) -> Option<Signal> {
+    let status = |conditions: &[Condition], type_: &str| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .map(|c| (c.status == "True", c.reason.clone(), c.message.clone()))
+    };
+    let (ready, reason, message) = status(next, READY)?;
+    let was_ready = status(previous, READY).is_some_and(|(r, ..)| r);
+    // Failures report themselves, and a removal is what the user asked for.
+    let own_event = [
+        Reason::ChartRenderError,
+        Reason::ValuesInvalid,
+        Reason::ApplyFailed,
+        Reason::Removed,
+    ]
+    .iter()
+    .any(|r| r.as_str() == reason);
+    if ready {
+        return (!was_ready).then_some(Signal::Ready);
+    }
+    if own_event {
+        return None;
+    }
+    let degraded = status(next, DEGRADED).is_some_and(|(d, ..)| d);
+    let was_degraded = status(previous, DEGRADED).is_some_and(|(d, ..)| d);
+    (was_ready || (degraded && !was_degraded)).then_some(Signal::NotReady { reason, message })
+}
+
+/// An event about a component's readiness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    Ready,
+    NotReady { reason: String, message: String },
 }
 
 /// Keeps each condition's lastTransitionTime while its status stays the same, so that an
@@ -183,9 +420,9 @@ pub fn dsc_status(
     let message = if all_ready {
         String::new()
     } else {
-        format!("not ready: {}", not_ready.join(", "))
+        format!("Some components are not ready: {}", not_ready.join(", "))
     };
-    let reason = if all_ready { "Ready" } else { "NotReady" };
+    let reason = if all_ready { READY_REASON } else { "NotReady" };
     let mut conditions = vec![
         condition(READY, all_ready, reason, &message, generation),
         condition(COMPONENTS_READY, all_ready, reason, &message, generation),
@@ -206,19 +443,189 @@ mod tests {
             .unwrap_or_else(|| panic!("no condition {t}"))
     }
 
-    #[test]
-    fn success_is_ready_and_not_degraded() {
-        let out = Outcome {
+    fn applied() -> Outcome {
+        Outcome {
             reason: Reason::ResourcesApplied,
             message: "7 objects applied".into(),
+        }
+    }
+
+    fn entry(group: &str, kind: &str, name: &str) -> InventoryEntry {
+        InventoryEntry {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            namespace: "apps".into(),
+            name: name.into(),
+        }
+    }
+
+    fn verdict(group: &str, kind: &str, name: &str, health: Health) -> Verdict {
+        Verdict {
+            entry: entry(group, kind, name),
+            health,
+        }
+    }
+
+    fn healthy(kind: &str, name: &str) -> Verdict {
+        let group = if kind == "Deployment" { "apps" } else { "" };
+        verdict(group, kind, name, Health::Healthy)
+    }
+
+    fn waiting(group: &str, kind: &str, name: &str, reason: &str, message: &str) -> Verdict {
+        let health = Health::Progressing {
+            reason: reason.into(),
+            message: message.into(),
         };
-        let c = component_conditions(&[], &out, 2, "t1");
-        assert_eq!(find(&c, READY).status, "True");
-        assert_eq!(find(&c, READY).reason, "ResourcesApplied");
-        assert_eq!(find(&c, PROVISIONING_SUCCEEDED).status, "True");
-        assert_eq!(find(&c, DEGRADED).status, "False");
-        assert_eq!(find(&c, DEGRADED).message, "");
+        verdict(group, kind, name, health)
+    }
+
+    fn broken(group: &str, kind: &str, name: &str, reason: &str, message: &str) -> Verdict {
+        let health = Health::Degraded {
+            reason: reason.into(),
+            message: message.into(),
+        };
+        verdict(group, kind, name, health)
+    }
+
+    fn shown(previous: &ComponentStatus, verdicts: &[Verdict], generation: i64) -> Shown {
+        component_status(previous, &applied(), verdicts, generation, "t1")
+    }
+
+    /// The status a write of `shown` leaves behind, for the next computation to compare with.
+    fn written(shown: &Shown, generation: i64) -> ComponentStatus {
+        ComponentStatus {
+            conditions: shown.conditions.clone(),
+            unhealthy: shown.unhealthy.clone(),
+            observed_generation: Some(generation),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn applied_and_healthy_is_ready_and_not_degraded() {
+        let verdicts = [healthy("ConfigMap", "c"), healthy("Deployment", "web")];
+        let s = shown(&ComponentStatus::default(), &verdicts, 2);
+        let c = &s.conditions;
+        assert_eq!(find(c, READY).status, "True");
+        assert_eq!(find(c, READY).reason, READY_REASON);
+        assert_eq!(find(c, PROVISIONING_SUCCEEDED).status, "True");
+        assert_eq!(find(c, PROVISIONING_SUCCEEDED).reason, "ResourcesApplied");
+        assert_eq!(find(c, PROVISIONING_SUCCEEDED).message, "7 objects applied");
+        assert_eq!(find(c, DEPLOYMENTS_AVAILABLE).status, "True");
+        assert_eq!(
+            find(c, DEPLOYMENTS_AVAILABLE).message,
+            "1/1 deployments ready"
+        );
+        assert_eq!(find(c, DEGRADED).status, "False");
+        assert_eq!(find(c, DEGRADED).message, "");
         assert!(c.iter().all(|x| x.observed_generation == Some(2)));
+        assert!(s.unhealthy.is_empty());
+    }
+
+    #[test]
+    fn a_rolling_deployment_is_deployments_not_ready_and_not_degraded() {
+        let verdicts = [
+            waiting(
+                "",
+                "PersistentVolumeClaim",
+                "data",
+                "AwaitingBinding",
+                "pvc data: Pending",
+            ),
+            waiting(
+                "apps",
+                "Deployment",
+                "web",
+                "AwaitingReadiness",
+                "deployment web: 0/2 available",
+            ),
+            healthy("Deployment", "api"),
+        ];
+        let s = shown(&ComponentStatus::default(), &verdicts, 1);
+        let ready = find(&s.conditions, READY);
+        assert_eq!(ready.status, "False");
+        assert_eq!(ready.reason, DEPLOYMENTS_NOT_READY);
+        assert_eq!(
+            ready.message,
+            "deployment web: 0/2 available (and 1 more objects not ready)"
+        );
+        let available = find(&s.conditions, DEPLOYMENTS_AVAILABLE);
+        assert_eq!(
+            (available.status.as_str(), available.message.as_str()),
+            ("False", "1/2 deployments ready")
+        );
+        assert_eq!(find(&s.conditions, DEGRADED).status, "False");
+        assert_eq!(find(&s.conditions, PROVISIONING_SUCCEEDED).status, "True");
+        let names: Vec<&str> = s.unhealthy.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["data", "web"], "in inventory order");
+        assert_eq!(s.unhealthy[0].reason, "AwaitingBinding");
+    }
+
+    #[test]
+    fn without_deployments_the_first_waiting_objects_reason_is_the_components() {
+        let verdicts = [waiting(
+            "batch",
+            "Job",
+            "migrate",
+            "AwaitingCompletion",
+            "job migrate: 0/1 succeeded",
+        )];
+        let s = shown(&ComponentStatus::default(), &verdicts, 1);
+        assert_eq!(find(&s.conditions, READY).reason, "AwaitingCompletion");
+        assert_eq!(
+            find(&s.conditions, DEPLOYMENTS_AVAILABLE).message,
+            "0/0 deployments ready"
+        );
+    }
+
+    #[test]
+    fn a_degraded_object_names_the_reason_whatever_its_place() {
+        let pull = "deployment web: 0/2 available; pod web-7d9f-x2k: container web: Back-off pulling image \"nginx:nope\"";
+        let verdicts = [
+            waiting(
+                "apps",
+                "Deployment",
+                "api",
+                "AwaitingReadiness",
+                "deployment api: 0/1 available",
+            ),
+            broken("apps", "Deployment", "web", "ImagePullBackOff", pull),
+        ];
+        let s = shown(&ComponentStatus::default(), &verdicts, 1);
+        let ready = find(&s.conditions, READY);
+        assert_eq!(ready.reason, "ImagePullBackOff");
+        assert_eq!(
+            ready.message,
+            format!("{pull} (and 1 more objects not ready)")
+        );
+        let degraded = find(&s.conditions, DEGRADED);
+        assert_eq!(degraded.status, "True");
+        assert_eq!(degraded.reason, "ImagePullBackOff");
+        assert_eq!(degraded.message, pull);
+        assert_eq!(find(&s.conditions, PROVISIONING_SUCCEEDED).status, "True");
+    }
+
+    #[test]
+    fn the_unhealthy_list_is_bounded() {
+        let verdicts: Vec<Verdict> = (0..25)
+            .map(|i| {
+                waiting(
+                    "",
+                    "PersistentVolumeClaim",
+                    &format!("c{i}"),
+                    "AwaitingBinding",
+                    "m",
+                )
+            })
+            .collect();
+        let s = shown(&ComponentStatus::default(), &verdicts, 1);
+        assert_eq!(s.unhealthy.len(), MAX_UNHEALTHY);
+        assert!(
+            find(&s.conditions, READY)
+                .message
+                .ends_with("(and 24 more objects not ready)")
+        );
     }
 
     #[test]
@@ -227,31 +634,172 @@ mod tests {
             reason: Reason::ChartRenderError,
             message: "boom".into(),
         };
-        let c = component_conditions(&[], &out, 1, "t1");
-        assert_eq!(find(&c, READY).status, "False");
-        assert_eq!(find(&c, DEGRADED).status, "True");
-        assert_eq!(find(&c, DEGRADED).reason, "ChartRenderError");
-        assert_eq!(find(&c, DEGRADED).message, "boom");
-        assert_eq!(find(&c, PROVISIONING_SUCCEEDED).status, "False");
+        let s = component_status(&ComponentStatus::default(), &out, &[], 1, "t1");
+        let c = &s.conditions;
+        assert_eq!(find(c, READY).status, "False");
+        assert_eq!(find(c, READY).reason, "ChartRenderError");
+        assert_eq!(find(c, DEGRADED).status, "True");
+        assert_eq!(find(c, DEGRADED).reason, "ChartRenderError");
+        assert_eq!(find(c, DEGRADED).message, "boom");
+        assert_eq!(find(c, PROVISIONING_SUCCEEDED).status, "False");
+    }
+
+    #[test]
+    fn a_removed_component_lists_nothing_and_says_so_as_info() {
+        let out = Outcome {
+            reason: Reason::Removed,
+            message: "a is not managed".into(),
+        };
+        let verdicts = [waiting(
+            "apps",
+            "Deployment",
+            "web",
+            "AwaitingReadiness",
+            "m",
+        )];
+        let s = component_status(&ComponentStatus::default(), &out, &verdicts, 1, "t1");
+        assert!(s.unhealthy.is_empty());
+        assert!(
+            s.conditions
+                .iter()
+                .all(|c| c.status == "False" && c.severity == "Info")
+        );
+        assert_eq!(find(&s.conditions, READY).reason, "Removed");
     }
 
     #[test]
     fn transition_time_changes_only_with_status() {
-        let ok = Outcome {
-            reason: Reason::ResourcesApplied,
-            message: String::new(),
-        };
-        let first = component_conditions(&[], &ok, 1, "t1");
-        let second = component_conditions(&first, &ok, 1, "t2");
+        let verdicts = [healthy("Deployment", "web")];
+        let first = shown(&ComponentStatus::default(), &verdicts, 1);
+        let second = component_status(&written(&first, 1), &applied(), &verdicts, 1, "t2");
         assert_eq!(first, second);
         let bad = Outcome {
             reason: Reason::ApplyFailed,
             message: "x".into(),
         };
-        let third = component_conditions(&second, &bad, 1, "t3");
+        let third = component_status(&written(&second, 1), &bad, &verdicts, 1, "t3");
         assert_eq!(
-            find(&third, READY).last_transition_time.as_deref(),
+            find(&third.conditions, READY)
+                .last_transition_time
+                .as_deref(),
             Some("t3")
+        );
+        assert_eq!(
+            find(&third.conditions, DEPLOYMENTS_AVAILABLE)
+                .last_transition_time
+                .as_deref(),
+            Some("t1"),
+            "still available"
+        );
+    }
+
+    fn crash(pod: &str, restarts: u32) -> Verdict {
+        broken(
+            "apps",
+            "Deployment",
+            "web",
+            "CrashLoopBackOff",
+            &format!(
+                "deployment web: 0/1 available; pod {pod}: container web: crash loop back-off, restarted {restarts} times, last exit code 1 (Error)"
+            ),
+        )
+    }
+
+    /// kwok (like a kubelet) restarts a crash-looping container every few seconds; a status
+    /// that followed the count would be written as often.
+    #[test]
+    fn a_rising_restart_count_alone_changes_nothing_shown() {
+        let first = shown(&ComponentStatus::default(), &[crash("web-7d9f-x2k", 3)], 1);
+        let previous = written(&first, 1);
+        assert_eq!(shown(&previous, &[crash("web-7d9f-x2k", 12)], 1), first);
+        let other_pod = shown(&previous, &[crash("web-7d9f-q8z", 12)], 1);
+        assert_ne!(other_pod, first, "another pod is news");
+        assert!(
+            find(&other_pod.conditions, READY)
+                .message
+                .contains("web-7d9f-q8z")
+        );
+        let next_generation = shown(&previous, &[crash("web-7d9f-x2k", 12)], 2);
+        assert!(
+            find(&next_generation.conditions, READY)
+                .message
+                .contains("restarted 12 times"),
+            "a new generation is shown afresh"
+        );
+        let pull = broken(
+            "apps",
+            "Deployment",
+            "web",
+            "ImagePullBackOff",
+            "deployment web: 0/1 available",
+        );
+        assert_eq!(
+            find(&shown(&previous, &[pull], 1).conditions, READY).reason,
+            "ImagePullBackOff"
+        );
+    }
+
+    #[test]
+    fn numbers_are_placeholders_but_digits_in_words_are_not() {
+        assert!(same_but_numbers(
+            "restarted 3 times, exit 1",
+            "restarted 14 times, exit 137"
+        ));
+        assert!(same_but_numbers("0/2 available", "1/2 available"));
+        assert!(!same_but_numbers("pod web-7d9f-x2k", "pod web-8c1a-x2k"));
+        assert!(!same_but_numbers(
+            "restarted 3 times",
+            "restarted three times"
+        ));
+        assert!(same_but_numbers("", ""));
+    }
+
+    #[test]
+    fn events_mark_becoming_ready_losing_it_and_degrading() {
+        let status =
+            |verdicts: &[Verdict]| shown(&ComponentStatus::default(), verdicts, 1).conditions;
+        let ready = status(&[healthy("Deployment", "web")]);
+        let rolling = status(&[waiting(
+            "apps",
+            "Deployment",
+            "web",
+            "AwaitingReadiness",
+            "m",
+        )]);
+        let pulling = status(&[broken("apps", "Deployment", "web", "ImagePullBackOff", "p")]);
+        assert_eq!(signal(&[], &ready), Some(Signal::Ready));
+        assert_eq!(signal(&rolling, &ready), Some(Signal::Ready));
+        assert_eq!(signal(&ready, &ready), None);
+        assert_eq!(signal(&[], &rolling), None, "a first rollout is no news");
+        assert_eq!(
+            signal(&ready, &rolling),
+            Some(Signal::NotReady {
+                reason: DEPLOYMENTS_NOT_READY.into(),
+                message: "m".into()
+            })
+        );
+        assert_eq!(
+            signal(&rolling, &pulling),
+            Some(Signal::NotReady {
+                reason: "ImagePullBackOff".into(),
+                message: "p".into()
+            })
+        );
+        assert_eq!(signal(&pulling, &pulling), None);
+        let failed = component_status(
+            &ComponentStatus::default(),
+            &Outcome {
+                reason: Reason::ApplyFailed,
+                message: "x".into(),
+            },
+            &[],
+            1,
+            "t",
+        );
+        assert_eq!(
+            signal(&ready, &failed.conditions),
+            None,
+            "failures have their own event"
         );
     }
 
@@ -312,7 +860,7 @@ mod tests {
             let (phase, c, _) = dsc_status(&[], &views, 1, "t");
             assert_eq!(phase, "Not Ready");
             assert_eq!(find(&c, READY).status, "False");
-            assert_eq!(find(&c, READY).message, "not ready: a");
+            assert_eq!(find(&c, READY).message, "Some components are not ready: a");
         }
     }
 }

@@ -6,6 +6,11 @@
 //! [`observed_version`]) its last apply returned for every object it wants; an event with that
 //! version is our echo and ignored, anything else (an edit, a deletion, a label removed)
 //! re-queues the component with the drift flag, which forces the next reconcile to apply.
+//!
+//! An event at a new resourceVersion that is not drift is a status write (a rollout, a pod
+//! lost): it hands the object's key to the component for a health check
+//! ([`Trigger::wake_for_health`]), which reads that object and writes at most the status,
+//! without rendering or applying anything.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,16 +58,39 @@ pub struct Trigger {
     pub drift: AtomicBool,
     /// Every object the component wants, with the [`observed_version`] of our last apply.
     pub desired: Mutex<HashMap<ObjectKey, String>>,
+    /// Set by every wake but a health check's: the next wake-up reconciles in full.
+    full: AtomicBool,
+    /// Objects whose status changed since the last health check, with the resourceVersion
+    /// the event carried.
+    seen: Mutex<HashMap<ObjectKey, String>>,
 }
 
 impl Trigger {
+    /// Re-queues a full reconcile (render, plan, apply when anything changed).
     pub fn wake(&self) {
+        self.full.store(true, Ordering::SeqCst);
         self.notify.notify_one();
     }
 
     pub fn wake_for_drift(&self) {
         self.drift.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Re-queues a health check of the object `key`, seen at `resource_version`.
+    pub fn wake_for_health(&self, key: ObjectKey, resource_version: String) {
+        lock(&self.seen).insert(key, resource_version);
         self.notify.notify_one();
+    }
+
+    /// Whether a full reconcile was asked for since the last call.
+    pub fn take_full(&self) -> bool {
+        self.full.swap(false, Ordering::SeqCst)
+    }
+
+    /// The objects seen at new versions since the last call.
+    pub fn take_seen(&self) -> HashMap<ObjectKey, String> {
+        std::mem::take(&mut *lock(&self.seen))
     }
 
     pub fn take_drift(&self) -> bool {
@@ -85,6 +113,10 @@ impl Trigger {
         lock(&self.desired)
             .keys()
             .any(|k| k.0 == group && k.1 == kind && !listed.contains(k))
+    }
+
+    fn wants(&self, key: &ObjectKey) -> bool {
+        lock(&self.desired).contains_key(key)
     }
 
     /// Whether the component wants any object of this group and kind.
@@ -304,6 +336,12 @@ async fn watch_kind(
             trigger.wake_for_drift();
         } else if !matches!(event, Event::InitApply(_)) && lock(&declared_by).contains(component) {
             trigger.wake();
+        } else if !deleted
+            && super::readiness::needs_body(&ar.group, &ar.kind)
+            && trigger.wants(&key)
+        {
+            let resource_version = meta.metadata.resource_version.clone().unwrap_or_default();
+            trigger.wake_for_health(key, resource_version);
         }
     }
 }
@@ -345,6 +383,23 @@ mod tests {
         );
         t.record(key("a"), "12".to_string());
         assert!(!t.is_drift(&key("a"), Some("12")), "recorded at apply time");
+    }
+
+    /// A status write asks for a health check of that object, not for a reconcile; drift and
+    /// every other wake do.
+    #[test]
+    fn a_health_wake_asks_for_no_reconcile() {
+        let t = Trigger::default();
+        t.wake_for_health(key("a"), "10".into());
+        t.wake_for_health(key("a"), "11".into());
+        assert!(!t.take_full());
+        assert_eq!(t.take_seen(), HashMap::from([(key("a"), "11".to_string())]));
+        assert!(t.take_seen().is_empty(), "taken once");
+        t.wake_for_drift();
+        assert!(t.take_full());
+        assert!(!t.take_full(), "taken once");
+        t.wake();
+        assert!(t.take_full());
     }
 
     #[test]

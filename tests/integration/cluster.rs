@@ -103,6 +103,7 @@ async fn the_default_node_is_ready_with_its_capacity() {
     assert_eq!(capacity["cpu"].0, "32");
     assert_eq!(capacity["memory"].0, "256Gi");
     assert_eq!(capacity["pods"].0, "110");
+    assert_eq!(capacity["ephemeral-storage"].0, "1Ti");
 }
 
 #[tokio::test]

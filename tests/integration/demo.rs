@@ -66,6 +66,9 @@ fn demo_runs_end_to_end_and_stops_cleanly() {
         // The DSC and both components became Ready.
         "WebAppReady\tTrue",
         "ModelRegistryReady\tTrue",
+        // The component's conditions, in Open Data Hub's words.
+        "DeploymentsAvailable\tTrue\tDeploymentsAvailable\t1/1 deployments ready",
+        "ProvisioningSucceeded\tTrue\tResourcesApplied",
         // Objects of both charts, the optional Ingress switched on by a feature, and the
         // custom resource whose CRD the chart ships.
         "deployment.apps/webapp",
@@ -84,7 +87,9 @@ fn demo_runs_end_to_end_and_stops_cleanly() {
             "demo output lacks {expected:?}:\n{shown}"
         );
     }
-    // The workloads run: every replica available, every pod Running on the fake Node.
+    // The workloads run, and ran when the DSC turned Ready (the demo prints them right after
+    // `kubectl wait`, with no rollout wait of its own): every replica available, every pod
+    // Running on the fake Node.
     let line = |prefix: &str| {
         stdout
             .lines()

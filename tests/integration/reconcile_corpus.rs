@@ -151,7 +151,7 @@ async fn corpus_charts_deploy_fail_recover_and_go_away() {
     let dsc = dsc_condition(&client, "Ready", "True").await;
     assert_eq!(
         condition(&dsc, "LangfuseReady").expect("LangfuseReady")["reason"],
-        "ResourcesApplied"
+        "Ready"
     );
     let cr = get(&client, &component("langfuse"), None, "default-langfuse")
         .await

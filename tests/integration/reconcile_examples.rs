@@ -71,8 +71,9 @@ async fn example_components_follow_the_dsc() {
     let cr = get(&client, &webapps(), None, "default-webapp")
         .await
         .expect("component resource exists");
+    assert_eq!(condition(&cr, "Ready").expect("Ready")["reason"], "Ready");
     assert_eq!(
-        condition(&cr, "Ready").expect("Ready")["reason"],
+        condition(&cr, "ProvisioningSucceeded").expect("ProvisioningSucceeded")["reason"],
         "ResourcesApplied"
     );
     assert_eq!(

@@ -390,17 +390,22 @@ pub struct FakeNode {
     pub memory: String,
     /// How many pods fit.
     pub pods: u32,
+    /// Ephemeral-storage capacity, a Kubernetes quantity: charts that request some (the
+    /// corpus' databases do) are unschedulable on a node that reports none.
+    pub ephemeral_storage: String,
 }
 
 impl FakeNode {
     /// A roomy node, like a real worker, so that capacity only matters to a test that asks for
-    /// less: 32 CPU, 256 GiB, 110 pods (the kubelet's default pod limit).
+    /// less: 32 CPU, 256 GiB, 110 pods (the kubelet's default pod limit), 1 TiB of ephemeral
+    /// storage.
     pub fn new(name: &str) -> Self {
         Self {
             name: name.to_owned(),
             cpu: "32".into(),
             memory: "256Gi".into(),
             pods: 110,
+            ephemeral_storage: "1Ti".into(),
         }
     }
 
@@ -422,6 +427,7 @@ impl FakeNode {
     fn manifest(&self) -> serde_json::Value {
         let capacity = serde_json::json!({
             "cpu": self.cpu, "memory": self.memory, "pods": self.pods.to_string(),
+            "ephemeral-storage": self.ephemeral_storage,
         });
         serde_json::json!({
             "apiVersion": "v1",
