@@ -66,7 +66,13 @@ fn run_template(binary: &Path, dir: &Path, args: &[&str], stdin: &str) -> (bool,
         .spawn()
         .unwrap_or_else(|e| panic!("running {}: {e}", binary.display()));
     if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin.as_bytes()).expect("writing stdin");
+        // A CLI that fails before it reads stdin closes it: that is its answer, not ours.
+        match input.write_all(stdin.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                panic!("writing stdin to {}: {e}", binary.display())
+            }
+            _ => {}
+        }
     }
     let out = child.wait_with_output().expect("waiting for the CLI");
     let stderr = String::from_utf8_lossy(&out.stderr);
