@@ -16,13 +16,13 @@ use super::ReconcileError;
 
 pub const LEASE_NAME: &str = "dsc-helm-reconciler";
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
-pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+pub(super) const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// How often a standby asks for the Lease: a released Lease is taken within this, an expired
 /// one within this after it expires.
 pub const STANDBY_POLL: Duration = Duration::from_secs(1);
 
 /// Whether `identity` may hold the lease at `now` (pure, for tests).
-pub fn may_take(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp) -> bool {
+pub(super) fn may_take(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp) -> bool {
     let Some(spec) = spec else { return true };
     let holder = spec.holder_identity.as_deref().unwrap_or("");
     if holder.is_empty() || holder == identity {

@@ -6,16 +6,16 @@
 //! apply's outcome and each object's health); [`readiness`] keeps those health verdicts current
 //! from the drift watches' events; the rest is a thin runtime around the kube client.
 
-pub mod component;
-pub mod dsc;
+mod component;
+mod dsc;
 pub mod leader;
-pub mod lookup;
-pub mod metrics;
-pub mod plan;
-pub mod readiness;
-pub mod seed;
-pub mod status;
-pub mod watches;
+mod lookup;
+mod metrics;
+mod plan;
+mod readiness;
+mod seed;
+mod status;
+mod watches;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,10 +29,12 @@ use crate::registry::Registry;
 use crate::sync::lock;
 use status::Reason;
 
+pub use component::ensure_namespace;
 pub use metrics::Metrics;
+pub use plan::{INSTANCE_GENERATION, INSTANCE_NAME, INSTANCE_UID, PART_OF, VERSION};
 
 /// The field manager of every write; `kubectl get --show-managed-fields` names us by it.
-pub const FIELD_MANAGER: &str = "dsc-helm";
+pub(crate) const FIELD_MANAGER: &str = "dsc-helm";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -129,7 +131,7 @@ impl ReconcileError {
 }
 
 /// What every controller shares.
-pub struct Shared {
+pub(crate) struct Shared {
     pub client: kube::Client,
     pub registry: Arc<Registry>,
     pub options: Options,
@@ -148,7 +150,9 @@ pub struct Shared {
 /// component controllers' watches: the DSC controller aggregates status from it without a
 /// read per component. `None` means known to be absent; a missing entry means not yet listed.
 #[derive(Default)]
-pub struct ResourceCache(std::sync::Mutex<HashMap<String, Option<kube::api::DynamicObject>>>);
+pub(crate) struct ResourceCache(
+    std::sync::Mutex<HashMap<String, Option<kube::api::DynamicObject>>>,
+);
 
 impl ResourceCache {
     pub fn put(&self, component: &str, resource: Option<kube::api::DynamicObject>) {
@@ -162,7 +166,7 @@ impl ResourceCache {
 
 /// Aborts a spawned task when dropped, so that dropping a controller's future stops its
 /// helpers too.
-pub struct AbortOnDrop(pub JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -171,13 +175,13 @@ impl Drop for AbortOnDrop {
 }
 
 /// Exponential backoff for failed reconciles: 1 s, 2 s, 4 s, … up to 5 minutes.
-pub fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     let exponent = failures.saturating_sub(1).min(9);
     Duration::from_secs(1u64 << exponent).min(Duration::from_secs(300))
 }
 
 /// RFC 3339 with second precision, as Kubernetes prints condition times.
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 

@@ -83,10 +83,6 @@ impl Planned {
             name: self.name.clone(),
         }
     }
-
-    pub fn is_crd(&self) -> bool {
-        self.kind == CRD_KIND && self.group_version().0 == CRD_GROUP
-    }
 }
 
 pub use crate::discovery::split_api_version;

@@ -237,8 +237,9 @@ impl Watches {
         });
     }
 
-    /// Kinds currently watched, for tests and metrics.
-    pub fn watched(&self) -> Vec<(String, String, String)> {
+    /// Kinds currently watched, for the tests below.
+    #[cfg(test)]
+    fn watched(&self) -> Vec<(String, String, String)> {
         let mut out: Vec<_> = lock(&self.kinds).keys().cloned().collect();
         out.sort();
         out

@@ -10,7 +10,7 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use dsc_helm::reconcile::plan::PART_OF;
+use dsc_helm::reconcile::PART_OF;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::Discovery;
 use reconcile_support::*;

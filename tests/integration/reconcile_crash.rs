@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use dsc_helm::api::InventoryEntry;
-use dsc_helm::reconcile::plan::PART_OF;
+use dsc_helm::reconcile::PART_OF;
 use futures::future::BoxFuture;
 use kube::api::{Api, DynamicObject, ListParams};
 use reconcile_support::*;

@@ -10,9 +10,7 @@ use crate::support;
 use std::sync::Arc;
 
 use dsc_helm::reconcile::Metrics;
-use dsc_helm::reconcile::plan::{
-    INSTANCE_GENERATION, INSTANCE_NAME, INSTANCE_UID, PART_OF, VERSION,
-};
+use dsc_helm::reconcile::{INSTANCE_GENERATION, INSTANCE_NAME, INSTANCE_UID, PART_OF, VERSION};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use reconcile_support::*;

@@ -18,7 +18,7 @@ async fn electors_respect_a_live_lease_and_take_an_expired_one() {
     let plane = support::shared();
     let client = plane.client().await.expect("client");
     let namespace = support::unique_name("lease");
-    dsc_helm::reconcile::component::ensure_namespace(&client, &namespace)
+    dsc_helm::reconcile::ensure_namespace(&client, &namespace)
         .await
         .expect("namespace");
     let a = Elector::new(client.clone(), &namespace, "replica-a");
@@ -111,7 +111,7 @@ async fn a_released_lease_is_taken_by_the_standby_at_its_next_poll() {
     let plane = support::shared();
     let client = plane.client().await.expect("client");
     let namespace = support::unique_name("release");
-    dsc_helm::reconcile::component::ensure_namespace(&client, &namespace)
+    dsc_helm::reconcile::ensure_namespace(&client, &namespace)
         .await
         .expect("namespace");
     let leader = Elector::new(client.clone(), &namespace, "leader-1a2b");

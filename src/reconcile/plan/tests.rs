@@ -163,7 +163,10 @@ fn crd_files_come_first_define_their_scope_and_get_no_owner() {
     let p = plan(&prepared.chart, &r, &instance(), "apps", &Bare).expect("plans");
     assert_eq!(p.crds.len(), 1);
     let crd = &p.crds[0];
-    assert!(crd.is_crd());
+    assert_eq!(
+        (crd.kind.as_str(), crd.group_version().0),
+        (CRD_KIND, CRD_GROUP)
+    );
     assert_eq!(crd.name, "modelcatalogs.modelregistry.opendatahub.io");
     assert!(crd.object["metadata"].get("ownerReferences").is_none());
     assert_eq!(crd.object["metadata"]["labels"][PART_OF], "webapp");
