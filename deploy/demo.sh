@@ -69,8 +69,16 @@ if [[ $profile == debug ]]; then
     cargo_profile=()
     target_dir=debug
 fi
-(cd "$repo" && cargo build "${cargo_profile[@]}" --bin dsc-helm --example local-control-plane)
-dsc_helm="$repo/target/$target_dir/dsc-helm"
+if [[ -n ${DSC_HELM_DEMO_BIN:-} ]]; then
+    # The caller built dsc-helm already (tests/integration/demo.rs passes the test's own
+    # binary): building it here, with another feature set, would replace the file while other
+    # tests run it.
+    (cd "$repo" && cargo build "${cargo_profile[@]}" --example local-control-plane)
+    dsc_helm=$DSC_HELM_DEMO_BIN
+else
+    (cd "$repo" && cargo build "${cargo_profile[@]}" --bin dsc-helm --example local-control-plane)
+    dsc_helm="$repo/target/$target_dir/dsc-helm"
+fi
 
 say "Starting a local cluster (etcd, kube-apiserver, controller manager, scheduler, kwok with one fake Node)"
 export KUBECONFIG=$state/kubeconfig

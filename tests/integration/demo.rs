@@ -49,6 +49,7 @@ fn demo_runs_end_to_end_and_stops_cleanly() {
         .arg("--no-wait")
         .env("DSC_HELM_DEMO_DIR", state.path())
         .env("DSC_HELM_DEMO_PROFILE", "debug")
+        .env("DSC_HELM_DEMO_BIN", env!("CARGO_BIN_EXE_dsc-helm"))
         .env("DSC_HELM_DEMO_WEBHOOK_PORT", webhook_port.to_string())
         .env("DSC_HELM_DEMO_METRICS_PORT", metrics_port.to_string())
         .output()
