@@ -26,6 +26,30 @@ use parse::Resolver;
 
 use crate::value::Value;
 
+/// A text's own template followed by its definitions, flattened for execution.
+fn compile(
+    name: &str,
+    source: &str,
+    resolve: Resolver,
+) -> Result<Vec<program::Program>, TemplateError> {
+    let trees = parse::parse(name, source, resolve)?;
+    Ok(trees.into_iter().map(program::Program::from_tree).collect())
+}
+
+/// Below this much text, starting a thread costs more than it saves.
+const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
+
+/// How many threads parse `texts`: one per core, or one alone for a small chart.
+fn parse_threads(texts: &[(&str, &str)]) -> usize {
+    let bytes: usize = texts.iter().map(|(_, source)| source.len()).sum();
+    if bytes < PARALLEL_PARSE_BYTES {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(texts.len())
+}
+
 /// A set of parsed templates, like Go's `*template.Template` with its associates. Parsed
 /// once, then executed concurrently from many threads.
 pub struct Templates {
@@ -54,15 +78,67 @@ impl Templates {
     /// only spaces and comments never replaces an existing one (Go's rule, which Helm's
     /// parse order relies on).
     pub fn parse(&mut self, name: &str, source: &str) -> Result<(), TemplateError> {
-        let trees = parse::parse(name, source, self.resolve)?;
-        for tree in trees {
-            let program = program::Program::from_tree(tree);
+        let programs = compile(name, source, self.resolve)?;
+        self.add(programs);
+        Ok(())
+    }
+
+    /// [`Templates::parse`] of each `(name, source)` in turn, with the texts parsed side by
+    /// side on the machine's cores: parsing is most of a chart's render, and each text parses
+    /// on its own. The set is then built in the given order, so definitions replace each
+    /// other as in turn, and a failure is the first text's that fails, with its index.
+    pub fn parse_many(&mut self, texts: &[(&str, &str)]) -> Result<(), (usize, TemplateError)> {
+        let threads = parse_threads(texts);
+        let resolve = self.resolve;
+        let mut results: Vec<Option<Result<Vec<program::Program>, TemplateError>>> =
+            (0..texts.len()).map(|_| None).collect();
+        if threads <= 1 {
+            for (slot, (name, source)) in results.iter_mut().zip(texts) {
+                *slot = Some(compile(name, source, resolve));
+            }
+        } else {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let work = || {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((name, source)) = texts.get(i) else {
+                        return done;
+                    };
+                    done.push((i, compile(name, source, resolve)));
+                }
+            };
+            let finished: Vec<_> = std::thread::scope(|scope| {
+                let helpers: Vec<_> = (1..threads)
+                    .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+                    .collect();
+                let mut all = work();
+                for helper in helpers {
+                    // A helper that panicked leaves its texts unparsed; they are parsed below.
+                    all.extend(helper.join().unwrap_or_default());
+                }
+                all
+            });
+            for (i, result) in finished {
+                results[i] = Some(result);
+            }
+        }
+        for (i, (result, (name, source))) in results.into_iter().zip(texts).enumerate() {
+            let programs = result
+                .unwrap_or_else(|| compile(name, source, resolve))
+                .map_err(|e| (i, e))?;
+            self.add(programs);
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, programs: Vec<program::Program>) {
+        for program in programs {
             if program.is_empty && self.trees.contains_key(program.name.as_ref()) {
                 continue;
             }
             self.trees.insert(program.name.clone(), Arc::new(program));
         }
-        Ok(())
     }
 
     /// A set whose templates may call Go's builtins and Sprig's functions only, without
