@@ -91,23 +91,35 @@ struct Sorted {
     hooks: Vec<Document>,
 }
 
+/// Each document's head is read on its own (reading them, whole YAML documents as Helm does,
+/// is most of the output's cost), side by side; the first document in order that does not
+/// read is the error, as when reading them in turn.
 fn sort_documents(rendered: &Rendered) -> Result<Sorted, OutputError> {
-    let mut manifests = Vec::new();
-    let mut hooks = Vec::new();
+    let mut contents = Vec::new();
     for (path, text) in rendered {
         let base = path.rsplit('/').next().unwrap_or(path);
         if base.starts_with('_') || base == "NOTES.txt" || text.trim().is_empty() {
             continue;
         }
-        for content in split_manifests(text) {
-            let doc = read_head(path, content)?;
-            match &doc.hook_events {
-                Some(events) if events.iter().all(|e| HOOK_EVENTS.contains(&e.as_str())) => {
-                    hooks.push(doc)
-                }
-                Some(_) => {}
-                None => manifests.push(doc),
+        contents.extend(
+            split_manifests(text)
+                .into_iter()
+                .map(|c| (path.as_str(), c)),
+        );
+    }
+    let bytes = contents.iter().map(|(_, content)| content.len()).sum();
+    let docs =
+        crate::par::map_in_order(&contents, bytes, |(path, content)| read_head(path, content));
+    let mut manifests = Vec::new();
+    let mut hooks = Vec::new();
+    for doc in docs {
+        let doc = doc?;
+        match &doc.hook_events {
+            Some(events) if events.iter().all(|e| HOOK_EVENTS.contains(&e.as_str())) => {
+                hooks.push(doc)
             }
+            Some(_) => {}
+            None => manifests.push(doc),
         }
     }
     manifests.sort_by(|a, b| kind_order(&a.kind, &b.kind));

@@ -36,20 +36,6 @@ fn compile(
     Ok(trees.into_iter().map(program::Program::from_tree).collect())
 }
 
-/// Below this much text, starting a thread costs more than it saves.
-const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
-
-/// How many threads parse `texts`: one per core, or one alone for a small chart.
-fn parse_threads(texts: &[(&str, &str)]) -> usize {
-    let bytes: usize = texts.iter().map(|(_, source)| source.len()).sum();
-    if bytes < PARALLEL_PARSE_BYTES {
-        return 1;
-    }
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(texts.len())
-}
-
 /// A set of parsed templates, like Go's `*template.Template` with its associates. Parsed
 /// once, then executed concurrently from many threads.
 pub struct Templates {
@@ -88,46 +74,13 @@ impl Templates {
     /// on its own. The set is then built in the given order, so definitions replace each
     /// other as in turn, and a failure is the first text's that fails, with its index.
     pub fn parse_many(&mut self, texts: &[(&str, &str)]) -> Result<(), (usize, TemplateError)> {
-        let threads = parse_threads(texts);
         let resolve = self.resolve;
-        let mut results: Vec<Option<Result<Vec<program::Program>, TemplateError>>> =
-            (0..texts.len()).map(|_| None).collect();
-        if threads <= 1 {
-            for (slot, (name, source)) in results.iter_mut().zip(texts) {
-                *slot = Some(compile(name, source, resolve));
-            }
-        } else {
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let work = || {
-                let mut done = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((name, source)) = texts.get(i) else {
-                        return done;
-                    };
-                    done.push((i, compile(name, source, resolve)));
-                }
-            };
-            let finished: Vec<_> = std::thread::scope(|scope| {
-                let helpers: Vec<_> = (1..threads)
-                    .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
-                    .collect();
-                let mut all = work();
-                for helper in helpers {
-                    // A helper that panicked leaves its texts unparsed; they are parsed below.
-                    all.extend(helper.join().unwrap_or_default());
-                }
-                all
-            });
-            for (i, result) in finished {
-                results[i] = Some(result);
-            }
-        }
-        for (i, (result, (name, source))) in results.into_iter().zip(texts).enumerate() {
-            let programs = result
-                .unwrap_or_else(|| compile(name, source, resolve))
-                .map_err(|e| (i, e))?;
-            self.add(programs);
+        let bytes = texts.iter().map(|(_, source)| source.len()).sum();
+        let compiled = crate::par::map_in_order(texts, bytes, |(name, source)| {
+            compile(name, source, resolve)
+        });
+        for (i, programs) in compiled.into_iter().enumerate() {
+            self.add(programs.map_err(|e| (i, e))?);
         }
         Ok(())
     }
