@@ -557,6 +557,42 @@ mod tests {
     }
 
     #[test]
+    fn documents_read_side_by_side_keep_their_order_and_the_first_error() {
+        let padding = format!("data: {}\n", "y".repeat(crate::par::MIN_PARALLEL_BYTES / 8));
+        let texts: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                let kind = if i % 2 == 0 { "Service" } else { "Secret" };
+                let name = format!("c/templates/f{i:02}.yaml");
+                (
+                    name,
+                    format!("kind: {kind}\nmetadata:\n  name: n{i}\n{padding}"),
+                )
+            })
+            .collect();
+        let entries: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let out = stdout(&rendered(&entries), &[], &Options::default()).expect("renders");
+        let names: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("  name: "))
+            .collect();
+        let secrets = (1..40).step_by(2).map(|i| format!("n{i}"));
+        let services = (0..40).step_by(2).map(|i| format!("n{i}"));
+        assert_eq!(names, secrets.chain(services).collect::<Vec<_>>());
+
+        let mut broken = entries.clone();
+        broken[5].1 = "just text";
+        broken[33].1 = "[also not an object]";
+        let err = stdout(&rendered(&broken), &[], &Options::default()).expect_err("fails");
+        assert!(
+            err.to_string()
+                .starts_with("YAML parse error on c/templates/f05.yaml")
+        );
+    }
+
+    #[test]
     fn show_only_matches_paths_below_the_chart_with_globs() {
         let r = rendered(&[
             ("c/templates/a.yaml", "kind: Pod"),
