@@ -2,6 +2,7 @@
 //! and the conformance tool rely on: defaults match the reference renderer (Kubernetes v1.36.0,
 //! its API versions, release revision 1 installing).
 
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +21,14 @@ use helm_render::{chart, manifest, template_output, values};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// Only `serve` outlives its work; every other command exits right after it, so giving
+    /// freed memory back to the system would only cost it time.
+    pub fn is_long_running(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
 }
 
 #[derive(Subcommand)]
@@ -703,7 +712,10 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
     }
     let parsed = values::read_values_files(&files)?;
     let user = args.sets.merge(&parsed)?;
-    let chart = chart::load(std::path::Path::new(&chart_path))?;
+    // The process ends right after printing: what the render built (the chart, the parsed
+    // templates, the output) is left for the kernel to take back at exit instead of being
+    // freed piece by piece, as Helm, in Go, leaves it too.
+    let chart = ManuallyDrop::new(chart::load(std::path::Path::new(&chart_path))?);
     // What `helm template` checks around the engine (installable chart, dependencies present,
     // release name, kubeVersion) is the CLI's: `--output json` reproduces the engine alone.
     let cli_checks = matches!(args.output, Output::Yaml);
@@ -744,7 +756,8 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
         schema: !args.skip_schema_validation,
         kube_version: cli_checks,
     };
-    let templated = render::template(&Renderer::new(), &chart, user, &target, checks, &mut random)
+    let renderer = ManuallyDrop::new(Renderer::new());
+    let templated = render::template(&renderer, &chart, user, &target, checks, &mut random)
         .map_err(|e| match (&e, args.output) {
             (
                 render::TemplateFailure::Render(_) | render::TemplateFailure::KubeVersion { .. },
@@ -752,17 +765,24 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
             ) => anyhow::anyhow!("{e}\n\nUse --debug flag to render out invalid YAML"),
             _ => e.into(),
         })?;
-    let rendered = templated.rendered;
     if let Output::Json = args.output {
         let rendered = if args.show_only.is_empty() {
-            rendered
+            templated.rendered
         } else {
-            manifest::show_only(rendered, &args.show_only)?
+            manifest::show_only(templated.rendered, &args.show_only)?
         };
         println!("{}", serde_json::to_string(&rendered)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let crds = crd_files(&templated.chart);
+    let templated = ManuallyDrop::new(templated);
+    let rendered = &templated.rendered;
+    // Only `--include-crds` prints them; copying a chart's CRDs (kube-prometheus-stack's are
+    // 4.5 MB) for nothing cost a twentieth of the command.
+    let crds = if args.include_crds {
+        crd_files(&templated.chart)
+    } else {
+        Vec::new()
+    };
     let options = template_output::Options {
         include_crds: args.include_crds,
         no_hooks: args.no_hooks,
@@ -777,11 +797,12 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
     };
     match &args.output_dir {
         None => {
-            let out = template_output::stdout(&rendered, &crds, &options).map_err(debug_hint)?;
-            print!("{out}");
+            let out = template_output::stdout(rendered, &crds, &options).map_err(debug_hint)?;
+            let out = ManuallyDrop::new(out);
+            print!("{}", *out);
         }
         Some(dir) => {
-            let writes = template_output::files(&rendered, &crds, &options).map_err(debug_hint)?;
+            let writes = template_output::files(rendered, &crds, &options).map_err(debug_hint)?;
             let release_dir = args.release_name.is_some().then_some(name.as_str());
             write_output_dir(dir, release_dir, &writes)?;
             if !args.show_only.is_empty() {

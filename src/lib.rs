@@ -39,11 +39,20 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const PURGE_DELAY_MS: std::ffi::c_long = 50;
 
 /// Makes the allocator give freed memory back to the system soon after a burst of work (see
-/// [`PURGE_DELAY_MS`]). The binary calls this first thing, and so do the benchmarks that
+/// [`PURGE_DELAY_MS`]). `serve` calls this first thing, and so do the benchmarks that
 /// measure it.
 pub fn return_freed_memory_promptly() {
     // SAFETY: sets one of mimalloc's integer options; any value is valid at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
+}
+
+/// For a command that exits right after its work (`template`, `validate`, …): freed memory
+/// is never returned to the system, not during the work (where it would be faulted in again)
+/// nor at exit, where mimalloc would otherwise return all of it, a page range at a time, just
+/// before the kernel takes it back anyway.
+pub fn keep_freed_memory() {
+    // SAFETY: as in `return_freed_memory_promptly`; a negative delay means never.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
 }
 
 #[cfg(test)]
@@ -61,6 +70,10 @@ mod allocator_tests {
         // SAFETY: as above.
         let now = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
         assert_eq!(now, super::PURGE_DELAY_MS);
+        super::keep_freed_memory();
+        // SAFETY: as above.
+        let never = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        assert_eq!(never, -1);
     }
 }
 

@@ -7,11 +7,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    dsc_helm::return_freed_memory_promptly();
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
         Err(err) => return cli::usage_error(err),
     };
+    if args.is_long_running() {
+        dsc_helm::return_freed_memory_promptly();
+    } else {
+        dsc_helm::keep_freed_memory();
+    }
     match cli::run(args) {
         Ok(code) => code,
         Err(err) => {

@@ -5,7 +5,10 @@
 //! floors no renderer avoids: starting a process and inflating the archive.
 //!
 //! Run: `cargo bench --bench cli` (optionally `-- --heaviest N --runs N`). It prints a table
-//! of median wall times and peak resident memory, and the median ratio; it never asserts.
+//! of median wall times, median CPU times (user and system, from the kernel's accounting: a
+//! CLI that uses several cores can be faster in wall time than its CPU time says, and a busy
+//! machine shows in wall time first) and peak resident memory, and the median ratios; it
+//! never asserts.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,9 +17,11 @@ use std::time::{Duration, Instant};
 
 const HELM_VERSION: &str = "v4.2.3";
 
-/// One finished process: wall time and peak resident set.
+/// One finished process: wall time, CPU time (user, system) and peak resident set.
 struct Run {
     wall: Duration,
+    user: Duration,
+    sys: Duration,
     max_rss_kib: i64,
     success: bool,
 }
@@ -41,8 +46,13 @@ fn run(program: &Path, args: &[String]) -> std::io::Result<Run> {
     if reaped != pid {
         return Err(std::io::Error::last_os_error());
     }
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
     Ok(Run {
         wall,
+        user: time(usage.ru_utime),
+        sys: time(usage.ru_stime),
         max_rss_kib: usage.ru_maxrss,
         success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
     })
@@ -162,13 +172,25 @@ fn main() {
         .collect();
 
     println!(
-        "{:<28} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}",
-        "chart (default case)", "helm ms", "ours ms", "ratio", "helm MB", "ours MB", "inflate"
+        "{:<24} {:>8} {:>8} {:>6} {:>13} {:>13} {:>6} {:>8} {:>8} {:>8}",
+        "chart (default case)",
+        "helm ms",
+        "ours ms",
+        "ratio",
+        "helm cpu u+s",
+        "ours cpu u+s",
+        "ratio",
+        "helm MB",
+        "ours MB",
+        "inflate"
     );
     let mut ratios = Vec::new();
+    let mut cpu_ratios = Vec::new();
     for (_, chart) in &cost {
         let argv = template_args(chart);
         let (mut helm_ms, mut ours_ms, mut helm_rss, mut ours_rss) = (vec![], vec![], 0, 0);
+        let (mut helm_user, mut helm_sys, mut ours_user, mut ours_sys) =
+            (vec![], vec![], vec![], vec![]);
         let mut failed = false;
         // Alternating runs, so that a slow moment of the machine falls on both.
         for _ in 0..runs {
@@ -177,6 +199,10 @@ fn main() {
                     failed |= !h.success || !o.success;
                     helm_ms.push(ms(h.wall));
                     ours_ms.push(ms(o.wall));
+                    helm_user.push(ms(h.user));
+                    helm_sys.push(ms(h.sys));
+                    ours_user.push(ms(o.user));
+                    ours_sys.push(ms(o.sys));
                     helm_rss = helm_rss.max(h.max_rss_kib);
                     ours_rss = ours_rss.max(o.max_rss_kib);
                 }
@@ -186,13 +212,25 @@ fn main() {
         let name = chart.file_name().unwrap_or_default().to_string_lossy();
         let inflate_ms = inflate(&chart.join("chart.tgz")).map_or(f64::NAN, ms);
         let (h, o) = (median(helm_ms), median(ours_ms));
+        let (hu, hs, ou, os) = (
+            median(helm_user),
+            median(helm_sys),
+            median(ours_user),
+            median(ours_sys),
+        );
         ratios.push(h / o);
+        cpu_ratios.push((hu + hs) / (ou + os));
         println!(
-            "{:<28} {:>9.1} {:>9.1} {:>6.1}x {:>9.1} {:>9.1} {:>7.1}ms{}",
+            "{:<24} {:>8.1} {:>8.1} {:>5.1}x {:>6.0}+{:<6.0} {:>6.1}+{:<6.1} {:>5.1}x {:>8.1} {:>8.1} {:>6.1}ms{}",
             name,
             h,
             o,
             h / o,
+            hu,
+            hs,
+            ou,
+            os,
+            (hu + hs) / (ou + os),
             helm_rss as f64 / 1024.0,
             ours_rss as f64 / 1024.0,
             inflate_ms,
@@ -200,9 +238,11 @@ fn main() {
         );
     }
     println!(
-        "median ratio over the {} heaviest charts: {:.1}x (helm template / dsc-helm template)",
+        "median ratio over the {} heaviest charts: {:.1}x wall, {:.1}x CPU (helm template / \
+         dsc-helm template)",
         ratios.len(),
-        median(ratios)
+        median(ratios),
+        median(cpu_ratios)
     );
     println!(
         "process start alone: dsc-helm --version {:.1} ms, helm version {:.1} ms",

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first. A module may import only modules before it in this list.
 const LAYERS: &[&str] = &[
+    "par",
     "value",
     "gofmt",
     "yaml",

@@ -6,14 +6,16 @@
 //! [`engine`], over [`value`]s that behave as Go's maps and slices) → [`manifest`] (objects in
 //! Helm's install order) or [`template_output`] (`helm template`'s stdout and files).
 //! [`yaml`] is go-yaml v2 and sigs.k8s.io/yaml, as Helm reads and writes YAML; [`gofmt`] is Go's
-//! `fmt` and `strconv`, below everything else, so that every module prints values one way.
-//! Imports only reach down: value < gofmt < yaml < engine < chart < values < render <
-//! manifest < template_output (checked by a unit test).
+//! `fmt` and `strconv`, below everything else, so that every module prints values one way;
+//! [`par`] spreads independent work over the cores. Imports only reach down: par < value <
+//! gofmt < yaml < engine < chart < values < render < manifest < template_output (checked by a
+//! unit test).
 
 pub mod chart;
 pub mod engine;
 pub mod gofmt;
 pub mod manifest;
+pub mod par;
 pub mod render;
 pub mod template_output;
 pub mod value;

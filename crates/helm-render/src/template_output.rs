@@ -57,17 +57,18 @@ pub struct CrdFile {
     pub text: String,
 }
 
-/// One document of a template, with what the sorter reads from its head.
+/// One document of a template, with what the sorter reads from its head; its text stays
+/// in the render's output, which the sorted output is then copied from once.
 #[derive(Debug, Clone)]
-struct Document {
-    path: String,
-    content: String,
+struct Document<'r> {
+    path: &'r str,
+    content: &'r str,
     kind: String,
     /// The hook's events; `None` for an ordinary manifest.
     hook_events: Option<Vec<String>>,
 }
 
-impl Document {
+impl Document<'_> {
     fn is_test(&self) -> bool {
         self.hook_events
             .as_ref()
@@ -86,28 +87,40 @@ pub fn split_manifests(text: &str) -> Vec<&str> {
 }
 
 /// The manifests and hooks of a render in Helm's order.
-struct Sorted {
-    manifests: Vec<Document>,
-    hooks: Vec<Document>,
+struct Sorted<'r> {
+    manifests: Vec<Document<'r>>,
+    hooks: Vec<Document<'r>>,
 }
 
-fn sort_documents(rendered: &Rendered) -> Result<Sorted, OutputError> {
-    let mut manifests = Vec::new();
-    let mut hooks = Vec::new();
+/// Each document's head is read on its own (reading them, whole YAML documents as Helm does,
+/// is most of the output's cost), side by side; the first document in order that does not
+/// read is the error, as when reading them in turn.
+fn sort_documents(rendered: &Rendered) -> Result<Sorted<'_>, OutputError> {
+    let mut contents = Vec::new();
     for (path, text) in rendered {
         let base = path.rsplit('/').next().unwrap_or(path);
         if base.starts_with('_') || base == "NOTES.txt" || text.trim().is_empty() {
             continue;
         }
-        for content in split_manifests(text) {
-            let doc = read_head(path, content)?;
-            match &doc.hook_events {
-                Some(events) if events.iter().all(|e| HOOK_EVENTS.contains(&e.as_str())) => {
-                    hooks.push(doc)
-                }
-                Some(_) => {}
-                None => manifests.push(doc),
+        contents.extend(
+            split_manifests(text)
+                .into_iter()
+                .map(|c| (path.as_str(), c)),
+        );
+    }
+    let bytes = contents.iter().map(|(_, content)| content.len()).sum();
+    let docs =
+        crate::par::map_in_order(&contents, bytes, |(path, content)| read_head(path, content));
+    let mut manifests = Vec::new();
+    let mut hooks = Vec::new();
+    for doc in docs {
+        let doc = doc?;
+        match &doc.hook_events {
+            Some(events) if events.iter().all(|e| HOOK_EVENTS.contains(&e.as_str())) => {
+                hooks.push(doc)
             }
+            Some(_) => {}
+            None => manifests.push(doc),
         }
     }
     manifests.sort_by(|a, b| kind_order(&a.kind, &b.kind));
@@ -130,7 +143,7 @@ fn kind_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// Reads `apiVersion`, `kind` and the hook annotations the way Helm decodes a document into
 /// its `SimpleHead` struct: string fields take any scalar, a document of only comments is an
 /// ordinary manifest without a kind, and anything that does not fit the struct is an error.
-fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
+fn read_head<'r>(path: &'r str, content: &'r str) -> Result<Document<'r>, OutputError> {
     let yaml_error = |message: String| OutputError::Yaml {
         path: path.to_string(),
         message,
@@ -148,8 +161,8 @@ fn read_head(path: &str, content: &str) -> Result<Document, OutputError> {
             .ok_or_else(|| unmarshal(crate::yaml::json_kind(v), field, "string")),
     };
     let mut doc = Document {
-        path: path.to_string(),
-        content: content.to_string(),
+        path,
+        content,
         kind: String::new(),
         hook_events: None,
     };
@@ -232,28 +245,53 @@ pub fn stdout(
     options: &Options,
 ) -> Result<String, OutputError> {
     let sorted = sort_documents(rendered)?;
-    let mut manifests = String::new();
-    if options.include_crds {
-        for crd in crds {
-            push_source(&mut manifests, &crd.filename, &crd.text);
-        }
+    let crds = if options.include_crds { crds } else { &[] };
+    let hooks: Vec<&Document> = if options.no_hooks {
+        Vec::new()
+    } else {
+        sorted
+            .hooks
+            .iter()
+            .filter(|h| !(options.skip_tests && h.is_test()))
+            .collect()
+    };
+    // The whole output is a few MB for a large chart: written once, at its final size.
+    let size = crds
+        .iter()
+        .map(|c| source_size(&c.filename, &c.text))
+        .chain(
+            sorted
+                .manifests
+                .iter()
+                .map(|m| source_size(m.path, m.content)),
+        )
+        .chain(hooks.iter().map(|h| source_size(h.path, h.content)))
+        .sum::<usize>()
+        + 1;
+    let mut out = String::with_capacity(size);
+    for crd in crds {
+        push_source(&mut out, &crd.filename, &crd.text);
     }
     for m in &sorted.manifests {
-        push_source(&mut manifests, &m.path, &m.content);
+        push_source(&mut out, m.path, m.content);
     }
-    let mut out = manifests.trim().to_string();
+    // The CRDs and manifests trimmed, as Helm trims them, in place.
+    out.truncate(out.trim_end().len());
+    let leading = out.len() - out.trim_start().len();
+    out.drain(..leading);
     out.push('\n');
-    if !options.no_hooks {
-        for h in &sorted.hooks {
-            if !(options.skip_tests && h.is_test()) {
-                push_source(&mut out, &h.path, &h.content);
-            }
-        }
+    for h in hooks {
+        push_source(&mut out, h.path, h.content);
     }
     if options.show_only.is_empty() {
         return Ok(out);
     }
     show_only(&out, &options.show_only)
+}
+
+/// What [`push_source`] writes.
+fn source_size(path: &str, content: &str) -> usize {
+    "---\n# Source: \n\n".len() + path.len() + content.len()
 }
 
 fn push_source(out: &mut String, path: &str, content: &str) {
@@ -336,14 +374,14 @@ pub fn files(
         }
     }
     for m in &sorted.manifests {
-        write(&m.path, &m.content, true, &mut writes);
+        write(m.path, m.content, true, &mut writes);
     }
     if !options.no_hooks {
         for h in &sorted.hooks {
             if !(options.skip_tests && h.is_test()) {
                 writes.push(FileWrite {
-                    name: h.path.clone(),
-                    text: h.content.clone(),
+                    name: h.path.to_string(),
+                    text: h.content.to_string(),
                     in_release_dir: true,
                     append: Append::IfExists,
                 });
@@ -541,6 +579,42 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("YAML parse error on c/templates/a.yaml")
+        );
+    }
+
+    #[test]
+    fn documents_read_side_by_side_keep_their_order_and_the_first_error() {
+        let padding = format!("data: {}\n", "y".repeat(crate::par::MIN_PARALLEL_BYTES / 8));
+        let texts: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                let kind = if i % 2 == 0 { "Service" } else { "Secret" };
+                let name = format!("c/templates/f{i:02}.yaml");
+                (
+                    name,
+                    format!("kind: {kind}\nmetadata:\n  name: n{i}\n{padding}"),
+                )
+            })
+            .collect();
+        let entries: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let out = stdout(&rendered(&entries), &[], &Options::default()).expect("renders");
+        let names: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("  name: "))
+            .collect();
+        let secrets = (1..40).step_by(2).map(|i| format!("n{i}"));
+        let services = (0..40).step_by(2).map(|i| format!("n{i}"));
+        assert_eq!(names, secrets.chain(services).collect::<Vec<_>>());
+
+        let mut broken = entries.clone();
+        broken[5].1 = "just text";
+        broken[33].1 = "[also not an object]";
+        let err = stdout(&rendered(&broken), &[], &Options::default()).expect_err("fails");
+        assert!(
+            err.to_string()
+                .starts_with("YAML parse error on c/templates/f05.yaml")
         );
     }
 

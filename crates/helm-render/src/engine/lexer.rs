@@ -5,6 +5,8 @@
 //! The whole input is scanned eagerly into a vector; an error item, when there is one, is the
 //! last item, which is what Go's on-demand lexer yields as well.
 
+use std::borrow::Cow;
+
 /// What kind of token an [`Item`] is; mirrors Go's `itemType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemType {
@@ -64,16 +66,17 @@ impl ItemType {
     }
 }
 
-/// A token: its kind, byte offset, text and the line where it starts.
+/// A token: its kind, byte offset, text and the line where it starts. The text borrows the
+/// input (only an error's message is its own), so the parser's lookahead copies no strings.
 #[derive(Debug, Clone)]
-pub struct Item {
+pub struct Item<'s> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    pub val: Cow<'s, str>,
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     /// Go's `item.String`, used in "unexpected X in Y" parse errors.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
@@ -155,11 +158,11 @@ struct Lexer<'a> {
     line: usize,
     start_line: usize,
     paren_depth: usize,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
 }
 
 /// Scans `input` into items, ending with an EOF or an error item.
-pub fn lex(input: &str) -> Vec<Item> {
+pub fn lex(input: &str) -> Vec<Item<'_>> {
     let mut l = Lexer {
         input,
         pos: 0,
@@ -210,11 +213,11 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn this_item(&mut self, typ: ItemType) -> Item {
+    fn this_item(&mut self, typ: ItemType) -> Item<'a> {
         let item = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: Cow::Borrowed(&self.input[self.start..self.pos]),
             line: self.start_line,
         };
         self.start = self.pos;
@@ -237,7 +240,7 @@ impl<'a> Lexer<'a> {
         self.items.push(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: Cow::Owned(msg),
             line: self.start_line,
         });
         None
@@ -629,7 +632,10 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<(ItemType, String)> {
-        lex(src).into_iter().map(|i| (i.typ, i.val)).collect()
+        lex(src)
+            .into_iter()
+            .map(|i| (i.typ, i.val.into_owned()))
+            .collect()
     }
 
     #[test]
@@ -681,7 +687,7 @@ mod tests {
     #[test]
     fn unterminated_action_ends_in_an_error() {
         let items = lex("abc {{ .a ");
-        let last = items.last().map(|i| (i.typ, i.val.clone()));
+        let last = items.last().map(|i| (i.typ, i.val.to_string()));
         assert_eq!(last, Some((ItemType::Error, "unclosed action".into())));
     }
 

@@ -28,6 +28,16 @@ use parse::Resolver;
 
 use crate::value::Value;
 
+/// A text's own template followed by its definitions, flattened for execution.
+fn compile(
+    name: &str,
+    source: &str,
+    resolve: Resolver,
+) -> Result<Vec<program::Program>, TemplateError> {
+    let trees = parse::parse(name, source, resolve)?;
+    Ok(trees.into_iter().map(program::Program::from_tree).collect())
+}
+
 /// A set of parsed templates, like Go's `*template.Template` with its associates. Parsed
 /// once, then executed concurrently from many threads.
 pub struct Templates {
@@ -56,15 +66,34 @@ impl Templates {
     /// only spaces and comments never replaces an existing one (Go's rule, which Helm's
     /// parse order relies on).
     pub fn parse(&mut self, name: &str, source: &str) -> Result<(), TemplateError> {
-        let trees = parse::parse(name, source, self.resolve)?;
-        for tree in trees {
-            let program = program::Program::from_tree(tree);
+        let programs = compile(name, source, self.resolve)?;
+        self.add(programs);
+        Ok(())
+    }
+
+    /// [`Templates::parse`] of each `(name, source)` in turn, with the texts parsed side by
+    /// side on the machine's cores: parsing is most of a chart's render, and each text parses
+    /// on its own. The set is then built in the given order, so definitions replace each
+    /// other as in turn, and a failure is the first text's that fails, with its index.
+    pub fn parse_many(&mut self, texts: &[(&str, &str)]) -> Result<(), (usize, TemplateError)> {
+        let resolve = self.resolve;
+        let bytes = texts.iter().map(|(_, source)| source.len()).sum();
+        let compiled = crate::par::map_in_order(texts, bytes, |(name, source)| {
+            compile(name, source, resolve)
+        });
+        for (i, programs) in compiled.into_iter().enumerate() {
+            self.add(programs.map_err(|e| (i, e))?);
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, programs: Vec<program::Program>) {
+        for program in programs {
             if program.is_empty && self.trees.contains_key(program.name.as_ref()) {
                 continue;
             }
             self.trees.insert(program.name.clone(), Arc::new(program));
         }
-        Ok(())
     }
 
     /// A set whose templates may call Go's builtins and Sprig's functions only, without

@@ -39,8 +39,8 @@ impl Parsed {
     }
 }
 
-struct Parser<'a> {
-    items: Vec<Item>,
+struct Parser<'a, 's> {
+    items: Vec<Item<'s>>,
     idx: usize,
     furthest: usize,
     parse_name: Arc<str>,
@@ -56,13 +56,13 @@ struct Parser<'a> {
 
 type PResult<T> = Result<T, TemplateError>;
 
-/// Parses `text` as template `name`; returns the file's own tree followed by its definitions.
-pub fn parse(name: &str, text: &str, resolve: Resolver) -> Result<Vec<Tree>, TemplateError> {
-    let text: Arc<str> = Arc::from(text);
+/// Parses `source` as template `name`; returns the file's own tree followed by its definitions.
+pub fn parse(name: &str, source: &str, resolve: Resolver) -> Result<Vec<Tree>, TemplateError> {
+    let text: Arc<str> = Arc::from(source);
     let parse_name: Arc<str> = Arc::from(name);
     let mut trees = Vec::new();
     let mut p = Parser {
-        items: lex(&text),
+        items: lex(source),
         idx: 0,
         furthest: 0,
         parse_name: parse_name.clone(),
@@ -85,13 +85,13 @@ pub fn parse(name: &str, text: &str, resolve: Resolver) -> Result<Vec<Tree>, Tem
     Ok(trees)
 }
 
-impl Parser<'_> {
-    fn item(&self, i: usize) -> &Item {
+impl<'s> Parser<'_, 's> {
+    fn item(&self, i: usize) -> &Item<'s> {
         let last = self.items.len().saturating_sub(1);
         &self.items[i.min(last)]
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'s> {
         let it = self.item(self.idx).clone();
         if self.idx < self.items.len() {
             self.idx += 1;
@@ -104,7 +104,7 @@ impl Parser<'_> {
         self.idx = self.idx.saturating_sub(1);
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'s> {
         self.furthest = self.furthest.max(self.idx);
         self.item(self.idx).clone()
     }
@@ -114,7 +114,7 @@ impl Parser<'_> {
         self.item(self.idx).typ
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'s> {
         loop {
             let t = self.next();
             if t.typ != ItemType::Space {
@@ -124,7 +124,7 @@ impl Parser<'_> {
     }
 
     /// Like Go's, this consumes the spaces before the token it returns.
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'s> {
         let t = self.next_non_space();
         self.backup();
         t
@@ -154,7 +154,7 @@ impl Parser<'_> {
         self.errorf(format!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item<'s>> {
         let t = self.next_non_space();
         if t.typ != expected {
             return Err(self.unexpected(&t, context));
@@ -433,12 +433,12 @@ impl Parser<'_> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     pipe.decl.push(new_variable(v.pos, &v.val));
-                    self.vars.push(v.val.clone());
+                    self.vars.push(v.val.to_string());
                 }
                 ItemType::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(new_variable(v.pos, &v.val));
-                    self.vars.push(v.val.clone());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -591,7 +591,7 @@ impl Parser<'_> {
                 };
                 Arg::Identifier {
                     pos: tok.pos,
-                    name: Box::from(tok.val.as_str()),
+                    name: Box::from(&*tok.val),
                     func,
                 }
             }
@@ -620,7 +620,7 @@ impl Parser<'_> {
                 let value = parse_number(&tok.val, tok.typ).map_err(|e| self.errorf(e))?;
                 Arg::Number {
                     pos: tok.pos,
-                    text: Box::from(tok.val.as_str()),
+                    text: Box::from(&*tok.val),
                     value,
                 }
             }
@@ -639,7 +639,7 @@ impl Parser<'_> {
                 let s = unquote(&tok.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos: tok.pos,
-                    quoted: Box::from(tok.val.as_str()),
+                    quoted: Box::from(&*tok.val),
                     value: Value::from(s),
                 }
             }

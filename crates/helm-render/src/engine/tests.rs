@@ -1055,3 +1055,69 @@ fn a_render_past_its_deadline_stops() {
         &e[e.len().saturating_sub(300)..]
     );
 }
+
+/// Enough text to be parsed on several threads (see `crate::par`).
+fn many_texts(last_define_body: &str) -> Vec<(String, String)> {
+    let filler = "x".repeat(crate::par::MIN_PARALLEL_BYTES / 8);
+    let mut texts: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("t/templates/f{i}.yaml"),
+                format!("{filler}{{{{ include \"n\" . }}}}"),
+            )
+        })
+        .collect();
+    texts.push((
+        "t/templates/_a.tpl".into(),
+        r#"{{ define "n" }}first{{ end }}"#.into(),
+    ));
+    texts.push((
+        "t/templates/_b.tpl".into(),
+        format!(r#"{{{{ define "n" }}}}{last_define_body}{{{{ end }}}}"#),
+    ));
+    texts
+}
+
+fn parse_many(texts: &[(String, String)]) -> Result<Templates, (usize, String)> {
+    let refs: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_str()))
+        .collect();
+    let mut set = Templates::new();
+    set.parse_many(&refs).map_err(|(i, e)| (i, e.to_string()))?;
+    Ok(set)
+}
+
+#[test]
+fn parsing_side_by_side_keeps_the_order_of_definitions() {
+    let set = parse_many(&many_texts("second")).unwrap();
+    let out = run_with_name(&set, "t/templates/f7.yaml");
+    assert!(out.ends_with("second"), "{out}");
+    // A body of only spaces never replaces the earlier definition.
+    let set = parse_many(&many_texts(" ")).unwrap();
+    let out = run_with_name(&set, "t/templates/f7.yaml");
+    assert!(out.ends_with("first"), "{out}");
+}
+
+#[test]
+fn parsing_side_by_side_fails_with_the_first_text_in_order_that_fails() {
+    let mut texts = many_texts("second");
+    texts[3].1.push_str("{{ end }}");
+    texts[30].1.push_str("{{ .x");
+    let Err((at, message)) = parse_many(&texts) else {
+        panic!("parsed");
+    };
+    assert_eq!(at, 3);
+    assert!(message.contains("f3.yaml"), "{message}");
+}
+
+fn run_with_name(set: &Templates, name: &str) -> String {
+    let lookup = OfflineLookup;
+    let mut random = FixedRandom;
+    let mut ctx = CallContext {
+        lookup: &lookup,
+        random: &mut random,
+    };
+    set.execute(name, &values(), &mut ctx)
+        .unwrap_or_else(|e| panic!("{e}"))
+}

@@ -309,14 +309,16 @@ impl Renderer {
             return Ok(found);
         }
         let mut templates = Templates::new();
-        for &i in order {
-            templates
-                .parse(&jobs[i].name, sources[i])
-                .map_err(|error| RenderError::Parse {
-                    template: jobs[i].name.clone(),
-                    error,
-                })?;
-        }
+        let texts: Vec<(&str, &str)> = order
+            .iter()
+            .map(|&i| (jobs[i].name.as_str(), sources[i]))
+            .collect();
+        templates
+            .parse_many(&texts)
+            .map_err(|(at, error)| RenderError::Parse {
+                template: texts[at].0.to_string(),
+                error,
+            })?;
         let templates = Arc::new(templates);
         if let Ok(mut cache) = self.parsed.lock() {
             cache.insert(key, templates.clone());
