@@ -5,7 +5,11 @@
 //! - langfuse (about 40 objects) from DSC change to every object applied: first install,
 //!   then a value change that touches every object;
 //! - API requests of a no-op reconcile (reads and writes);
-//! - 20 components enabled at once until the DSC is Ready.
+//! - 20 components enabled at once until the DSC is Ready;
+//! - a second corpus chart (argo-rollouts) from DSC change until the DSC is Ready, which
+//!   means its workloads run on the kwok Node;
+//! - writes per minute of the steady components afterwards (status writes among them; the
+//!   goal is zero).
 
 #[path = "../integration/corpus/mod.rs"]
 // The integration tests use all of it; this binary only a part.
@@ -242,6 +246,36 @@ async fn main() {
         "{WEBAPPS} components enabled at once until DSC Ready: {:.3}s",
         t.elapsed().as_secs_f64()
     );
+
+    let t = Instant::now();
+    let mut with_rollouts = components(Some(langfuse_values(2)), true);
+    with_rollouts["argo-rollouts"] = json!({"managementState": "Managed"});
+    apply_dsc(&client, with_rollouts).await;
+    dsc_condition(&client, "Ready", "True").await;
+    println!(
+        "argo-rollouts enabled until DSC Ready (its controller running): {:.3}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Steady state: every component Ready, nothing changing. Ready is re-judged from watch
+    // events, so a component that rewrote its status on every event would show here.
+    const STEADY: std::time::Duration = std::time::Duration::from_secs(30);
+    requests.take();
+    tokio::time::sleep(STEADY).await;
+    let seen = requests.take();
+    let writes: Vec<&String> = seen.iter().filter(|r| !r.starts_with("GET ")).collect();
+    let status_writes = writes.iter().filter(|r| r.ends_with("/status")).count();
+    let per_minute = 60.0 / STEADY.as_secs_f64();
+    println!(
+        "steady, {} components Ready: {:.0} writes/min ({:.0} of them status), {:.0} reads/min",
+        WEBAPPS + 2,
+        writes.len() as f64 * per_minute,
+        status_writes as f64 * per_minute,
+        (seen.len() - writes.len()) as f64 * per_minute
+    );
+    for r in writes.iter().take(10) {
+        println!("    {r}");
+    }
     println!(
         "RSS after the runs: {:.1} MB; reconciles {}, failures {}",
         rss_mb(),
