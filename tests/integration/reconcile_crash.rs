@@ -138,15 +138,6 @@ async fn labelled(client: &kube::Client, namespace: &str) -> Vec<InventoryEntry>
     found
 }
 
-fn webapps() -> kube::core::ApiResource {
-    resource(
-        "components.platform.opendatahub.io",
-        "v1alpha1",
-        "WebApp",
-        "webapps",
-    )
-}
-
 fn inventory_of(cr: &DynamicObject) -> Vec<InventoryEntry> {
     let mut entries: Vec<InventoryEntry> = cr
         .data

@@ -20,15 +20,6 @@ fn deployments() -> kube::core::ApiResource {
     resource("apps", "v1", "Deployment", "deployments")
 }
 
-fn webapps() -> kube::core::ApiResource {
-    resource(
-        "components.platform.opendatahub.io",
-        "v1alpha1",
-        "WebApp",
-        "webapps",
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_components_follow_the_dsc() {
     let _dsc = support::dsc_lock().await;

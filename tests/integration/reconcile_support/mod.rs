@@ -87,6 +87,16 @@ pub async fn get(
     api.get_opt(name).await.expect("get succeeds")
 }
 
+/// The example webapp's component resource.
+pub fn webapps() -> ApiResource {
+    resource(
+        "components.platform.opendatahub.io",
+        "v1alpha1",
+        "WebApp",
+        "webapps",
+    )
+}
+
 pub fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
 }
