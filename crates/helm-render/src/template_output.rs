@@ -148,7 +148,7 @@ fn read_head<'r>(path: &'r str, content: &'r str) -> Result<Document<'r>, Output
         path: path.to_string(),
         message,
     };
-    let value = crate::yaml::parse_value_typed(content).map_err(|e| yaml_error(e.to_string()))?;
+    let value = crate::yaml::parse_manifest_head(content).map_err(|e| yaml_error(e.to_string()))?;
     let unmarshal = |what: &str, field: &str, want: &str| {
         yaml_error(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into Go \

@@ -892,6 +892,112 @@ proptest! {
     }
 }
 
+/// Manifests as templates print them, to mutate: a head, a long body, and the constructs the
+/// head-only reading leaves to the full one (anchors, merges, odd keys).
+const MANIFEST_SEEDS: &[&str] = &[
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    x: y\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-weight: \"5\"\ndata:\n  k: |\n    text\n  n: 1.5\n",
+    "kind: Secret\nmetadata: {name: s, annotations: {a: b}}\ntype: Opaque\nstringData: {x: [1, 2, {y: z}]}\n",
+    "spec:\n  template: &t\n    a: 1\n  other:\n    <<: *t\nmetadata:\n  name: *t\nkind: K\n",
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: d}\n  template:\n    spec:\n      containers:\n      - name: c\n        args: [\"--x\", 1, .nan]\n",
+];
+
+const MANIFEST_TOKENS: &[&str] = &[
+    "apiVersion: ",
+    "kind: ",
+    "metadata:\n  ",
+    "name: ",
+    "annotations:\n    ",
+    "\n",
+    "\n  ",
+    "\n    ",
+    "- ",
+    ": ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "&a ",
+    "*a",
+    "<<: ",
+    "~: ",
+    "18446744073709551615: ",
+    "!!int ",
+    "!!float x",
+    ".nan",
+    "-.inf",
+    "1",
+    "'",
+    "\"",
+    "|",
+    "---\n",
+    "? ",
+];
+
+/// What Helm's sorter reads of a document: `apiVersion`, `kind` and `metadata`'s `name` and
+/// `annotations` of a map; of any other collection, its kind alone.
+fn manifest_head(v: &Value) -> Value {
+    let pick = |m: &Map, keys: &[&str], inner: &dyn Fn(&str, &Value) -> Value| {
+        Value::map(
+            m.iter()
+                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), inner(k, v)))
+                .collect(),
+        )
+    };
+    let metadata = |v: &Value| match v {
+        Value::Map(m) => pick(&m.read(), &["name", "annotations"], &|_, v| v.clone()),
+        Value::List(_) => Value::list(Vec::new()),
+        other => other.clone(),
+    };
+    match v {
+        Value::Map(m) => pick(&m.read(), &["apiVersion", "kind", "metadata"], &|k, v| {
+            if k == "metadata" {
+                metadata(v)
+            } else {
+                v.clone()
+            }
+        }),
+        Value::List(_) => Value::list(Vec::new()),
+        other => other.clone(),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Reading a manifest for its head gives what the full reading gives there, and the same
+    /// error when there is one.
+    #[test]
+    fn manifest_heads_read_as_the_full_reading_does(
+        text in prop_oneof![
+            (prop::sample::select(MANIFEST_SEEDS), edits(MANIFEST_TOKENS))
+                .prop_map(|(seed, edits)| mutate(seed, &edits)),
+            (prop::sample::select(MANIFEST_SEEDS), edits(YAML_TOKENS))
+                .prop_map(|(seed, edits)| mutate(seed, &edits)),
+            soup(MANIFEST_TOKENS, 48),
+        ]
+    ) {
+        let (head, full) = bounded("reading the head", || {
+            (yaml::parse_manifest_head(&text), yaml::parse_value_typed(&text))
+        })?;
+        match (head, full) {
+            (Ok(head), Ok(full)) => prop_assert_eq!(
+                yaml::to_json(&manifest_head(&head)).ok(),
+                yaml::to_json(&manifest_head(&full)).ok(),
+                "YAML:\n{}",
+                text
+            ),
+            (head, full) => prop_assert_eq!(
+                head.map_err(|e| e.to_string()).map(|_| ()),
+                full.map_err(|e| e.to_string()).map(|_| ()),
+                "YAML:\n{}",
+                text
+            ),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Values: `--set` and coalescing
 // ---------------------------------------------------------------------------------------

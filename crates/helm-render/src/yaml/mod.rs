@@ -64,6 +64,14 @@ pub fn parse_value_typed(text: &str) -> Result<Value, YamlError> {
         .unwrap_or(Value::Nil))
 }
 
+/// [`parse_value_typed`] of a rendered manifest, for what Helm's manifest sorter reads of it
+/// (`apiVersion`, `kind`, `metadata.name`, `metadata.annotations`): those are as the full
+/// reading has them and the errors are its errors, but the rest of the document may be left
+/// out (it is checked, not built), which on large documents is most of the cost.
+pub fn parse_manifest_head(text: &str) -> Result<Value, YamlError> {
+    parse::parse_head(text)
+}
+
 /// The text sigs.k8s.io/yaml stores into a Go `string` struct field (or a
 /// `map[string]string` value) for a scalar from [`parse_value_typed`]: an int in decimal, a
 /// float with float32 precision (`1.10` → `1.1`), a bool as a word; `None` for null and

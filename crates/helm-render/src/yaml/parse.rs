@@ -53,6 +53,8 @@ struct Anchored {
 enum KeySlot {
     Empty,
     Key(String),
+    /// A key of a collection the head-only reading does not build: checked, not kept.
+    Skipped,
     Merge,
     /// A key JSON cannot hold (null, uint64); go-yaml's message also shows the value.
     Unsupported(String),
@@ -63,6 +65,7 @@ enum Frame {
         items: Vec<Value>,
         anchor: usize,
         start: u64,
+        keep: Keep,
     },
     Map {
         map: Map,
@@ -70,11 +73,30 @@ enum Frame {
         anchor: usize,
         start: u64,
         span: Span,
+        keep: Keep,
     },
+}
+
+/// How much of a node [`parse_head`] builds. Everything is still read and checked; only the
+/// values nobody looks at are not made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// The whole node (every node, outside the head-only reading).
+    All,
+    /// The document itself: of a map, only `apiVersion`, `kind` and `metadata`.
+    Document,
+    /// `metadata`: of a map, only `name` and `annotations`.
+    Metadata,
+    /// Nothing: the node is checked and dropped.
+    Nothing,
 }
 
 struct Builder {
     keep_ints: bool,
+    head_only: bool,
+    /// Set by the head-only reading at what it does not decide alone (anchors, aliases,
+    /// merge keys, keys JSON cannot hold): the document is then read in full instead.
+    needs_full: bool,
     /// The input's length in characters when it does not end with a line break: a block
     /// scalar running to such an end has no final line break in go-yaml, unlike saphyr.
     unterminated_end: Option<usize>,
@@ -94,9 +116,11 @@ fn syntax(span: &Span, message: impl Into<String>) -> YamlError {
 }
 
 impl Builder {
-    fn new(keep_ints: bool, unterminated_end: Option<usize>) -> Self {
+    fn new(keep_ints: bool, head_only: bool, unterminated_end: Option<usize>) -> Self {
         Builder {
             keep_ints,
+            head_only,
+            needs_full: false,
             unterminated_end,
             anchors: HashMap::new(),
             stack: Vec::new(),
@@ -106,9 +130,46 @@ impl Builder {
         }
     }
 
+    /// What of the next node (a key or a value of the innermost open collection) is built.
+    fn keep_next(&self) -> Keep {
+        let Some(frame) = self.stack.last() else {
+            return if self.head_only {
+                Keep::Document
+            } else {
+                Keep::All
+            };
+        };
+        match frame {
+            Frame::Seq {
+                keep: Keep::All, ..
+            } => Keep::All,
+            Frame::Seq { .. } => Keep::Nothing,
+            Frame::Map { keep, key, .. } => match (keep, key) {
+                (Keep::All, _) => Keep::All,
+                (Keep::Nothing, _) => Keep::Nothing,
+                // A key of a map whose entries are chosen by key must be known.
+                (_, KeySlot::Empty) => Keep::All,
+                (Keep::Document, KeySlot::Key(k)) => match k.as_str() {
+                    "apiVersion" | "kind" => Keep::All,
+                    "metadata" => Keep::Metadata,
+                    _ => Keep::Nothing,
+                },
+                (Keep::Metadata, KeySlot::Key(k)) => match k.as_str() {
+                    "name" | "annotations" => Keep::All,
+                    _ => Keep::Nothing,
+                },
+                _ => Keep::Nothing,
+            },
+        }
+    }
+
     fn open(&mut self, frame: Frame, span: &Span) -> Result<(), YamlError> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(syntax(span, format!("exceeded max depth of {MAX_DEPTH}")));
+        }
+        let (Frame::Seq { anchor, .. } | Frame::Map { anchor, .. }) = &frame;
+        if self.head_only && *anchor != 0 {
+            self.needs_full = true;
         }
         self.decoded += 1;
         self.stack.push(frame);
@@ -132,6 +193,31 @@ impl Builder {
             && text.ends_with('\n')
         {
             text.to_mut().pop();
+        }
+        if self.head_only && anchor != 0 {
+            self.needs_full = true;
+            return Ok(());
+        }
+        if self.keep_next() == Keep::Nothing {
+            let checked = match &tag {
+                None if style == ScalarStyle::Plain => Some(resolve_plain(&text).scalar),
+                Some(tag) if tag.handle == YAML_TAG_PREFIX => Some(
+                    resolve_tagged(CoreTag::from_suffix(&tag.suffix), &text)
+                        .map_err(|m| syntax(span, m))?,
+                ),
+                _ => None,
+            };
+            match &checked {
+                Some(float @ Scalar::Float(_)) => {
+                    scalar_value(float)?;
+                }
+                Some(Scalar::Merge | Scalar::Null | Scalar::Uint(_)) if self.is_key_next() => {
+                    self.needs_full = true;
+                    return Ok(());
+                }
+                _ => {}
+            }
+            return self.skip();
         }
         let scalar = match tag {
             None if style == ScalarStyle::Plain => resolve_plain(&text).scalar.into_owned(),
@@ -167,6 +253,10 @@ impl Builder {
     }
 
     fn alias(&mut self, id: usize, span: &Span) -> Result<(), YamlError> {
+        if self.head_only {
+            self.needs_full = true;
+            return Ok(());
+        }
         let Some(anchored) = self.anchors.get(&id) else {
             let open = self.stack.iter().any(|frame| match frame {
                 Frame::Seq { anchor, .. } | Frame::Map { anchor, .. } => *anchor == id,
@@ -201,25 +291,35 @@ impl Builder {
         let Some(frame) = self.stack.pop() else {
             return Err(syntax(span, "unbalanced collection end"));
         };
-        let (value, anchor, start) = match frame {
+        let (value, anchor, start, keep) = match frame {
             Frame::Seq {
                 items,
                 anchor,
                 start,
-            } => (Value::list(items), anchor, start),
+                keep,
+            } => (Value::list(items), anchor, start, keep),
             Frame::Map {
                 map,
                 key,
                 anchor,
                 start,
                 span,
+                keep,
             } => {
                 if !matches!(key, KeySlot::Empty) {
                     return Err(syntax(&span, "mapping key without a value"));
                 }
-                (Value::map(map), anchor, start)
+                (Value::map(map), anchor, start, keep)
             }
         };
+        if keep == Keep::Nothing {
+            if self.is_key_next() {
+                // A collection as a key is an error, which the full reading words.
+                self.needs_full = true;
+                return Ok(());
+            }
+            return self.skip();
+        }
         if anchor != 0 {
             self.anchors.insert(
                 anchor,
@@ -231,6 +331,32 @@ impl Builder {
             );
         }
         self.deliver(Node { value, key: None }, span)
+    }
+
+    /// Whether the next node completes a key (of the innermost open map) rather than a value.
+    fn is_key_next(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame::Map {
+                key: KeySlot::Empty,
+                ..
+            })
+        )
+    }
+
+    /// Delivers a node that is not built: its key slot moves on, nothing is stored.
+    fn skip(&mut self) -> Result<(), YamlError> {
+        if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+            *key = match std::mem::replace(key, KeySlot::Empty) {
+                KeySlot::Empty => KeySlot::Skipped,
+                KeySlot::Key(_) | KeySlot::Skipped => KeySlot::Empty,
+                KeySlot::Merge | KeySlot::Unsupported(_) => {
+                    self.needs_full = true;
+                    KeySlot::Empty
+                }
+            };
+        }
+        Ok(())
     }
 
     fn deliver(&mut self, node: Node, span: &Span) -> Result<(), YamlError> {
@@ -249,6 +375,7 @@ impl Builder {
                     KeySlot::Key(k) => {
                         map.insert(k, node.value);
                     }
+                    KeySlot::Skipped => {}
                     KeySlot::Merge => merge_into(map, &node.value, span)?,
                     KeySlot::Unsupported(prefix) => {
                         return Err(YamlError::Convert(format!(
@@ -367,9 +494,18 @@ fn go_syntax(v: &Value) -> String {
 /// at the start of a line inside a flow collection change no value (flow scalars fold them
 /// away), so the documents are go-yaml's. Each retry indents one more line.
 pub(crate) fn parse(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, YamlError> {
+    read(text, limit, keep_ints, false)
+}
+
+fn read(
+    text: &str,
+    limit: usize,
+    keep_ints: bool,
+    head_only: bool,
+) -> Result<Vec<Value>, YamlError> {
     let mut current = Cow::Borrowed(text);
     for _ in 0..MAX_REINDENTS {
-        match parse_once(&current, limit, keep_ints) {
+        match parse_once(&current, limit, keep_ints, head_only) {
             Ok(docs) => return Ok(docs),
             Err(Failure::Yaml(error)) => return Err(error),
             Err(Failure::FlowIndentation { error, reindent }) => {
@@ -380,7 +516,7 @@ pub(crate) fn parse(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Val
             }
         }
     }
-    parse_once(&current, limit, keep_ints).map_err(|failure| match failure {
+    parse_once(&current, limit, keep_ints, head_only).map_err(|failure| match failure {
         Failure::Yaml(error) | Failure::FlowIndentation { error, .. } => error,
     })
 }
@@ -514,12 +650,46 @@ fn flow_start_between(
     None
 }
 
-fn parse_once(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, Failure> {
+/// The first document of `text` as [`parse`] reads it with `keep_ints`, but built only as far
+/// as Helm's manifest sorter looks (`apiVersion`, `kind`, `metadata.name` and
+/// `metadata.annotations`): it reads every document it prints into that head, and the rest of
+/// a document (a CRD's schema is most of a chart's output) need only be checked, not made.
+/// Whatever the head-only reading cannot settle alone (anchors, merges, keys JSON cannot
+/// hold), and every error, is read again in full: the head and the error are always
+/// [`parse`]'s, and the value is then the whole document.
+pub(crate) fn parse_head(text: &str) -> Result<Value, YamlError> {
+    Ok(read(text, 1, true, true)?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Nil))
+}
+
+/// One reading of `text`. A head-only one that stops or fails gives way to a full one.
+fn parse_once(
+    text: &str,
+    limit: usize,
+    keep_ints: bool,
+    head_only: bool,
+) -> Result<Vec<Value>, Failure> {
+    if head_only && let Ok(Some(docs)) = read_events(text, limit, keep_ints, true) {
+        return Ok(docs);
+    }
+    Ok(read_events(text, limit, keep_ints, false)?.unwrap_or_default())
+}
+
+/// The documents of `text`, or `None` when a head-only reading meets what it leaves to the
+/// full one (a full reading always settles).
+fn read_events(
+    text: &str,
+    limit: usize,
+    keep_ints: bool,
+    head_only: bool,
+) -> Result<Option<Vec<Value>>, Failure> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let unterminated_end =
         (!text.is_empty() && !text.ends_with(['\n', '\r'])).then(|| text.chars().count());
-    let mut builder = Builder::new(keep_ints, unterminated_end);
+    let mut builder = Builder::new(keep_ints, head_only, unterminated_end);
     // Where each open collection of the current document starts (line, column).
     let mut opened: Vec<(usize, usize)> = Vec::new();
     let mut last_event_end = (1, 0);
@@ -561,6 +731,7 @@ fn parse_once(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, F
                         items: Vec::new(),
                         anchor,
                         start,
+                        keep: builder.keep_next(),
                     },
                     &span,
                 )?
@@ -575,6 +746,7 @@ fn parse_once(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, F
                         anchor,
                         start,
                         span,
+                        keep: builder.keep_next(),
                     },
                     &span,
                 )?
@@ -585,7 +757,7 @@ fn parse_once(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, F
             }
             Event::DocumentEnd => {
                 docs.push(builder.root.take().unwrap_or(Value::Nil));
-                builder = Builder::new(keep_ints, unterminated_end);
+                builder = Builder::new(keep_ints, head_only, unterminated_end);
                 opened.clear();
                 if docs.len() >= limit {
                     break;
@@ -594,6 +766,9 @@ fn parse_once(text: &str, limit: usize, keep_ints: bool) -> Result<Vec<Value>, F
             Event::StreamEnd => break,
             Event::Nothing | Event::StreamStart | Event::DocumentStart(_) => {}
         }
+        if builder.needs_full {
+            return Ok(None);
+        }
     }
-    Ok(docs)
+    Ok(Some(docs))
 }

@@ -507,3 +507,47 @@ fn flow_collections_ignore_indentation_as_go_yaml_does() {
     // Block indentation is still checked, as go-yaml checks it.
     assert!(super::parse_value("kind: A\nspec:\n    b: 1\n  c: 2\n").is_err());
 }
+
+/// The manifest sorter's reading builds the head (`apiVersion`, `kind`, `metadata.name` and
+/// `metadata.annotations`) and leaves the body out, yet checks the body as the full reading
+/// does: the same errors, and the whole document where the head alone cannot be settled.
+#[test]
+fn manifest_heads_are_built_alone_and_checked_in_full() {
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n  labels: {a: b}\n  annotations:\n    helm.sh/hook: crd-install\nspec:\n  versions:\n  - name: v1\n    schema: {openAPIV3Schema: {type: object}}\n";
+    let head = parse_manifest_head(crd).expect("head");
+    let full = parse_value_typed(crd).expect("full");
+    for key in ["apiVersion", "kind"] {
+        assert_eq!(head.get(key), full.get(key), "{key}");
+    }
+    let metadata = |v: &Value, key: &str| v.get("metadata").and_then(|m| m.get(key));
+    for key in ["name", "annotations"] {
+        assert_eq!(metadata(&head, key), metadata(&full, key), "{key}");
+        assert!(metadata(&head, key).is_some(), "{key}");
+    }
+    assert_eq!(head.get("spec"), None, "the body is not built");
+    assert_eq!(metadata(&head, "labels"), None, "labels are not built");
+
+    for broken in [
+        "kind: A\nmetadata: {name: a}\nspec:\n  x: [1, .nan]\n",
+        "kind: A\nspec:\n  x: !!int nope\n",
+        "kind: A\nspec:\n  [a]: 1\n",
+        "kind: A\nspec:\n  ~: 1\n",
+        "kind: A\nspec:\n  b: 1\n c: 2\n",
+    ] {
+        let head = parse_manifest_head(broken)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let full = parse_value_typed(broken)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(full.is_err(), "{broken:?} should not parse");
+        assert_eq!(head, full, "{broken:?}");
+    }
+
+    let anchored = "kind: A\nmetadata:\n  name: &n a\nspec:\n  copy: *n\n";
+    assert_eq!(
+        parse_manifest_head(anchored).map(|v| v.to_json()).ok(),
+        parse_value_typed(anchored).map(|v| v.to_json()).ok(),
+        "an anchor makes it a full reading"
+    );
+}
