@@ -346,11 +346,13 @@ impl ComponentController {
             let snapshot = self.shared.cluster.snapshot();
             let shared = self.shared.clone();
             self.readiness.retain(&inventory);
+            let component = &shared.registry.components[self.index];
             self.readiness
                 .refresh(
                     &shared.client,
                     &snapshot,
-                    &shared.registry.components[self.index].name,
+                    &component.name,
+                    &component.health,
                     &inventory,
                     &seen,
                     false,
@@ -380,6 +382,7 @@ impl ComponentController {
             let verdict = readiness::judge(
                 &self.shared.client,
                 &self.component().name,
+                &self.component().health,
                 &entry.group,
                 &entry.kind,
                 body,
@@ -703,7 +706,9 @@ impl ComponentController {
         render_digest: String,
         inventory: Vec<InventoryEntry>,
     ) -> ComponentStatus {
-        let verdicts = self.readiness.verdicts(&inventory);
+        let verdicts = self
+            .readiness
+            .verdicts(&self.component().health, &inventory);
         let shown = status::component_status(current, outcome, &verdicts, generation, &now());
         ComponentStatus {
             conditions: shown.conditions,
@@ -741,11 +746,13 @@ impl ComponentController {
         }
         let snapshot = self.shared.cluster.snapshot();
         let shared = self.shared.clone();
+        let component = &shared.registry.components[self.index];
         self.readiness
             .refresh(
                 &shared.client,
                 &snapshot,
-                &shared.registry.components[self.index].name,
+                &component.name,
+                &component.health,
                 &current.inventory,
                 &seen,
                 recheck,

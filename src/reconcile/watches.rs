@@ -63,9 +63,19 @@ pub struct Trigger {
     /// Objects whose status changed since the last health check, with the resourceVersion
     /// the event carried.
     seen: Mutex<HashMap<ObjectKey, String>>,
+    /// The component's own health rules: a kind they judge is worth a health check even when
+    /// the built-in rules would not read it.
+    rules: crate::health::Rules,
 }
 
 impl Trigger {
+    pub fn with_rules(rules: crate::health::Rules) -> Trigger {
+        Trigger {
+            rules,
+            ..Trigger::default()
+        }
+    }
+
     /// Re-queues a full reconcile (render, plan, apply when anything changed).
     pub fn wake(&self) {
         self.full.store(true, Ordering::SeqCst);
@@ -338,7 +348,7 @@ async fn watch_kind(
         } else if !matches!(event, Event::InitApply(_)) && lock(&declared_by).contains(component) {
             trigger.wake();
         } else if !deleted
-            && super::readiness::needs_body(&ar.group, &ar.kind)
+            && super::readiness::reads(&trigger.rules, &ar.group, &ar.kind)
             && trigger.wants(&key)
         {
             let resource_version = meta.metadata.resource_version.clone().unwrap_or_default();
