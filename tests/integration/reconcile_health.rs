@@ -329,7 +329,7 @@ async fn losing_its_pods_makes_a_component_not_ready_until_they_are_back() {
     let s = setup("lose", Some(operator)).await;
     manage(&s.client, json!({"replicas": 2})).await;
     let (cr, _) = ready_when(&s, "Ready", is("True")).await;
-    // Let the first rollout's drift repair (the revision annotation) finish.
+    // Let the first rollout's status writes settle before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let crs: Api<DynamicObject> = Api::all_with(s.client.clone(), &s.ar);
     let version = crs
