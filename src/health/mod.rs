@@ -9,11 +9,13 @@
 //! Everything here except [`pods_of`] is pure, so each rule is tested on recorded objects
 //! (`tests/fixtures/health/`) without a cluster. The kinds with rules of their own are the
 //! built-in workloads and claims (`workloads.rs`); every other kind follows kstatus's
-//! conditions (`generic.rs`).
+//! conditions (`generic.rs`). A component's descriptor may replace the rules of a kind with
+//! CEL expressions of its own (`rules.rs`).
 
 mod generic;
 mod list;
 mod pods;
+mod rules;
 mod selector;
 mod workloads;
 
@@ -27,6 +29,7 @@ use serde_json::Value as Json;
 
 pub use list::{PodsError, pods_of};
 pub use pods::explain;
+pub use rules::{HEALTH_CHECK_ERROR, HEALTH_CHECK_FAILED, HealthCheck, RuleError, Rules};
 pub use selector::{SelectorError, label_selector, pod_selector};
 
 /// Reason of a workload (or any object) that is on its way but not there yet.
@@ -133,9 +136,18 @@ impl Kind {
 /// names the kind because it always knows it (from the plan or the watch), while a
 /// [`DynamicObject`]'s `types` may be absent.
 pub fn health(group: &str, kind: &str, object: &DynamicObject) -> Health {
+    health_by(&Rules::default(), group, kind, object)
+}
+
+/// [`health`], with the component's own `rules` in place of the built-in ones for the kinds
+/// they cover.
+pub fn health_by(rules: &Rules, group: &str, kind: &str, object: &DynamicObject) -> Health {
     let subject = Subject::new(kind, object);
     if object.metadata.deletion_timestamp.is_some() {
         return Health::progressing(TERMINATING, subject.say("being deleted"));
+    }
+    if let Some(verdict) = rules.judge(group, kind, &subject, object) {
+        return verdict;
     }
     match Kind::of(group, kind) {
         Kind::Deployment => workloads::deployment(&subject),

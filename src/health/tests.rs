@@ -661,3 +661,225 @@ fn every_operator_is_written_and_nothing_that_would_select_too_much() {
         Err(SelectorError::Missing("deployment webapp".into()))
     );
 }
+
+/// Compiles one descriptor rule.
+fn rule(api_version: &str, kind: &str, current: &str, failed: &str, in_progress: &str) -> Rules {
+    let optional = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Rules::compile(&[HealthCheck {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        current: current.into(),
+        failed: optional(failed),
+        in_progress: optional(in_progress),
+    }])
+    .expect("the rule compiles")
+}
+
+/// The verdict on an object by `rules`, else by the built-in ones.
+fn judge_by(rules: &Rules, object: &Json) -> Health {
+    let group = object["apiVersion"]
+        .as_str()
+        .and_then(|v| v.rsplit_once('/'))
+        .map_or("", |(g, _)| g);
+    let kind = object["kind"].as_str().expect("a kind");
+    health_by(rules, group, kind, &typed(object.clone()))
+}
+
+const CERT_READY: &str = "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')";
+const CERT_FAILED: &str =
+    "status.conditions.exists(c, c.type == 'Ready' && c.status == 'False' && c.reason == 'Failed')";
+const CERT_ISSUING: &str = "status.conditions.exists(c, c.type == 'Issuing' && c.status == 'True')";
+
+#[test]
+fn a_descriptor_rule_judges_its_kind_in_flux_order_in_progress_failed_current() {
+    let rules = rule(
+        "cert-manager.io/v1",
+        "Certificate",
+        CERT_READY,
+        CERT_FAILED,
+        CERT_ISSUING,
+    );
+    assert_eq!(
+        judge_by(&rules, &written("other", "webapp-tls")),
+        Health::Healthy
+    );
+    assert_eq!(
+        judge_by(&rules, &written("other", "webapp-tls-issuing")),
+        progressing(
+            AWAITING_READINESS,
+            &format!("certificate webapp-tls-issuing: in progress ({CERT_ISSUING})")
+        )
+    );
+    assert_eq!(
+        judge_by(&rules, &written("other", "webapp-tls-failed")),
+        degraded(
+            HEALTH_CHECK_FAILED,
+            &format!(
+                "certificate webapp-tls-failed: failed ({CERT_FAILED}): The certificate request has failed to complete and will be retried: issuer \"letsencrypt\" not found"
+            )
+        )
+    );
+    // Another group's kind of the same name keeps the built-in rules.
+    let mut other = written("other", "webapp-tls-issuing");
+    other["apiVersion"] = serde_json::json!("example.com/v1");
+    assert_eq!(
+        judge_by(&rules, &other),
+        judge(&other),
+        "not the rule's kind"
+    );
+}
+
+#[test]
+fn a_descriptor_rule_replaces_the_built_in_rules_of_its_kind() {
+    let plain = written("other", "plain");
+    assert_eq!(
+        judge(&plain),
+        Health::Healthy,
+        "nothing to wait for, built in"
+    );
+    let phase = "has(status.phase) && status.phase == 'Running'";
+    let rules = rule("example.com/v1", "Widget", phase, "", "");
+    assert_eq!(
+        judge_by(&rules, &plain),
+        progressing(
+            AWAITING_READINESS,
+            &format!("widget plain: not yet current ({phase})")
+        ),
+        "status is bound, empty, before a controller writes one"
+    );
+    let mut running = plain.clone();
+    running["status"] = serde_json::json!({"phase": "Running"});
+    assert_eq!(judge_by(&rules, &running), Health::Healthy);
+
+    // Built-in workloads too; integers compare as CEL ints.
+    let (webapp, _) = recorded("webapp");
+    assert_eq!(judge(&webapp), Health::Healthy);
+    let three = rule("apps/v1", "Deployment", "status.readyReplicas >= 3", "", "");
+    assert_eq!(
+        judge_by(&three, &webapp),
+        progressing(
+            AWAITING_READINESS,
+            "deployment webapp: not yet current (status.readyReplicas >= 3)"
+        )
+    );
+    let all = rule(
+        "apps/v1",
+        "Deployment",
+        "status.readyReplicas == spec.replicas && metadata.name == 'webapp'",
+        "",
+        "",
+    );
+    assert_eq!(judge_by(&all, &webapp), Health::Healthy);
+}
+
+#[test]
+fn a_rule_that_cannot_be_evaluated_is_a_reason_not_a_verdict() {
+    let plain = written("other", "plain");
+    let missing = rule(
+        "example.com/v1",
+        "Widget",
+        "status.phase == 'Running'",
+        "",
+        "",
+    );
+    let Health::Progressing { reason, message } = judge_by(&missing, &plain) else {
+        panic!("not progressing");
+    };
+    assert_eq!(reason, HEALTH_CHECK_ERROR);
+    assert!(
+        message.starts_with(
+            "widget plain: health rule current \"status.phase == 'Running'\" cannot be evaluated: "
+        ) && message.contains("phase"),
+        "{message}"
+    );
+    let not_bool = rule("example.com/v1", "Widget", "status", "", "");
+    assert_eq!(
+        judge_by(&not_bool, &plain),
+        progressing(
+            HEALTH_CHECK_ERROR,
+            "widget plain: health rule current \"status\" gave map, not a bool"
+        )
+    );
+    // Comparing a number with a string is false (CEL's heterogeneous equality); calling a
+    // string method on it is an error.
+    let mut seven = plain.clone();
+    seven["status"] = serde_json::json!({"phase": 7});
+    let method = rule(
+        "example.com/v1",
+        "Widget",
+        "status.phase.startsWith('Running')",
+        "",
+        "status.phase == 'Provisioning'",
+    );
+    let verdict = judge_by(&method, &seven);
+    assert_eq!(verdict.reason(), Some(HEALTH_CHECK_ERROR), "{verdict}");
+    assert!(
+        verdict.message().is_some_and(|m| m.starts_with(
+            "widget plain: health rule current \"status.phase.startsWith('Running')\" cannot be evaluated: "
+        )),
+        "{verdict}"
+    );
+    let failing = rule("example.com/v1", "Widget", "true", "1 / 0 == 1", "");
+    assert_eq!(
+        judge_by(&failing, &plain).reason(),
+        Some(HEALTH_CHECK_ERROR),
+        "a division by zero in failed stops before current"
+    );
+}
+
+#[test]
+fn a_rule_waits_for_the_latest_generation_like_the_built_in_ones() {
+    let rules = rule("helm.toolkit.fluxcd.io/v2", "HelmRelease", "true", "", "");
+    assert_eq!(
+        judge_by(&rules, &written("other", "podinfo-new-spec")),
+        progressing(
+            "LatestGenerationNotObserved",
+            "helmrelease podinfo-new-spec: generation 4 not yet observed (observed 3)"
+        )
+    );
+    assert_eq!(
+        judge_by(&rules, &written("other", "podinfo-upgrading")),
+        Health::Healthy,
+        "the rule, not the Reconciling condition, decides"
+    );
+}
+
+#[test]
+fn a_rule_that_does_not_compile_names_its_kind_field_and_expression() {
+    let check = |current: &str, failed: Option<&str>| HealthCheck {
+        api_version: "example.com/v1".into(),
+        kind: "Widget".into(),
+        current: current.into(),
+        failed: failed.map(str::to_string),
+        in_progress: None,
+    };
+    let errors = Rules::compile(&[
+        check("status.phase ==", Some("status.(")),
+        check("true", None),
+    ])
+    .expect_err("does not compile");
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(matches!(
+        &errors[0],
+        RuleError::Compile { field: "current", expression, .. } if expression == "status.phase =="
+    ));
+    assert!(matches!(
+        &errors[1],
+        RuleError::Compile { field: "failed", expression, .. } if expression == "status.("
+    ));
+    assert_eq!(
+        errors[2].to_string(),
+        "health rule for example.com/v1 Widget: declared twice"
+    );
+    assert!(
+        errors[0].to_string().starts_with(
+            "health rule for example.com/v1 Widget: current expression \"status.phase ==\": "
+        ),
+        "{}",
+        errors[0]
+    );
+    assert!(matches!(
+        Rules::compile(&[HealthCheck { kind: String::new(), ..check("true", None) }]),
+        Err(e) if e == [RuleError::Incomplete { api_version: "example.com/v1".into(), kind: String::new() }]
+    ));
+}

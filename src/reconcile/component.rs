@@ -52,8 +52,8 @@ struct Memory {
 }
 
 /// What an apply returns: the versions drift is judged by, the live objects, and the errors.
-type Applied = (
-    HashMap<ObjectKey, String>,
+type ApplyOutput = (
+    HashMap<ObjectKey, super::watches::Applied>,
     Vec<(InventoryEntry, DynamicObject)>,
     Vec<String>,
 );
@@ -346,11 +346,13 @@ impl ComponentController {
             let snapshot = self.shared.cluster.snapshot();
             let shared = self.shared.clone();
             self.readiness.retain(&inventory);
+            let component = &shared.registry.components[self.index];
             self.readiness
                 .refresh(
                     &shared.client,
                     &snapshot,
-                    &shared.registry.components[self.index].name,
+                    &component.name,
+                    &component.health,
                     &inventory,
                     &seen,
                     false,
@@ -380,6 +382,7 @@ impl ComponentController {
             let verdict = readiness::judge(
                 &self.shared.client,
                 &self.component().name,
+                &self.component().health,
                 &entry.group,
                 &entry.kind,
                 body,
@@ -514,7 +517,7 @@ impl ComponentController {
     /// are collected so that one bad object does not hide the others. Returns the versions
     /// drift is judged by, the live objects the API server answered with (their health needs
     /// no read of its own) and the errors.
-    async fn apply(&self, plan: &Plan) -> Result<Applied, ReconcileError> {
+    async fn apply(&self, plan: &Plan) -> Result<ApplyOutput, ReconcileError> {
         let mut desired = HashMap::new();
         let mut bodies = Vec::new();
         let mut errors = Vec::new();
@@ -527,9 +530,9 @@ impl ComponentController {
         for crd in &plan.crds {
             match self.apply_one(crd, &snapshot).await {
                 Ok(live) => {
-                    let rv = super::watches::observed_version(&live.metadata);
-                    self.trigger.record(key(crd), rv.clone());
-                    desired.insert(key(crd), rv);
+                    let applied = super::watches::Applied::new(&crd.object, &live.metadata);
+                    self.trigger.record(key(crd), applied.clone());
+                    desired.insert(key(crd), applied);
                 }
                 Err(e) => errors.push(e),
             }
@@ -573,9 +576,9 @@ impl ComponentController {
         for object in &plan.objects {
             match self.apply_one(object, &snapshot).await {
                 Ok(live) => {
-                    let rv = super::watches::observed_version(&live.metadata);
-                    self.trigger.record(key(object), rv.clone());
-                    desired.insert(key(object), rv);
+                    let applied = super::watches::Applied::new(&object.object, &live.metadata);
+                    self.trigger.record(key(object), applied.clone());
+                    desired.insert(key(object), applied);
                     bodies.push((object.entry(), live));
                 }
                 Err(e) => errors.push(e),
@@ -703,7 +706,9 @@ impl ComponentController {
         render_digest: String,
         inventory: Vec<InventoryEntry>,
     ) -> ComponentStatus {
-        let verdicts = self.readiness.verdicts(&inventory);
+        let verdicts = self
+            .readiness
+            .verdicts(&self.component().health, &inventory);
         let shown = status::component_status(current, outcome, &verdicts, generation, &now());
         ComponentStatus {
             conditions: shown.conditions,
@@ -741,11 +746,13 @@ impl ComponentController {
         }
         let snapshot = self.shared.cluster.snapshot();
         let shared = self.shared.clone();
+        let component = &shared.registry.components[self.index];
         self.readiness
             .refresh(
                 &shared.client,
                 &snapshot,
-                &shared.registry.components[self.index].name,
+                &component.name,
+                &component.health,
                 &current.inventory,
                 &seen,
                 recheck,

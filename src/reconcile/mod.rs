@@ -286,7 +286,10 @@ async fn run_controllers(
         registry
             .components
             .iter()
-            .map(|c| (c.name.clone(), Arc::new(watches::Trigger::default())))
+            .map(|c| {
+                let trigger = watches::Trigger::with_rules(c.health.clone());
+                (c.name.clone(), Arc::new(trigger))
+            })
             .collect(),
     );
     let reporter = Reporter {

@@ -68,6 +68,13 @@ pub fn needs_body(group: &str, kind: &str) -> bool {
     !bodiless
 }
 
+/// Whether objects of this kind are read for their health: [`needs_body`], or a rule of the
+/// component's descriptor judges them (a rule may look at any kind, even one whose health is
+/// otherwise "it exists").
+pub fn reads(rules: &health::Rules, group: &str, kind: &str) -> bool {
+    needs_body(group, kind) || rules.covers(group, kind)
+}
+
 pub fn key_of(entry: &InventoryEntry) -> ObjectKey {
     (
         entry.group.clone(),
@@ -115,8 +122,14 @@ impl Readiness {
 
     /// Whether `entry` has to be read: it was never judged, an event saw it at another version
     /// than the one judged (`seen`), or it is unhealthy and a recheck is due.
-    pub fn needs_read(&self, entry: &InventoryEntry, seen: Option<&str>, recheck: bool) -> bool {
-        if !needs_body(&entry.group, &entry.kind) {
+    pub fn needs_read(
+        &self,
+        rules: &health::Rules,
+        entry: &InventoryEntry,
+        seen: Option<&str>,
+        recheck: bool,
+    ) -> bool {
+        if !reads(rules, &entry.group, &entry.kind) {
             return false;
         }
         match self.verdicts.get(&key_of(entry)) {
@@ -127,13 +140,13 @@ impl Readiness {
 
     /// Every inventory entry's verdict, in inventory order. An object whose kind needs a body
     /// and that has not been judged yet is not assumed healthy.
-    pub fn verdicts(&self, inventory: &[InventoryEntry]) -> Vec<Verdict> {
+    pub fn verdicts(&self, rules: &health::Rules, inventory: &[InventoryEntry]) -> Vec<Verdict> {
         inventory
             .iter()
             .map(|entry| {
                 let health = match self.verdicts.get(&key_of(entry)) {
                     Some(o) => o.health.clone(),
-                    None if needs_body(&entry.group, &entry.kind) => Health::Progressing {
+                    None if reads(rules, &entry.group, &entry.kind) => Health::Progressing {
                         reason: AWAITING_READINESS.to_string(),
                         message: format!(
                             "{} {}: not yet observed",
@@ -154,18 +167,20 @@ impl Readiness {
     /// Reads the objects of `inventory` that [`Readiness::needs_read`] and judges them. `seen`
     /// holds the versions watch events reported since the last call. A failed read keeps the
     /// previous verdict (and is logged): the next event or recheck tries again.
+    #[allow(clippy::too_many_arguments)]
     pub async fn refresh(
         &mut self,
         client: &kube::Client,
         snapshot: &Snapshot,
         component: &str,
+        rules: &health::Rules,
         inventory: &[InventoryEntry],
         seen: &HashMap<ObjectKey, String>,
         recheck: bool,
     ) {
         for entry in inventory {
             let key = key_of(entry);
-            if !self.needs_read(entry, seen.get(&key).map(String::as_str), recheck) {
+            if !self.needs_read(rules, entry, seen.get(&key).map(String::as_str), recheck) {
                 continue;
             }
             let api_version = if entry.group.is_empty() {
@@ -185,7 +200,7 @@ impl Readiness {
                 Ok(Some(object)) => {
                     let version = object.metadata.resource_version.clone().unwrap_or_default();
                     let verdict =
-                        judge(client, component, &entry.group, &entry.kind, &object).await;
+                        judge(client, component, rules, &entry.group, &entry.kind, &object).await;
                     self.record(key, version, verdict);
                 }
                 // Drift: the drift watch has re-queued the apply that recreates it.
@@ -211,19 +226,21 @@ impl Readiness {
     }
 }
 
-/// The health of one live object; its pods are listed only when it is not healthy, to name
-/// the cause. A failed pod list leaves the verdict unexplained rather than failing.
+/// The health of one live object, by the component's `rules` or the built-in ones; its pods
+/// are listed only when it is not healthy, to name the cause. A failed pod list leaves the
+/// verdict unexplained rather than failing.
 pub async fn judge(
     client: &kube::Client,
     component: &str,
+    rules: &health::Rules,
     group: &str,
     kind: &str,
     object: &DynamicObject,
 ) -> Health {
-    if !needs_body(group, kind) {
+    if !reads(rules, group, kind) {
         return Health::Healthy;
     }
-    let verdict = health::health(group, kind, object);
+    let verdict = health::health_by(rules, group, kind, object);
     let name = object.metadata.name.as_deref().unwrap_or_default();
     let namespace = object.metadata.namespace.as_deref().unwrap_or_default();
     if verdict.is_healthy() {
@@ -294,7 +311,7 @@ mod tests {
             entry("apps", "Deployment", "web"),
             entry("", "ConfigMap", "c"),
         ];
-        let v = r.verdicts(&inventory);
+        let v = r.verdicts(&health::Rules::default(), &inventory);
         assert_eq!(v[0].health.reason(), Some(AWAITING_READINESS));
         assert_eq!(
             v[0].health.message(),
@@ -306,23 +323,47 @@ mod tests {
     #[test]
     fn an_object_is_read_when_unjudged_changed_or_unhealthy_at_a_recheck() {
         let mut r = Readiness::default();
+        let none = health::Rules::default();
         let web = entry("apps", "Deployment", "web");
         let db = entry("apps", "StatefulSet", "db");
-        assert!(r.needs_read(&web, None, false), "never judged");
+        assert!(r.needs_read(&none, &web, None, false), "never judged");
         r.record(key_of(&web), "10".into(), Health::Healthy);
         r.record(key_of(&db), "20".into(), waiting());
-        assert!(!r.needs_read(&web, None, false));
-        assert!(!r.needs_read(&web, Some("10"), false), "the version judged");
+        assert!(!r.needs_read(&none, &web, None, false));
         assert!(
-            r.needs_read(&web, Some("11"), false),
+            !r.needs_read(&none, &web, Some("10"), false),
+            "the version judged"
+        );
+        assert!(
+            r.needs_read(&none, &web, Some("11"), false),
             "a status write since"
         );
         assert!(
-            !r.needs_read(&web, None, true),
+            !r.needs_read(&none, &web, None, true),
             "healthy objects are not polled"
         );
-        assert!(r.needs_read(&db, None, true), "unhealthy ones are");
-        assert!(!r.needs_read(&entry("", "Secret", "s"), None, true));
+        assert!(r.needs_read(&none, &db, None, true), "unhealthy ones are");
+        let secret = entry("", "Secret", "s");
+        assert!(!r.needs_read(&none, &secret, None, true));
+        let rules = health::Rules::compile(&[health::HealthCheck {
+            api_version: "v1".into(),
+            kind: "Secret".into(),
+            current: "has(data.password)".into(),
+            failed: None,
+            in_progress: None,
+        }])
+        .expect("a rule");
+        assert!(
+            r.needs_read(&rules, &secret, None, true),
+            "a kind with a rule of the descriptor's is read"
+        );
+        assert_eq!(
+            r.verdicts(&rules, std::slice::from_ref(&secret))[0]
+                .health
+                .reason(),
+            Some(AWAITING_READINESS),
+            "and not assumed healthy before it is"
+        );
         assert!(r.any_unhealthy());
         r.retain(&[web]);
         assert!(!r.any_unhealthy(), "a pruned object holds nothing back");

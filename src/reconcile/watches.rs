@@ -3,7 +3,7 @@
 //! component needs the kind any more.
 //!
 //! Our own writes also produce watch events. Each component remembers the version (see
-//! [`observed_version`]) its last apply returned for every object it wants; an event with that
+//! [`Applied`]) its last apply returned for every object it wants; an event with that
 //! version is our echo and ignored, anything else (an edit, a deletion, a label removed)
 //! re-queues the component with the drift flag, which forces the next reconcile to apply.
 //!
@@ -30,19 +30,59 @@ use super::plan::PART_OF;
 use crate::discovery::Snapshot;
 use crate::sync::lock;
 
-/// The version of an object that drift is judged by. Kinds with a generation (Deployments,
-/// StatefulSets, custom resources, CRDs) bump it on every spec change but not when their
-/// controller writes status, which a live cluster does many times per rollout and which is not
-/// ours to repair; for them the generation with the labels and annotations is the version.
-/// Kinds without one (ConfigMaps, Secrets, Services) have no status churn, and their
+/// What drift of one object we applied is judged by: its version as our apply left it, and the
+/// labels and annotations our manifest sets.
+///
+/// Kinds with a generation (Deployments, StatefulSets, custom resources, CRDs) bump it on every
+/// spec change but not when their controller writes status, which a live cluster does many
+/// times per rollout and which is not ours to repair; for them the version is the generation
+/// with the values of *our* labels and annotations. Other managers' metadata is left out: the
+/// Deployment controller's `deployment.kubernetes.io/revision`, written right after every
+/// rollout starts, is no edit of ours to undo (a server-side apply leaves it as it is), and
+/// counting it re-applied every component once more after each install or rollout. Kinds
+/// without a generation (ConfigMaps, Secrets, Services) have no status churn, and their
 /// resourceVersion is the version.
-pub fn observed_version(meta: &ObjectMeta) -> String {
-    match meta.generation {
-        Some(generation) => format!(
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    version: String,
+    labels: Vec<String>,
+    annotations: Vec<String>,
+}
+
+impl Applied {
+    /// `manifest` is the object we applied, `live` the metadata the API server answered with.
+    pub fn new(manifest: &serde_json::Value, live: &ObjectMeta) -> Applied {
+        let keys = |field: &str| -> Vec<String> {
+            manifest
+                .pointer(&format!("/metadata/{field}"))
+                .and_then(serde_json::Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let mut applied = Applied {
+            version: String::new(),
+            labels: keys("labels"),
+            annotations: keys("annotations"),
+        };
+        applied.version = applied.version_of(live);
+        applied
+    }
+
+    /// The version of `meta` as this object's drift is judged.
+    fn version_of(&self, meta: &ObjectMeta) -> String {
+        let Some(generation) = meta.generation else {
+            return meta.resource_version.clone().unwrap_or_default();
+        };
+        let ours = |all: &Option<std::collections::BTreeMap<String, String>>, keys: &[String]| {
+            keys.iter()
+                .map(|k| (k.clone(), all.as_ref().and_then(|m| m.get(k)).cloned()))
+                .collect::<Vec<_>>()
+        };
+        format!(
             "generation {generation}, labels {:?}, annotations {:?}",
-            meta.labels, meta.annotations
-        ),
-        None => meta.resource_version.clone().unwrap_or_default(),
+            ours(&meta.labels, &self.labels),
+            ours(&meta.annotations, &self.annotations)
+        )
     }
 }
 
@@ -56,16 +96,26 @@ pub struct Trigger {
     /// Set when something we manage drifted: the next reconcile must apply even if its inputs
     /// did not change.
     pub drift: AtomicBool,
-    /// Every object the component wants, with the [`observed_version`] of our last apply.
-    pub desired: Mutex<HashMap<ObjectKey, String>>,
+    /// Every object the component wants, as our last apply left it.
+    pub desired: Mutex<HashMap<ObjectKey, Applied>>,
     /// Set by every wake but a health check's: the next wake-up reconciles in full.
     full: AtomicBool,
     /// Objects whose status changed since the last health check, with the resourceVersion
     /// the event carried.
     seen: Mutex<HashMap<ObjectKey, String>>,
+    /// The component's own health rules: a kind they judge is worth a health check even when
+    /// the built-in rules would not read it.
+    rules: crate::health::Rules,
 }
 
 impl Trigger {
+    pub fn with_rules(rules: crate::health::Rules) -> Trigger {
+        Trigger {
+            rules,
+            ..Trigger::default()
+        }
+    }
+
     /// Re-queues a full reconcile (render, plan, apply when anything changed).
     pub fn wake(&self) {
         self.full.store(true, Ordering::SeqCst);
@@ -97,14 +147,14 @@ impl Trigger {
         self.drift.swap(false, Ordering::SeqCst)
     }
 
-    pub fn set_desired(&self, desired: HashMap<ObjectKey, String>) {
+    pub fn set_desired(&self, desired: HashMap<ObjectKey, Applied>) {
         *lock(&self.desired) = desired;
     }
 
     /// Records one applied object at once, so that the echo of our own write (which may
     /// arrive before the whole apply is done) is not taken for drift.
-    pub fn record(&self, key: ObjectKey, resource_version: String) {
-        lock(&self.desired).insert(key, resource_version);
+    pub fn record(&self, key: ObjectKey, applied: Applied) {
+        lock(&self.desired).insert(key, applied);
     }
 
     /// Whether an object of this group and kind that the component wants is not among those a
@@ -126,12 +176,12 @@ impl Trigger {
             .any(|k| k.0 == group && k.1 == kind)
     }
 
-    /// Whether an event about `key` at `version` (None: deleted) is drift.
-    fn is_drift(&self, key: &ObjectKey, version: Option<&str>) -> bool {
-        match (lock(&self.desired).get(key), version) {
+    /// Whether an event about `key` with `seen` metadata (None: deleted) is drift.
+    fn is_drift(&self, key: &ObjectKey, seen: Option<&ObjectMeta>) -> bool {
+        match (lock(&self.desired).get(key), seen) {
             (None, _) => false,
             (Some(_), None) => true,
-            (Some(ours), Some(seen)) => ours != seen,
+            (Some(ours), Some(seen)) => ours.version_of(seen) != ours.version,
         }
     }
 }
@@ -332,13 +382,13 @@ async fn watch_kind(
         let Some(trigger) = triggers.get(component) else {
             continue;
         };
-        let version = (!deleted).then(|| observed_version(&meta.metadata));
-        if trigger.is_drift(&key, version.as_deref()) {
+        let seen = (!deleted).then_some(&meta.metadata);
+        if trigger.is_drift(&key, seen) {
             trigger.wake_for_drift();
         } else if !matches!(event, Event::InitApply(_)) && lock(&declared_by).contains(component) {
             trigger.wake();
         } else if !deleted
-            && super::readiness::needs_body(&ar.group, &ar.kind)
+            && super::readiness::reads(&trigger.rules, &ar.group, &ar.kind)
             && trigger.wants(&key)
         {
             let resource_version = meta.metadata.resource_version.clone().unwrap_or_default();
@@ -371,19 +421,40 @@ mod tests {
         ("apps".into(), "Deployment".into(), "ns".into(), name.into())
     }
 
+    /// Metadata at `resource_version` of a kind without a generation.
+    fn plain(resource_version: &str) -> ObjectMeta {
+        ObjectMeta {
+            resource_version: Some(resource_version.into()),
+            ..ObjectMeta::default()
+        }
+    }
+
+    fn applied(resource_version: &str) -> Applied {
+        Applied::new(&serde_json::json!({}), &plain(resource_version))
+    }
+
     #[test]
     fn our_own_echo_is_not_drift_but_edits_and_deletions_are() {
         let t = Trigger::default();
-        t.set_desired(HashMap::from([(key("a"), "10".to_string())]));
-        assert!(!t.is_drift(&key("a"), Some("10")), "the echo of our apply");
-        assert!(t.is_drift(&key("a"), Some("11")), "someone else's edit");
+        t.set_desired(HashMap::from([(key("a"), applied("10"))]));
+        assert!(
+            !t.is_drift(&key("a"), Some(&plain("10"))),
+            "the echo of our apply"
+        );
+        assert!(
+            t.is_drift(&key("a"), Some(&plain("11"))),
+            "someone else's edit"
+        );
         assert!(t.is_drift(&key("a"), None), "a deletion");
         assert!(
             !t.is_drift(&key("b"), None),
             "objects we no longer want (pruned) are not drift"
         );
-        t.record(key("a"), "12".to_string());
-        assert!(!t.is_drift(&key("a"), Some("12")), "recorded at apply time");
+        t.record(key("a"), applied("12"));
+        assert!(
+            !t.is_drift(&key("a"), Some(&plain("12"))),
+            "recorded at apply time"
+        );
     }
 
     /// A status write asks for a health check of that object, not for a reconcile; drift and
@@ -407,8 +478,8 @@ mod tests {
     fn an_object_missing_from_a_relist_is_drift() {
         let t = Trigger::default();
         t.set_desired(HashMap::from([
-            (key("a"), "1".to_string()),
-            (key("b"), "1".to_string()),
+            (key("a"), applied("1")),
+            (key("b"), applied("1")),
         ]));
         let (group, kind) = (key("a").0, key("a").1);
         let both = HashSet::from([key("a"), key("b")]);
@@ -423,32 +494,49 @@ mod tests {
     }
 
     #[test]
-    fn status_writes_are_not_drift_but_spec_and_label_edits_are() {
-        let meta = |generation: Option<i64>, rv: &str, label: &str| ObjectMeta {
+    fn status_writes_and_other_managers_metadata_are_not_drift_but_spec_and_our_labels_are() {
+        let meta = |generation: Option<i64>, rv: &str, labels: &[(&str, &str)]| ObjectMeta {
             generation,
             resource_version: Some(rv.into()),
-            labels: Some([("app".to_string(), label.to_string())].into()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            annotations: Some([("ours".to_string(), "1".to_string())].into()),
             ..ObjectMeta::default()
         };
-        let ours = observed_version(&meta(Some(1), "10", "a"));
-        assert_eq!(
-            observed_version(&meta(Some(1), "11", "a")),
-            ours,
+        let manifest = serde_json::json!({"metadata": {
+            "labels": {"app": "a"}, "annotations": {"ours": "1"},
+        }});
+        let ours = Applied::new(&manifest, &meta(Some(1), "10", &[("app", "a")]));
+        let drift = |seen: &ObjectMeta| ours.version_of(seen) != ours.version;
+        assert!(
+            !drift(&meta(Some(1), "11", &[("app", "a")])),
             "a controller's status write"
         );
-        assert_ne!(
-            observed_version(&meta(Some(2), "12", "a")),
-            ours,
-            "a spec edit"
+        assert!(drift(&meta(Some(2), "12", &[("app", "a")])), "a spec edit");
+        assert!(
+            drift(&meta(Some(1), "13", &[("app", "b")])),
+            "our label edited"
         );
-        assert_ne!(
-            observed_version(&meta(Some(1), "13", "b")),
-            ours,
-            "a label edit"
+        assert!(drift(&meta(Some(1), "13", &[])), "our label removed");
+        let mut revision = meta(Some(1), "14", &[("app", "a"), ("team", "x")]);
+        revision
+            .annotations
+            .get_or_insert_default()
+            .insert("deployment.kubernetes.io/revision".into(), "2".into());
+        assert!(
+            !drift(&revision),
+            "metadata another manager added (the Deployment controller's revision)"
         );
+        revision.annotations = None;
+        assert!(drift(&revision), "our annotation removed");
+        let plain = Applied::new(&manifest, &meta(None, "14", &[("app", "a")]));
         assert_ne!(
-            observed_version(&meta(None, "14", "a")),
-            observed_version(&meta(None, "15", "a")),
+            plain.version_of(&meta(None, "15", &[("app", "a")])),
+            plain.version,
             "kinds without a generation: any write"
         );
     }

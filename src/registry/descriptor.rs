@@ -19,6 +19,9 @@ pub struct Descriptor {
     pub features: BTreeMap<String, Feature>,
     #[serde(default)]
     pub watches: Vec<Watch>,
+    /// The component's own health rules for kinds it renders, in place of the built-in ones.
+    #[serde(default)]
+    pub health: Vec<crate::health::HealthCheck>,
 }
 
 /// A typed field of the component's DSC stanza, copied into the chart values at `path`.

@@ -41,6 +41,8 @@ pub struct Component {
     pub platform_values: Value,
     pub features: BTreeMap<String, Feature>,
     pub watches: Vec<Watch>,
+    /// The descriptor's health rules, compiled.
+    pub health: crate::health::Rules,
 }
 
 impl Component {
@@ -548,6 +550,13 @@ fn build_component(
             )));
         }
     }
+    let health = match crate::health::Rules::compile(&desc.health) {
+        Ok(rules) => rules,
+        Err(problems) => {
+            errors.extend(problems.iter().map(|p| invalid(p.to_string())));
+            crate::health::Rules::default()
+        }
+    };
     let platform_values = match platform_values(&chart, archive, descriptor_file) {
         Ok(v) => v,
         Err(e) => {
@@ -568,6 +577,7 @@ fn build_component(
         platform_values,
         features: desc.features.clone(),
         watches: desc.watches.clone(),
+        health,
     })
 }
 

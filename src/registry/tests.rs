@@ -631,3 +631,62 @@ fn component_render_success_invalid_values_and_bad_stanza() {
         "spec.components.webapp.values: must be an object, not array"
     );
 }
+
+#[test]
+fn health_rules_compile_at_load_and_a_bad_expression_names_descriptor_kind_and_expression() {
+    let (_t, root) = scratch();
+    let descriptor = root.join("components/webapp.yaml");
+    let rules = "health:\n  - apiVersion: apps/v1\n    kind: Deployment\n    current: status.readyReplicas == spec.replicas\n    failed: \"status.conditions.exists(c, c.type == 'Progressing' && c.reason == 'ProgressDeadlineExceeded')\"\n";
+    let text = std::fs::read_to_string(&descriptor).unwrap();
+    write(&descriptor, &format!("{text}{rules}"));
+    let reg = load(&root).unwrap();
+    let health = &reg.get("webapp").unwrap().health;
+    assert!(health.covers("apps", "Deployment"));
+    assert!(!health.covers("apps", "StatefulSet"));
+    assert!(
+        !reg.get("model-registry")
+            .unwrap()
+            .health
+            .covers("apps", "Deployment")
+    );
+
+    replace_in(
+        &descriptor,
+        "current: status.readyReplicas == spec.replicas",
+        "current: status.readyReplicas ==",
+    );
+    let errs = errors(&root);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let prefix = format!(
+        "{}: health rule for apps/v1 Deployment: current expression \"status.readyReplicas ==\": ",
+        descriptor.display()
+    );
+    assert!(errs[0].starts_with(&prefix), "{errs:?}");
+}
+
+#[test]
+fn health_rules_need_current_and_may_not_repeat_a_kind() {
+    let (_t, root) = scratch();
+    let descriptor = root.join("components/webapp.yaml");
+    let text = std::fs::read_to_string(&descriptor).unwrap();
+    let rule = "  - apiVersion: apps/v1\n    kind: Deployment\n    current: 'true'\n";
+    write(&descriptor, &format!("{text}health:\n{rule}{rule}"));
+    assert_eq!(
+        errors(&root),
+        [format!(
+            "{}: health rule for apps/v1 Deployment: declared twice",
+            descriptor.display()
+        )]
+    );
+    write(
+        &descriptor,
+        &format!(
+            "{text}health:\n  - apiVersion: apps/v1\n    kind: Deployment\n    failed: 'false'\n"
+        ),
+    );
+    let errs = errors(&root);
+    assert!(
+        errs[0].contains("cannot parse: missing field `current`"),
+        "{errs:?}"
+    );
+}

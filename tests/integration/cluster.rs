@@ -458,6 +458,42 @@ async fn fault_never_ready_runs_but_stays_unready() {
     );
 }
 
+/// The kubelet's report of a container whose env reads a missing Secret, named from the pod's
+/// own secretKeyRef; kwok does not look at Secrets, so it stays so even once the Secret exists.
+#[tokio::test]
+async fn fault_missing_config_names_the_secret_the_container_reads() {
+    let client = support::shared().client().await.expect("client");
+    let ns = namespace(&client, "config").await;
+    let pods = Api::<Pod>::namespaced(client, &ns);
+    let mut p = pod("p", json!({FAULT_ANNOTATION: "missing-config"}), "100m");
+    p.spec.as_mut().expect("spec").containers[0].env = Some(
+        serde_json::from_value(json!([
+            {"name": "PLAIN", "value": "x"},
+            {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+        ]))
+        .expect("env"),
+    );
+    pods.create(&PostParams::default(), &p)
+        .await
+        .expect("pod created");
+    let p = eventually("the pod waits in CreateContainerConfigError", || async {
+        let p = pods.get("p").await.ok()?;
+        (waiting_reason(&p) == Some("CreateContainerConfigError")).then_some(p)
+    })
+    .await;
+    let container = first_container(&p).expect("container status");
+    let waiting = container.state.as_ref().and_then(|s| s.waiting.as_ref());
+    assert_eq!(
+        waiting.and_then(|w| w.message.as_deref()),
+        Some("secret \"db\" not found")
+    );
+    assert!(!container.ready);
+    assert_eq!(
+        p.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Pending")
+    );
+}
+
 /// A cluster with other nodes than the default: a test may ask for small ones, and the
 /// scheduler packs by their capacity.
 #[tokio::test]

@@ -24,8 +24,11 @@ use serde_json::{Value, json};
 
 const NAME: &str = "default-workload";
 
-/// A registry of one component, `workload`, from the fixture chart.
-fn registry(root: &Path) -> dsc_helm::registry::Registry {
+/// The descriptor of the `workload` component without rules of its own.
+const DESCRIPTOR: &str = "dependency: workload\nkind: Workload\n";
+
+/// A registry of one component, `workload`, from the fixture chart and `descriptor`.
+fn registry(root: &Path, descriptor: &str) -> dsc_helm::registry::Registry {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts/workload");
     let files: Vec<(String, String)> = [
         "Chart.yaml",
@@ -59,11 +62,7 @@ fn registry(root: &Path) -> dsc_helm::registry::Registry {
         "apiVersion: v2\nname: health-test\nversion: 0.0.1\ndependencies:\n  - name: workload\n    version: 0.1.0\n",
     )
     .expect("umbrella");
-    std::fs::write(
-        components.join("workload.yaml"),
-        "dependency: workload\nkind: Workload\n",
-    )
-    .expect("descriptor");
+    std::fs::write(components.join("workload.yaml"), descriptor).expect("descriptor");
     dsc_helm::registry::load(root).expect("registry loads")
 }
 
@@ -78,9 +77,13 @@ struct Setup {
 }
 
 async fn setup(prefix: &str, operator: Option<kube::Client>) -> Setup {
+    setup_with(prefix, operator, DESCRIPTOR).await
+}
+
+async fn setup_with(prefix: &str, operator: Option<kube::Client>, descriptor: &str) -> Setup {
     let client = support::shared().client().await.expect("client");
     let dir = tempfile::tempdir().expect("tempdir");
-    let registry = Arc::new(registry(dir.path()));
+    let registry = Arc::new(registry(dir.path(), descriptor));
     install_crds(&client, &registry).await;
     let ar = dsc_helm::api::component_api_resource(&registry.components[0]);
     let options = options(prefix);
@@ -326,7 +329,7 @@ async fn losing_its_pods_makes_a_component_not_ready_until_they_are_back() {
     let s = setup("lose", Some(operator)).await;
     manage(&s.client, json!({"replicas": 2})).await;
     let (cr, _) = ready_when(&s, "Ready", is("True")).await;
-    // Let the first rollout's drift repair (the revision annotation) finish.
+    // Let the first rollout's status writes settle before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let crs: Api<DynamicObject> = Api::all_with(s.client.clone(), &s.ar);
     let version = crs
@@ -567,4 +570,186 @@ async fn a_custom_resource_is_ready_when_its_conditions_say_so() {
 
     report("True", "Running", "").await;
     ready_when(&s, "Ready with the gadget Ready", is("True")).await;
+}
+
+/// Writes the Gadget's status as its controller would.
+async fn gadget_status(s: &Setup, status: Value) {
+    let gadgets: Api<DynamicObject> = Api::namespaced_with(
+        s.client.clone(),
+        &s.namespace,
+        &resource("health.dsc-helm.test", "v1", "Gadget", "gadgets"),
+    );
+    gadgets
+        .patch_status(
+            "workload-gadget",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&json!({ "status": status })),
+        )
+        .await
+        .expect("gadget status");
+}
+
+/// A descriptor's CEL rule (Flux's `healthCheckExprs` shape) judges the Gadget by its `phase`
+/// in place of the built-in rules: no status is not "nothing to wait for", a `Ready=True`
+/// condition does not make a broken Gadget healthy, nor `Ready=False` a running one, and an
+/// expression that cannot be evaluated on what the controller wrote says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_descriptor_rule_judges_a_custom_resource_by_its_own_fields() {
+    let _dsc = support::dsc_lock().await;
+    let descriptor = "dependency: workload
+kind: Workload
+health:
+  - apiVersion: health.dsc-helm.test/v1
+    kind: Gadget
+    inProgress: \"has(status.phase) && status.phase == 'Provisioning'\"
+    failed: \"has(status.phase) && status.phase == 'Broken'\"
+    current: \"has(status.phase) && status.phase.startsWith('Running')\"
+";
+    let s = setup_with("cel", None, descriptor).await;
+    // No pods: only the Gadget has anything to wait for.
+    manage(&s.client, json!({"replicas": 0, "gadget": true})).await;
+    let not_current = |c: &Value| {
+        c["status"] == "False"
+            && c["reason"] == "AwaitingReadiness"
+            && c["message"].as_str().is_some_and(|m| {
+                m.starts_with("gadget workload-gadget: not yet current (has(status.phase)")
+            })
+    };
+    ready_when(&s, "Ready=False until the rule holds", not_current).await;
+
+    let ready_condition = |status: &str| {
+        json!([{"type": "Ready", "status": status, "reason": "Said",
+                "lastTransitionTime": "2026-01-01T00:00:00Z"}])
+    };
+    gadget_status(
+        &s,
+        json!({"phase": "Broken", "conditions": ready_condition("True")}),
+    )
+    .await;
+    let failed = |c: &Value| c["status"] == "False" && c["reason"] == "HealthCheckFailed";
+    let (cr, ready) = ready_when(&s, "Ready=False HealthCheckFailed", failed).await;
+    assert_eq!(
+        ready["message"],
+        "gadget workload-gadget: failed (has(status.phase) && status.phase == 'Broken')"
+    );
+    let degraded = condition(&cr, "Degraded").expect("Degraded");
+    assert_eq!(degraded["status"], "True");
+    assert_eq!(degraded["reason"], "HealthCheckFailed");
+
+    gadget_status(&s, json!({"phase": 7})).await;
+    let error = |c: &Value| c["status"] == "False" && c["reason"] == "HealthCheckError";
+    let (_, ready) = ready_when(&s, "Ready=False HealthCheckError", error).await;
+    assert!(
+        ready["message"].as_str().is_some_and(|m| m.starts_with(
+            "gadget workload-gadget: health rule current \"has(status.phase) && status.phase.startsWith('Running')\" cannot be evaluated: "
+        )),
+        "{ready}"
+    );
+
+    gadget_status(
+        &s,
+        json!({"phase": "Running", "conditions": ready_condition("False")}),
+    )
+    .await;
+    let (cr, _) = ready_when(&s, "Ready by the rule", is("True")).await;
+    assert_eq!(
+        condition(&cr, "Degraded").expect("Degraded")["status"],
+        "False"
+    );
+}
+
+/// Pods that run but never pass their readiness probe: nothing has failed, so the component is
+/// not Ready (and not Degraded) and names the Deployment and the pod, until a values change
+/// rolls out pods that become ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_that_runs_but_never_becomes_ready_is_named_until_values_fix_it() {
+    let _dsc = support::dsc_lock().await;
+    let s = setup("unready", None).await;
+    manage(&s.client, json!({"replicas": 1, "fault": "never-ready"})).await;
+    let unready = |c: &Value| {
+        c["status"] == "False"
+            && c["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("container web: running, not ready"))
+    };
+    let (cr, ready) = ready_when(&s, "Ready=False, running but not ready", unready).await;
+    let message = ready["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("deployment workload-web: 0/1 available; pod workload-web-"),
+        "{message}"
+    );
+    assert_eq!(ready["reason"], "DeploymentsNotReady");
+    assert_eq!(
+        condition(&cr, "Degraded").expect("Degraded")["status"],
+        "False",
+        "waiting may still help"
+    );
+    assert_eq!(
+        condition(&cr, "DeploymentsAvailable").expect("DeploymentsAvailable")["message"],
+        "0/1 deployments ready"
+    );
+
+    manage(&s.client, json!({"replicas": 1})).await;
+    ready_when(&s, "Ready once new pods are ready", is("True")).await;
+}
+
+/// A container whose env reads a Secret that does not exist (the kwok stage stands for the
+/// kubelet's check, see `fault_missing_config_names_the_secret_the_container_reads`): Degraded
+/// with `CreateContainerConfigError` and the Secret named, on the component and the DSC. On
+/// this cluster creating the Secret cannot heal the pod (kwok does not look at Secrets), so
+/// the fix here is a values change that rolls out pods without the fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_secret_is_named_until_values_fix_it() {
+    let _dsc = support::dsc_lock().await;
+    let s = setup("secret", None).await;
+    let values = json!({"replicas": 1, "fault": "missing-config", "secret": "db-credentials"});
+    manage(&s.client, values).await;
+    let config = |c: &Value| {
+        c["status"] == "False"
+            && c["reason"] == "CreateContainerConfigError"
+            && c["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("deployment workload-web: 0/1 available"))
+    };
+    let (cr, ready) = ready_when(&s, "Ready=False CreateContainerConfigError", config).await;
+    let message = ready["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("; pod workload-web-")
+            && message.ends_with("container web: secret \"db-credentials\" not found"),
+        "{message}"
+    );
+    let degraded = condition(&cr, "Degraded").expect("Degraded");
+    assert_eq!(degraded["status"], "True");
+    assert_eq!(degraded["reason"], "CreateContainerConfigError");
+    eventually("the DSC mirrors the reason", || async {
+        let dsc = get(&s.client, &dsc_resource(), None, DSC_NAME).await?;
+        config(condition(&dsc, "WorkloadReady")?).then_some(())
+    })
+    .await;
+
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(s.client.clone(), &s.namespace);
+    let secret = serde_json::from_value(json!({
+        "metadata": {"name": "db-credentials"},
+        "stringData": {"password": "s3cret"},
+    }))
+    .expect("secret");
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("secret created");
+    manage(
+        &s.client,
+        json!({"replicas": 1, "secret": "db-credentials"}),
+    )
+    .await;
+    let (cr, _) = ready_when(&s, "Ready once the pods can start", is("True")).await;
+    assert_eq!(
+        condition(&cr, "Degraded").expect("Degraded")["status"],
+        "False"
+    );
+    secrets
+        .delete("db-credentials", &DeleteParams::default())
+        .await
+        .expect("secret deleted");
 }
