@@ -471,7 +471,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let client = match kube::Client::try_default().await {
+        let built = match kube::Config::infer().await {
+            Ok(config) => dsc_helm::backoff::client(config).map_err(anyhow::Error::from),
+            Err(e) => Err(anyhow::Error::from(e)),
+        };
+        let client = match built {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::warn!(

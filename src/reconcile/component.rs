@@ -274,11 +274,11 @@ impl ComponentController {
     }
 
     async fn reconcile(&mut self) -> Result<(), ReconcileError> {
-        let Some(cr) = self.api.get_opt(&self.name()).await? else {
+        let Some(mut cr) = self.api.get_opt(&self.name()).await? else {
             self.forget();
             return Ok(());
         };
-        let current = match status_of(&cr) {
+        let mut current = match status_of(&cr) {
             Ok(status) => status,
             Err(source) => {
                 let e = ReconcileError::Status {
@@ -298,7 +298,7 @@ impl ComponentController {
             return Ok(());
         }
         if !has_finalizer(&cr) {
-            self.set_finalizer(&cr, true).await?;
+            cr = self.set_finalizer(&cr, true).await?;
         }
         let generation = cr.metadata.generation.unwrap_or_default();
         let stanza: ComponentStanza = match cr
@@ -310,7 +310,12 @@ impl ComponentController {
             Ok(s) => s.unwrap_or_default(),
             Err(e) => {
                 return self
-                    .fail(&cr, &current, Reason::ValuesInvalid, format!("spec: {e}"))
+                    .fail(
+                        &mut cr,
+                        &mut current,
+                        Reason::ValuesInvalid,
+                        format!("spec: {e}"),
+                    )
                     .await;
             }
         };
@@ -322,13 +327,15 @@ impl ComponentController {
                 message: format!("{} is not managed", self.component().name),
             };
             let next = self.status(&current, &outcome, generation, String::new(), Vec::new());
-            return self.write_status(&cr, &current, next).await;
+            return self.write_status(&mut cr, &mut current, next).await;
         }
         let drift = self.trigger.take_drift();
         let seen = self.trigger.take_seen();
         let plan = match self.plan(&cr, &stanza).await? {
             Ok(plan) => plan,
-            Err((reason, message)) => return self.fail(&cr, &current, reason, message).await,
+            Err((reason, message)) => {
+                return self.fail(&mut cr, &mut current, reason, message).await;
+            }
         };
         let inventory = plan.inventory();
         let uid = cr.metadata.uid.clone().unwrap_or_default();
@@ -359,7 +366,7 @@ impl ComponentController {
                 )
                 .await;
             let next = self.status(&current, &outcome, generation, plan.digest, inventory);
-            return self.write_status(&cr, &current, next).await;
+            return self.write_status(&mut cr, &mut current, next).await;
         }
         if self.memory.digest != plan.digest {
             self.applied_at = Some(tokio::time::Instant::now());
@@ -367,14 +374,12 @@ impl ComponentController {
 
         // Record what is about to be created before creating it: an operator killed mid-apply
         // then still knows every object it may have made, and prunes or removes it later.
-        let mut current = current;
         if inventory.iter().any(|e| !current.inventory.contains(e)) {
             let mut widened = current.clone();
             widened.inventory.extend(inventory.iter().cloned());
             widened.inventory.sort();
             widened.inventory.dedup();
-            self.write_status(&cr, &current, widened.clone()).await?;
-            current = widened;
+            self.write_status(&mut cr, &mut current, widened).await?;
         }
         let (desired, bodies, errors) = self.apply(&plan).await?;
         self.readiness.retain(&inventory);
@@ -416,7 +421,7 @@ impl ComponentController {
                 outcome: Some(outcome.clone()),
             };
             let next = self.status(&current, &outcome, generation, plan.digest, recorded);
-            self.write_status(&cr, &current, next).await
+            self.write_status(&mut cr, &mut current, next).await
         } else {
             self.memory = Memory::default();
             let message = errors.join("; ");
@@ -426,7 +431,7 @@ impl ComponentController {
             };
             let digest = current.render_digest.clone();
             let next = self.status(&current, &outcome, generation, digest, recorded);
-            self.write_status(&cr, &current, next).await?;
+            self.write_status(&mut cr, &mut current, next).await?;
             self.event(&cr, &message).await;
             Err(ReconcileError::Component {
                 reason: Reason::ApplyFailed,
@@ -674,7 +679,12 @@ impl ComponentController {
         }
     }
 
-    async fn set_finalizer(&self, cr: &DynamicObject, present: bool) -> Result<(), ReconcileError> {
+    /// Returns the resource as the API server now holds it.
+    async fn set_finalizer(
+        &self,
+        cr: &DynamicObject,
+        present: bool,
+    ) -> Result<DynamicObject, ReconcileError> {
         let mut finalizers: Vec<String> = cr
             .metadata
             .finalizers
@@ -692,10 +702,10 @@ impl ComponentController {
             "finalizers": finalizers,
             "resourceVersion": cr.metadata.resource_version,
         }});
-        self.api
+        Ok(self
+            .api
             .patch(&self.name(), &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
-        Ok(())
+            .await?)
     }
 
     fn status(
@@ -732,10 +742,10 @@ impl ComponentController {
         let Some(outcome) = self.memory.outcome.clone() else {
             return Ok(false);
         };
-        let Some(cr) = self.api.get_opt(&self.name()).await? else {
+        let Some(mut cr) = self.api.get_opt(&self.name()).await? else {
             return Ok(false);
         };
-        let current = status_of(&cr).map_err(|source| ReconcileError::Status {
+        let mut current = status_of(&cr).map_err(|source| ReconcileError::Status {
             object: self.name(),
             source,
         })?;
@@ -768,16 +778,17 @@ impl ComponentController {
             current.inventory.clone(),
         );
         let changed = next != current;
-        self.write_status(&cr, &current, next).await?;
+        self.write_status(&mut cr, &mut current, next).await?;
         Ok(changed)
     }
 
     /// Writes the status only when it differs, so a no-op reconcile writes nothing; then
-    /// signals what changed in readiness (events and metrics).
+    /// signals what changed in readiness (events and metrics). `cr` and `current` are what was
+    /// read; afterwards they are what the API server holds (see [`write_status_fresh`]).
     async fn write_status(
         &mut self,
-        cr: &DynamicObject,
-        current: &ComponentStatus,
+        cr: &mut DynamicObject,
+        current: &mut ComponentStatus,
         next: ComponentStatus,
     ) -> Result<(), ReconcileError> {
         let ready = next
@@ -789,23 +800,14 @@ impl ComponentController {
         if *current == next && cr.data.get("status").is_some() {
             return Ok(());
         }
-        let body = json!({
-            "apiVersion": self.resource.api_version,
-            "kind": self.resource.kind,
-            "metadata": {"name": self.name()},
-            "status": next,
-        });
-        self.api
-            .patch_status(
-                &self.name(),
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&body),
-            )
-            .await?;
+        let before = current.conditions.clone();
+        if !write_status_fresh(&self.api, &self.resource, cr, current, next).await? {
+            return Ok(());
+        }
         if ready && let Some(applied_at) = self.applied_at.take() {
             metrics.observe_ready(&self.component().name, applied_at.elapsed());
         }
-        if let Some(signal) = status::signal(&current.conditions, &next.conditions) {
+        if let Some(signal) = status::signal(&before, &current.conditions) {
             self.signal(cr, signal).await;
         }
         Ok(())
@@ -837,8 +839,8 @@ impl ComponentController {
     /// Reports a component failure: status, a Warning event, and an error for the backoff.
     async fn fail(
         &mut self,
-        cr: &DynamicObject,
-        current: &ComponentStatus,
+        cr: &mut DynamicObject,
+        current: &mut ComponentStatus,
         reason: Reason,
         message: String,
     ) -> Result<(), ReconcileError> {
@@ -927,6 +929,65 @@ impl ComponentController {
         self.shared
             .watches
             .subscribe(&self.component().name, &[], &[]);
+    }
+}
+
+/// How many times a status write is tried while other writers keep changing the resource.
+const STATUS_ATTEMPTS: u32 = 5;
+
+/// Writes `next` as the status of `cr`, whose status read as `read`. The write carries the
+/// resourceVersion read, so that a writer who changed the resource since (another replica
+/// recording objects it is about to create, say) is never silently overwritten: the API server
+/// answers 409, and the write is rebased on a fresh read ([`status::rebase`]) and tried
+/// again, up to [`STATUS_ATTEMPTS`] times with a short backoff. A resource deleted or
+/// replaced meanwhile (another uid) is left alone: the conflict fails the reconcile, whose
+/// retry starts over from the new one. On success `cr` and `read` are what the API server
+/// now holds; `Ok(false)` when the fresh read already showed what we meant to write.
+async fn write_status_fresh(
+    api: &Api<DynamicObject>,
+    resource: &ApiResource,
+    cr: &mut DynamicObject,
+    read: &mut ComponentStatus,
+    mut next: ComponentStatus,
+) -> Result<bool, ReconcileError> {
+    let name = cr.metadata.name.clone().unwrap_or_default();
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut delays = crate::backoff::conflict();
+    let mut attempt = 1;
+    loop {
+        let body = json!({
+            "apiVersion": resource.api_version,
+            "kind": resource.kind,
+            "metadata": {"name": name, "resourceVersion": cr.metadata.resource_version},
+            "status": next,
+        });
+        match api.patch_status(&name, &params, &Patch::Apply(&body)).await {
+            Ok(written) => {
+                *cr = written;
+                *read = next;
+                return Ok(true);
+            }
+            Err(kube::Error::Api(e)) if e.code == 409 && attempt < STATUS_ATTEMPTS => {
+                attempt += 1;
+                tracing::debug!(object = %name, attempt, "status write conflicted; reading again");
+                tokio::time::sleep(delays.next().unwrap_or_default()).await;
+                let fresh = api.get(&name).await?;
+                if fresh.metadata.uid != cr.metadata.uid {
+                    return Err(kube::Error::Api(e).into());
+                }
+                let status = status_of(&fresh).map_err(|source| ReconcileError::Status {
+                    object: name.clone(),
+                    source,
+                })?;
+                next = status::rebase(next, read, &status);
+                *cr = fresh;
+                *read = status;
+                if *read == next {
+                    return Ok(false);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
@@ -1043,5 +1104,155 @@ mod tests {
         assert_eq!(listed.map(|s| s.inventory.len()).ok(), Some(1));
         assert!(status_of(&resource(Some(json!({"inventory": "not a list"})))).is_err());
         assert!(status_of(&resource(Some(json!({"observedGeneration": "x"})))).is_err());
+    }
+
+    /// The API server's answer to a status apply whose resourceVersion another writer had
+    /// moved on, in kube-apiserver's words.
+    const CONFLICT: &str = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Operation cannot be fulfilled on webapps.components.platform.opendatahub.io \"default-webapp\": the object has been modified; please apply your changes to the latest version and try again","reason":"Conflict","details":{"name":"default-webapp","group":"components.platform.opendatahub.io","kind":"webapps"},"code":409}"#;
+
+    fn webapps() -> ApiResource {
+        ApiResource::from_gvk_with_plural(
+            &kube::core::GroupVersionKind::gvk(
+                "components.platform.opendatahub.io",
+                "v1alpha1",
+                "WebApp",
+            ),
+            "webapps",
+        )
+    }
+
+    fn cm(name: &str) -> InventoryEntry {
+        InventoryEntry {
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: "apps".into(),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    fn webapp(uid: &str, rv: &str, inventory: &[InventoryEntry]) -> Json {
+        json!({
+            "apiVersion": "components.platform.opendatahub.io/v1alpha1",
+            "kind": "WebApp",
+            "metadata": {"name": "default-webapp", "uid": uid, "resourceVersion": rv},
+            "spec": {},
+            "status": {"inventory": inventory},
+        })
+    }
+
+    /// Every request the fake API server got: method and body.
+    type Recorded = Arc<std::sync::Mutex<Vec<(String, Json)>>>;
+
+    /// A fake API server: each PATCH is answered by `patch(n, body)` (n counts from 1), each
+    /// GET with `fresh`; every request is recorded as (method, body).
+    fn fake(
+        fresh: Json,
+        patch: impl Fn(usize, &Json) -> (u16, String) + Send + Sync + 'static,
+    ) -> (kube::Client, Recorded) {
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let patch = Arc::new(patch);
+        let service = tower::service_fn(move |req: http::Request<kube::client::Body>| {
+            let (seen, patch, fresh) = (seen.clone(), patch.clone(), fresh.clone());
+            async move {
+                let method = req.method().to_string();
+                let bytes = http_body_util::BodyExt::collect(req.into_body())
+                    .await
+                    .expect("request body")
+                    .to_bytes();
+                let body: Json = serde_json::from_slice(&bytes).unwrap_or(Json::Null);
+                let patches = {
+                    let mut seen = seen.lock().expect("not poisoned");
+                    seen.push((method.clone(), body.clone()));
+                    seen.iter().filter(|(m, _)| m == "PATCH").count()
+                };
+                let (code, answer) = if method == "PATCH" {
+                    patch(patches, &body)
+                } else {
+                    (200, fresh.to_string())
+                };
+                let response = http::Response::builder()
+                    .status(code)
+                    .header("content-type", "application/json")
+                    .body(kube::client::Body::from(answer.into_bytes()))
+                    .expect("response");
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        (kube::Client::new(service, "default"), requests)
+    }
+
+    /// A 409 on a status write is no failure: the resource is read again, our status is
+    /// rebased on what the other writer left (its inventory additions kept) and written with
+    /// the fresh resourceVersion.
+    #[tokio::test]
+    async fn a_conflicting_status_write_is_read_again_and_retried() {
+        let fresh = webapp("u1", "7", &[cm("a"), cm("z")]);
+        let (client, requests) = fake(fresh.clone(), |n, body| match n {
+            1 => (409, CONFLICT.to_string()),
+            _ => {
+                let mut written = webapp("u1", "8", &[]);
+                written["status"] = body["status"].clone();
+                (200, written.to_string())
+            }
+        });
+        let ar = webapps();
+        let api: Api<DynamicObject> = Api::all_with(client, &ar);
+        let mut cr: DynamicObject =
+            serde_json::from_value(webapp("u1", "5", &[cm("a")])).expect("object");
+        let mut read = status_of(&cr).expect("status");
+        let next = ComponentStatus {
+            inventory: vec![cm("a"), cm("c")],
+            render_digest: "ours".into(),
+            ..Default::default()
+        };
+        let written = write_status_fresh(&api, &ar, &mut cr, &mut read, next).await;
+        assert!(matches!(written, Ok(true)), "{written:?}");
+        let requests = requests.lock().expect("not poisoned").clone();
+        let methods: Vec<&str> = requests.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(methods, ["PATCH", "GET", "PATCH"]);
+        assert_eq!(requests[0].1["metadata"]["resourceVersion"], "5");
+        assert_eq!(requests[2].1["metadata"]["resourceVersion"], "7");
+        assert_eq!(
+            requests[2].1["status"]["inventory"],
+            json!([cm("a"), cm("c"), cm("z")])
+        );
+        assert_eq!(cr.metadata.resource_version.as_deref(), Some("8"));
+        assert_eq!(read.inventory, [cm("a"), cm("c"), cm("z")]);
+        assert_eq!(read.render_digest, "ours");
+    }
+
+    /// Retries are bounded: a resource that conflicts every time fails the write (the
+    /// reconcile then backs off), and one replaced by another of the same name is not
+    /// written at all.
+    #[tokio::test]
+    async fn status_writes_give_up_on_endless_conflicts_and_on_a_replaced_resource() {
+        let ar = webapps();
+        let original: DynamicObject =
+            serde_json::from_value(webapp("u1", "5", &[])).expect("object");
+        let next = ComponentStatus {
+            render_digest: "ours".into(),
+            ..Default::default()
+        };
+        for (fresh, patches) in [
+            (webapp("u1", "7", &[cm("z")]), STATUS_ATTEMPTS as usize),
+            (webapp("u2", "7", &[]), 1),
+        ] {
+            let (client, requests) = fake(fresh, |_, _| (409, CONFLICT.to_string()));
+            let api: Api<DynamicObject> = Api::all_with(client, &ar);
+            let mut cr = original.clone();
+            let mut read = status_of(&cr).expect("status");
+            let written = write_status_fresh(&api, &ar, &mut cr, &mut read, next.clone()).await;
+            assert!(
+                matches!(&written, Err(ReconcileError::Kube(kube::Error::Api(e))) if e.code == 409),
+                "{written:?}"
+            );
+            let requests = requests.lock().expect("not poisoned");
+            assert_eq!(
+                requests.iter().filter(|(m, _)| m == "PATCH").count(),
+                patches
+            );
+        }
     }
 }

@@ -432,9 +432,65 @@ pub fn dsc_status(
     (phase, stamp(previous, conditions, now), summaries)
 }
 
+/// The status to write after a conflict: `next` was computed over `read`, and another writer
+/// has since made it `fresh`. Ours wins, except that inventory entries the other writer added
+/// are kept: they may name objects it created, and the inventory is all that lets a later
+/// prune or removal find them. An entry it dropped stays too if we still list it: an extra
+/// entry costs a prune attempt, a missing one an orphan.
+pub fn rebase(
+    mut next: ComponentStatus,
+    read: &ComponentStatus,
+    fresh: &ComponentStatus,
+) -> ComponentStatus {
+    let added = fresh
+        .inventory
+        .iter()
+        .filter(|e| !read.inventory.contains(e) && !next.inventory.contains(e))
+        .cloned()
+        .collect::<Vec<_>>();
+    if !added.is_empty() {
+        next.inventory.extend(added);
+        next.inventory.sort();
+        next.inventory.dedup();
+    }
+    next
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// After a conflict our status is written again, keeping what the other writer added to
+    /// the inventory (objects it may have created) and nothing else of its.
+    #[test]
+    fn a_rebased_status_keeps_the_other_writers_inventory_additions() {
+        let cm = |name| entry("", "ConfigMap", name);
+        let read = ComponentStatus {
+            inventory: vec![cm("a"), cm("b")],
+            ..Default::default()
+        };
+        let next = ComponentStatus {
+            inventory: vec![cm("a"), cm("c")],
+            render_digest: "ours".into(),
+            observed_generation: Some(2),
+            ..Default::default()
+        };
+        let fresh = ComponentStatus {
+            inventory: vec![cm("a"), cm("b"), cm("z"), cm("d")],
+            render_digest: "theirs".into(),
+            observed_generation: Some(1),
+            ..Default::default()
+        };
+        let rebased = rebase(next.clone(), &read, &fresh);
+        assert_eq!(
+            rebased.inventory,
+            [cm("a"), cm("c"), cm("d"), cm("z")],
+            "b was pruned by us; d and z were added by the other writer"
+        );
+        assert_eq!(rebased.render_digest, "ours");
+        assert_eq!(rebased.observed_generation, Some(2));
+        assert_eq!(rebase(next.clone(), &read, &read), next, "nothing new");
+    }
 
     fn find<'a>(conditions: &'a [Condition], t: &str) -> &'a Condition {
         conditions

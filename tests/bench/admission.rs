@@ -17,6 +17,10 @@
 //! the two unchanged components' verdicts come from the cache. The load generator shares the
 //! machine's cores with the server.
 //!
+//! Then runaway templates (`-- --attack-only` for these alone): normal requests at 50 req/s,
+//! alone and mixed with 50 req/s of reviews whose values make a chart `tpl` a loop that only
+//! the render's step budget or deadline ends.
+//!
 //! Last, cached verdicts at 200 req/s while the serving certificate is rotated on disk,
 //! counting failed requests.
 
@@ -91,6 +95,21 @@ fn body(i: u64, change: Change) -> Vec<u8> {
 }
 
 async fn send(sender: &mut Sender, body: Vec<u8>) -> Result<(), String> {
+    match review(sender, body).await? {
+        Verdict::Allowed => Ok(()),
+        Verdict::Denied(message) => Err(format!("denied: {message}")),
+    }
+}
+
+/// What the webhook answered.
+#[derive(Debug)]
+enum Verdict {
+    Allowed,
+    Denied(String),
+}
+
+/// Sends one review and returns its verdict; an HTTP or transport failure is an error.
+async fn review(sender: &mut Sender, body: Vec<u8>) -> Result<Verdict, String> {
     let req = hyper::Request::post(format!("https://localhost{DSC_PATH}"))
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body)))
@@ -108,13 +127,14 @@ async fn send(sender: &mut Sender, body: Vec<u8>) -> Result<(), String> {
         return Err(format!("HTTP {status}"));
     }
     let review: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-    if review["response"]["allowed"] != true {
-        return Err(format!(
-            "denied: {}",
-            review["response"]["status"]["message"]
-        ));
+    if review["response"]["allowed"] == true {
+        return Ok(Verdict::Allowed);
     }
-    Ok(())
+    let message = review["response"]["status"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(Verdict::Denied(message))
 }
 
 async fn h2(connector: &tokio_rustls::TlsConnector, addr: std::net::SocketAddr) -> Sender {
@@ -138,6 +158,31 @@ async fn open_loop(
     duration: Duration,
     change: Change,
 ) -> Vec<Sample> {
+    paced(senders, rate, duration, move |i| body(i, change))
+        .await
+        .into_iter()
+        .map(|(_, latency, verdict)| match verdict? {
+            Verdict::Allowed => Ok(latency),
+            Verdict::Denied(message) => Err(format!("denied: {message}")),
+        })
+        .collect()
+}
+
+/// The webhook configuration's `timeoutSeconds`: after it the API server stops waiting.
+const API_SERVER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Request `i` of a paced run: its number, its latency from its scheduled send time, and
+/// the verdict.
+type Answered = (u64, Duration, Result<Verdict, String>);
+
+/// Sends `make(i)` at `rate` requests a second for `duration` (see [`open_loop`]).
+async fn paced(
+    senders: &[Sender],
+    rate: f64,
+    duration: Duration,
+    make: impl Fn(u64) -> Vec<u8> + Send + Sync + 'static,
+) -> Vec<Answered> {
+    let make = Arc::new(make);
     let samples = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = tokio::task::JoinSet::new();
     let total = (rate * duration.as_secs_f64()) as u64;
@@ -161,10 +206,13 @@ async fn open_loop(
     while let Some((i, at)) = due.recv().await {
         let mut sender = senders[i as usize % senders.len()].clone();
         let samples = samples.clone();
+        let make = make.clone();
         tasks.spawn(async move {
-            let result = send(&mut sender, body(i, change)).await;
-            let sample = result.map(|()| at.elapsed());
-            samples.lock().unwrap().push(sample);
+            // The API server gives up after the webhook configuration's timeoutSeconds.
+            let verdict = tokio::time::timeout(API_SERVER_TIMEOUT, review(&mut sender, make(i)))
+                .await
+                .unwrap_or_else(|_| Err("no answer within 10 s".to_string()));
+            samples.lock().unwrap().push((i, at.elapsed(), verdict));
         });
     }
     pacer.join().unwrap();
@@ -340,6 +388,7 @@ fn main() {
     dsc_helm::return_freed_memory_promptly();
     let quick = std::env::args().any(|a| a == "--quick");
     let rotation_only = std::env::args().any(|a| a == "--rotation-only");
+    let attack_only = std::env::args().any(|a| a == "--attack-only");
     let seconds = if quick { 2.0 } else { 5.0 };
     let duration = Duration::from_secs_f64(seconds);
     // The webhook gets a runtime like `dsc-helm serve` (one worker per core); the load
@@ -365,6 +414,10 @@ fn main() {
         let ca = support::TestCa::new().unwrap();
         let connector =
             webhook_client::connector(ca.cert_pem(), &[b"h2"], &[&rustls::version::TLS13]);
+        if attack_only {
+            attack(&dir, &ca, &server_runtime, &connector, duration).await;
+            return;
+        }
         if rotation_only {
             rotation(
                 &registry,
@@ -460,6 +513,7 @@ fn main() {
             }
             server.stop().await;
         }
+        attack(&dir, &ca, &server_runtime, &connector, duration).await;
         rotation(
             &registry,
             &ca,
@@ -550,5 +604,214 @@ async fn rotation(
             .map(|e| format!(" (first: {e})"))
             .unwrap_or_default()
     );
+    server.stop().await;
+}
+
+/// The chart the attack aims at, ours rather than a corpus chart: it passes a user value
+/// through `tpl`, as charts that let their users template a setting do, so that values
+/// which loop make its render a runaway.
+const RUNAWAY_FILES: [(&str, &str); 3] = [
+    (
+        "runaway/Chart.yaml",
+        "apiVersion: v2\nname: runaway\nversion: 0.1.0\n",
+    ),
+    ("runaway/values.yaml", "greeting: hello\n"),
+    (
+        "runaway/templates/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-greeting\n\
+         data:\n  greeting: {{ tpl .Values.greeting . | quote }}\n",
+    ),
+];
+
+/// The benchmark's components plus the runaway chart, registered as a platform team would.
+fn attack_registry(root: &std::path::Path) -> dsc_helm::registry::Registry {
+    corpus::registry::corpus_registry(root, &COMPONENTS).unwrap();
+    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (path, text) in RUNAWAY_FILES {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        archive
+            .append_data(&mut header, path, text.as_bytes())
+            .unwrap();
+    }
+    let bytes = archive.into_inner().unwrap().finish().unwrap();
+    std::fs::write(root.join("charts").join("runaway-0.1.0.tgz"), bytes).unwrap();
+    let umbrella = root.join("Chart.yaml");
+    let mut text = std::fs::read_to_string(&umbrella).unwrap();
+    text.push_str("  - name: runaway\n    version: \"0.1.0\"\n");
+    std::fs::write(&umbrella, text).unwrap();
+    std::fs::write(
+        root.join(dsc_helm::registry::DESCRIPTOR_DIR)
+            .join("runaway.yaml"),
+        "dependency: runaway\nkind: Runaway\ndescription: tpl of a user value\n",
+    )
+    .unwrap();
+    dsc_helm::registry::load(root).unwrap()
+}
+
+/// A review of the benchmark's DSC plus the runaway component. Normal requests edit one
+/// corpus component in turn (as [`Change::OneComponent`]) and give the runaway chart a
+/// harmless greeting; attack requests change only the runaway chart's greeting, to a
+/// billion-step loop with a new comment each time, so that no verdict comes from the cache.
+fn attack_body(i: u64, attack: bool) -> Vec<u8> {
+    let mark = |component: u64| {
+        if !attack && i % 3 == component {
+            i.to_string()
+        } else {
+            "fixed".to_string()
+        }
+    };
+    let greeting = if attack {
+        format!(
+            "{{{{/* {i} */}}}}{{{{ range until 1000 }}}}{{{{ range until 1000 }}}}\
+             {{{{ range until 1000 }}}}x{{{{ end }}}}{{{{ end }}}}{{{{ end }}}}"
+        )
+    } else {
+        "hello {{ .Release.Name }}".to_string()
+    };
+    webhook_client::dsc_review(
+        &format!("attack-{i}"),
+        "UPDATE",
+        json!({
+            "kube-prometheus-stack": {"managementState": "Managed",
+                "values": {"commonLabels": {"bench": mark(0)}}},
+            "traefik": {"managementState": "Managed",
+                "values": {"deployment": {"podAnnotations": {"bench": mark(1)}}}},
+            "alertmanager": {"managementState": "Managed",
+                "values": {"podAnnotations": {"bench": mark(2)}}},
+            "runaway": {"managementState": "Managed", "values": {"greeting": greeting}},
+        }),
+    )
+}
+
+fn millis(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.99),
+        percentile(sorted, 1.0)
+    )
+}
+
+/// Normal requests at 50 req/s, first alone, then interleaved with 50 req/s of runaway
+/// reviews; prints the normal requests' latency in both runs and the attack requests'
+/// latency and verdicts. Both run on the same server, with the cache on as `serve` has it.
+async fn attack(
+    dir: &tempfile::TempDir,
+    ca: &support::TestCa,
+    server_runtime: &tokio::runtime::Runtime,
+    connector: &tokio_rustls::TlsConnector,
+    duration: Duration,
+) {
+    let registry = attack_registry(&dir.path().join("attack"));
+    let cert = ca.issue_localhost().unwrap();
+    let files = webhook_client::write_serving_cert(
+        &dir.path().join("attack"),
+        &cert.cert_pem,
+        &cert.key_pem,
+    );
+    let checks = Checks {
+        dry_render: true,
+        cache: true,
+    };
+    let server = {
+        let _on_server_runtime = server_runtime.enter();
+        webhook_client::start(
+            webhook_client::validator(registry, checks),
+            files,
+            None,
+            |_| {},
+        )
+    };
+    let mut senders = Vec::new();
+    for _ in 0..2 {
+        senders.push(h2(connector, server.addr).await);
+    }
+    if let Err(e) = send(&mut senders[0], attack_body(0, false)).await {
+        println!("attack: warm-up request failed: {e}");
+    }
+    let one = Instant::now();
+    let first = review(&mut senders[0], attack_body(1, true)).await;
+    let one = one.elapsed();
+    match first {
+        Ok(Verdict::Denied(message)) => println!(
+            "one runaway review alone: denied in {:.0} ms: {message}",
+            one.as_secs_f64() * 1000.0
+        ),
+        Ok(Verdict::Allowed) => println!("one runaway review alone: ALLOWED"),
+        Err(e) => println!("one runaway review alone: failed: {e}"),
+    }
+    let rate = 50.0;
+    for attacked in [false, true] {
+        let answered = if attacked {
+            // Even requests normal, odd ones the attack: 50 req/s of each.
+            // Numbered apart from the first run's, so that no normal verdict is cached.
+            paced(&senders, rate * 2.0, duration, |i| {
+                attack_body(i + 1_000_000, i % 2 == 1)
+            })
+            .await
+        } else {
+            paced(&senders, rate, duration, |i| attack_body(i * 2, false)).await
+        };
+        let mut normal = Vec::new();
+        let mut runaway = Vec::new();
+        let mut verdicts: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut normal_errors = Vec::new();
+        for (i, latency, verdict) in answered {
+            let is_attack = attacked && i % 2 == 1;
+            let kind = match &verdict {
+                Ok(Verdict::Allowed) => "allowed".to_string(),
+                // The reason, without the per-request comment and numbers around it.
+                Ok(Verdict::Denied(message)) => {
+                    let reason = message
+                        .split(": ")
+                        .find(|part| part.starts_with("rendering stopped"))
+                        .unwrap_or(message);
+                    format!("denied: {}", reason.chars().take(100).collect::<String>())
+                }
+                Err(e) => format!("failed: {e}"),
+            };
+            if is_attack {
+                runaway.push(latency);
+                *verdicts.entry(kind).or_default() += 1;
+            } else if matches!(verdict, Ok(Verdict::Allowed)) {
+                normal.push(latency);
+            } else {
+                normal_errors.push(kind);
+            }
+        }
+        normal.sort();
+        runaway.sort();
+        let label = if attacked {
+            "normal, under attack"
+        } else {
+            "normal, no attack"
+        };
+        println!(
+            "{label:<24} {rate:.0} req/s  {} ok  {} not allowed  {}",
+            normal.len(),
+            normal_errors.len(),
+            millis(&normal)
+        );
+        if let Some(first) = normal_errors.first() {
+            println!("    first not allowed: {first}");
+        }
+        if attacked {
+            println!(
+                "{:<24} {rate:.0} req/s  {} sent  {}",
+                "runaway reviews",
+                runaway.len(),
+                millis(&runaway)
+            );
+            for (verdict, count) in verdicts {
+                println!("    {count:>5} x {verdict}");
+            }
+        }
+    }
     server.stop().await;
 }

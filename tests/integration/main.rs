@@ -19,6 +19,7 @@ mod control_plane;
 mod demo;
 mod deploy;
 mod helm_cli;
+mod reconcile_conflict;
 mod reconcile_corpus;
 mod reconcile_crash;
 mod reconcile_examples;

@@ -112,7 +112,7 @@ const WEBAPP_KINDS: [(&str, &str, &str, &str); 7] = [
 ];
 
 /// Every object in `namespace` that carries our part-of label, as inventory entries.
-async fn labelled(client: &kube::Client, namespace: &str) -> Vec<InventoryEntry> {
+pub(crate) async fn labelled(client: &kube::Client, namespace: &str) -> Vec<InventoryEntry> {
     let mut found = Vec::new();
     for (group, version, kind, plural) in WEBAPP_KINDS {
         let api: Api<DynamicObject> = Api::namespaced_with(
@@ -138,7 +138,7 @@ async fn labelled(client: &kube::Client, namespace: &str) -> Vec<InventoryEntry>
     found
 }
 
-fn inventory_of(cr: &DynamicObject) -> Vec<InventoryEntry> {
+pub(crate) fn inventory_of(cr: &DynamicObject) -> Vec<InventoryEntry> {
     let mut entries: Vec<InventoryEntry> = cr
         .data
         .pointer("/status/inventory")
