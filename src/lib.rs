@@ -8,8 +8,9 @@
 //! judges, by kind, whether applied objects run, and names the cause from their pods when
 //! they do not.
 //!
-//! Modules import only from modules below them: [`sync`], [`backoff`] < [`registry`] <
-//! [`api`] < [`rbac`] < [`discovery`], [`health`] < [`webhook`], [`reconcile`] (which do not
+//! Modules import only from modules below them: [`sync`], [`backoff`], [`health`] (pure
+//! judgements of live objects, which the registry's descriptor rules compile into) <
+//! [`registry`] < [`api`] < [`rbac`] < [`discovery`] < [`webhook`], [`reconcile`] (which do not
 //! import each other) < the binary. A test below enforces it.
 
 pub mod api;
@@ -88,11 +89,11 @@ mod layering_tests {
     const LAYERS: &[(&str, u32)] = &[
         ("sync", 0),
         ("backoff", 0),
+        ("health", 0),
         ("registry", 1),
         ("api", 2),
         ("rbac", 3),
         ("discovery", 4),
-        ("health", 4),
         ("webhook", 5),
         ("reconcile", 5),
         ("cli", 6),
