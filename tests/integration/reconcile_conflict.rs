@@ -93,14 +93,7 @@ async fn a_status_write_that_meets_another_writer_lands_without_erasing_it() {
     let (to_test, mut held) = mpsc::unbounded_channel();
     let conflicts = Arc::new(AtomicUsize::new(0));
     let operator = {
-        let kubeconfig =
-            kube::config::Kubeconfig::read_from(plane.kubeconfig()).expect("kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .expect("config");
+        let config = plane.config().await.expect("config");
         let hold = Arc::new(std::sync::Mutex::new(Some(to_test)));
         let conflicts = conflicts.clone();
         let layer = tower::layer::layer_fn(move |inner| HoldsFirstStatusWrite {

@@ -77,13 +77,7 @@ async fn dying_client(
     writes: Arc<AtomicUsize>,
     k: usize,
 ) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(plane.kubeconfig()).expect("kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(
-        kubeconfig,
-        &kube::config::KubeConfigOptions::default(),
-    )
-    .await
-    .expect("config");
+    let config = plane.config().await.expect("config");
     let layer = tower::layer::layer_fn(move |inner| DiesAfter {
         inner,
         writes: writes.clone(),

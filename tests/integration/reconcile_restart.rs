@@ -36,14 +36,7 @@ async fn the_reconciler_carries_on_after_the_api_server_restarts() {
     let apps = options.applications_namespace.clone();
     // The operator's client as `dsc-helm serve` builds it.
     let operator = {
-        let kubeconfig =
-            kube::config::Kubeconfig::read_from(plane.kubeconfig()).expect("kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .expect("config");
+        let config = plane.config().await.expect("config");
         dsc_helm::backoff::client(config).expect("operator client")
     };
     let _running = start(operator, registry, options);

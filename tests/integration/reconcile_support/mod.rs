@@ -142,13 +142,7 @@ impl Requests {
 
 /// A client like `plane.client()` that records its requests.
 pub async fn counting_client(plane: &support::ControlPlane, requests: Requests) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(plane.kubeconfig()).expect("kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(
-        kubeconfig,
-        &kube::config::KubeConfigOptions::default(),
-    )
-    .await
-    .expect("config");
+    let config = plane.config().await.expect("config");
     let layer = tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
         requests.0.lock().expect("not poisoned").push(format!(
             "{} {}",

@@ -979,13 +979,18 @@ impl ControlPlane {
     /// A client as admin. Built per call because a kube client's connections belong to the
     /// tokio runtime that created them, and every `#[tokio::test]` has its own runtime.
     pub async fn client(&self) -> Result<kube::Client> {
+        Ok(kube::Client::try_from(self.config().await?)?)
+    }
+
+    /// The client configuration of this plane's kubeconfig, for tests that build their own
+    /// client from it (a recording or failing layer, the operator's retry policy).
+    pub async fn config(&self) -> Result<kube::Config> {
         let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
-        let config = kube::Config::from_custom_kubeconfig(
+        Ok(kube::Config::from_custom_kubeconfig(
             kubeconfig,
             &kube::config::KubeConfigOptions::default(),
         )
-        .await?;
-        Ok(kube::Client::try_from(config)?)
+        .await?)
     }
 }
 
