@@ -80,18 +80,20 @@ fn body(i: u64, change: Change) -> Vec<u8> {
             "fixed".to_string()
         }
     };
-    webhook_client::dsc_review(
-        &format!("bench-{i}"),
-        "UPDATE",
-        json!({
-            "kube-prometheus-stack": {"managementState": "Managed",
-                "values": {"commonLabels": {"bench": mark(0)}}},
-            "traefik": {"managementState": "Managed",
-                "values": {"deployment": {"podAnnotations": {"bench": mark(1)}}}},
-            "alertmanager": {"managementState": "Managed",
-                "values": {"podAnnotations": {"bench": mark(2)}}},
-        }),
-    )
+    webhook_client::dsc_review(&format!("bench-{i}"), "UPDATE", corpus_components(mark))
+}
+
+/// The benchmark DSC's three corpus components, each with a label or annotation `mark` gives
+/// it (by component index), so that a caller decides whose values are new.
+fn corpus_components(mark: impl Fn(u64) -> String) -> serde_json::Value {
+    json!({
+        "kube-prometheus-stack": {"managementState": "Managed",
+            "values": {"commonLabels": {"bench": mark(0)}}},
+        "traefik": {"managementState": "Managed",
+            "values": {"deployment": {"podAnnotations": {"bench": mark(1)}}}},
+        "alertmanager": {"managementState": "Managed",
+            "values": {"podAnnotations": {"bench": mark(2)}}},
+    })
 }
 
 async fn send(sender: &mut Sender, body: Vec<u8>) -> Result<(), String> {
@@ -674,19 +676,14 @@ fn attack_body(i: u64, attack: bool) -> Vec<u8> {
     } else {
         "hello {{ .Release.Name }}".to_string()
     };
-    webhook_client::dsc_review(
-        &format!("attack-{i}"),
-        "UPDATE",
-        json!({
-            "kube-prometheus-stack": {"managementState": "Managed",
-                "values": {"commonLabels": {"bench": mark(0)}}},
-            "traefik": {"managementState": "Managed",
-                "values": {"deployment": {"podAnnotations": {"bench": mark(1)}}}},
-            "alertmanager": {"managementState": "Managed",
-                "values": {"podAnnotations": {"bench": mark(2)}}},
-            "runaway": {"managementState": "Managed", "values": {"greeting": greeting}},
-        }),
-    )
+    let mut components = corpus_components(mark);
+    if let Some(all) = components.as_object_mut() {
+        all.insert(
+            "runaway".into(),
+            json!({"managementState": "Managed", "values": {"greeting": greeting}}),
+        );
+    }
+    webhook_client::dsc_review(&format!("attack-{i}"), "UPDATE", components)
 }
 
 fn millis(sorted: &[Duration]) -> String {
