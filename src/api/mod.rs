@@ -295,6 +295,12 @@ pub fn stanza_schema(component: &Component) -> Json {
     if !component.description.is_empty() {
         description = format!("{} {description}", component.description);
     }
+    if !component.depends_on.is_empty() {
+        description = format!(
+            "{description} Depends on {}: applied only once they are Ready, and Managed only with them.",
+            component.depends_on.join(", ")
+        );
+    }
     json!({
         "type": "object",
         "description": description,

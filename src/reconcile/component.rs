@@ -23,6 +23,7 @@ use serde::Deserialize as _;
 use serde_json::{Value as Json, json};
 use tracing::Instrument;
 
+use super::gate;
 use super::lookup::LiveLookup;
 use super::plan::{self, Instance, Plan, PlanError, Planned};
 use super::readiness::{self, Readiness};
@@ -72,6 +73,12 @@ pub struct ComponentController {
     /// When this process applied inputs it had not applied before, until the component is
     /// Ready: the start of the apply-to-Ready histogram.
     applied_at: Option<tokio::time::Instant>,
+    /// Since when this process has held the first apply back for a dependency. The readiness
+    /// timeout counts from here, so an operator restart starts the count again.
+    waiting_since: Option<tokio::time::Instant>,
+    /// When the controller must reconcile again although nothing woke it: the end of the
+    /// readiness timeout.
+    wake_at: Option<tokio::time::Instant>,
 }
 
 /// Runs the controller of one component until the future is dropped.
@@ -100,6 +107,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
             // Whether the singleton showed up in the current (re)list.
             let mut listed = false;
             let mut last_seen: Option<Json> = None;
+            let mut last_gate: Option<gate::GateView> = None;
             while let Some(event) = stream.next().await {
                 // Our own status writes come back as events too; only what the controller
                 // reads (metadata and spec) re-queues it, the status goes to the DSC only.
@@ -142,6 +150,12 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
                 if wake {
                     trigger.wake();
                 }
+                let seen = shared.resources.get(&component).flatten();
+                let gate = gate::gate_view(seen.as_ref());
+                if last_gate.as_ref() != Some(&gate) {
+                    last_gate = Some(gate);
+                    wake_neighbours(&shared, &component);
+                }
                 shared.dsc_wake.notify_one();
             }
         }))
@@ -156,6 +170,8 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
         memory: Memory::default(),
         readiness: Readiness::default(),
         applied_at: None,
+        waiting_since: None,
+        wake_at: None,
     };
     let mut failures: u32 = 0;
     // Rechecks in a row that changed nothing shown.
@@ -163,19 +179,32 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
     trigger.wake();
     loop {
         let recheck = controller.memory.outcome.is_some() && controller.readiness.any_unhealthy();
-        let timed_out = if failures == 0 {
+        let wake_at = controller.wake_at;
+        let timer = async move {
+            if let Some(at) = wake_at {
+                tokio::time::sleep_until(at).await;
+            }
+        };
+        let (timed_out, woken_by_timer) = if failures == 0 {
             tokio::select! {
-                _ = trigger.notify.notified() => false,
-                _ = tokio::time::sleep(readiness::recheck_after(quiet)), if recheck => true,
+                _ = trigger.notify.notified() => (false, false),
+                _ = tokio::time::sleep(readiness::recheck_after(quiet)), if recheck => (true, false),
+                () = timer, if wake_at.is_some() => (false, true),
             }
         } else {
             tokio::select! {
                 _ = trigger.notify.notified() => {}
                 _ = tokio::time::sleep(backoff(failures)) => {}
             }
-            false
+            (false, false)
         };
-        let full = trigger.take_full() || failures > 0 || controller.memory.outcome.is_none();
+        if woken_by_timer {
+            controller.wake_at = None;
+        }
+        let full = trigger.take_full()
+            || failures > 0
+            || woken_by_timer
+            || controller.memory.outcome.is_none();
         if !full {
             let span = tracing::info_span!(
                 "health",
@@ -291,6 +320,9 @@ impl ComponentController {
         };
         if cr.metadata.deletion_timestamp.is_some() {
             if has_finalizer(&cr) {
+                if let Some(waiting) = self.removal_waits().await? {
+                    return self.hold_removal(&mut cr, &mut current, waiting).await;
+                }
                 self.delete_all(&current.inventory).await?;
                 self.set_finalizer(&cr, false).await?;
             }
@@ -320,6 +352,9 @@ impl ComponentController {
             }
         };
         if !stanza.is_managed() {
+            if let Some(waiting) = self.removal_waits().await? {
+                return self.hold_removal(&mut cr, &mut current, waiting).await;
+            }
             self.delete_all(&current.inventory).await?;
             self.forget();
             let outcome = Outcome {
@@ -328,6 +363,18 @@ impl ComponentController {
             };
             let next = self.status(&current, &outcome, generation, String::new(), Vec::new());
             return self.write_status(&mut cr, &mut current, next).await;
+        }
+        let installed = !current.inventory.is_empty() || !current.render_digest.is_empty();
+        match self.dependencies_waiting() {
+            Some(waiting) if !installed => {
+                return self
+                    .hold_apply(&mut cr, &mut current, generation, waiting)
+                    .await;
+            }
+            _ => {
+                self.waiting_since = None;
+                self.wake_at = None;
+            }
         }
         let drift = self.trigger.take_drift();
         let seen = self.trigger.take_seen();
@@ -438,6 +485,147 @@ impl ComponentController {
                 message,
             })
         }
+    }
+
+    /// What this component waits for, from its dependencies' resources as their watches last
+    /// saw them; `None` when every dependency is Ready.
+    fn dependencies_waiting(&self) -> Option<String> {
+        let resources = &self.shared.resources;
+        let standings: Vec<(&str, gate::Standing)> = self
+            .component()
+            .depends_on
+            .iter()
+            .map(|d| {
+                let seen = resources.get(d);
+                (
+                    d.as_str(),
+                    gate::standing(seen.as_ref().map(Option::as_ref)),
+                )
+            })
+            .collect();
+        gate::waiting_for(&standings)
+    }
+
+    /// Holds the first apply back until the dependencies are Ready: nothing is applied, the
+    /// status says what is awaited, and after the readiness timeout that it timed out. The
+    /// dependencies' watches wake the controller when they change; a timer wakes it once, at
+    /// the timeout.
+    async fn hold_apply(
+        &mut self,
+        cr: &mut DynamicObject,
+        current: &mut ComponentStatus,
+        generation: i64,
+        waiting: String,
+    ) -> Result<(), ReconcileError> {
+        self.memory = Memory::default();
+        let timeout = self.component().readiness_timeout;
+        let since = *self
+            .waiting_since
+            .get_or_insert_with(tokio::time::Instant::now);
+        let outcome = if since.elapsed() >= timeout {
+            self.wake_at = None;
+            Outcome {
+                reason: Reason::DependencyTimeout,
+                message: format!(
+                    "dependencies not Ready within {}; {waiting}",
+                    show_duration(timeout)
+                ),
+            }
+        } else {
+            self.wake_at = Some(since + timeout);
+            Outcome {
+                reason: Reason::AwaitingDependency,
+                message: waiting,
+            }
+        };
+        tracing::debug!(
+            component = %self.component().name,
+            object = %self.name(),
+            reason = outcome.reason.as_str(),
+            "{}",
+            outcome.message
+        );
+        let next = self.status(
+            current,
+            &outcome,
+            generation,
+            current.render_digest.clone(),
+            current.inventory.clone(),
+        );
+        self.write_status(cr, current, next).await
+    }
+
+    /// The dependents that must be gone before this component's objects are deleted: those
+    /// being removed too that still have objects, read fresh (a watch may lag behind the
+    /// DataScienceCluster controller's deletes). `None` when nothing holds the removal back.
+    async fn removal_waits(&self) -> Result<Option<String>, ReconcileError> {
+        let dependents = self.shared.registry.dependents(&self.component().name);
+        if dependents.is_empty() {
+            return Ok(None);
+        }
+        let dscs: Api<crate::api::DataScienceCluster> = Api::all(self.shared.client.clone());
+        let mut all = dscs.list(&Default::default()).await?.items;
+        all.sort_by(|a, b| {
+            a.metadata
+                .creation_timestamp
+                .cmp(&b.metadata.creation_timestamp)
+                .then_with(|| a.metadata.name.cmp(&b.metadata.name))
+        });
+        let dsc = all
+            .into_iter()
+            .find(|d| d.metadata.deletion_timestamp.is_none());
+        let mut holding = Vec::new();
+        for dependent in dependents {
+            let ar = crate::api::component_api_resource(dependent);
+            let api: Api<DynamicObject> = Api::all_with(self.shared.client.clone(), &ar);
+            let Some(resource) = api.get_opt(&dependent.singleton_name()).await? else {
+                continue;
+            };
+            let dsc_manages = dsc.as_ref().is_some_and(|d| {
+                d.spec
+                    .components
+                    .get(&dependent.name)
+                    .is_some_and(ComponentStanza::is_managed)
+            });
+            if gate::holds_removal(&resource, dsc_manages) {
+                holding.push(dependent.name.as_str());
+            }
+        }
+        Ok((!holding.is_empty()).then(|| {
+            format!(
+                "removal waits for {} to be removed first",
+                holding.join(", ")
+            )
+        }))
+    }
+
+    /// Keeps this component's objects while dependents being removed still have theirs; their
+    /// watches wake the controller when they are gone.
+    async fn hold_removal(
+        &mut self,
+        cr: &mut DynamicObject,
+        current: &mut ComponentStatus,
+        waiting: String,
+    ) -> Result<(), ReconcileError> {
+        tracing::info!(
+            component = %self.component().name,
+            object = %self.name(),
+            "{waiting}"
+        );
+        self.memory = Memory::default();
+        let generation = cr.metadata.generation.unwrap_or_default();
+        let outcome = Outcome {
+            reason: Reason::Removed,
+            message: waiting,
+        };
+        let next = self.status(
+            current,
+            &outcome,
+            generation,
+            current.render_digest.clone(),
+            current.inventory.clone(),
+        );
+        self.write_status(cr, current, next).await
     }
 
     /// Values → render → plan. The outer error is the API's; the inner one the component's.
@@ -719,7 +907,19 @@ impl ComponentController {
         let verdicts = self
             .readiness
             .verdicts(&self.component().health, &inventory);
-        let shown = status::component_status(current, outcome, &verdicts, generation, &now());
+        let dependencies = if outcome.reason.is_gated() {
+            None
+        } else {
+            self.dependencies_waiting()
+        };
+        let shown = status::component_status(
+            current,
+            outcome,
+            &verdicts,
+            dependencies.as_deref(),
+            generation,
+            &now(),
+        );
         ComponentStatus {
             conditions: shown.conditions,
             observed_generation: Some(generation),
@@ -929,6 +1129,36 @@ impl ComponentController {
         self.shared
             .watches
             .subscribe(&self.component().name, &[], &[]);
+    }
+}
+
+/// Wakes the controllers of the components that depend on `component` and of those it
+/// depends on: a change in what their gates read about it may open one.
+fn wake_neighbours(shared: &Shared, component: &str) {
+    let registry = &shared.registry;
+    let dependencies = registry
+        .get(component)
+        .map(|c| c.depends_on.clone())
+        .unwrap_or_default();
+    let dependents = registry
+        .dependents(component)
+        .into_iter()
+        .map(|c| c.name.clone());
+    for name in dependencies.into_iter().chain(dependents) {
+        if let Some(trigger) = shared.triggers.get(&name) {
+            trigger.wake();
+        }
+    }
+}
+
+/// A duration as Go prints the common ones (`10m0s`, `1h30m0s`, `45s`), as users write them.
+fn show_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod component;
 mod dsc;
+mod gate;
 pub mod leader;
 mod lookup;
 mod metrics;
@@ -123,7 +124,10 @@ impl ReconcileError {
                 Reason::ValuesInvalid => "values_invalid",
                 Reason::ChartRenderError => "chart_render_error",
                 Reason::ApplyFailed => "apply_failed",
-                Reason::ResourcesApplied | Reason::Removed => "component",
+                Reason::ResourcesApplied
+                | Reason::Removed
+                | Reason::AwaitingDependency
+                | Reason::DependencyTimeout => "component",
             },
             ReconcileError::Components(_) => "components",
         }
@@ -144,6 +148,9 @@ pub(crate) struct Shared {
     pub dsc_wake: tokio::sync::Notify,
     /// The component resources as their watches last saw them.
     pub resources: ResourceCache,
+    /// Each component controller's trigger, by component name: a component's watch wakes its
+    /// dependents and dependencies through them when what their gates read changes.
+    pub triggers: Arc<HashMap<String, Arc<watches::Trigger>>>,
 }
 
 /// The latest version of each component's resource, by component name, kept by the
@@ -306,6 +313,7 @@ async fn run_controllers(
         options,
         dsc_wake: tokio::sync::Notify::new(),
         resources: ResourceCache::default(),
+        triggers: triggers.clone(),
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(dsc::run(shared.clone()));

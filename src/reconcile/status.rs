@@ -23,6 +23,9 @@ pub const READY_REASON: &str = "Ready";
 pub const DEPLOYMENTS_NOT_READY: &str = "DeploymentsNotReady";
 /// Reason of a `Degraded=False` condition, in OpenShift's words for "nothing abnormal".
 pub const AS_EXPECTED: &str = "AsExpected";
+/// Reason of the informational `Degraded` condition of a running component whose dependency
+/// is no longer Ready: its objects stay, it is only told.
+pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
 /// How many unhealthy objects the status lists: enough to act on, bounded so that a chart of
 /// hundreds of failing objects does not make the status huge.
 pub const MAX_UNHEALTHY: usize = 10;
@@ -35,6 +38,10 @@ pub enum Reason {
     ValuesInvalid,
     ApplyFailed,
     Removed,
+    /// Not yet applied: a dependency is not Ready.
+    AwaitingDependency,
+    /// Still not applied, and a dependency has not been Ready for the readiness timeout.
+    DependencyTimeout,
 }
 
 impl Reason {
@@ -45,7 +52,14 @@ impl Reason {
             Reason::ValuesInvalid => "ValuesInvalid",
             Reason::ApplyFailed => "ApplyFailed",
             Reason::Removed => "Removed",
+            Reason::AwaitingDependency => "AwaitingDependency",
+            Reason::DependencyTimeout => "DependencyTimeout",
         }
+    }
+
+    /// Whether the reconcile held the apply back for a dependency.
+    pub fn is_gated(self) -> bool {
+        matches!(self, Reason::AwaitingDependency | Reason::DependencyTimeout)
     }
 
     pub fn is_failure(self) -> bool {
@@ -100,16 +114,24 @@ pub struct Shown {
 /// names the reason (the first in inventory order), otherwise a Deployment still rolling out
 /// makes it `DeploymentsNotReady`, otherwise the first waiting object's reason
 /// (`AwaitingReadiness`, `AwaitingCompletion`, ...) is the component's.
+///
+/// A component held back for a dependency (`AwaitingDependency`, `DependencyTimeout`) has
+/// applied nothing: it is not Ready, not provisioned, and degraded only once it timed out. One
+/// already applied whose dependencies are not all Ready (`dependencies` says which) keeps its
+/// own Ready verdict and, unless it is degraded itself, reports `Degraded` with reason
+/// `DependencyNotReady` and severity Info.
 pub fn component_status(
     previous: &ComponentStatus,
     outcome: &Outcome,
     verdicts: &[Verdict],
+    dependencies: Option<&str>,
     generation: i64,
     now: &str,
 ) -> Shown {
     let failed = outcome.reason.is_failure();
     let removed = outcome.reason == Reason::Removed;
-    let verdicts: &[Verdict] = if removed { &[] } else { verdicts };
+    let gated = outcome.reason.is_gated();
+    let verdicts: &[Verdict] = if removed || gated { &[] } else { verdicts };
     let unhealthy: Vec<&Verdict> = verdicts.iter().filter(|v| !v.health.is_healthy()).collect();
     let degraded = unhealthy
         .iter()
@@ -117,7 +139,19 @@ pub fn component_status(
     let deployment = unhealthy.iter().find(|v| v.is_deployment());
     // The object whose verdict the component reports.
     let blamed = degraded.or(deployment).or(unhealthy.first());
-    let (ready, degraded_condition) = if failed || removed {
+    let (ready, mut degraded_condition) = if gated {
+        let reason = outcome.reason.as_str();
+        let timed_out = outcome.reason == Reason::DependencyTimeout;
+        let degraded = if timed_out {
+            condition(DEGRADED, true, reason, &outcome.message, generation)
+        } else {
+            condition(DEGRADED, false, AS_EXPECTED, "", generation)
+        };
+        (
+            condition(READY, false, reason, &outcome.message, generation),
+            degraded,
+        )
+    } else if failed || removed {
         let reason = outcome.reason.as_str();
         let degraded_message = if failed { outcome.message.as_str() } else { "" };
         (
@@ -156,7 +190,14 @@ pub fn component_status(
             condition(DEGRADED, false, AS_EXPECTED, "", generation),
         )
     };
-    let provisioned = if failed || removed {
+    if let Some(message) = dependencies
+        && !(failed || removed || gated)
+        && degraded_condition.status == "False"
+    {
+        degraded_condition = condition(DEGRADED, true, DEPENDENCY_NOT_READY, message, generation);
+        degraded_condition.severity = "Info".to_string();
+    }
+    let provisioned = if failed || removed || gated {
         let reason = outcome.reason.as_str();
         condition(
             PROVISIONING_SUCCEEDED,
@@ -174,7 +215,17 @@ pub fn component_status(
             generation,
         )
     };
-    let deployments = deployments_available(verdicts, removed, generation);
+    let deployments = if gated {
+        condition(
+            DEPLOYMENTS_AVAILABLE,
+            false,
+            outcome.reason.as_str(),
+            "",
+            generation,
+        )
+    } else {
+        deployments_available(verdicts, removed, generation)
+    };
     let mut conditions = vec![ready, provisioned, deployments, degraded_condition];
     if removed {
         for c in &mut conditions {
@@ -545,7 +596,7 @@ mod tests {
     }
 
     fn shown(previous: &ComponentStatus, verdicts: &[Verdict], generation: i64) -> Shown {
-        component_status(previous, &applied(), verdicts, generation, "t1")
+        component_status(previous, &applied(), verdicts, None, generation, "t1")
     }
 
     /// The status a write of `shown` leaves behind, for the next computation to compare with.
@@ -690,7 +741,7 @@ mod tests {
             reason: Reason::ChartRenderError,
             message: "boom".into(),
         };
-        let s = component_status(&ComponentStatus::default(), &out, &[], 1, "t1");
+        let s = component_status(&ComponentStatus::default(), &out, &[], None, 1, "t1");
         let c = &s.conditions;
         assert_eq!(find(c, READY).status, "False");
         assert_eq!(find(c, READY).reason, "ChartRenderError");
@@ -698,6 +749,68 @@ mod tests {
         assert_eq!(find(c, DEGRADED).reason, "ChartRenderError");
         assert_eq!(find(c, DEGRADED).message, "boom");
         assert_eq!(find(c, PROVISIONING_SUCCEEDED).status, "False");
+    }
+
+    /// Held back for a dependency: nothing applied, not provisioned, and degraded only once
+    /// the wait timed out.
+    #[test]
+    fn a_component_waiting_for_a_dependency_is_not_ready_and_degrades_only_on_timeout() {
+        let waiting_for = "waiting for model-registry: CrashLoopBackOff";
+        let verdicts = [healthy("Deployment", "web")];
+        for (reason, degraded) in [
+            (Reason::AwaitingDependency, "False"),
+            (Reason::DependencyTimeout, "True"),
+        ] {
+            let out = Outcome {
+                reason,
+                message: waiting_for.into(),
+            };
+            let s = component_status(&ComponentStatus::default(), &out, &verdicts, None, 1, "t");
+            let c = &s.conditions;
+            assert_eq!(find(c, READY).status, "False");
+            assert_eq!(find(c, READY).reason, reason.as_str());
+            assert_eq!(find(c, READY).message, waiting_for);
+            assert_eq!(find(c, PROVISIONING_SUCCEEDED).status, "False");
+            assert_eq!(find(c, DEPLOYMENTS_AVAILABLE).status, "False");
+            assert_eq!(find(c, DEGRADED).status, degraded, "{reason:?}");
+            assert!(s.unhealthy.is_empty());
+        }
+    }
+
+    /// A running component whose dependency degrades keeps its own verdict and is told, as
+    /// Info; its own degradation wins over the dependency's.
+    #[test]
+    fn a_running_component_reports_a_dependency_that_stopped_being_ready_as_info() {
+        let told = Some("waiting for db: CrashLoopBackOff");
+        let ok = [healthy("Deployment", "web")];
+        let s = component_status(&ComponentStatus::default(), &applied(), &ok, told, 1, "t");
+        assert_eq!(find(&s.conditions, READY).status, "True");
+        let degraded = find(&s.conditions, DEGRADED);
+        assert_eq!(
+            (degraded.status.as_str(), degraded.reason.as_str()),
+            ("True", DEPENDENCY_NOT_READY)
+        );
+        assert_eq!(degraded.severity, "Info");
+        assert_eq!(degraded.message, "waiting for db: CrashLoopBackOff");
+
+        let broken = [broken(
+            "batch",
+            "Job",
+            "task",
+            "JobFailed",
+            "job task: failed",
+        )];
+        let s = component_status(
+            &ComponentStatus::default(),
+            &applied(),
+            &broken,
+            told,
+            1,
+            "t",
+        );
+        let degraded = find(&s.conditions, DEGRADED);
+        assert_eq!(degraded.reason, "JobFailed");
+        assert_eq!(degraded.severity, "");
     }
 
     #[test]
@@ -713,7 +826,7 @@ mod tests {
             "AwaitingReadiness",
             "m",
         )];
-        let s = component_status(&ComponentStatus::default(), &out, &verdicts, 1, "t1");
+        let s = component_status(&ComponentStatus::default(), &out, &verdicts, None, 1, "t1");
         assert!(s.unhealthy.is_empty());
         assert!(
             s.conditions
@@ -727,13 +840,13 @@ mod tests {
     fn transition_time_changes_only_with_status() {
         let verdicts = [healthy("Deployment", "web")];
         let first = shown(&ComponentStatus::default(), &verdicts, 1);
-        let second = component_status(&written(&first, 1), &applied(), &verdicts, 1, "t2");
+        let second = component_status(&written(&first, 1), &applied(), &verdicts, None, 1, "t2");
         assert_eq!(first, second);
         let bad = Outcome {
             reason: Reason::ApplyFailed,
             message: "x".into(),
         };
-        let third = component_status(&written(&second, 1), &bad, &verdicts, 1, "t3");
+        let third = component_status(&written(&second, 1), &bad, &verdicts, None, 1, "t3");
         assert_eq!(
             find(&third.conditions, READY)
                 .last_transition_time
@@ -849,6 +962,7 @@ mod tests {
                 message: "x".into(),
             },
             &[],
+            None,
             1,
             "t",
         );

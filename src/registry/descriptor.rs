@@ -22,6 +22,13 @@ pub struct Descriptor {
     /// The component's own health rules for kinds it renders, in place of the built-in ones.
     #[serde(default)]
     pub health: Vec<crate::health::HealthCheck>,
+    /// Components that must be Ready before this one is first applied.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// How long to wait for the dependencies before reporting `DependencyTimeout`, as a Go
+    /// duration (`90s`, `10m`, `1h30m`); ten minutes when absent.
+    #[serde(default)]
+    pub readiness_timeout: Option<String>,
 }
 
 /// A typed field of the component's DSC stanza, copied into the chart values at `path`.
@@ -108,6 +115,52 @@ pub struct Watch {
     pub group: String,
     pub version: String,
     pub kind: String,
+}
+
+/// The wait for dependencies when a descriptor names no `readinessTimeout`.
+pub const DEFAULT_READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Reads a duration as Go's `time.ParseDuration` writes the common ones (Kubernetes and Flux
+/// users write timeouts that way): one or more whole numbers each with a unit of `h`, `m`,
+/// `s` or `ms`. Zero is refused, since a dependent would time out before it began to wait.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let mut total: u64 = 0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err("empty duration".to_string());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("{text:?}: expected a number at {rest:?}"));
+        }
+        let number: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{text:?}: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let millis_per_unit: u64 = match &rest[..unit_len] {
+            "h" => 3_600_000,
+            "m" => 60_000,
+            "s" => 1_000,
+            "ms" => 1,
+            "" => return Err(format!("{text:?}: missing unit (h, m, s or ms)")),
+            other => return Err(format!("{text:?}: unknown unit {other:?} (h, m, s or ms)")),
+        };
+        rest = &rest[unit_len..];
+        total = number
+            .checked_mul(millis_per_unit)
+            .and_then(|ms| total.checked_add(ms))
+            .ok_or_else(|| format!("{text:?}: duration too large"))?;
+    }
+    if total == 0 {
+        return Err(format!("{text:?}: must be longer than zero"));
+    }
+    Ok(std::time::Duration::from_millis(total))
 }
 
 /// Parses a descriptor; YAML goes through our go-yaml reader so that it reads like chart values.

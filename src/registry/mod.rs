@@ -5,6 +5,7 @@
 //! operator (FR-008); all problems are collected so that one run shows every broken file.
 
 pub mod descriptor;
+pub mod graph;
 mod render;
 mod values;
 
@@ -43,6 +44,11 @@ pub struct Component {
     pub watches: Vec<Watch>,
     /// The descriptor's health rules, compiled.
     pub health: crate::health::Rules,
+    /// Components that must be Ready before this one is first applied; all registered, no
+    /// cycle (checked at load).
+    pub depends_on: Vec<String>,
+    /// How long this component waits for its dependencies before saying it timed out.
+    pub readiness_timeout: std::time::Duration,
 }
 
 impl Component {
@@ -70,6 +76,22 @@ pub struct Registry {
 impl Registry {
     pub fn get(&self, name: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
+    }
+
+    /// Every component with what it depends on.
+    pub fn edges(&self) -> graph::Edges {
+        self.components
+            .iter()
+            .map(|c| (c.name.clone(), c.depends_on.clone()))
+            .collect()
+    }
+
+    /// The components that depend on `name` directly.
+    pub fn dependents(&self, name: &str) -> Vec<&Component> {
+        self.components
+            .iter()
+            .filter(|c| c.depends_on.iter().any(|d| d == name))
+            .collect()
     }
 
     /// One line per component: name, chart, version and kind, for `dsc-helm charts`.
@@ -175,6 +197,18 @@ pub enum RegistryError {
         declared: String,
         conflict: String,
     },
+    #[error(
+        "{file}: dependsOn: {dependency} is not a registered component; registered: {registered}"
+    )]
+    UnknownDependsOn {
+        file: String,
+        dependency: String,
+        registered: String,
+    },
+    #[error("{file}: dependsOn: component {component} depends on itself")]
+    SelfDependency { file: String, component: String },
+    #[error("{file}: dependsOn: dependency cycle {cycle}")]
+    DependencyCycle { file: String, cycle: String },
     #[error("{file}: {reason}")]
     Invalid { file: String, reason: String },
 }
@@ -302,6 +336,7 @@ pub fn load(root: &Path) -> Result<Registry, LoadError> {
             Err(mut e) => errors.append(&mut e),
         }
     }
+    errors.extend(dependency_problems(&descriptors, &seen));
     for (name, (file, _)) in &descriptors {
         if !seen.contains_key(name) {
             errors.push(RegistryError::UnknownDependency {
@@ -319,6 +354,53 @@ pub fn load(root: &Path) -> Result<Registry, LoadError> {
     } else {
         Err(LoadError(errors))
     }
+}
+
+/// The `dependsOn` problems of the descriptors of the umbrella chart's components (`seen`),
+/// each reported against the descriptor that has it.
+fn dependency_problems(
+    descriptors: &BTreeMap<String, (PathBuf, Descriptor)>,
+    seen: &BTreeMap<String, ()>,
+) -> Vec<RegistryError> {
+    let edges: graph::Edges = seen
+        .keys()
+        .map(|name| {
+            let deps = descriptors
+                .get(name)
+                .map(|(_, d)| d.depends_on.clone())
+                .unwrap_or_default();
+            (name.clone(), deps)
+        })
+        .collect();
+    let file_of = |component: &str| {
+        descriptors
+            .get(component)
+            .map(|(f, _)| show(f))
+            .unwrap_or_else(|| component.to_string())
+    };
+    let registered: Vec<&str> = seen.keys().map(String::as_str).collect();
+    graph::problems(&edges)
+        .into_iter()
+        .map(|problem| {
+            let file = file_of(problem.component());
+            match problem {
+                graph::GraphProblem::Unknown { dependency, .. } => {
+                    RegistryError::UnknownDependsOn {
+                        file,
+                        dependency,
+                        registered: registered.join(", "),
+                    }
+                }
+                graph::GraphProblem::OnItself { component } => {
+                    RegistryError::SelfDependency { file, component }
+                }
+                graph::GraphProblem::Cycle { cycle } => RegistryError::DependencyCycle {
+                    file,
+                    cycle: graph::show_cycle(&cycle),
+                },
+            }
+        })
+        .collect()
 }
 
 /// Descriptors by the dependency they describe; duplicates and unreadable files are reported.
@@ -557,6 +639,13 @@ fn build_component(
             crate::health::Rules::default()
         }
     };
+    let readiness_timeout = match desc.readiness_timeout.as_deref() {
+        None => descriptor::DEFAULT_READINESS_TIMEOUT,
+        Some(text) => descriptor::parse_duration(text).unwrap_or_else(|reason| {
+            errors.push(invalid(format!("readinessTimeout: {reason}")));
+            descriptor::DEFAULT_READINESS_TIMEOUT
+        }),
+    };
     let platform_values = match platform_values(&chart, archive, descriptor_file) {
         Ok(v) => v,
         Err(e) => {
@@ -578,6 +667,8 @@ fn build_component(
         features: desc.features.clone(),
         watches: desc.watches.clone(),
         health,
+        depends_on: desc.depends_on.clone(),
+        readiness_timeout,
     })
 }
 

@@ -690,3 +690,108 @@ fn health_rules_need_current_and_may_not_repeat_a_kind() {
         "{errs:?}"
     );
 }
+
+/// `dependsOn` names registered components: unknown names, the component itself and cycles
+/// each stop the load with one message naming the descriptor, and a cycle shows its loop.
+#[test]
+fn dependencies_must_be_registered_acyclic_and_not_on_oneself() {
+    let (_t, root) = scratch();
+    add_third_component(&root);
+    let descriptors = root.join(DESCRIPTOR_DIR);
+    let append = |file: &str, text: &str| {
+        let path = descriptors.join(file);
+        let old = std::fs::read_to_string(&path).unwrap();
+        write(&path, &format!("{old}{text}"));
+    };
+    append("webapp.yaml", "dependsOn: [model-registry]\n");
+    append("model-registry.yaml", "dependsOn: [workbench]\n");
+    append("workbench.yaml", "dependsOn: [webapp, workbench, ghost]\n");
+    let shown = errors(&root);
+    let file = |name: &str| descriptors.join(name).display().to_string();
+    assert_eq!(
+        shown,
+        [
+            format!(
+                "{}: dependsOn: component workbench depends on itself",
+                file("workbench.yaml")
+            ),
+            format!(
+                "{}: dependsOn: ghost is not a registered component; registered: model-registry, webapp, workbench",
+                file("workbench.yaml")
+            ),
+            format!(
+                "{}: dependsOn: dependency cycle model-registry → workbench → webapp → model-registry",
+                file("model-registry.yaml")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn dependencies_and_the_readiness_timeout_are_read_from_the_descriptor() {
+    let (_t, root) = scratch();
+    add_third_component(&root);
+    let workbench = root.join(DESCRIPTOR_DIR).join("workbench.yaml");
+    let old = std::fs::read_to_string(&workbench).unwrap();
+    write(
+        &workbench,
+        &format!("{old}dependsOn: [model-registry, webapp]\nreadinessTimeout: 1m30s\n"),
+    );
+    let reg = load(&root).unwrap();
+    let wb = reg.get("workbench").unwrap();
+    assert_eq!(wb.depends_on, ["model-registry", "webapp"]);
+    assert_eq!(wb.readiness_timeout, std::time::Duration::from_secs(90));
+    assert_eq!(
+        reg.get("webapp").unwrap().readiness_timeout,
+        descriptor::DEFAULT_READINESS_TIMEOUT
+    );
+    let names = |cs: Vec<&Component>| cs.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(reg.dependents("webapp")), ["workbench"]);
+    assert!(reg.dependents("workbench").is_empty());
+    let crd = crate::api::stanza_schema(wb);
+    assert!(
+        crd["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("Depends on model-registry, webapp")),
+        "{crd}"
+    );
+
+    write(&workbench, &format!("{old}readinessTimeout: soon\n"));
+    let shown = errors(&root);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].ends_with("readinessTimeout: \"soon\": expected a number at \"soon\""),
+        "{shown:?}"
+    );
+}
+
+#[test]
+fn durations_read_as_go_writes_them() {
+    use std::time::Duration;
+    let ok = [
+        ("10m", 600_000),
+        ("90s", 90_000),
+        ("1h30m", 5_400_000),
+        ("1m30s", 90_000),
+        ("250ms", 250),
+    ];
+    for (text, millis) in ok {
+        assert_eq!(
+            descriptor::parse_duration(text),
+            Ok(Duration::from_millis(millis)),
+            "{text}"
+        );
+    }
+    for bad in [
+        "",
+        "10",
+        "m",
+        "5d",
+        "0s",
+        "1.5m",
+        "-1m",
+        "99999999999999999999h",
+    ] {
+        assert!(descriptor::parse_duration(bad).is_err(), "{bad:?} accepted");
+    }
+}

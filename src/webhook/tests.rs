@@ -727,3 +727,41 @@ fn values_that_break_the_rendered_yaml_are_refused_and_good_ones_pass() {
         assert!(fine.allowed(), "{:?}", fine.problems);
     }
 }
+
+/// A Managed component whose dependency is Removed or absent could never become Ready: the
+/// DSC is refused, naming both; with the dependency Managed it is allowed.
+#[test]
+fn a_managed_component_needs_its_dependencies_managed() {
+    let (dir, _) = scratch_registry();
+    let root = dir.path().join("charts");
+    let descriptor = root.join(DESCRIPTOR_DIR).join("guarded.yaml");
+    let text = std::fs::read_to_string(&descriptor).unwrap();
+    std::fs::write(
+        &descriptor,
+        format!("{text}dependsOn: [model-registry, webapp]\n"),
+    )
+    .unwrap();
+    let reg = registry::load(&root).unwrap();
+    let kube = KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION).unwrap();
+    let caps = Arc::new(defaults::capabilities(kube, &[]));
+    let v = Validator::new(Arc::new(reg), caps, "opendatahub", Checks::default());
+    let verdict = v.validate_dsc(&dsc(json!({
+        "model-registry": {"managementState": "Removed"},
+        "guarded": guarded_ok(),
+    })));
+    assert_eq!(
+        verdict.problems,
+        [
+            "spec.components.guarded: depends on model-registry, which is Removed",
+            "spec.components.guarded: depends on webapp, which is absent from spec.components (so Removed)",
+        ]
+    );
+    let verdict = v.validate_dsc(&dsc(json!({
+        "model-registry": {"managementState": "Managed"},
+        "webapp": {"managementState": "Managed"},
+        "guarded": guarded_ok(),
+    })));
+    assert_eq!(verdict.problems, Vec::<String>::new());
+    let verdict = v.validate_dsc(&dsc(json!({"guarded": {"managementState": "Removed"}})));
+    assert!(verdict.allowed(), "a removed dependent needs nothing");
+}

@@ -297,6 +297,9 @@ impl Validator {
             }
         }
         verdict
+            .problems
+            .extend(unmet_dependencies(&self.registry, components));
+        verdict
     }
 
     fn walk_component(
@@ -534,6 +537,41 @@ impl Validator {
 
 /// The valid features of a stanza; each invalid one becomes a problem and is left out, so that
 /// the values are still checked and every problem is reported at once.
+/// A `Managed` component whose dependency is not `Managed` could never become Ready: one
+/// problem per such pair, naming both and what the dependency is.
+fn unmet_dependencies(
+    registry: &Registry,
+    components: &serde_json::Map<String, Json>,
+) -> Vec<String> {
+    let state = |name: &str| {
+        components
+            .get(name)
+            .and_then(|stanza| stanza.get("managementState"))
+            .and_then(Json::as_str)
+    };
+    let mut problems = Vec::new();
+    for component in &registry.components {
+        if state(&component.name) != Some(ManagementState::Managed.as_str()) {
+            continue;
+        }
+        for dependency in &component.depends_on {
+            let standing = match state(dependency) {
+                Some(s) if s == ManagementState::Managed.as_str() => continue,
+                Some(s) => format!("which is {s}"),
+                None => format!(
+                    "which is absent from spec.components (so {})",
+                    ManagementState::Removed.as_str()
+                ),
+            };
+            problems.push(format!(
+                "spec.components.{}: depends on {dependency}, {standing}",
+                component.name
+            ));
+        }
+    }
+    problems
+}
+
 fn check_features(
     component: &Component,
     prefix: &str,
