@@ -41,6 +41,8 @@ enum Command {
     Crds(ChartsArgs),
     /// List the registered components, their chart versions and kinds.
     Charts(ChartsArgs),
+    /// The components' dependency graph (dependsOn), optionally coloured by live readiness.
+    Graph(GraphArgs),
     /// The operator's least-privilege ClusterRole for the registered charts.
     Rbac(RbacArgs),
     /// Run the operator: the admission webhook (and, beside it, the reconciler).
@@ -107,6 +109,24 @@ struct CertsArgs {
     /// An IP address of the serving certificate; repeat for several.
     #[arg(long)]
     ip: Vec<std::net::IpAddr>,
+}
+
+#[derive(clap::Args)]
+struct GraphArgs {
+    #[command(flatten)]
+    charts: ChartsArgs,
+    /// Graphviz dot, or a Mermaid flowchart (rendered by GitHub in Markdown).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    format: GraphFormat,
+    /// Colour each component by its live readiness, read with this kubeconfig.
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
 }
 
 #[derive(clap::Args)]
@@ -426,6 +446,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", registry::load(&args.charts)?.listing());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Graph(args) => graph(args),
         Command::Rbac(args) => rbac(args),
         Command::Serve(args) => serve(args),
         Command::Certs(args) => {
@@ -438,6 +459,70 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
+    let registry = registry::load(&args.charts.charts)?;
+    let states = match &args.kubeconfig {
+        None => Default::default(),
+        Some(path) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(live_states(&registry, path))?
+        }
+    };
+    let edges = registry.edges();
+    match args.format {
+        GraphFormat::Dot => print!("{}", registry::graph::dot(&edges, &states)),
+        GraphFormat::Mermaid => print!("{}", registry::graph::mermaid(&edges, &states)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each component's readiness as its resource reports it: Ready, the reason it is not, or
+/// Removed when it has no resource.
+async fn live_states(
+    registry: &registry::Registry,
+    kubeconfig: &std::path::Path,
+) -> anyhow::Result<std::collections::BTreeMap<String, registry::graph::NodeState>> {
+    use registry::graph::NodeState;
+    let file = kube::config::Kubeconfig::read_from(kubeconfig)
+        .with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let config =
+        kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+            .await
+            .with_context(|| format!("using {}", kubeconfig.display()))?;
+    let client = kube::Client::try_from(config)?;
+    let mut states = std::collections::BTreeMap::new();
+    for component in &registry.components {
+        let ar = api::component_api_resource(component);
+        let resources: kube::Api<kube::api::DynamicObject> =
+            kube::Api::all_with(client.clone(), &ar);
+        let resource = resources
+            .get_opt(&component.singleton_name())
+            .await
+            .with_context(|| format!("reading {} {}", ar.kind, component.singleton_name()))?;
+        let ready = resource.as_ref().and_then(|r| {
+            r.data
+                .pointer("/status/conditions")?
+                .as_array()?
+                .iter()
+                .find(|c| c["type"] == "Ready")
+                .cloned()
+        });
+        let state = match (resource, ready) {
+            (None, _) => NodeState::Removed,
+            (Some(_), Some(c)) if c["status"] == "True" => NodeState::Ready,
+            (Some(_), Some(c)) => {
+                NodeState::NotReady(c["reason"].as_str().unwrap_or("NotReady").to_string())
+            }
+            (Some(_), None) => NodeState::NotReady("Reconciling".to_string()),
+        };
+        states.insert(component.name.clone(), state);
+    }
+    Ok(states)
 }
 
 fn rbac(args: RbacArgs) -> anyhow::Result<ExitCode> {

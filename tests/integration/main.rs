@@ -22,6 +22,7 @@ mod helm_cli;
 mod reconcile_conflict;
 mod reconcile_corpus;
 mod reconcile_crash;
+mod reconcile_dependencies;
 mod reconcile_examples;
 mod reconcile_health;
 mod reconcile_leader;
