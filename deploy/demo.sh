@@ -145,7 +145,10 @@ say "Ready means running: the workloads were available when the DSC turned Ready
 
 say "The DataScienceCluster and its components"
 "$kubectl" get dsc
-"$kubectl" get webapps,modelregistries
+"$kubectl" get webapps,modelregistries,dashboards
+
+say "Their dependencies (dsc-helm graph), coloured by readiness: the dashboard waited for the other two"
+"$dsc_helm" graph --charts "$repo/charts" --kubeconfig "$KUBECONFIG"
 "$kubectl" get dsc default-dsc -o jsonpath='{range .status.conditions[*]}{.type}{"\t"}{.status}{"\t"}{.reason}{"\n"}{end}'
 
 say "What the operator applied in namespace opendatahub"

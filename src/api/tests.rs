@@ -55,7 +55,7 @@ fn dsc_crd_lists_every_component_with_typed_features() {
         .unwrap()
         .keys()
         .collect();
-    assert_eq!(names, ["model-registry", "webapp"]);
+    assert_eq!(names, ["dashboard", "model-registry", "webapp"]);
     let webapp = &components["properties"]["webapp"]["properties"];
     assert_eq!(
         webapp["managementState"]["enum"],
@@ -154,14 +154,19 @@ fn third_component_appears_in_the_crds() {
     crate::registry::tests::add_third_component(&root);
     let reg = crate::registry::load(&root).unwrap();
     let crds = all_crds(&reg).unwrap();
-    assert_eq!(crds.len(), 4);
+    assert_eq!(
+        crds.len(),
+        reg.components.len() + 1,
+        "the DSC and one per component"
+    );
+    assert_eq!(crds.len(), 5);
     let dsc = to_json(&crds[0]);
     assert_eq!(
         dsc.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/components/properties/workbench/properties/features/properties/idleMinutes/minimum"),
         Some(&json!(5.0))
     );
     assert_eq!(
-        crds[3].metadata.name.as_deref(),
+        crds[4].metadata.name.as_deref(),
         Some("workbenches.components.platform.opendatahub.io")
     );
     assert!(crds_yaml(&reg).unwrap().contains("kind: Workbench\n"));
@@ -183,4 +188,34 @@ fn management_state_is_defined_once() {
     assert!(empty.is_err());
     let none = serde_json::from_value::<ComponentStanza>(json!({})).unwrap();
     assert!(!none.is_managed());
+}
+
+/// `kubectl explain` shows a component's dependencies: they are in its stanza's description,
+/// in the DSC's schema and its own resource's.
+#[test]
+fn a_components_description_names_its_dependencies() {
+    let mut registry = repo_registry();
+    let webapp = registry
+        .components
+        .iter_mut()
+        .find(|c| c.name == "webapp")
+        .unwrap();
+    webapp.depends_on = vec!["model-registry".to_string()];
+    let crd = to_json(&dsc_crd(&registry).unwrap());
+    let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+    let described = schema["properties"]["spec"]["properties"]["components"]["properties"]
+        ["webapp"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        described.ends_with(
+            "Depends on model-registry: applied only once they are Ready, and Managed only with them."
+        ),
+        "{described}"
+    );
+    let other = schema["properties"]["spec"]["properties"]["components"]["properties"]
+        ["model-registry"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!other.contains("Depends on"), "{other}");
 }

@@ -365,7 +365,7 @@ impl ComponentController {
             return self.write_status(&mut cr, &mut current, next).await;
         }
         let installed = !current.inventory.is_empty() || !current.render_digest.is_empty();
-        match self.dependencies_waiting() {
+        match self.dependencies_waiting(false) {
             Some(waiting) if !installed => {
                 return self
                     .hold_apply(&mut cr, &mut current, generation, waiting)
@@ -488,8 +488,9 @@ impl ComponentController {
     }
 
     /// What this component waits for, from its dependencies' resources as their watches last
-    /// saw them; `None` when every dependency is Ready.
-    fn dependencies_waiting(&self) -> Option<String> {
+    /// saw them; `None` when every dependency is Ready (with `settled_only`, when none is known
+    /// not to be, see [`gate::Standing::Pending`]).
+    fn dependencies_waiting(&self, settled_only: bool) -> Option<String> {
         let resources = &self.shared.resources;
         let standings: Vec<(&str, gate::Standing)> = self
             .component()
@@ -503,7 +504,7 @@ impl ComponentController {
                 )
             })
             .collect();
-        gate::waiting_for(&standings)
+        gate::waiting_for(&standings, settled_only)
     }
 
     /// Holds the first apply back until the dependencies are Ready: nothing is applied, the
@@ -910,7 +911,7 @@ impl ComponentController {
         let dependencies = if outcome.reason.is_gated() {
             None
         } else {
-            self.dependencies_waiting()
+            self.dependencies_waiting(true)
         };
         let shown = status::component_status(
             current,

@@ -17,8 +17,13 @@ use super::status::{READY, Reason};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Standing {
     Ready,
-    /// Not Ready: the reason its own status gives, or why there is no status to read.
+    /// Not Ready, by its own current status (the reason it gives), or because it is not
+    /// managed or being removed.
     NotReady(String),
+    /// No verdict yet: its watch has not listed it, or its status does not yet speak for its
+    /// current spec. A first apply waits for it; a running dependent is not told, since
+    /// every operator start and every values change of the dependency would say it.
+    Pending(String),
 }
 
 /// Reason shown for a dependency whose resource its watch has not listed yet.
@@ -32,7 +37,7 @@ const REMOVING: &str = "Removing";
 /// `Some(None)` when it has no resource (it is not managed).
 pub fn standing(seen: Option<Option<&DynamicObject>>) -> Standing {
     let cr = match seen {
-        None => return Standing::NotReady(UNKNOWN.to_string()),
+        None => return Standing::Pending(UNKNOWN.to_string()),
         Some(None) => return Standing::NotReady(Reason::Removed.as_str().to_string()),
         Some(Some(cr)) => cr,
     };
@@ -44,7 +49,7 @@ pub fn standing(seen: Option<Option<&DynamicObject>>) -> Standing {
         .and_then(|s| s.get("observedGeneration"))
         .and_then(Json::as_i64);
     if observed.is_none() || observed != cr.metadata.generation {
-        return Standing::NotReady(RECONCILING.to_string());
+        return Standing::Pending(RECONCILING.to_string());
     }
     let ready = status
         .and_then(|s| s.get("conditions"))
@@ -53,18 +58,22 @@ pub fn standing(seen: Option<Option<&DynamicObject>>) -> Standing {
     match ready {
         Some(c) if c["status"] == "True" => Standing::Ready,
         Some(c) => Standing::NotReady(c["reason"].as_str().unwrap_or(RECONCILING).to_string()),
-        None => Standing::NotReady(RECONCILING.to_string()),
+        None => Standing::Pending(RECONCILING.to_string()),
     }
 }
 
 /// What a component waits for, in `dependsOn` order: `waiting for a: Reason; waiting for b:
-/// Reason`. `None` when every dependency is Ready.
-pub fn waiting_for(dependencies: &[(&str, Standing)]) -> Option<String> {
+/// Reason`. `None` when every dependency is Ready, or, with `settled_only`, when none is
+/// known not to be (what a running dependent is told).
+pub fn waiting_for(dependencies: &[(&str, Standing)], settled_only: bool) -> Option<String> {
     let waits: Vec<String> = dependencies
         .iter()
         .filter_map(|(name, standing)| match standing {
             Standing::Ready => None,
-            Standing::NotReady(reason) => Some(format!("waiting for {name}: {reason}")),
+            Standing::Pending(_) if settled_only => None,
+            Standing::NotReady(reason) | Standing::Pending(reason) => {
+                Some(format!("waiting for {name}: {reason}"))
+            }
         })
         .collect();
     (!waits.is_empty()).then(|| waits.join("; "))
@@ -146,17 +155,17 @@ mod tests {
             ),
             (
                 resource(3, ready("True", "Ready", 2)),
-                Standing::NotReady("Reconciling".into()),
+                Standing::Pending("Reconciling".into()),
             ),
             (
                 resource(1, Json::Null),
-                Standing::NotReady("Reconciling".into()),
+                Standing::Pending("Reconciling".into()),
             ),
         ];
         for (cr, want) in cases {
             assert_eq!(standing(Some(Some(&cr))), want, "{:?}", cr.data["status"]);
         }
-        assert_eq!(standing(None), Standing::NotReady("Unknown".into()));
+        assert_eq!(standing(None), Standing::Pending("Unknown".into()));
         assert_eq!(standing(Some(None)), Standing::NotReady("Removed".into()));
         let mut deleting = serde_json::to_value(resource(2, ready("True", "Ready", 2))).unwrap();
         deleting["metadata"]["deletionTimestamp"] = json!("2026-12-06T21:00:00Z");
@@ -176,13 +185,22 @@ mod tests {
                 Standing::NotReady("CrashLoopBackOff".into()),
             ),
             ("certs", Standing::NotReady("Removed".into())),
+            ("catalog", Standing::Pending("Reconciling".into())),
         ];
         assert_eq!(
-            waiting_for(&deps).as_deref(),
-            Some("waiting for model-registry: CrashLoopBackOff; waiting for certs: Removed")
+            waiting_for(&deps, false).as_deref(),
+            Some(
+                "waiting for model-registry: CrashLoopBackOff; waiting for certs: Removed; waiting for catalog: Reconciling"
+            )
         );
-        assert_eq!(waiting_for(&deps[..1]), None);
-        assert_eq!(waiting_for(&[]), None);
+        assert_eq!(
+            waiting_for(&deps, true).as_deref(),
+            Some("waiting for model-registry: CrashLoopBackOff; waiting for certs: Removed"),
+            "a running dependent is told only of verdicts"
+        );
+        assert_eq!(waiting_for(&deps[3..], true), None);
+        assert_eq!(waiting_for(&deps[..1], false), None);
+        assert_eq!(waiting_for(&[], false), None);
     }
 
     #[test]

@@ -60,7 +60,7 @@ fn replace_in(path: &Path, from: &str, to: &str) {
 }
 
 #[test]
-fn repository_charts_register_both_components() {
+fn repository_charts_register_the_example_components() {
     let reg = load(&repo_charts()).unwrap();
     let names: Vec<(&str, &str, &str)> = reg
         .components
@@ -71,8 +71,13 @@ fn repository_charts_register_both_components() {
         names,
         [
             ("webapp", "0.1.0", "WebApp"),
-            ("model-registry", "0.2.0", "ModelRegistry")
+            ("model-registry", "0.2.0", "ModelRegistry"),
+            ("dashboard", "0.1.0", "Dashboard"),
         ]
+    );
+    assert_eq!(
+        reg.get("dashboard").unwrap().depends_on,
+        ["webapp", "model-registry"]
     );
     let webapp = reg.get("webapp").unwrap();
     assert_eq!(webapp.features["logLevel"].path, "config.logLevel");
@@ -93,7 +98,8 @@ fn listing_names_components_versions_and_kinds() {
         reg.listing(),
         "COMPONENT        CHART            VERSION   KIND\n\
          webapp           webapp           0.1.0     WebApp\n\
-         model-registry   model-registry   0.2.0     ModelRegistry\n"
+         model-registry   model-registry   0.2.0     ModelRegistry\n\
+         dashboard        dashboard        0.1.0     Dashboard\n"
     );
 }
 
@@ -716,7 +722,7 @@ fn dependencies_must_be_registered_acyclic_and_not_on_oneself() {
                 file("workbench.yaml")
             ),
             format!(
-                "{}: dependsOn: ghost is not a registered component; registered: model-registry, webapp, workbench",
+                "{}: dependsOn: ghost is not a registered component; registered: dashboard, model-registry, webapp, workbench",
                 file("workbench.yaml")
             ),
             format!(
@@ -746,15 +752,8 @@ fn dependencies_and_the_readiness_timeout_are_read_from_the_descriptor() {
         descriptor::DEFAULT_READINESS_TIMEOUT
     );
     let names = |cs: Vec<&Component>| cs.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
-    assert_eq!(names(reg.dependents("webapp")), ["workbench"]);
+    assert_eq!(names(reg.dependents("webapp")), ["dashboard", "workbench"]);
     assert!(reg.dependents("workbench").is_empty());
-    let crd = crate::api::stanza_schema(wb);
-    assert!(
-        crd["description"]
-            .as_str()
-            .is_some_and(|d| d.contains("Depends on model-registry, webapp")),
-        "{crd}"
-    );
 
     write(&workbench, &format!("{old}readinessTimeout: soon\n"));
     let shown = errors(&root);
@@ -794,4 +793,18 @@ fn durations_read_as_go_writes_them() {
     ] {
         assert!(descriptor::parse_duration(bad).is_err(), "{bad:?} accepted");
     }
+}
+
+/// The README's picture of the example components is what `dsc-helm graph --format mermaid`
+/// prints for them, so that it stays true when a descriptor changes.
+#[test]
+fn the_readme_shows_the_example_components_graph() {
+    let reg = load(&repo_charts()).unwrap();
+    let picture = graph::mermaid(&reg.edges(), &BTreeMap::new());
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```mermaid\n{picture}```")),
+        "README.md should show:\n{picture}"
+    );
 }

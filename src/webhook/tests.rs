@@ -147,7 +147,7 @@ fn every_problem_is_reported_at_once() {
         "spec.components.webapp.features.colour: unknown feature",
         "spec.components.webapp.values.replicaCount: ",
         "spec.components.webapp.values.service.port: ",
-        "spec.components.nope: unknown component; registered components: webapp, model-registry, guarded",
+        "spec.components.nope: unknown component; registered components: webapp, model-registry, dashboard, guarded",
         "spec.components.model-registry.managementState: unsupported value \"Sometimes\"",
     ] {
         assert!(all.contains(expected), "missing {expected:?} in\n{all}");

@@ -67,12 +67,17 @@ fn demo_runs_end_to_end_and_stops_cleanly() {
         // The DSC and both components became Ready.
         "WebAppReady\tTrue",
         "ModelRegistryReady\tTrue",
+        "DashboardReady\tTrue",
+        // The dependency graph, each component coloured Ready.
+        "\"dashboard\" -> \"model-registry\";",
+        "\"dashboard\" [label=\"dashboard\\nReady\", style=filled, fillcolor=palegreen];",
         // The component's conditions, in Open Data Hub's words.
         "DeploymentsAvailable\tTrue\tDeploymentsAvailable\t1/1 deployments ready",
         "ProvisioningSucceeded\tTrue\tResourcesApplied",
         // Objects of both charts, the optional Ingress switched on by a feature, and the
         // custom resource whose CRD the chart ships.
         "deployment.apps/webapp",
+        "deployment.apps/dashboard",
         "ingress.networking.k8s.io/webapp",
         "statefulset.apps/model-registry-database",
         "modelcatalog.modelregistry.opendatahub.io/default",

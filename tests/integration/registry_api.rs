@@ -66,6 +66,7 @@ async fn generated_crds_install_and_become_established() {
             "datascienceclusters.datasciencecluster.opendatahub.io",
             "webapps.components.platform.opendatahub.io",
             "modelregistries.components.platform.opendatahub.io",
+            "dashboards.components.platform.opendatahub.io",
         ]
     );
     let accepted = dsc_run(
@@ -357,5 +358,5 @@ fn third_component_appears_in_the_cli_listing_and_crds() {
         crds.contains("Minutes before an idle notebook stops."),
         "{crds}"
     );
-    assert_eq!(crds.matches("kind: CustomResourceDefinition\n").count(), 4);
+    assert_eq!(crds.matches("kind: CustomResourceDefinition\n").count(), 5);
 }

@@ -165,7 +165,7 @@ async fn serve_becomes_ready_and_stops_on_sigterm() {
         assert!(Instant::now() < deadline, "serve never became ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(ready, "ok: 2 components registered");
+    assert_eq!(ready, "ok: 3 components registered");
 
     let child = guard.0.as_mut().unwrap();
     let pid = libc::pid_t::try_from(child.id()).unwrap();
