@@ -395,7 +395,7 @@ async fn health_readiness_and_metrics() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(ready, (200, "ok: 2 components registered".to_string()));
+    assert_eq!(ready, (200, "ok: 3 components registered".to_string()));
     post(&mut conn, DSC_PATH, dsc_review("a", "UPDATE", json!({}))).await;
     post(
         &mut conn,
