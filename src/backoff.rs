@@ -1,4 +1,6 @@
-//! How the operator retries: every watch after an error, and a status write after a conflict.
+//! How the operator retries and paces its API requests: every watch after an error, a status
+//! write after a conflict, an answer that asks to come back later, and every request under a
+//! client-side rate limit.
 //!
 //! Watches: kube-runtime's default (client-go's reflector parameters: 0.8 s doubling to 30 s)
 //! is kind to a struggling API server but slow to notice one that is back: after a restart of
@@ -14,16 +16,28 @@
 //! tries were exactly 5 s apart, and are not once it is ignored), so watches of the DSC and the component resources, and every other request for them, waited
 //! 5 s before their next try: a DSC change made once the server was back applied 4.4-4.9 s
 //! later, while watches of built-in kinds resumed within 0.1 s. [`client`] retries those
-//! answers as the watches retry, from 100 ms up to a second apart, and ignores Retry-After.
+//! answers as the watches retry, from 100 ms up to a second apart, ignoring their Retry-After;
+//! a 429 is different: it is API Priority and Fairness telling this client to slow down, and
+//! its Retry-After is honoured (up to [`MAX_RETRY_AFTER`]).
+//!
+//! Pace: every request first takes a token from one bucket shared by the whole process
+//! ([`ClientLimits`], client-go's QPS and burst), so that a reconcile loop gone wrong cannot
+//! flood the API server; the defaults are well above what the reconciler needs when it works.
 //!
 //! Conflicts: a 409 means another writer got in between our read and our write; it is over
 //! once we have read again, so the first retry comes almost at once, and later ones spread
 //! out in case that writer keeps writing.
 
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use kube::client::retry::{InvalidBackoff, RetryPolicy};
+use http::{Request, Response, StatusCode};
+use kube::client::Body;
 use kube::runtime::utils::Backoff;
+use tokio::time::Instant;
+
+use crate::sync::lock;
 
 const WATCH_FIRST: Duration = Duration::from_millis(100);
 const WATCH_CEILING: Duration = Duration::from_secs(1);
@@ -34,29 +48,231 @@ const REQUEST_FIRST: Duration = Duration::from_millis(100);
 const REQUEST_CEILING: Duration = Duration::from_secs(1);
 /// About 13 s of retries before an error reaches the caller, as kube's own 15.
 const REQUEST_RETRIES: u32 = 15;
+/// The longest a 429's Retry-After is waited for; a longer one is read as this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("kubernetes client: {0}")]
     Kube(#[from] kube::Error),
-    #[error("kubernetes client retry policy: {0}")]
-    Retry(#[from] InvalidBackoff),
+    #[error("kubernetes client limits: {0}")]
+    Limits(String),
 }
 
-/// The operator's API client: kube's own, except that 429, 503 and 504 answers are retried
-/// at most a second apart whatever their Retry-After says (see the module's header). Needs a tokio runtime: the retry sits on
-/// a buffer, whose worker is a task.
-pub fn client(mut config: kube::Config) -> Result<kube::Client, ClientError> {
+/// The client-side rate limit: requests per second on average, and how many may go at once
+/// after a quiet spell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClientLimits {
+    pub qps: f64,
+    pub burst: u32,
+}
+
+impl Default for ClientLimits {
+    /// Several times what a first install of thousands of objects asks on two cores (the
+    /// scale benchmark), so that only a runaway loop meets it.
+    fn default() -> Self {
+        ClientLimits {
+            qps: 500.0,
+            burst: 1000,
+        }
+    }
+}
+
+/// The operator's API client with the default [`ClientLimits`].
+pub fn client(config: kube::Config) -> Result<kube::Client, ClientError> {
+    client_with(config, ClientLimits::default())
+}
+
+/// The operator's API client: kube's own, with our retries of 429, 503 and 504 answers (see
+/// the module's header) over a rate limit. Needs a tokio runtime: the layers sit on a buffer,
+/// whose worker is a task.
+pub fn client_with(
+    mut config: kube::Config,
+    limits: ClientLimits,
+) -> Result<kube::Client, ClientError> {
+    if !(limits.qps.is_finite() && limits.qps > 0.0) || limits.burst == 0 {
+        return Err(ClientError::Limits(format!(
+            "qps must be above zero and burst at least 1, not {} and {}",
+            limits.qps, limits.burst
+        )));
+    }
     config.default_retry = false;
-    let policy = RetryPolicy::new(REQUEST_FIRST, REQUEST_CEILING, REQUEST_RETRIES, false)?;
+    let bucket = Arc::new(Mutex::new(TokenBucket::new(
+        limits.qps,
+        limits.burst,
+        Instant::now(),
+    )));
     Ok(kube::client::ClientBuilder::try_from(config)?
-        // A retry sends the request again, so the service under it must be cloneable.
+        // A retry sends the request again, and a throttled request waits before it goes, so
+        // the service under them must be cloneable.
         .with_layer(&tower::buffer::BufferLayer::new(1024))
-        .with_layer(&tower::retry::RetryLayer::new(policy))
+        .with_layer(&ThrottleLayer { bucket })
+        .with_layer(&tower::retry::RetryLayer::new(ApiRetry::new()))
         .build())
 }
 
+/// A token bucket that reserves: every request takes a token at once and is told how long to
+/// wait for it, so that waiting requests go in the order they came (golang.org/x/time/rate's
+/// reservations).
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    qps: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    pub fn new(qps: f64, burst: u32, now: Instant) -> TokenBucket {
+        let burst = f64::from(burst);
+        TokenBucket {
+            qps,
+            burst,
+            tokens: burst,
+            at: now,
+        }
+    }
+
+    /// Takes one token and returns how long after `now` the request may go.
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.qps).min(self.burst) - 1.0;
+        self.at = self.at.max(now);
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.qps)
+        }
+    }
+}
+
+#[derive(Clone)]
+struct ThrottleLayer {
+    bucket: Arc<Mutex<TokenBucket>>,
+}
+
+impl<S> tower::Layer<S> for ThrottleLayer {
+    type Service = Throttle<S>;
+
+    fn layer(&self, inner: S) -> Throttle<S> {
+        Throttle {
+            inner,
+            bucket: self.bucket.clone(),
+        }
+    }
+}
+
+/// Each request waits for its token, then goes to the (cloned) inner service.
+#[derive(Clone)]
+pub struct Throttle<S> {
+    inner: S,
+    bucket: Arc<Mutex<TokenBucket>>,
+}
+
+impl<S, B> tower::Service<Request<Body>> for Throttle<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<B>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        // Readiness is the inner service's, asked once the token is there.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let wait = lock(&self.bucket).reserve(Instant::now());
+        let mut inner = self.inner.clone();
+        Box::pin(async move {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            tower::ServiceExt::ready(&mut inner).await?;
+            inner.call(request).await
+        })
+    }
+}
+
+/// Retries of answers that say "later": 429, 503 and 504 (see the module's header).
+#[derive(Clone)]
+struct ApiRetry {
+    delays: Jittered,
+    attempts: u32,
+}
+
+impl ApiRetry {
+    fn new() -> ApiRetry {
+        ApiRetry {
+            delays: jittered(REQUEST_FIRST, REQUEST_CEILING),
+            attempts: 0,
+        }
+    }
+}
+
+/// How long to wait before retrying an answer of `status`, our own backoff having said
+/// `backoff`: a 429's Retry-After (seconds) when it is longer, capped at [`MAX_RETRY_AFTER`];
+/// otherwise the backoff. `None` when the status is not worth a retry.
+pub fn retry_delay(
+    status: StatusCode,
+    retry_after: Option<&str>,
+    backoff: Duration,
+) -> Option<Duration> {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => {
+            let asked = retry_after
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+            Some(asked.map_or(backoff, |asked| asked.max(backoff)))
+        }
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => Some(backoff),
+        _ => None,
+    }
+}
+
+impl<B, E> tower::retry::Policy<Request<Body>, Response<B>, E> for ApiRetry {
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        _: &mut Request<Body>,
+        result: &mut Result<Response<B>, E>,
+    ) -> Option<Self::Future> {
+        let response = result.as_ref().ok()?;
+        if self.attempts >= REQUEST_RETRIES {
+            return None;
+        }
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok());
+        let backoff = self.delays.next().unwrap_or(REQUEST_CEILING);
+        let delay = retry_delay(response.status(), retry_after, backoff)?;
+        self.attempts += 1;
+        Some(tokio::time::sleep(delay))
+    }
+
+    fn clone_request(&mut self, request: &Request<Body>) -> Option<Request<Body>> {
+        // Only a body held in memory can be sent twice; a streamed one is not retried.
+        let body = request.body().try_clone()?;
+        let mut copy = Request::builder()
+            .method(request.method().clone())
+            .uri(request.uri().clone())
+            .version(request.version())
+            .body(body)
+            .ok()?;
+        *copy.headers_mut() = request.headers().clone();
+        *copy.extensions_mut() = request.extensions().clone();
+        Some(copy)
+    }
+}
+
 /// Retry delays that double from a first one up to a ceiling, each with jitter.
+#[derive(Debug, Clone)]
 pub struct Jittered {
     first: Duration,
     ceiling: Duration,
@@ -132,6 +348,80 @@ mod tests {
         b.reset();
         let again = b.next().unwrap_or_default();
         assert!(again < Duration::from_millis(125), "{again:?}");
+    }
+
+    /// Priority and Fairness' 429 is honoured (within reason); a restarting server's 503 and a
+    /// gateway's 504 are retried on our own schedule; nothing else is retried.
+    #[test]
+    fn only_a_429_waits_as_long_as_the_server_asks() {
+        let backoff = Duration::from_millis(200);
+        let cases = [
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("3"),
+                Some(Duration::from_secs(3)),
+            ),
+            (StatusCode::TOO_MANY_REQUESTS, Some("0"), Some(backoff)),
+            (StatusCode::TOO_MANY_REQUESTS, Some("soon"), Some(backoff)),
+            (StatusCode::TOO_MANY_REQUESTS, None, Some(backoff)),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("3600"),
+                Some(MAX_RETRY_AFTER),
+            ),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("5"), Some(backoff)),
+            (StatusCode::GATEWAY_TIMEOUT, None, Some(backoff)),
+            (StatusCode::CONFLICT, Some("5"), None),
+            (StatusCode::OK, None, None),
+        ];
+        for (status, after, want) in cases {
+            assert_eq!(
+                retry_delay(status, after, backoff),
+                want,
+                "{status} {after:?}"
+            );
+        }
+    }
+
+    /// A burst goes at once, then requests are spaced at the rate, in the order they came; a
+    /// quiet spell refills the bucket up to the burst, never beyond.
+    #[test]
+    fn the_bucket_lets_a_burst_through_then_paces_at_the_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(10.0, 3, start);
+        let waits: Vec<Duration> = (0..6).map(|_| bucket.reserve(start)).collect();
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [0, 0, 0, 100, 200, 300]);
+        let later = start + Duration::from_secs(60);
+        let after_rest: Vec<u128> = (0..4).map(|_| bucket.reserve(later).as_millis()).collect();
+        assert_eq!(after_rest, [0, 0, 0, 100], "refilled to the burst only");
+    }
+
+    #[test]
+    fn limits_that_would_stop_every_request_are_refused() {
+        let config = kube::Config::new("https://127.0.0.1:1".parse().expect("a URI"));
+        for limits in [
+            ClientLimits {
+                qps: 0.0,
+                burst: 10,
+            },
+            ClientLimits {
+                qps: f64::NAN,
+                burst: 10,
+            },
+            ClientLimits {
+                qps: 10.0,
+                burst: 0,
+            },
+        ] {
+            assert!(
+                matches!(
+                    client_with(config.clone(), limits),
+                    Err(ClientError::Limits(_))
+                ),
+                "{limits:?}"
+            );
+        }
     }
 
     #[test]

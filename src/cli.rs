@@ -96,6 +96,16 @@ struct ServeArgs {
     /// Serve only the webhook, without the reconciler (also without Kubernetes API access).
     #[arg(long)]
     webhook_only: bool,
+    /// Object applies and deletes in flight at once, over all components; each component's
+    /// own objects go one at a time, so components take turns fairly.
+    #[arg(long, default_value_t = reconcile::DEFAULT_CONCURRENT_WRITES)]
+    max_concurrent_writes: usize,
+    /// The API client's average requests per second (client-side rate limit).
+    #[arg(long, default_value_t = dsc_helm::backoff::ClientLimits::default().qps)]
+    api_qps: f64,
+    /// Requests the API client may send at once after a quiet spell.
+    #[arg(long, default_value_t = dsc_helm::backoff::ClientLimits::default().burst)]
+    api_burst: u32,
 }
 
 #[derive(clap::Args)]
@@ -557,7 +567,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         let built = match kube::Config::infer().await {
-            Ok(config) => dsc_helm::backoff::client(config).map_err(anyhow::Error::from),
+            Ok(config) => {
+                let limits = dsc_helm::backoff::ClientLimits {
+                    qps: args.api_qps,
+                    burst: args.api_burst,
+                };
+                dsc_helm::backoff::client_with(config, limits).map_err(anyhow::Error::from)
+            }
             Err(e) => Err(anyhow::Error::from(e)),
         };
         let client = match built {
@@ -659,6 +675,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 identity: identity.clone(),
                 leader_election: !args.no_leader_election,
                 metrics: reconcile_metrics,
+                max_concurrent_writes: args.max_concurrent_writes.max(1),
             };
             tracing::info!(
                 components = registry.components.len(),

@@ -808,10 +808,15 @@ impl ComponentController {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let mut attempts = 0;
         loop {
-            match api
-                .patch(&object.name, &params, &Patch::Apply(&object.object))
-                .await
-            {
+            let result = {
+                // Closed only when the controllers stop, and then nothing is applied any more.
+                let Ok(_slot) = self.shared.write_slots.acquire().await else {
+                    return Err(describe(&"the reconciler is stopping"));
+                };
+                api.patch(&object.name, &params, &Patch::Apply(&object.object))
+                    .await
+            };
+            match result {
                 Ok(applied) => {
                     Metrics::add(&self.shared.options.metrics.objects_applied, 1);
                     return Ok(applied);
@@ -848,6 +853,9 @@ impl ComponentController {
         if !plan::may_delete(&meta.metadata, &self.component().name) {
             return Ok(());
         }
+        let Ok(_slot) = self.shared.write_slots.acquire().await else {
+            return Err(ReconcileError::Stopped);
+        };
         match api.delete(&entry.name, &DeleteParams::background()).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),

@@ -49,7 +49,14 @@ pub struct Options {
     pub leader_election: bool,
     /// Counters the caller can read (metrics endpoint, tests, benchmarks).
     pub metrics: Arc<Metrics>,
+    /// Object applies and deletes in flight at once, over every component.
+    pub max_concurrent_writes: usize,
 }
+
+/// Writes in flight at once by default: enough to keep an API server on two cores busy (the
+/// scale benchmark), few enough that a first install of thousands of objects does not queue
+/// everyone else's requests behind it.
+pub const DEFAULT_CONCURRENT_WRITES: usize = 8;
 
 impl Default for Options {
     fn default() -> Self {
@@ -59,6 +66,7 @@ impl Default for Options {
             identity: format!("dsc-helm-{}", std::process::id()),
             leader_election: true,
             metrics: Arc::default(),
+            max_concurrent_writes: DEFAULT_CONCURRENT_WRITES,
         }
     }
 }
@@ -151,6 +159,9 @@ pub(crate) struct Shared {
     /// Each component controller's trigger, by component name: a component's watch wakes its
     /// dependents and dependencies through them when what their gates read changes.
     pub triggers: Arc<HashMap<String, Arc<watches::Trigger>>>,
+    /// One permit per object write in flight ([`Options::max_concurrent_writes`]); tokio's
+    /// semaphore is first come, first served, so components take turns.
+    pub write_slots: tokio::sync::Semaphore,
 }
 
 /// The latest version of each component's resource, by component name, kept by the
@@ -303,6 +314,7 @@ async fn run_controllers(
         controller: FIELD_MANAGER.to_string(),
         instance: Some(options.identity.clone()),
     };
+    let write_slots = options.max_concurrent_writes.max(1);
     let shared = Arc::new(Shared {
         recorder: Recorder::new(client.clone(), reporter),
         seeds: seed::Seeds::new(client.clone(), &options.operator_namespace),
@@ -314,6 +326,7 @@ async fn run_controllers(
         dsc_wake: tokio::sync::Notify::new(),
         resources: ResourceCache::default(),
         triggers: triggers.clone(),
+        write_slots: tokio::sync::Semaphore::new(write_slots),
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(dsc::run(shared.clone()));

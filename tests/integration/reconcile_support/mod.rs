@@ -26,7 +26,7 @@ pub fn options(prefix: &str) -> Options {
         operator_namespace: support::unique_name(&format!("{prefix}-op")),
         identity: support::unique_name(prefix),
         leader_election: false,
-        metrics: Default::default(),
+        ..Options::default()
     }
 }
 
