@@ -78,9 +78,101 @@ impl Default for ClientLimits {
     }
 }
 
-/// The operator's API client with the default [`ClientLimits`].
+/// The operator's API client with the default [`ClientLimits`], counting nowhere.
 pub fn client(config: kube::Config) -> Result<kube::Client, ClientError> {
-    client_with(config, ClientLimits::default())
+    client_with(config, ClientLimits::default(), Arc::default())
+}
+
+/// API requests sent, by verb as the API server's audit log names them; every try of a
+/// retried request counts, a throttled one once it goes.
+#[derive(Debug, Default)]
+pub struct RequestCounts(Mutex<std::collections::BTreeMap<&'static str, u64>>);
+
+impl RequestCounts {
+    pub fn count(&self, verb: &'static str) {
+        *lock(&self.0).entry(verb).or_default() += 1;
+    }
+
+    /// Each verb with its count, in the verbs' order.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        lock(&self.0).iter().map(|(v, n)| (*v, *n)).collect()
+    }
+}
+
+/// The verb of a request: `watch` and `list` are GETs of a collection (with `watch=true` for
+/// the former), `get` one of an object or a discovery document; the rest by method.
+pub fn verb_of(method: &http::Method, path: &str, query: Option<&str>) -> &'static str {
+    match *method {
+        http::Method::GET => {}
+        http::Method::POST => return "create",
+        http::Method::PUT => return "update",
+        http::Method::PATCH => return "patch",
+        http::Method::DELETE => return "delete",
+        _ => return "other",
+    }
+    let watching = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .any(|pair| pair == "watch=true" || pair == "watch=1");
+    if watching {
+        return "watch";
+    }
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // After /api/v1 or /apis/<group>/<version>: [namespaces, <ns>,] <plural>[, <name>[, sub]].
+    let rest = match segments.first() {
+        Some(&"api") => segments.get(2..),
+        Some(&"apis") => segments.get(3..),
+        _ => None,
+    }
+    .unwrap_or_default();
+    let rest = match rest {
+        ["namespaces", _, tail @ ..] if !tail.is_empty() => tail,
+        other => other,
+    };
+    if rest.len() == 1 { "list" } else { "get" }
+}
+
+#[derive(Clone)]
+struct CountLayer {
+    counts: Arc<RequestCounts>,
+}
+
+impl<S> tower::Layer<S> for CountLayer {
+    type Service = Count<S>;
+
+    fn layer(&self, inner: S) -> Count<S> {
+        Count {
+            inner,
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+/// Counts each request it passes on.
+#[derive(Clone)]
+pub struct Count<S> {
+    inner: S,
+    counts: Arc<RequestCounts>,
+}
+
+impl<S> tower::Service<Request<Body>> for Count<S>
+where
+    S: tower::Service<Request<Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> S::Future {
+        let uri = request.uri();
+        self.counts
+            .count(verb_of(request.method(), uri.path(), uri.query()));
+        self.inner.call(request)
+    }
 }
 
 /// The operator's API client: kube's own, with our retries of 429, 503 and 504 answers (see
@@ -89,6 +181,7 @@ pub fn client(config: kube::Config) -> Result<kube::Client, ClientError> {
 pub fn client_with(
     mut config: kube::Config,
     limits: ClientLimits,
+    counts: Arc<RequestCounts>,
 ) -> Result<kube::Client, ClientError> {
     if !(limits.qps.is_finite() && limits.qps > 0.0) || limits.burst == 0 {
         return Err(ClientError::Limits(format!(
@@ -106,6 +199,7 @@ pub fn client_with(
         // A retry sends the request again, and a throttled request waits before it goes, so
         // the service under them must be cloneable.
         .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&CountLayer { counts })
         .with_layer(&ThrottleLayer { bucket })
         .with_layer(&tower::retry::RetryLayer::new(ApiRetry::new()))
         .build())
@@ -397,6 +491,116 @@ mod tests {
         assert_eq!(after_rest, [0, 0, 0, 100], "refilled to the burst only");
     }
 
+    /// The layers as the client stacks them, over a fake API server that answers 429 with
+    /// `Retry-After: 2` twice and then 200: the request is sent three times and succeeds after
+    /// the four seconds the server asked for (tokio's paused clock, so no real waiting).
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_request_comes_back_when_the_server_says() {
+        use tower::{Service as _, ServiceExt as _};
+        let sent = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = sent.clone();
+        let server = tower::service_fn(move |_: Request<Body>| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                let response = if n < 2 {
+                    Response::builder()
+                        .status(StatusCode::TOO_MANY_REQUESTS)
+                        .header("Retry-After", "2")
+                        .body(())
+                } else {
+                    Response::builder().status(StatusCode::OK).body(())
+                };
+                Ok::<_, std::convert::Infallible>(response.expect("a response"))
+            }
+        });
+        let bucket = Arc::new(Mutex::new(TokenBucket::new(100.0, 10, Instant::now())));
+        let mut client = tower::ServiceBuilder::new()
+            .layer(tower::retry::RetryLayer::new(ApiRetry::new()))
+            .layer(ThrottleLayer { bucket })
+            .service(server);
+        let started = Instant::now();
+        let request = Request::builder()
+            .uri("/api/v1/namespaces")
+            .body(Body::from(b"{}".to_vec()))
+            .expect("a request");
+        let response = client
+            .ready()
+            .await
+            .expect("ready")
+            .call(request)
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 3);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(4) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn requests_are_counted_by_the_api_servers_verbs() {
+        use http::Method;
+        let cases = [
+            (Method::GET, "/api/v1/namespaces/a/configmaps", None, "list"),
+            (
+                Method::GET,
+                "/api/v1/namespaces/a/configmaps",
+                Some("watch=true&labelSelector=x"),
+                "watch",
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/a/configmaps/c",
+                None,
+                "get",
+            ),
+            (Method::GET, "/api/v1/namespaces", None, "list"),
+            (Method::GET, "/api/v1/namespaces/a", None, "get"),
+            (
+                Method::GET,
+                "/apis/apps/v1/deployments",
+                Some("limit=500"),
+                "list",
+            ),
+            (
+                Method::GET,
+                "/apis/apps/v1/namespaces/a/deployments/d/status",
+                None,
+                "get",
+            ),
+            (Method::GET, "/apis/x.io/v1/widgets/w", None, "get"),
+            (Method::GET, "/apis", None, "get"),
+            (
+                Method::PATCH,
+                "/api/v1/namespaces/a/configmaps/c",
+                Some("fieldManager=dsc-helm"),
+                "patch",
+            ),
+            (Method::POST, "/api/v1/namespaces", None, "create"),
+            (
+                Method::PUT,
+                "/apis/coordination.k8s.io/v1/namespaces/o/leases/l",
+                None,
+                "update",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/namespaces/a/secrets/s",
+                None,
+                "delete",
+            ),
+        ];
+        for (method, path, query, verb) in cases {
+            assert_eq!(
+                verb_of(&method, path, query),
+                verb,
+                "{method} {path} {query:?}"
+            );
+        }
+    }
+
     #[test]
     fn limits_that_would_stop_every_request_are_refused() {
         let config = kube::Config::new("https://127.0.0.1:1".parse().expect("a URI"));
@@ -416,7 +620,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    client_with(config.clone(), limits),
+                    client_with(config.clone(), limits, Arc::default()),
                     Err(ClientError::Limits(_))
                 ),
                 "{limits:?}"

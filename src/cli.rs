@@ -566,13 +566,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        // Created first: the API client counts its requests into it.
+        let reconcile_metrics = Arc::new(reconcile::Metrics::default());
         let built = match kube::Config::infer().await {
             Ok(config) => {
                 let limits = dsc_helm::backoff::ClientLimits {
                     qps: args.api_qps,
                     burst: args.api_burst,
                 };
-                dsc_helm::backoff::client_with(config, limits).map_err(anyhow::Error::from)
+                dsc_helm::backoff::client_with(config, limits, reconcile_metrics.requests.clone())
+                    .map_err(anyhow::Error::from)
             }
             Err(e) => Err(anyhow::Error::from(e)),
         };
@@ -628,7 +631,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         );
         config.metrics_addr = args.metrics_addr;
-        let reconcile_metrics = Arc::new(reconcile::Metrics::default());
         let exported = reconcile_metrics.clone();
         config.extra_metrics = Some(Arc::new(move || exported.render()));
         let server = webhook::Webhook::bind(

@@ -36,6 +36,12 @@ pub struct Metrics {
     pub objects_applied: AtomicU64,
     /// DataScienceCluster reconciles finished.
     pub dsc_reconciles: AtomicU64,
+    /// Drift watches open: one per kind that some component renders or declares.
+    pub watches_open: AtomicU64,
+    /// Objects with our label that the drift watches see.
+    pub watched_objects: AtomicU64,
+    /// API requests of the client built with them ([`crate::backoff::client_with`]).
+    pub requests: std::sync::Arc<crate::backoff::RequestCounts>,
     /// Errors by controller (a component's name, [`DSC_CONTROLLER`] or [`LEADER_ELECTION`]) and
     /// [`ReconcileError::metric_label`].
     errors: Mutex<BTreeMap<(String, &'static str), u64>>,
@@ -97,6 +103,17 @@ impl Metrics {
 
     pub(super) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::SeqCst);
+    }
+
+    pub(super) fn sub(gauge: &AtomicU64, n: u64) {
+        // Never below zero, whatever order the watch tasks end in.
+        let _ = gauge.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+            Some(v.saturating_sub(n))
+        });
+    }
+
+    pub(super) fn set(gauge: &AtomicU64, n: u64) {
+        gauge.store(n, Ordering::SeqCst);
     }
 
     /// Counts one error of `controller`.
@@ -177,6 +194,18 @@ impl Metrics {
                 &self.dsc_reconciles,
             ),
         ];
+        let gauges = [
+            (
+                "watches_open",
+                "Drift watches open, one per kind some component renders or declares.",
+                &self.watches_open,
+            ),
+            (
+                "watched_objects",
+                "Objects with the operator's part-of label that the drift watches see.",
+                &self.watched_objects,
+            ),
+        ];
         let mut out = String::new();
         for (name, help, counter) in counters {
             let name = format!("dsc_helm_{name}");
@@ -185,6 +214,22 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
                 Metrics::get(counter)
             );
+        }
+        for (name, help, gauge) in gauges {
+            let name = format!("dsc_helm_{name}");
+            let _ = write!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}\n",
+                Metrics::get(gauge)
+            );
+        }
+        let name = "dsc_helm_api_requests_total";
+        let _ = write!(
+            out,
+            "# HELP {name} Kubernetes API requests sent, by verb.\n# TYPE {name} counter\n"
+        );
+        for (verb, n) in self.requests.snapshot() {
+            let _ = writeln!(out, "{name}{{verb=\"{verb}\"}} {n}");
         }
         out.push_str(&render_errors(&lock(&self.errors)));
         out.push_str(&render_histograms(

@@ -318,7 +318,7 @@ async fn run_controllers(
     let shared = Arc::new(Shared {
         recorder: Recorder::new(client.clone(), reporter),
         seeds: seed::Seeds::new(client.clone(), &options.operator_namespace),
-        watches: watches::Watches::new(client.clone(), triggers.clone()),
+        watches: watches::Watches::new(client.clone(), triggers.clone(), options.metrics.clone()),
         cluster,
         client,
         registry: registry.clone(),

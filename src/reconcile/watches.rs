@@ -197,6 +197,8 @@ struct KindWatch {
 /// The set of running drift watches.
 pub struct Watches {
     client: kube::Client,
+    /// Where the number of open watches and of objects they see is published.
+    metrics: Arc<super::Metrics>,
     triggers: Arc<HashMap<String, Arc<Trigger>>>,
     kinds: Mutex<HashMap<(String, String, String), KindWatch>>,
     /// Declared kinds the cluster does not serve yet, by component: (group, kind). They are
@@ -205,9 +207,14 @@ pub struct Watches {
 }
 
 impl Watches {
-    pub fn new(client: kube::Client, triggers: Arc<HashMap<String, Arc<Trigger>>>) -> Watches {
+    pub fn new(
+        client: kube::Client,
+        triggers: Arc<HashMap<String, Arc<Trigger>>>,
+        metrics: Arc<super::Metrics>,
+    ) -> Watches {
         Watches {
             client,
+            metrics,
             triggers,
             kinds: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
@@ -260,6 +267,7 @@ impl Watches {
                         (*ar).clone(),
                         self.triggers.clone(),
                         declared_by.clone(),
+                        Seen::new(self.metrics.clone()),
                     )),
                     subscribers: BTreeSet::new(),
                     declared_by,
@@ -285,6 +293,7 @@ impl Watches {
                 true
             }
         });
+        super::Metrics::set(&self.metrics.watches_open, kinds.len() as u64);
     }
 
     /// Kinds currently watched, for the tests below.
@@ -304,11 +313,57 @@ impl Drop for Watches {
     }
 }
 
+/// The objects with our label one watch currently sees, counted into
+/// [`super::Metrics::watched_objects`]; what it counted is taken back when the watch stops.
+struct Seen {
+    keys: HashSet<ObjectKey>,
+    metrics: Arc<super::Metrics>,
+}
+
+impl Seen {
+    fn new(metrics: Arc<super::Metrics>) -> Seen {
+        Seen {
+            keys: HashSet::new(),
+            metrics,
+        }
+    }
+
+    fn add(&mut self, key: &ObjectKey) {
+        if !self.keys.contains(key) {
+            self.keys.insert(key.clone());
+            super::Metrics::add(&self.metrics.watched_objects, 1);
+        }
+    }
+
+    fn remove(&mut self, key: &ObjectKey) {
+        if self.keys.remove(key) {
+            super::Metrics::sub(&self.metrics.watched_objects, 1);
+        }
+    }
+
+    /// After a relist: only what it listed is still there.
+    fn keep_only(&mut self, listed: &HashSet<ObjectKey>) {
+        let before = self.keys.len();
+        self.keys.retain(|k| listed.contains(k));
+        super::Metrics::sub(
+            &self.metrics.watched_objects,
+            (before - self.keys.len()) as u64,
+        );
+    }
+}
+
+impl Drop for Seen {
+    fn drop(&mut self) {
+        super::Metrics::sub(&self.metrics.watched_objects, self.keys.len() as u64);
+    }
+}
+
 async fn watch_kind(
     client: kube::Client,
     ar: ApiResource,
     triggers: Arc<HashMap<String, Arc<Trigger>>>,
     declared_by: Arc<Mutex<BTreeSet<String>>>,
+    mut seen_objects: Seen,
 ) {
     // Metadata-only: drift needs labels and resourceVersions, never the objects' bodies.
     let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &ar);
@@ -348,6 +403,7 @@ async fn watch_kind(
             }
             Event::InitDone => {
                 if let Some(listed) = listed.take() {
+                    seen_objects.keep_only(&listed);
                     for trigger in triggers.values() {
                         if trigger.misses_any(&ar.group, &ar.kind, &listed) {
                             trigger.wake_for_drift();
@@ -367,6 +423,11 @@ async fn watch_kind(
             listed.insert(key.clone());
         }
         let label = meta.metadata.labels.as_ref().and_then(|l| l.get(PART_OF));
+        if deleted || label.is_none() {
+            seen_objects.remove(&key);
+        } else {
+            seen_objects.add(&key);
+        }
         let Some(component) = label else {
             // Someone removed our label: the watch reports the object as deleted, with its
             // new labels. Whoever wants it must re-apply it.
@@ -552,18 +613,24 @@ mod tests {
     async fn a_kind_is_watched_while_any_component_needs_it() {
         let url = "http://127.0.0.1:9".parse().expect("url");
         let client = kube::Client::try_from(kube::Config::new(url)).expect("client");
-        let watches = Watches::new(client, Arc::new(HashMap::new()));
+        let metrics: Arc<super::super::Metrics> = Arc::default();
+        let watches = Watches::new(client, Arc::new(HashMap::new()), metrics.clone());
         let names =
             |w: &Watches| -> Vec<String> { w.watched().into_iter().map(|(_, _, k)| k).collect() };
+        let open = || super::super::Metrics::get(&metrics.watches_open);
         watches.subscribe("a", &[ar("Deployment"), ar("StatefulSet")], &[]);
         watches.subscribe("b", &[ar("Deployment")], &[ar("DaemonSet")]);
         assert_eq!(names(&watches), ["DaemonSet", "Deployment", "StatefulSet"]);
+        assert_eq!(open(), 3, "one watch per kind, shared");
         watches.subscribe("a", &[], &[]);
         assert_eq!(names(&watches), ["DaemonSet", "Deployment"]);
         watches.subscribe("b", &[ar("Deployment")], &[]);
         assert_eq!(names(&watches), ["Deployment"]);
+        assert_eq!(open(), 1);
         watches.subscribe("b", &[], &[]);
         assert!(names(&watches).is_empty());
+        assert_eq!(open(), 0);
+        assert!(metrics.render().contains("dsc_helm_watches_open 0\n"));
     }
 
     #[test]
