@@ -11,6 +11,9 @@
 
 mod corpus;
 mod reconcile_support;
+// The scale benchmark uses all of it; the smoke test a part.
+#[allow(dead_code)]
+mod scale;
 mod support;
 mod webhook_client;
 
@@ -29,6 +32,7 @@ mod reconcile_leader;
 mod reconcile_restart;
 mod reconcile_watches;
 mod registry_api;
+mod scale_smoke;
 mod webhook_cli;
 mod webhook_cluster;
 mod webhook_corpus;
