@@ -50,14 +50,21 @@ struct Memory {
     /// The outcome of that apply; a health check reports health against it. `None` until a
     /// reconcile succeeded: health checks then wait for one.
     outcome: Option<Outcome>,
+    /// The content digest ([`plan::content_digest`]) of each object as that apply wrote it:
+    /// the next apply writes only the objects whose content differs.
+    written: HashMap<ObjectKey, [u8; 32]>,
 }
 
-/// What an apply returns: the versions drift is judged by, the live objects, and the errors.
-type ApplyOutput = (
-    HashMap<ObjectKey, super::watches::Applied>,
-    Vec<(InventoryEntry, DynamicObject)>,
-    Vec<String>,
-);
+/// What an apply returns.
+struct ApplyOutput {
+    /// The versions drift is judged by, of every planned object.
+    desired: HashMap<ObjectKey, super::watches::Applied>,
+    /// The live objects the API server answered with, of the objects written.
+    bodies: Vec<(InventoryEntry, DynamicObject)>,
+    errors: Vec<String>,
+    /// The content digest of every object that is now as planned.
+    written: HashMap<ObjectKey, [u8; 32]>,
+}
 
 pub struct ComponentController {
     shared: Arc<Shared>,
@@ -428,7 +435,24 @@ impl ComponentController {
             widened.inventory.dedup();
             self.write_status(&mut cr, &mut current, widened).await?;
         }
-        let (desired, bodies, errors) = self.apply(&plan).await?;
+        let unchanged_since =
+            (!drift && self.memory.uid == uid).then(|| self.memory.written.clone());
+        let ApplyOutput {
+            desired,
+            bodies,
+            errors,
+            written,
+        } = self
+            .apply(&plan, unchanged_since.unwrap_or_default())
+            .await?;
+        tracing::debug!(
+            component = %self.component().name,
+            object = %self.name(),
+            drift,
+            written = bodies.len(),
+            planned = plan.crds.len() + plan.objects.len(),
+            "applied"
+        );
         self.readiness.retain(&inventory);
         for (entry, body) in &bodies {
             let verdict = readiness::judge(
@@ -466,6 +490,7 @@ impl ComponentController {
                 uid,
                 digest: plan.digest.clone(),
                 outcome: Some(outcome.clone()),
+                written,
             };
             let next = self.status(&current, &outcome, generation, plan.digest, recorded);
             self.write_status(&mut cr, &mut current, next).await
@@ -707,14 +732,37 @@ impl ComponentController {
         }
     }
 
-    /// Applies CRDs (then waits for them), then everything else in order. Per-object errors
-    /// are collected so that one bad object does not hide the others. Returns the versions
-    /// drift is judged by, the live objects the API server answered with (their health needs
-    /// no read of its own) and the errors.
-    async fn apply(&self, plan: &Plan) -> Result<ApplyOutput, ReconcileError> {
+    /// Applies CRDs (then waits for them), then everything else in order, skipping each
+    /// object whose content is what `written` says this process last wrote (and whose drift
+    /// record is still there). Per-object errors are collected so that one bad object does
+    /// not hide the others.
+    async fn apply(
+        &self,
+        plan: &Plan,
+        written: HashMap<ObjectKey, [u8; 32]>,
+    ) -> Result<ApplyOutput, ReconcileError> {
         let mut desired = HashMap::new();
         let mut bodies = Vec::new();
         let mut errors = Vec::new();
+        let mut now_written = HashMap::new();
+        // An object already as planned: its drift record carries over, nothing is sent.
+        let unchanged = |p: &Planned,
+                         desired: &mut HashMap<ObjectKey, _>,
+                         now: &mut HashMap<ObjectKey, [u8; 32]>| {
+            let digest = plan::content_digest(&p.object);
+            let k = key(p);
+            let kept = (written.get(&k) == Some(&digest))
+                .then(|| self.trigger.desired_of(&k))
+                .flatten();
+            match kept {
+                Some(applied) => {
+                    desired.insert(k.clone(), applied);
+                    now.insert(k, digest);
+                    true
+                }
+                None => false,
+            }
+        };
         ensure_namespace(
             &self.shared.client,
             &self.shared.options.applications_namespace,
@@ -722,13 +770,23 @@ impl ComponentController {
         .await?;
         let snapshot = self.shared.cluster.snapshot();
         for crd in &plan.crds {
+            if unchanged(crd, &mut desired, &mut now_written) {
+                continue;
+            }
+            self.trigger.begin_write(key(crd));
             match self.apply_one(crd, &snapshot).await {
                 Ok(live) => {
                     let applied = super::watches::Applied::new(&crd.object, &live.metadata);
-                    self.trigger.record(key(crd), applied.clone());
+                    let version = live.metadata.resource_version.clone().unwrap_or_default();
+                    self.trigger
+                        .end_write(&key(crd), Some((applied.clone(), &version)));
                     desired.insert(key(crd), applied);
+                    now_written.insert(key(crd), plan::content_digest(&crd.object));
                 }
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    self.trigger.end_write(&key(crd), None);
+                    errors.push(e);
+                }
             }
         }
         let mut snapshot = snapshot;
@@ -768,17 +826,32 @@ impl ComponentController {
             }
         }
         for object in &plan.objects {
+            if unchanged(object, &mut desired, &mut now_written) {
+                continue;
+            }
+            self.trigger.begin_write(key(object));
             match self.apply_one(object, &snapshot).await {
                 Ok(live) => {
                     let applied = super::watches::Applied::new(&object.object, &live.metadata);
-                    self.trigger.record(key(object), applied.clone());
+                    let version = live.metadata.resource_version.clone().unwrap_or_default();
+                    self.trigger
+                        .end_write(&key(object), Some((applied.clone(), &version)));
                     desired.insert(key(object), applied);
+                    now_written.insert(key(object), plan::content_digest(&object.object));
                     bodies.push((object.entry(), live));
                 }
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    self.trigger.end_write(&key(object), None);
+                    errors.push(e);
+                }
             }
         }
-        Ok((desired, bodies, errors))
+        Ok(ApplyOutput {
+            desired,
+            bodies,
+            errors,
+            written: now_written,
+        })
     }
 
     /// Server-side apply of one object; returns the live object as the API server answered.

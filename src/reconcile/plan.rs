@@ -385,6 +385,22 @@ fn insert_strings(
 
 /// What pruning deletes: entries of the previous inventory that this plan no longer has, CRDs
 /// excepted, in reverse install order (dependents before what they depend on).
+/// What an object's manifest says, less the component generation it was planned at: two plans
+/// of an object with the same digest need only one write. Every values change bumps the
+/// component resource's generation, and with it our `instance.generation` annotation on every
+/// object; counting that would rewrite all of a component's objects when one changed. An
+/// object not written keeps the generation of the change that last wrote it.
+pub fn content_digest(object: &Json) -> [u8; 32] {
+    let mut object = object.clone();
+    if let Some(annotations) = object
+        .pointer_mut("/metadata/annotations")
+        .and_then(Json::as_object_mut)
+    {
+        annotations.remove(INSTANCE_GENERATION);
+    }
+    Sha256::digest(object.to_string().as_bytes()).into()
+}
+
 pub fn prune_set(previous: &[InventoryEntry], current: &[InventoryEntry]) -> Vec<InventoryEntry> {
     let keep: BTreeSet<&InventoryEntry> = current.iter().collect();
     let mut gone: Vec<InventoryEntry> = previous

@@ -106,6 +106,11 @@ pub struct Trigger {
     /// The component's own health rules: a kind they judge is worth a health check even when
     /// the built-in rules would not read it.
     rules: crate::health::Rules,
+    /// Objects being written, with the watch events about them that came meanwhile (`None`:
+    /// deleted). The echo of a write can arrive before its response; judged against the old
+    /// record it looks like drift, and one false drift re-applies every object of the
+    /// component. Such events wait here until the write's response says which are ours.
+    in_flight: Mutex<HashMap<ObjectKey, Vec<Option<ObjectMeta>>>>,
 }
 
 impl Trigger {
@@ -147,6 +152,11 @@ impl Trigger {
         self.drift.swap(false, Ordering::SeqCst)
     }
 
+    /// The drift record of one object, if it is wanted.
+    pub fn desired_of(&self, key: &ObjectKey) -> Option<Applied> {
+        lock(&self.desired).get(key).cloned()
+    }
+
     pub fn set_desired(&self, desired: HashMap<ObjectKey, Applied>) {
         *lock(&self.desired) = desired;
     }
@@ -155,6 +165,56 @@ impl Trigger {
     /// arrive before the whole apply is done) is not taken for drift.
     pub fn record(&self, key: ObjectKey, applied: Applied) {
         lock(&self.desired).insert(key, applied);
+    }
+
+    /// Marks an object as being written: its watch events wait for [`Trigger::end_write`].
+    pub fn begin_write(&self, key: ObjectKey) {
+        lock(&self.in_flight).insert(key, Vec::new());
+    }
+
+    /// Ends a write. On success (`written`: what it left, and the resourceVersion the API
+    /// server answered) the record is replaced, and of the events that came meanwhile only
+    /// those after our echo are judged: the ones before it, or all of them when the echo is
+    /// still to come, show the object before our write. On failure they are judged as they
+    /// would have been.
+    pub fn end_write(&self, key: &ObjectKey, written: Option<(Applied, &str)>) {
+        let parked = lock(&self.in_flight).remove(key).unwrap_or_default();
+        let later: Vec<Option<ObjectMeta>> = match written {
+            Some((applied, resource_version)) => {
+                self.record(key.clone(), applied);
+                let echo = parked.iter().position(|seen| {
+                    seen.as_ref().and_then(|m| m.resource_version.as_deref())
+                        == Some(resource_version)
+                });
+                match echo {
+                    Some(i) => parked.into_iter().skip(i + 1).collect(),
+                    None => Vec::new(),
+                }
+            }
+            None => parked,
+        };
+        if later.iter().any(|seen| self.is_drift(key, seen.as_ref())) {
+            self.wake_for_drift();
+        } else if let Some(Some(last)) = later.last()
+            && super::readiness::reads(&self.rules, &key.0, &key.1)
+        {
+            // A status write right after ours (a rollout starting): a health check, as the
+            // watch would have asked for.
+            let version = last.resource_version.clone().unwrap_or_default();
+            self.wake_for_health(key.clone(), version);
+        }
+    }
+
+    /// Keeps an event about an object being written for [`Trigger::end_write`]; false when
+    /// the object is not being written.
+    fn park(&self, key: &ObjectKey, seen: Option<&ObjectMeta>) -> bool {
+        match lock(&self.in_flight).get_mut(key) {
+            Some(events) => {
+                events.push(seen.cloned());
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether an object of this group and kind that the component wants is not among those a
@@ -444,7 +504,18 @@ async fn watch_kind(
             continue;
         };
         let seen = (!deleted).then_some(&meta.metadata);
+        if trigger.park(&key, seen) {
+            continue;
+        }
         if trigger.is_drift(&key, seen) {
+            tracing::debug!(
+                component = %component,
+                kind = %ar.kind,
+                namespace = %key.2,
+                name = %key.3,
+                deleted,
+                "drift"
+            );
             trigger.wake_for_drift();
         } else if !matches!(event, Event::InitApply(_)) && lock(&declared_by).contains(component) {
             trigger.wake();
@@ -515,6 +586,52 @@ mod tests {
         assert!(
             !t.is_drift(&key("a"), Some(&plain("12"))),
             "recorded at apply time"
+        );
+    }
+
+    /// Events about an object being written wait for the write's answer: our echo and what
+    /// came before it are not drift, even when they arrive before the answer; an edit after
+    /// the echo is; a failed write judges them all as usual.
+    #[test]
+    fn events_during_a_write_are_judged_by_its_answer() {
+        let t = Trigger::default();
+        t.set_desired(HashMap::from([(key("a"), applied("10"))]));
+        t.begin_write(key("a"));
+        assert!(
+            t.park(&key("a"), Some(&plain("11"))),
+            "an older state, parked"
+        );
+        assert!(
+            t.park(&key("a"), Some(&plain("12"))),
+            "our echo, before the answer"
+        );
+        t.end_write(&key("a"), Some((applied("12"), "12")));
+        assert!(!t.take_drift(), "nothing but our own write");
+        assert!(
+            !t.park(&key("a"), Some(&plain("13"))),
+            "no longer in flight"
+        );
+
+        t.begin_write(key("a"));
+        t.park(&key("a"), Some(&plain("14")));
+        t.park(&key("a"), Some(&plain("15")));
+        t.end_write(&key("a"), Some((applied("14"), "14")));
+        assert!(t.take_drift(), "an edit right after our write");
+
+        t.begin_write(key("a"));
+        t.park(&key("a"), Some(&plain("16")));
+        t.end_write(&key("a"), Some((applied("17"), "17")));
+        assert!(
+            !t.take_drift(),
+            "the echo is still to come: earlier states only"
+        );
+
+        t.begin_write(key("a"));
+        t.park(&key("a"), None);
+        t.end_write(&key("a"), None);
+        assert!(
+            t.take_drift(),
+            "deleted while a failed write was on its way"
         );
     }
 

@@ -10,6 +10,7 @@ use crate::support;
 use std::collections::HashMap;
 
 use kube::api::{Api, DeleteParams, DynamicObject};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_components_apply_every_object_and_nothing_else() {
@@ -74,6 +75,33 @@ async fn five_components_apply_every_object_and_nothing_else() {
     assert!(
         operator.metric("dsc_helm_api_requests_total{verb=\"patch\"}") >= total as f64,
         "each object applied once at least"
+    );
+
+    // One value changed: only the object it changes is written again.
+    let applied_before = operator.metric("dsc_helm_objects_applied_total");
+    let fleet = registry.get("fleet-01").expect("registered");
+    let ar = dsc_helm::api::component_api_resource(fleet);
+    let generation = get(&client, &ar, None, &fleet.singleton_name())
+        .await
+        .and_then(|cr| cr.metadata.generation)
+        .unwrap_or_default();
+    let values = HashMap::from([("fleet-01".to_string(), json!({"replicas": 2}))]);
+    apply_dsc(&client, scale::stanzas(&registry, &values)).await;
+    eventually("fleet-01 Ready with two replicas", || async {
+        let cr = get(&client, &ar, None, &fleet.singleton_name()).await?;
+        let now = cr.metadata.generation?;
+        (now > generation
+            && cr.data.pointer("/status/observedGeneration")?.as_i64() == Some(now)
+            && condition(&cr, "Ready")?["status"] == "True"
+            && condition(&cr, "DeploymentsAvailable")?["status"] == "True")
+            .then_some(())
+    })
+    .await;
+    let _ = std::fs::copy(dir.path().join("operator.log"), "/tmp/scale-operator.log");
+    assert_eq!(
+        operator.metric("dsc_helm_objects_applied_total") - applied_before,
+        1.0,
+        "only the Deployment changed"
     );
 
     let dscs: Api<DynamicObject> = Api::all_with(client.clone(), &dsc_resource());

@@ -305,3 +305,29 @@ fn only_our_live_objects_without_keep_are_deleted() {
     assert!(!may_delete(&meta(Some("webapp"), true, false), "webapp"));
     assert!(!may_delete(&meta(Some("webapp"), false, true), "webapp"));
 }
+
+/// A new generation of the component resource alone changes no object's content; a new value
+/// in the manifest does.
+#[test]
+fn an_objects_content_digest_ignores_only_the_generation_it_was_planned_at() {
+    let r = rendered(&[(
+        "c/templates/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: one\n",
+    )]);
+    let r2 = rendered(&[(
+        "c/templates/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: two\n",
+    )]);
+    let at = |generation: i64, r: &Rendered| {
+        let instance = Instance {
+            generation,
+            ..instance()
+        };
+        let p = plan(&chart("webapp"), r, &instance, "apps", &Bare).expect("plans");
+        p.objects[0].object.clone()
+    };
+    let (first, later) = (at(3, &r), at(4, &r));
+    assert_ne!(first, later, "the annotation differs");
+    assert_eq!(content_digest(&first), content_digest(&later));
+    assert_ne!(content_digest(&first), content_digest(&at(4, &r2)));
+}

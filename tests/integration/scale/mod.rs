@@ -191,7 +191,10 @@ impl Operator {
             .arg(metrics.to_string())
             .arg("--no-leader-election")
             .env("KUBECONFIG", kubeconfig)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("DSC_HELM_SCALE_LOG").unwrap_or_else(|_| "warn".to_string()),
+            )
             .stdout(Stdio::null())
             .stderr(log);
         support::without_proxy(&mut cmd);
@@ -363,11 +366,6 @@ impl Progress {
         if current && is_true("Ready") && entry.1.is_none() {
             entry.1 = Some(Instant::now());
         }
-    }
-
-    /// Forgets what was seen, for the next run.
-    pub fn reset(&self) {
-        self.seen.lock().expect("not poisoned").clear();
     }
 
     /// (applied, ready) counts and the last time of each.

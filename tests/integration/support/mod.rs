@@ -728,7 +728,8 @@ impl ControlPlane {
                 d.join("sa.key").display()
             ))
             .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
-            .arg("--service-cluster-ip-range=10.0.0.0/24");
+            // Room for the scale benchmark's thousands of Services.
+            .arg("--service-cluster-ip-range=10.0.0.0/16");
         let apiserver_args: Vec<std::ffi::OsString> =
             cmd.get_args().map(ToOwned::to_owned).collect();
         let apiserver = Server::start("kube-apiserver", cmd, d)?;
@@ -1089,7 +1090,7 @@ fn kwok_command(bin: &Path, dir: &Path) -> Command {
         // kubelet alive; without it the Node turns Unknown after its grace period and its pods
         // are marked not Ready. (The flag has no default outside a config file.)
         .arg("--node-lease-duration-seconds=40")
-        // Pod IPs outside the Service range (10.0.0.0/24).
+        // Pod IPs outside the Service range (10.0.0.0/16).
         .arg("--cidr=10.244.0.0/16")
         // kwok also loads ~/.kwok/kwok.yaml when it exists; a developer's must not leak in.
         .env("HOME", dir);
