@@ -13,16 +13,17 @@
 //! constantly, costs a hash instead of a render.
 //!
 //! Admission control for expensive renders: every dry render first runs within
-//! [`ROUTINE_STEPS`], far more than any chart of the corpus or of the examples needs with
-//! ordinary values. A render that exhausts it (a chart that `tpl`s a user's value into a
-//! loop, or values that make a chart iterate a very long list) is retried with the
-//! reconciler's full budget, but only in the single expensive slot, on a thread of its own at
-//! a lower scheduling priority. When that slot is taken the values are refused at once,
-//! unchecked, with a message that says so and a 429: they might be fine, but the webhook can
-//! afford to find out for only one such request at a time, and admitting values it has not
-//! rendered would defeat `failurePolicy: Fail`. So runaway values, however many arrive, cost
-//! a routine render each plus one core at low priority, and ordinary reviews neither wait
-//! for them nor lose their CPU to them.
+//! [`ROUTINE_STEPS`], five times what the heaviest render of the corpus needs and hundreds
+//! of times what the examples need. A render that exhausts it (a chart that `tpl`s a user's
+//! value into a loop, or values that make a chart iterate a very long list) is retried with
+//! the reconciler's full budget, but only in the single expensive slot, on a thread of its
+//! own at the lowest scheduling priority. When that slot is taken the values are refused at
+//! once, unchecked, with a message that says so and a 429: they might be fine, but the
+//! webhook can afford to find out for only one such request at a time, and admitting values
+//! it has not rendered would defeat `failurePolicy: Fail`. So runaway values, however many
+//! arrive, cost a routine render each plus one low-priority thread; ordinary reviews never
+//! wait for an expensive render, only (as any review does) for routine renders ahead of
+//! them in the worker queue.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -64,9 +65,10 @@ const ROUTINE_BUDGET: Budget = Budget {
 /// render never takes a routine review's worker.
 pub const EXPENSIVE_SLOTS: usize = 1;
 
-/// The nice value of the thread an expensive render runs on: on a loaded machine it gets
-/// about a tenth of the CPU time a routine render competing with it gets.
-const EXPENSIVE_NICE: i32 = 10;
+/// The nice value of the thread an expensive render runs on, the lowest: against a routine
+/// render on the same core it gets a weight of 15 to 1024, so it takes the CPU time that
+/// routine reviews leave.
+const EXPENSIVE_NICE: i32 = 19;
 
 /// Beyond this many cached outcomes the cache starts over; outcomes are small, and a DSC
 /// rarely has more than a few dozen distinct versions alive at once.

@@ -219,17 +219,27 @@ async fn a_standby_serve_takes_over_after_sigterm_and_after_sigkill() {
 
     let third = replicas.start("third");
     third.listening().await;
+    let renewed = leases
+        .get(LEASE_NAME)
+        .await
+        .expect("lease")
+        .spec
+        .and_then(|s| s.renew_time)
+        .expect("the leader renews the lease");
     let killed = second.signal(libc::SIGKILL);
+    let since_renewal = k8s_openapi::jiff::Timestamp::now().duration_since(renewed.0);
     eventually("the third replica takes the expired lease", || {
         holder(&leases, "third-")
     })
     .await;
     let takeover = killed.elapsed();
+    let lease_age = since_renewal.as_secs_f64() + takeover.as_secs_f64();
     let (status, _) = second.wait();
     assert!(!status.success(), "{taken} was not killed");
     println!(
         "failover between serve processes: {:.2} s from SIGTERM to the standby holding the lease \
-         (standby poll {} s); {:.2} s from SIGKILL (lease duration {} s, renewed every 5 s)",
+         (standby poll {} s); {:.2} s from SIGKILL, {lease_age:.2} s after the killed leader's \
+         last renewal (lease duration {} s)",
         handover.as_secs_f64(),
         dsc_helm::reconcile::leader::STANDBY_POLL.as_secs(),
         takeover.as_secs_f64(),

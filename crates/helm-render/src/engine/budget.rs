@@ -16,10 +16,12 @@ pub const DEFAULT_STEPS: u64 = 10_000_000;
 /// Steps no ordinary render comes near. The heaviest of the corpus's 296 successful renders
 /// (every case of ../shared/corpus) takes 30,001 (a grafana-loki case; kube-prometheus-stack
 /// about 18,000), the repository's examples under 200, and the conformance test renders
-/// every corpus case within a tenth of this. A caller that must stay responsive (the webhook)
-/// renders within this first and treats a render that needs more as expensive; a runaway
-/// render spends it in a few milliseconds of a core.
-pub const ROUTINE_STEPS: u64 = 400_000;
+/// every corpus case within a quarter of this. A caller that must stay responsive (the
+/// webhook) renders within this first and treats a render that needs more as expensive. It
+/// is no larger because a runaway render spends all of it before it is found out: about
+/// 3 ms of a core each (at 400,000, the 50 req/s attack of the admission benchmark kept
+/// half a core busy on it, and ordinary reviews queued behind it on a loaded machine).
+pub const ROUTINE_STEPS: u64 = 150_000;
 
 /// The words that end a message of a render stopped by its deadline. Such a verdict says
 /// more about the machine's load than about the input; a caller that caches verdicts learns
