@@ -19,7 +19,8 @@
 //!
 //! Then runaway templates (`-- --attack-only` for these alone): normal requests at 50 req/s,
 //! alone and mixed with 50 req/s of reviews whose values make a chart `tpl` a loop that only
-//! the render's step budget or deadline ends.
+//! the render's step budget or deadline ends; the attack's verdicts are counted by status
+//! code (422 when a render in the expensive slot ran out, 429 when the slot was taken).
 //!
 //! Last, cached verdicts at 200 req/s while the serving certificate is rotated on disk,
 //! counting failed requests.
