@@ -259,6 +259,9 @@ pub struct Verdict {
     pub problems: Vec<String>,
     /// Shown by kubectl as `Warning: ...`, allowed or not.
     pub warnings: Vec<String>,
+    /// Some problem is the webhook's load, not the input (a render it had no room for):
+    /// answered 429 TooManyRequests rather than 422 Invalid, as trying again may succeed.
+    pub busy: bool,
 }
 
 impl Verdict {
@@ -269,6 +272,7 @@ impl Verdict {
     pub fn merge(&mut self, other: Verdict) {
         self.problems.extend(other.problems);
         self.warnings.extend(other.warnings);
+        self.busy |= other.busy;
     }
 
     /// The denial message: one problem per line, so kubectl's stderr lists them all.
@@ -281,9 +285,14 @@ impl Verdict {
 pub fn response(uid: &str, verdict: &Verdict) -> Json {
     let mut response = json!({"uid": uid, "allowed": verdict.allowed()});
     if !verdict.allowed() {
+        let (code, reason) = if verdict.busy {
+            (429, "TooManyRequests")
+        } else {
+            (422, "Invalid")
+        };
         response["status"] = json!({
-            "code": 422,
-            "reason": "Invalid",
+            "code": code,
+            "reason": reason,
             "message": verdict.message(),
         });
     }

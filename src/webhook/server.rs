@@ -25,7 +25,7 @@ use hyper_util::rt::TokioTimer;
 use super::metrics::{Metrics, Outcome};
 use super::review::{self, Verdict};
 use super::tls::{self, CertFiles, TlsError};
-use super::validate::Validator;
+use super::validate::{EXPENSIVE_SLOTS, Validator};
 use crate::api::{COMPONENT_GROUP, DSC_GROUP};
 use crate::sync::lock;
 
@@ -118,7 +118,9 @@ const INLINE_PARSE_LIMIT: usize = 64 * 1024;
 struct AppState {
     validator: Validator,
     /// One validation per core at a time: CPU-bound work queued in order finishes sooner on
-    /// average than the same work time-sliced across many threads.
+    /// average than the same work time-sliced across many threads. Plus one per expensive
+    /// slot: a validation waiting on an expensive render (at low priority, on a thread of its
+    /// own) holds its worker, and routine reviews still have one per core.
     workers: tokio::sync::Semaphore,
     metrics: Arc<Metrics>,
     extra_metrics: Option<ExtraMetrics>,
@@ -164,7 +166,7 @@ impl Webhook {
             state: Arc::new(AppState {
                 validator,
                 workers: tokio::sync::Semaphore::new(
-                    std::thread::available_parallelism().map_or(1, usize::from),
+                    std::thread::available_parallelism().map_or(1, usize::from) + EXPENSIVE_SLOTS,
                 ),
                 metrics,
                 extra_metrics: config.extra_metrics.clone(),
@@ -660,7 +662,7 @@ fn finish(route: Route, request: &review::Request, verdict: Verdict) -> Checked 
 fn missing_object() -> Verdict {
     Verdict {
         problems: vec!["request.object: missing; nothing to validate".to_string()],
-        warnings: Vec::new(),
+        ..Verdict::default()
     }
 }
 

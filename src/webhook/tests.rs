@@ -28,8 +28,28 @@ const GUARDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// A chart that `tpl`s a user's value, as charts that let their users template a setting do:
+/// the values decide how much rendering it takes.
+const TEMPLATING: &[(&str, &str)] = &[
+    (
+        "Chart.yaml",
+        "apiVersion: v2\nname: templating\nversion: 1.0.0\n",
+    ),
+    ("values.yaml", "greeting: hello\n"),
+    (
+        "templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  greeting: {{ tpl .Values.greeting . | quote }}\n",
+    ),
+];
+
 /// The repository's components plus `guarded`, in a scratch directory.
 fn scratch_registry() -> (tempfile::TempDir, Registry) {
+    scratch_registry_with(&[])
+}
+
+/// [`scratch_registry`] plus `extra` charts, each `(name, files)`, registered with no
+/// features.
+fn scratch_registry_with(extra: &[(&str, &[(&str, &str)])]) -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("charts");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
@@ -40,12 +60,22 @@ fn scratch_registry() -> (tempfile::TempDir, Registry) {
             std::fs::copy(e.path(), root.join(sub).join(e.file_name())).unwrap();
         }
     }
-    let umbrella = std::fs::read_to_string(src.join("Chart.yaml")).unwrap();
-    std::fs::write(
-        root.join("Chart.yaml"),
-        format!("{umbrella}  - name: guarded\n    version: 1.0.0\n"),
-    )
-    .unwrap();
+    let mut umbrella = std::fs::read_to_string(src.join("Chart.yaml")).unwrap();
+    umbrella.push_str("  - name: guarded\n    version: 1.0.0\n");
+    for (name, files) in extra {
+        umbrella.push_str(&format!("  - name: {name}\n    version: 1.0.0\n"));
+        std::fs::write(
+            root.join(format!("charts/{name}-1.0.0.tgz")),
+            registry::tests::archive(name, files),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join(DESCRIPTOR_DIR).join(format!("{name}.yaml")),
+            format!("dependency: {name}\nkind: {}\n", kind_of(name)),
+        )
+        .unwrap();
+    }
+    std::fs::write(root.join("Chart.yaml"), umbrella).unwrap();
     std::fs::write(
         root.join("charts/guarded-1.0.0.tgz"),
         registry::tests::archive("guarded", GUARDED),
@@ -60,8 +90,23 @@ fn scratch_registry() -> (tempfile::TempDir, Registry) {
     (dir, reg)
 }
 
+/// `templating` → `Templating`.
+fn kind_of(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
 fn validator(checks: Checks) -> (tempfile::TempDir, Validator) {
-    let (dir, reg) = scratch_registry();
+    validator_of(scratch_registry(), checks)
+}
+
+fn validator_of(
+    (dir, reg): (tempfile::TempDir, Registry),
+    checks: Checks,
+) -> (tempfile::TempDir, Validator) {
     let kube = KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION).unwrap();
     let caps = Arc::new(defaults::capabilities(kube, &[]));
     (
@@ -546,12 +591,82 @@ fn responses_carry_the_denial_and_warnings() {
         &Verdict {
             problems: vec!["a: bad".into(), "b: worse".into()],
             warnings: vec!["c: ignored".into()],
+            busy: false,
         },
     );
     assert_eq!(denied["response"]["allowed"], false);
     assert_eq!(denied["response"]["status"]["code"], 422);
     assert_eq!(denied["response"]["status"]["message"], "a: bad\nb: worse");
     assert_eq!(denied["response"]["warnings"], json!(["c: ignored"]));
+    let busy = review::response(
+        "u3",
+        &Verdict {
+            problems: vec!["a: not checked".into()],
+            warnings: Vec::new(),
+            busy: true,
+        },
+    );
+    assert_eq!(busy["response"]["allowed"], false);
+    assert_eq!(busy["response"]["status"]["code"], 429);
+    assert_eq!(busy["response"]["status"]["reason"], "TooManyRequests");
+}
+
+/// Values whose render goes beyond the routine budget are rendered in full in the single
+/// expensive slot; while another render holds it they are refused at once, as busy and
+/// naming the template and the budget, and that refusal is not cached. Ordinary values get
+/// their verdict meanwhile.
+#[test]
+fn renders_beyond_the_routine_budget_need_the_expensive_slot() {
+    let (_d, v) = validator_of(
+        scratch_registry_with(&[("templating", TEMPLATING)]),
+        Checks::default(),
+    );
+    let greeting = |text: String| dsc(json!({"templating": managed(json!({"greeting": text}))}));
+    let ordinary = greeting("hello {{ .Release.Name }}".into());
+    // Two steps an iteration: twice the routine budget, under a tenth of the full one.
+    let heavy = greeting(format!(
+        "{{{{ range until {} }}}}x{{{{ end }}}}",
+        helm_render::engine::ROUTINE_STEPS
+    ));
+
+    let slot = v.occupy_expensive_slot().expect("the slot is free");
+    let verdict = v.validate_dsc(&ordinary);
+    assert!(verdict.allowed(), "{:?}", verdict.problems);
+    let refused = v.validate_dsc(&heavy);
+    assert!(refused.busy, "{refused:?}");
+    assert_eq!(refused.problems.len(), 1, "{:?}", refused.problems);
+    let message = &refused.problems[0];
+    assert!(
+        message.starts_with("spec.components.templating.values: not checked, so refused: "),
+        "{message}"
+    );
+    for named in [
+        "chart templating",
+        &format!(
+            "more than {} template steps",
+            helm_render::engine::ROUTINE_STEPS
+        ),
+        "templating/templates/cm.yaml",
+        "try again",
+    ] {
+        assert!(message.contains(named), "{named:?} not in {message}");
+    }
+    assert_eq!(v.cached_dsc(&heavy), None, "a busy refusal was cached");
+    assert!(
+        v.cached_dsc(&ordinary)
+            .is_some_and(|cached| cached == verdict),
+        "the ordinary verdict was not cached"
+    );
+
+    drop(slot);
+    let rendered = v.validate_dsc(&heavy);
+    assert!(rendered.allowed(), "{:?}", rendered.problems);
+    assert!(!rendered.busy);
+    assert_eq!(v.cached_dsc(&heavy), Some(rendered));
+    assert!(
+        v.occupy_expensive_slot().is_some(),
+        "the render kept the expensive slot"
+    );
 }
 
 #[test]

@@ -11,6 +11,19 @@
 //! The outcome for a component is a pure function of (component, prefix, features, values),
 //! so it is cached under a digest of them: re-applying an unchanged DSC, as GitOps tools do
 //! constantly, costs a hash instead of a render.
+//!
+//! Admission control for expensive renders: every dry render first runs within
+//! [`ROUTINE_STEPS`], five times what the heaviest render of the corpus needs and hundreds
+//! of times what the examples need. A render that exhausts it (a chart that `tpl`s a user's
+//! value into a loop, or values that make a chart iterate a very long list) is retried with
+//! the reconciler's full budget, but only in the single expensive slot, on a thread of its
+//! own at the lowest scheduling priority. When that slot is taken the values are refused at
+//! once, unchecked, with a message that says so and a 429: they might be fine, but the
+//! webhook can afford to find out for only one such request at a time, and admitting values
+//! it has not rendered would defeat `failurePolicy: Fail`. So runaway values, however many
+//! arrive, cost a routine render each plus one low-priority thread; ordinary reviews never
+//! wait for an expensive render, only (as any review does) for routine renders ahead of
+//! them in the worker queue.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -22,18 +35,16 @@ use serde::Deserialize as _;
 
 use super::review::Verdict;
 use crate::api::ManagementState;
-use crate::registry::{
-    Component, ComponentRenderError, Feature, JsonType, Registry, RenderTarget, StanzaError,
-};
+use crate::registry::{Component, ComponentRenderError, Feature, JsonType, Registry, StanzaError};
 use crate::sync::{lock, read, write};
 use helm_render::engine::funcs::{OfflineLookup, SeededRandom};
-use helm_render::engine::{Budget, DEFAULT_STEPS, TIME_LIMIT};
+use helm_render::engine::{Budget, DEFAULT_STEPS, Exhausted, ROUTINE_STEPS};
 use helm_render::manifest::only_scalar_words_changed;
 use helm_render::manifest::{ManifestError, parse_template};
-use helm_render::render::{Capabilities, Release, Renderer};
+use helm_render::render::{Capabilities, Release, RenderError, Rendered, Renderer};
 use helm_render::values::Violation;
 
-/// Each dry render's limits: the reconciler's step budget, so that a render the webhook
+/// Each dry render's full limits: the reconciler's step budget, so that a render the webhook
 /// allows never runs out in the reconciler, and a deadline well inside the webhook
 /// configuration's `timeoutSeconds: 10`, so that a runaway chart is denied with a reason
 /// instead of the API server timing out (and, with `failurePolicy: Fail`, refusing anyway).
@@ -41,6 +52,23 @@ pub const DRY_RENDER_BUDGET: Budget = Budget {
     steps: DEFAULT_STEPS,
     time: Some(std::time::Duration::from_secs(3)),
 };
+
+/// The first try of each dry render: a render that needs more counts as expensive and needs
+/// the expensive slot.
+const ROUTINE_BUDGET: Budget = Budget {
+    steps: ROUTINE_STEPS,
+    time: DRY_RENDER_BUDGET.time,
+};
+
+/// How many renders beyond [`ROUTINE_STEPS`] may run at once. The server gives its worker
+/// pool this many workers beyond one per core, so that a review waiting on an expensive
+/// render never takes a routine review's worker.
+pub const EXPENSIVE_SLOTS: usize = 1;
+
+/// The nice value of the thread an expensive render runs on, the lowest: against a routine
+/// render on the same core it gets a weight of 15 to 1024, so it takes the CPU time that
+/// routine reviews leave.
+const EXPENSIVE_NICE: i32 = 19;
 
 /// Beyond this many cached outcomes the cache starts over; outcomes are small, and a DSC
 /// rarely has more than a few dozen distinct versions alive at once.
@@ -155,12 +183,36 @@ impl ParsedTexts {
     }
 }
 
-/// The registry plus what makes repeated validation cheap: one [`Renderer`] per component (so
+/// One component's dry renderers, sharing parsed templates.
+struct DryRenderers {
+    routine: Renderer,
+    full: Renderer,
+}
+
+/// A component's outcome, and whether it may be cached: one that depends on the machine's
+/// load (a deadline reached, the expensive slot taken) is computed again next time.
+struct Computed {
+    verdict: Verdict,
+    lasting: bool,
+}
+
+impl From<Verdict> for Computed {
+    fn from(verdict: Verdict) -> Self {
+        Computed {
+            verdict,
+            lasting: true,
+        }
+    }
+}
+
+/// The registry plus what makes repeated validation cheap: renderers per component (so
 /// templates are parsed once), the outcome cache, and the rendered texts known to be
-/// Kubernetes YAML.
+/// Kubernetes YAML; and the expensive slot.
 pub struct Validator {
     registry: Arc<Registry>,
-    renderers: HashMap<String, Renderer>,
+    renderers: HashMap<String, DryRenderers>,
+    /// Held by each render that goes beyond [`ROUTINE_STEPS`].
+    expensive: tokio::sync::Semaphore,
     cluster: Arc<ClusterView>,
     namespace: String,
     checks: Checks,
@@ -191,11 +243,16 @@ impl Validator {
         let renderers = registry
             .components
             .iter()
-            .map(|c| (c.name.clone(), Renderer::within(DRY_RENDER_BUDGET)))
+            .map(|c| {
+                let routine = Renderer::within(ROUTINE_BUDGET);
+                let full = routine.sharing_templates(DRY_RENDER_BUDGET);
+                (c.name.clone(), DryRenderers { routine, full })
+            })
             .collect();
         Validator {
             registry,
             renderers,
+            expensive: tokio::sync::Semaphore::new(EXPENSIVE_SLOTS),
             cluster,
             namespace: namespace.to_string(),
             checks,
@@ -206,6 +263,13 @@ impl Validator {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Takes the expensive slot as a render beyond the routine budget would, so that a test
+    /// can see what a review meets while one runs.
+    #[cfg(test)]
+    pub(super) fn occupy_expensive_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.expensive.try_acquire().ok()
     }
 
     /// Checks a DataScienceCluster object (CREATE or UPDATE).
@@ -425,7 +489,9 @@ impl Validator {
         values: &Json,
     ) -> Verdict {
         if !self.checks.cache {
-            return self.compute(component, prefix, features, values, &self.cluster.get().1);
+            return self
+                .compute(component, prefix, features, values, &self.cluster.get().1)
+                .verdict;
         }
         let (generation, capabilities) = self.cluster.get();
         let key = digest(
@@ -439,10 +505,11 @@ impl Validator {
         if let Some(hit) = self.cached(&key) {
             return hit;
         }
-        let outcome = self.compute(component, prefix, features, values, &capabilities);
-        // A render stopped by its deadline says the machine was busy, not that the values
-        // are bad: the denial stands, but the next try renders again.
-        if outcome.problems.iter().any(|p| p.contains(TIME_LIMIT)) {
+        let Computed {
+            verdict: outcome,
+            lasting,
+        } = self.compute(component, prefix, features, values, &capabilities);
+        if !lasting {
             return outcome;
         }
         let mut cache = lock(&self.cache);
@@ -470,7 +537,7 @@ impl Validator {
         features: &BTreeMap<String, Json>,
         values: &Json,
         capabilities: &Arc<Capabilities>,
-    ) -> Verdict {
+    ) -> Computed {
         let mut verdict = Verdict::default();
         let values_warning = |w: &String| format!("{prefix}.values: {w}");
         let prepared = match component.checked_values(features, values) {
@@ -490,36 +557,69 @@ impl Validator {
                     }
                     other => vec![format!("{prefix}.values: {other}")],
                 });
-                return verdict;
+                return verdict.into();
             }
         };
         verdict
             .warnings
             .extend(prepared.warnings.iter().map(values_warning));
         if !self.checks.dry_render {
-            return verdict;
+            return verdict.into();
         }
-        let Some(renderer) = self.renderers.get(&component.name) else {
-            return verdict;
+        let Some(renderers) = self.renderers.get(&component.name) else {
+            return verdict.into();
         };
         let release = Release::install(&component.name, &self.namespace);
-        let target = RenderTarget {
-            renderer,
-            release: &release,
-            capabilities,
-            lookup: &OfflineLookup,
+        let render = |renderer: &Renderer| {
+            // Seeded per component: generated secrets do not change the verdict, and equal
+            // input renders equally, which the cache relies on.
+            let mut random = SeededRandom::new(component.name.as_bytes());
+            renderer.render(
+                &prepared.chart,
+                &prepared.values,
+                &release,
+                capabilities,
+                &OfflineLookup,
+                &mut random,
+            )
         };
-        // Seeded per component: generated secrets do not change the verdict, and equal input
-        // renders equally, which the cache relies on.
-        let mut random = SeededRandom::new(component.name.as_bytes());
-        let rendered = match component.render_checked(prepared, &target, &mut random) {
-            Ok(rendered) => rendered.rendered,
+        let rendered = match render(&renderers.routine) {
+            Err(RenderError::Execute {
+                template,
+                ran_out: Some(Exhausted::Steps(_)),
+                ..
+            }) => match self.expensive.try_acquire() {
+                Ok(_slot) => at_low_priority(|| render(&renderers.full)),
+                Err(_) => {
+                    verdict.busy = true;
+                    verdict
+                        .problems
+                        .push(busy_problem(prefix, component, &template));
+                    return Computed {
+                        verdict,
+                        lasting: false,
+                    };
+                }
+            },
+            other => other,
+        };
+        let rendered: Rendered = match rendered {
+            Ok(rendered) => rendered,
             Err(e) => {
+                // A render stopped by its deadline says the machine was busy, not that the
+                // values are bad: the denial stands, but the next try renders again.
+                let lasting = !matches!(
+                    e,
+                    RenderError::Execute {
+                        ran_out: Some(Exhausted::Time(_)),
+                        ..
+                    }
+                );
                 verdict.problems.push(format!(
                     "{prefix}.values: chart {} refuses these values: {e}",
                     component.chart_name()
                 ));
-                return verdict;
+                return Computed { verdict, lasting };
             }
         };
         // The reconciler applies what the render wrote. A value that breaks the YAML (a
@@ -531,9 +631,64 @@ impl Validator {
                 component.chart_name()
             ));
         }
-        verdict
+        verdict.into()
     }
 }
+
+/// The refusal of values whose render needs the expensive slot while it is taken: what was
+/// not checked, why, and that trying again may succeed.
+fn busy_problem(prefix: &str, component: &Component, template: &str) -> String {
+    format!(
+        "{prefix}.values: not checked, so refused: the dry render of chart {} with these \
+         values needs more than {ROUTINE_STEPS} template steps (they ran out in {template}), \
+         and the webhook renders only one such chart at a time, which another request is \
+         doing now; try again shortly",
+        component.chart_name()
+    )
+}
+
+/// Runs `work` on a thread of its own at a lower scheduling priority ([`EXPENSIVE_NICE`]),
+/// so that on a loaded machine an expensive render gets the CPU time routine reviews leave.
+/// An unprivileged thread cannot raise its priority again, so the thread is a new one each
+/// time rather than one of the runtime's pooled threads. When no thread can be started,
+/// `work` runs here at the caller's priority; a panic goes on in the caller, as it would have
+/// there.
+fn at_low_priority<T: Send>(work: impl Fn() -> T + Sync) -> T {
+    let work = &work;
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("expensive-render".into())
+            .spawn_scoped(scope, move || {
+                lower_priority();
+                work()
+            });
+        match spawned {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => work(),
+        }
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: gettid has no preconditions; setpriority reads its three integer arguments, and
+    // on Linux a thread id names that thread alone.
+    let lowered = unsafe {
+        let thread = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, EXPENSIVE_NICE)
+    };
+    if lowered != 0 {
+        tracing::debug!(
+            error = %std::io::Error::last_os_error(),
+            "an expensive render runs at normal priority"
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 /// The valid features of a stanza; each invalid one becomes a problem and is left out, so that
 /// the values are still checked and every problem is reported at once.

@@ -19,7 +19,8 @@
 //!
 //! Then runaway templates (`-- --attack-only` for these alone): normal requests at 50 req/s,
 //! alone and mixed with 50 req/s of reviews whose values make a chart `tpl` a loop that only
-//! the render's step budget or deadline ends.
+//! the render's step budget or deadline ends; the attack's verdicts are counted by status
+//! code (422 when a render in the expensive slot ran out, 429 when the slot was taken).
 //!
 //! Last, cached verdicts at 200 req/s while the serving certificate is rotated on disk,
 //! counting failed requests.
@@ -99,7 +100,7 @@ fn corpus_components(mark: impl Fn(u64) -> String) -> serde_json::Value {
 async fn send(sender: &mut Sender, body: Vec<u8>) -> Result<(), String> {
     match review(sender, body).await? {
         Verdict::Allowed => Ok(()),
-        Verdict::Denied(message) => Err(format!("denied: {message}")),
+        Verdict::Denied { message, .. } => Err(format!("denied: {message}")),
     }
 }
 
@@ -107,7 +108,12 @@ async fn send(sender: &mut Sender, body: Vec<u8>) -> Result<(), String> {
 #[derive(Debug)]
 enum Verdict {
     Allowed,
-    Denied(String),
+    /// `code` is the AdmissionReview status's: 422 for invalid values, 429 for values the
+    /// webhook was too busy to render.
+    Denied {
+        code: u64,
+        message: String,
+    },
 }
 
 /// Sends one review and returns its verdict; an HTTP or transport failure is an error.
@@ -136,7 +142,10 @@ async fn review(sender: &mut Sender, body: Vec<u8>) -> Result<Verdict, String> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    Ok(Verdict::Denied(message))
+    let code = review["response"]["status"]["code"]
+        .as_u64()
+        .unwrap_or_default();
+    Ok(Verdict::Denied { code, message })
 }
 
 async fn h2(connector: &tokio_rustls::TlsConnector, addr: std::net::SocketAddr) -> Sender {
@@ -165,7 +174,7 @@ async fn open_loop(
         .into_iter()
         .map(|(_, latency, verdict)| match verdict? {
             Verdict::Allowed => Ok(latency),
-            Verdict::Denied(message) => Err(format!("denied: {message}")),
+            Verdict::Denied { message, .. } => Err(format!("denied: {message}")),
         })
         .collect()
 }
@@ -736,8 +745,8 @@ async fn attack(
     let first = review(&mut senders[0], attack_body(1, true)).await;
     let one = one.elapsed();
     match first {
-        Ok(Verdict::Denied(message)) => println!(
-            "one runaway review alone: denied in {:.0} ms: {message}",
+        Ok(Verdict::Denied { code, message }) => println!(
+            "one runaway review alone: denied ({code}) in {:.0} ms: {message}",
             one.as_secs_f64() * 1000.0
         ),
         Ok(Verdict::Allowed) => println!("one runaway review alone: ALLOWED"),
@@ -764,12 +773,18 @@ async fn attack(
             let kind = match &verdict {
                 Ok(Verdict::Allowed) => "allowed".to_string(),
                 // The reason, without the per-request comment and numbers around it.
-                Ok(Verdict::Denied(message)) => {
+                Ok(Verdict::Denied { code, message }) => {
                     let reason = message
                         .split(": ")
-                        .find(|part| part.starts_with("rendering stopped"))
+                        .find(|part| {
+                            part.starts_with("rendering stopped")
+                                || part.starts_with("the dry render")
+                        })
                         .unwrap_or(message);
-                    format!("denied: {}", reason.chars().take(100).collect::<String>())
+                    format!(
+                        "denied ({code}): {}",
+                        reason.chars().take(100).collect::<String>()
+                    )
                 }
                 Err(e) => format!("failed: {e}"),
             };

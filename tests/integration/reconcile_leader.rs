@@ -161,73 +161,17 @@ async fn serve_gives_its_lease_up_on_sigterm() {
     let registry = Arc::new(examples());
     install_crds(&client, &registry).await;
     let dir = tempfile::tempdir().expect("temporary directory");
-    let certs = dir.path().join("certs");
-    let bin = env!("CARGO_BIN_EXE_dsc-helm");
-    let made = std::process::Command::new(bin)
-        .args(["certs", "--dns", "localhost", "--out"])
-        .arg(&certs)
-        .output()
-        .expect("dsc-helm certs");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let namespace = support::unique_name("serve-lease");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let charts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
-    let child = std::process::Command::new(bin)
-        .arg("serve")
-        .arg("--charts")
-        .arg(&charts)
-        .args(["--webhook-addr", &format!("127.0.0.1:{port}")])
-        .arg("--tls-cert")
-        .arg(certs.join("tls.crt"))
-        .arg("--tls-key")
-        .arg(certs.join("tls.key"))
-        .args(["--operator-namespace", &namespace])
-        .args([
-            "--applications-namespace",
-            &support::unique_name("serve-apps"),
-        ])
-        .args(["--identity", "replica"])
-        .env("KUBECONFIG", plane.kubeconfig())
-        .env("RUST_LOG", "info")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("dsc-helm serve");
-    let mut serve = KilledOnDrop(child);
-    let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
-    let holder = eventually("serve takes the lease", || async {
-        leases
-            .get_opt(LEASE_NAME)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|l| l.spec)
-            .and_then(|s| s.holder_identity)
-    })
-    .await;
+    let replicas = Replicas::new(plane, dir.path(), "serve-lease");
+    let mut serve = replicas.start("replica");
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &replicas.namespace);
+    let holder = eventually("serve takes the lease", || holder(&leases, "")).await;
     let suffix = holder.strip_prefix("replica-").unwrap_or_default();
     assert!(
         suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
         "the holder {holder:?} is not the given name plus a random suffix"
     );
-    let pid = libc::pid_t::try_from(serve.0.id()).expect("pid");
-    // SAFETY: signalling the child this test started.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let signalled = std::time::Instant::now();
-    let status = serve.0.wait().expect("serve exits");
-    let mut stderr = String::new();
-    if let Some(mut pipe) = serve.0.stderr.take() {
-        use std::io::Read;
-        let _ = pipe.read_to_string(&mut stderr);
-    }
+    let signalled = serve.signal(libc::SIGTERM);
+    let (status, stderr) = serve.wait();
     assert!(status.success(), "{stderr}");
     let spec = leases
         .get(LEASE_NAME)
@@ -240,6 +184,184 @@ async fn serve_gives_its_lease_up_on_sigterm() {
         "serve stopped and released its lease {:.2} s after SIGTERM",
         signalled.elapsed().as_secs_f64()
     );
+}
+
+/// Two `serve` processes on one Lease, as two replicas of the Deployment: the standby takes
+/// the Lease once the leader gets SIGTERM (it gives the Lease up) and once the leader gets
+/// SIGKILL (the standby waits out the lease). Both times are printed, from the signal to the
+/// new holder in the Lease (`--nocapture`); none is asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_serve_takes_over_after_sigterm_and_after_sigkill() {
+    let _dsc = support::dsc_lock().await;
+    let plane = support::shared();
+    let client = plane.client().await.expect("client");
+    let registry = Arc::new(examples());
+    install_crds(&client, &registry).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let replicas = Replicas::new(plane, dir.path(), "failover");
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &replicas.namespace);
+
+    let mut first = replicas.start("first");
+    eventually("the first replica takes the lease", || {
+        holder(&leases, "first-")
+    })
+    .await;
+    let mut second = replicas.start("second");
+    second.listening().await;
+    let signalled = first.signal(libc::SIGTERM);
+    let taken = eventually("the second replica takes the released lease", || {
+        holder(&leases, "second-")
+    })
+    .await;
+    let handover = signalled.elapsed();
+    let (status, stderr) = first.wait();
+    assert!(status.success(), "{stderr}");
+
+    let third = replicas.start("third");
+    third.listening().await;
+    let renewed = leases
+        .get(LEASE_NAME)
+        .await
+        .expect("lease")
+        .spec
+        .and_then(|s| s.renew_time)
+        .expect("the leader renews the lease");
+    let killed = second.signal(libc::SIGKILL);
+    let since_renewal = k8s_openapi::jiff::Timestamp::now().duration_since(renewed.0);
+    eventually("the third replica takes the expired lease", || {
+        holder(&leases, "third-")
+    })
+    .await;
+    let takeover = killed.elapsed();
+    let lease_age = since_renewal.as_secs_f64() + takeover.as_secs_f64();
+    let (status, _) = second.wait();
+    assert!(!status.success(), "{taken} was not killed");
+    println!(
+        "failover between serve processes: {:.2} s from SIGTERM to the standby holding the lease \
+         (standby poll {} s); {:.2} s from SIGKILL, {lease_age:.2} s after the killed leader's \
+         last renewal (lease duration {} s)",
+        handover.as_secs_f64(),
+        dsc_helm::reconcile::leader::STANDBY_POLL.as_secs(),
+        takeover.as_secs_f64(),
+        dsc_helm::reconcile::leader::LEASE_DURATION.as_secs(),
+    );
+    drop(third);
+}
+
+/// The Lease's holder, when it starts with `prefix`.
+async fn holder(leases: &Api<Lease>, prefix: &str) -> Option<String> {
+    leases
+        .get_opt(LEASE_NAME)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|l| l.spec)
+        .and_then(|s| s.holder_identity)
+        .filter(|h| h.starts_with(prefix))
+}
+
+/// `dsc-helm serve` replicas of one operator namespace, with development certificates.
+struct Replicas {
+    plane: &'static support::ControlPlane,
+    dir: std::path::PathBuf,
+    certs: std::path::PathBuf,
+    namespace: String,
+    applications: String,
+}
+
+impl Replicas {
+    fn new(plane: &'static support::ControlPlane, dir: &std::path::Path, name: &str) -> Self {
+        let certs = dir.join("certs");
+        let made = std::process::Command::new(env!("CARGO_BIN_EXE_dsc-helm"))
+            .args(["certs", "--dns", "localhost", "--out"])
+            .arg(&certs)
+            .output()
+            .expect("dsc-helm certs");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        Replicas {
+            plane,
+            dir: dir.to_path_buf(),
+            certs,
+            namespace: support::unique_name(name),
+            applications: support::unique_name(&format!("{name}-apps")),
+        }
+    }
+
+    /// Starts a replica named `identity` (a random suffix is added) on a free port, logging
+    /// to a file (a pipe nobody reads would fill and stall it).
+    fn start(&self, identity: &str) -> Serve {
+        let log = self.dir.join(format!("{identity}.log"));
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let charts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_dsc-helm"))
+            .arg("serve")
+            .arg("--charts")
+            .arg(&charts)
+            .args(["--webhook-addr", &format!("127.0.0.1:{port}")])
+            .arg("--tls-cert")
+            .arg(self.certs.join("tls.crt"))
+            .arg("--tls-key")
+            .arg(self.certs.join("tls.key"))
+            .args(["--operator-namespace", &self.namespace])
+            .args(["--applications-namespace", &self.applications])
+            .args(["--identity", identity])
+            .env("KUBECONFIG", self.plane.kubeconfig())
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("dsc-helm serve");
+        Serve {
+            child: KilledOnDrop(child),
+            port,
+            log,
+        }
+    }
+}
+
+/// A running `serve`.
+struct Serve {
+    child: KilledOnDrop,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Serve {
+    /// Once its webhook port accepts connections: the reconciler (and so its election)
+    /// starts with the webhook.
+    async fn listening(&self) {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        eventually("serve listens", || async {
+            tokio::net::TcpStream::connect(addr).await.ok().map(drop)
+        })
+        .await;
+    }
+
+    /// Sends `signal`; the time it was sent.
+    fn signal(&mut self, signal: libc::c_int) -> std::time::Instant {
+        let pid = libc::pid_t::try_from(self.child.0.id()).expect("pid");
+        // SAFETY: signalling the child this test started, which has not been reaped.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        std::time::Instant::now()
+    }
+
+    /// Its exit status and standard error.
+    fn wait(&mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.0.wait().expect("serve exits");
+        (
+            status,
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+        )
+    }
 }
 
 /// A child process that cannot outlive a failed test.

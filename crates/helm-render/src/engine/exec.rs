@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use foldhash::HashMap as FastMap;
 
 use super::ast::{Builtin, Func, Number};
-use super::budget::{Budget, Fuel};
+use super::budget::{Budget, Exhausted, Fuel};
 use super::builtins;
 use super::error::{ExecError, TemplateError};
 use super::funcs::CallContext;
@@ -92,6 +92,11 @@ impl<'s, 'c, 'x> State<'s, 'c, 'x> {
     pub fn within(mut self, budget: Budget) -> Self {
         self.fuel = Fuel::new(budget);
         self
+    }
+
+    /// What of the budget ran out, if anything did.
+    pub fn ran_out(&self) -> Option<Exhausted> {
+        self.fuel.ran_out()
     }
 
     /// Ready for the next top-level template, while the pools and the include counters'

@@ -16,7 +16,7 @@ mod program;
 
 use std::sync::Arc;
 
-pub use budget::{Budget, DEFAULT_STEPS, Exhausted, TIME_LIMIT};
+pub use budget::{Budget, DEFAULT_STEPS, Exhausted, ROUTINE_STEPS};
 pub use error::{
     ExecError, TemplateError, helm_exec_message, helm_parse_message, plain_template_message,
 };
@@ -187,6 +187,12 @@ impl Session<'_, '_, '_> {
         self.state
             .execute_template(name, data.clone(), out)
             .map_err(|e| *e)
+    }
+
+    /// What of the session's budget ran out, if anything did: an error after that is the
+    /// budget's, whichever template it names, and more budget could render what failed.
+    pub fn ran_out(&self) -> Option<Exhausted> {
+        self.state.ran_out()
     }
 }
 

@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::chart::Chart;
 use crate::engine::funcs::{CallContext, Lookup, RandomSource};
-use crate::engine::{Budget, TemplateError, Templates, helm_exec_message, helm_parse_message};
+use crate::engine::{
+    Budget, Exhausted, TemplateError, Templates, helm_exec_message, helm_parse_message,
+};
 use crate::value::{Map, Value};
 use crate::values::{self, ValuesError, Violation};
 pub use objects::{Capabilities, HelmVersion, KubeVersion};
@@ -72,6 +74,9 @@ pub enum RenderError {
     Execute {
         template: String,
         error: TemplateError,
+        /// Set when the render's budget ran out (the error is then the budget's, wherever in
+        /// `include`s and `tpl`s it struck): a larger budget might render these values.
+        ran_out: Option<Exhausted>,
     },
     #[error(
         "values nested more than {} levels deep cannot be rendered",
@@ -198,10 +203,13 @@ pub fn template_name(
 #[error("{0}")]
 pub struct NameTemplateError(String);
 
+/// Parsed template sets by the list of their template names.
+type ParsedSets = Mutex<HashMap<Vec<String>, Arc<Templates>>>;
+
 /// Renders charts, reusing parsed template sets across renders of the same chart tree.
 #[derive(Default)]
 pub struct Renderer {
-    parsed: Mutex<HashMap<Vec<String>, Arc<Templates>>>,
+    parsed: Arc<ParsedSets>,
     budget: Budget,
 }
 
@@ -216,6 +224,15 @@ impl Renderer {
         Renderer {
             budget,
             ..Renderer::default()
+        }
+    }
+
+    /// A renderer with another budget that shares this one's parsed templates, for a caller
+    /// that renders the same charts under two budgets and should parse each chart once.
+    pub fn sharing_templates(&self, budget: Budget) -> Self {
+        Renderer {
+            parsed: self.parsed.clone(),
+            budget,
         }
     }
 
@@ -284,12 +301,13 @@ impl Renderer {
                 map.update(|m| m.insert("Template".into(), Value::map(template_info)));
             }
             scratch.clear();
-            session
-                .execute_shared(&job.name, data, &mut scratch)
-                .map_err(|error| RenderError::Execute {
+            if let Err(error) = session.execute_shared(&job.name, data, &mut scratch) {
+                return Err(RenderError::Execute {
                     template: job.name.clone(),
                     error,
-                })?;
+                    ran_out: session.ran_out(),
+                });
+            }
             rendered.insert(
                 job.name.clone(),
                 crate::engine::strip_no_value(scratch.as_str().to_owned()),
