@@ -44,6 +44,44 @@ pub(super) fn may_take(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp)
 pub struct Elector {
     api: Api<Lease>,
     identity: String,
+    /// When the lease another replica holds runs out, as last read.
+    expiry: std::sync::Mutex<Option<Timestamp>>,
+}
+
+/// How long a standby waits before asking again: its usual poll, or less when the holder's
+/// lease runs out sooner, so that a crashed leader's successor starts right after the lease
+/// ends rather than up to a poll later.
+pub(super) fn retry_in(expiry: Option<Timestamp>, now: Timestamp) -> Duration {
+    let Some(expiry) = expiry else {
+        return STANDBY_POLL;
+    };
+    let left = now.duration_until(expiry);
+    // A little after the end, so that the holder's clock has it expired too.
+    let after_end = left
+        .checked_add(SignedDuration::from_millis(20))
+        .unwrap_or(left);
+    match Duration::try_from(after_end) {
+        Ok(wait) => wait.min(STANDBY_POLL),
+        Err(_) => Duration::ZERO,
+    }
+}
+
+/// When the lease of `spec` runs out, if another replica holds it.
+fn expiry_of(spec: Option<&LeaseSpec>, identity: &str) -> Option<Timestamp> {
+    let spec = spec?;
+    let holder = spec.holder_identity.as_deref().unwrap_or("");
+    if holder.is_empty() || holder == identity {
+        return None;
+    }
+    let seconds = spec
+        .lease_duration_seconds
+        .map(i64::from)
+        .unwrap_or(LEASE_DURATION.as_secs() as i64);
+    let renewed = spec.renew_time.as_ref().or(spec.acquire_time.as_ref())?;
+    renewed
+        .0
+        .checked_add(SignedDuration::from_secs(seconds))
+        .ok()
 }
 
 impl Elector {
@@ -51,13 +89,23 @@ impl Elector {
         Elector {
             api: Api::namespaced(client, namespace),
             identity: identity.to_string(),
+            expiry: std::sync::Mutex::new(None),
         }
+    }
+
+    /// How long to wait before the next [`Elector::try_acquire`] of a standby.
+    pub fn retry_in(&self) -> Duration {
+        retry_in(*crate::sync::lock(&self.expiry), Timestamp::now())
     }
 
     /// Takes or renews the lease; `Ok(false)` when another replica holds it.
     pub async fn try_acquire(&self) -> Result<bool, ReconcileError> {
         let now = Timestamp::now();
         let existing = self.api.get_opt(LEASE_NAME).await?;
+        *crate::sync::lock(&self.expiry) = expiry_of(
+            existing.as_ref().and_then(|l| l.spec.as_ref()),
+            &self.identity,
+        );
         if !may_take(
             existing.as_ref().and_then(|l| l.spec.as_ref()),
             &self.identity,
@@ -155,6 +203,28 @@ mod tests {
             )),
             ..Default::default()
         }
+    }
+
+    /// A standby asks every second, and right after the end when the lease ends sooner.
+    #[test]
+    fn a_standby_asks_again_right_after_the_holders_lease_ends() {
+        let now = Timestamp::now();
+        let at = |ms: i64| {
+            now.checked_add(SignedDuration::from_millis(ms))
+                .expect("in range")
+        };
+        assert_eq!(retry_in(None, now), STANDBY_POLL);
+        assert_eq!(retry_in(Some(at(10_000)), now), STANDBY_POLL);
+        assert_eq!(retry_in(Some(at(300)), now), Duration::from_millis(320));
+        assert_eq!(
+            retry_in(Some(at(-5_000)), now),
+            Duration::ZERO,
+            "already over"
+        );
+        let held = spec("b", 15, now);
+        let expiry = expiry_of(Some(&held), "a").expect("another's lease");
+        assert_eq!(retry_in(Some(expiry), now), Duration::from_millis(20));
+        assert_eq!(expiry_of(Some(&held), "b"), None, "our own lease");
     }
 
     #[test]

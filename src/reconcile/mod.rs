@@ -267,7 +267,7 @@ pub async fn run_on(
                 Ok(false) => {}
                 Err(e) => lease(&e, "taking"),
             }
-            tokio::time::sleep(leader::STANDBY_POLL).await;
+            tokio::time::sleep(elector.retry_in()).await;
         }
         tracing::info!(identity = %options.identity, "leader lease acquired; reconciling");
         let renew = async {

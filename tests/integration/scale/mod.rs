@@ -316,8 +316,11 @@ impl Drop for Operator {
 /// and Ready, from one watch per component kind.
 #[derive(Clone, Default)]
 pub struct Progress {
-    seen: Arc<Mutex<HashMap<String, (Option<Instant>, Option<Instant>)>>>,
+    seen: Arc<Mutex<HashMap<String, Times>>>,
 }
+
+/// When a component was first seen applied, and Ready.
+type Times = (Option<Instant>, Option<Instant>);
 
 impl Progress {
     pub fn watch(

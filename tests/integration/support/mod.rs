@@ -1058,7 +1058,11 @@ fn controller_manager_command(bin: &Path, dir: &Path) -> Command {
         // Nothing scrapes it, and a fixed port would collide between test binaries.
         .arg("--secure-port=0")
         // Notice a node's readiness within a second instead of five.
-        .arg("--node-monitor-period=1s");
+        .arg("--node-monitor-period=1s")
+        // Its default of 20 requests a second (burst 30) takes minutes to give thousands of
+        // new Deployments their ReplicaSets (the scale benchmark's foreign objects).
+        .arg("--kube-api-qps=200")
+        .arg("--kube-api-burst=400");
     cmd
 }
 
