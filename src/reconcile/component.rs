@@ -492,8 +492,20 @@ impl ComponentController {
                 outcome: Some(outcome.clone()),
                 written,
             };
+            let upgraded_from = current
+                .chart
+                .as_ref()
+                .filter(|c| {
+                    c.name == self.component().chart_name()
+                        && c.version != self.component().chart_version()
+                })
+                .map(|c| c.version.clone());
             let next = self.status(&current, &outcome, generation, plan.digest, recorded);
-            self.write_status(&mut cr, &mut current, next).await
+            self.write_status(&mut cr, &mut current, next).await?;
+            if let Some(from) = upgraded_from {
+                self.upgraded(&cr, &from).await;
+            }
+            Ok(())
         } else {
             self.memory = Memory::default();
             let message = errors.join("; ");
@@ -1116,6 +1128,24 @@ impl ComponentController {
             "{note}"
         );
         self.publish(cr, type_, reason, &note).await;
+    }
+
+    /// The event of a new chart version applied in full: `Upgraded model-registry 0.2.0 →
+    /// 0.3.0`. What the new version no longer renders was pruned by the same reconcile.
+    async fn upgraded(&self, cr: &DynamicObject, from: &str) {
+        let note = format!(
+            "Upgraded {} {from} → {}",
+            self.component().name,
+            self.component().chart_version()
+        );
+        tracing::info!(
+            component = %self.component().name,
+            object = %self.name(),
+            chart = %self.component().chart_name(),
+            "{note}"
+        );
+        self.publish(cr, EventType::Normal, "Upgraded".to_string(), &note)
+            .await;
     }
 
     /// Reports a component failure: status, a Warning event, and an error for the backoff.

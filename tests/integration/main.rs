@@ -30,6 +30,7 @@ mod reconcile_examples;
 mod reconcile_health;
 mod reconcile_leader;
 mod reconcile_restart;
+mod reconcile_upgrade;
 mod reconcile_watches;
 mod registry_api;
 mod scale_smoke;
