@@ -666,11 +666,14 @@ async fn a_workload_that_runs_but_never_becomes_ready_is_named_until_values_fix_
     let _dsc = support::dsc_lock().await;
     let s = setup("unready", None).await;
     manage(&s.client, json!({"replicas": 1, "fault": "never-ready"})).await;
+    // Until the Deployment controller has counted the pod as updated, the message also says
+    // `0/1 updated`; the pod may already run by then.
     let unready = |c: &Value| {
         c["status"] == "False"
-            && c["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("container web: running, not ready"))
+            && c["message"].as_str().is_some_and(|m| {
+                m.starts_with("deployment workload-web: 0/1 available; pod workload-web-")
+                    && m.contains("container web: running, not ready")
+            })
     };
     let (cr, ready) = ready_when(&s, "Ready=False, running but not ready", unready).await;
     let message = ready["message"].as_str().unwrap_or_default();
