@@ -601,17 +601,7 @@ impl ComponentController {
         if dependents.is_empty() {
             return Ok(None);
         }
-        let dscs: Api<crate::api::DataScienceCluster> = Api::all(self.shared.client.clone());
-        let mut all = dscs.list(&Default::default()).await?.items;
-        all.sort_by(|a, b| {
-            a.metadata
-                .creation_timestamp
-                .cmp(&b.metadata.creation_timestamp)
-                .then_with(|| a.metadata.name.cmp(&b.metadata.name))
-        });
-        let dsc = all
-            .into_iter()
-            .find(|d| d.metadata.deletion_timestamp.is_none());
+        let dsc = super::dsc::ruling(&Api::all(self.shared.client.clone())).await?;
         let mut holding = Vec::new();
         for dependent in dependents {
             let ar = crate::api::component_api_resource(dependent);

@@ -72,18 +72,25 @@ fn spawn_watch(api: Api<DataScienceCluster>, shared: Arc<Shared>) -> AbortOnDrop
     }))
 }
 
-async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<(), ReconcileError> {
+/// The DataScienceCluster that rules, read fresh: the webhook admits one; should there be more,
+/// the oldest one not being deleted.
+pub(super) async fn ruling(
+    dscs: &Api<DataScienceCluster>,
+) -> Result<Option<DataScienceCluster>, ReconcileError> {
     let mut all = dscs.list(&ListParams::default()).await?.items;
-    // The webhook admits one DSC; should there be more, the oldest one rules.
     all.sort_by(|a, b| {
         a.metadata
             .creation_timestamp
             .cmp(&b.metadata.creation_timestamp)
             .then_with(|| a.metadata.name.cmp(&b.metadata.name))
     });
-    let dsc = all
+    Ok(all
         .into_iter()
-        .find(|d| d.metadata.deletion_timestamp.is_none());
+        .find(|d| d.metadata.deletion_timestamp.is_none()))
+}
+
+async fn reconcile(shared: &Shared, dscs: &Api<DataScienceCluster>) -> Result<(), ReconcileError> {
+    let dsc = ruling(dscs).await?;
     if let Some(name) = dsc.as_ref().and_then(|d| d.metadata.name.as_deref()) {
         tracing::Span::current().record("dsc", name);
     }

@@ -43,24 +43,15 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
 /// The umbrella chart of `components`, each an alias of the fixture chart without its CRD
 /// (one CRD cannot belong to five components).
 fn write_registry(root: &Path, components: &[(&str, &str, &str)]) -> PathBuf {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts/workload");
-    let files: Vec<(String, String)> = ["Chart.yaml", "values.yaml", "templates/deployment.yaml"]
-        .iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(fixture.join(f)).expect("fixture file");
-            ((*f).to_string(), text)
-        })
-        .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(f, t)| (f.as_str(), t.as_str()))
-        .collect();
     let descriptors = root.join(dsc_helm::registry::DESCRIPTOR_DIR);
     std::fs::create_dir_all(root.join("charts")).expect("charts dir");
     std::fs::create_dir_all(&descriptors).expect("components dir");
     std::fs::write(
         root.join("charts/workload-0.1.0.tgz"),
-        support::chart_archive("workload", &files),
+        support::fixture_archive(
+            "workload",
+            &["Chart.yaml", "values.yaml", "templates/deployment.yaml"],
+        ),
     )
     .expect("archive");
     let mut umbrella =

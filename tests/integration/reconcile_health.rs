@@ -29,32 +29,23 @@ const DESCRIPTOR: &str = "dependency: workload\nkind: Workload\n";
 
 /// A registry of one component, `workload`, from the fixture chart and `descriptor`.
 fn registry(root: &Path, descriptor: &str) -> dsc_helm::registry::Registry {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts/workload");
-    let files: Vec<(String, String)> = [
-        "Chart.yaml",
-        "values.yaml",
-        "templates/deployment.yaml",
-        "templates/job.yaml",
-        "templates/gadget.yaml",
-        "crds/gadgets.yaml",
-    ]
-    .iter()
-    .map(|f| {
-        let text = std::fs::read_to_string(fixture.join(f)).expect("fixture file");
-        ((*f).to_string(), text)
-    })
-    .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(f, t)| (f.as_str(), t.as_str()))
-        .collect();
     let charts = root.join("charts");
     let components = root.join(dsc_helm::registry::DESCRIPTOR_DIR);
     std::fs::create_dir_all(&charts).expect("charts dir");
     std::fs::create_dir_all(&components).expect("components dir");
     std::fs::write(
         charts.join("workload-0.1.0.tgz"),
-        support::chart_archive("workload", &files),
+        support::fixture_archive(
+            "workload",
+            &[
+                "Chart.yaml",
+                "values.yaml",
+                "templates/deployment.yaml",
+                "templates/job.yaml",
+                "templates/gadget.yaml",
+                "crds/gadgets.yaml",
+            ],
+        ),
     )
     .expect("archive");
     std::fs::write(

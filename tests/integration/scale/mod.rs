@@ -24,25 +24,15 @@ use crate::support;
 
 /// The files of the fleet fixture chart, packed as its archive.
 pub fn fleet_archive() -> Vec<u8> {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts/fleet");
-    let files: Vec<(String, String)> = [
-        "Chart.yaml",
-        "values.yaml",
-        "templates/objects.yaml",
-        "templates/deployment.yaml",
-    ]
-    .iter()
-    .map(|f| {
-        let text = std::fs::read_to_string(fixture.join(f))
-            .unwrap_or_else(|e| panic!("fixture file {f}: {e}"));
-        ((*f).to_string(), text)
-    })
-    .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(f, t)| (f.as_str(), t.as_str()))
-        .collect();
-    support::chart_archive("fleet", &files)
+    support::fixture_archive(
+        "fleet",
+        &[
+            "Chart.yaml",
+            "values.yaml",
+            "templates/objects.yaml",
+            "templates/deployment.yaml",
+        ],
+    )
 }
 
 /// One component of the scenario: its name, its chart archive and its kind.

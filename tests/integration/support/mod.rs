@@ -1157,6 +1157,24 @@ pub fn chart_archive(chart: &str, files: &[(&str, &str)]) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("finishing the archive: {e}"))
 }
 
+/// The archive of the fixture chart `tests/fixtures/charts/<chart>`, holding only `files` (paths
+/// inside the chart directory), so that a test takes the parts it needs.
+pub fn fixture_archive(chart: &str, files: &[&str]) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/charts")
+        .join(chart);
+    let texts: Vec<(&str, String)> = files
+        .iter()
+        .map(|f| {
+            let text = fs::read_to_string(dir.join(f))
+                .unwrap_or_else(|e| panic!("fixture {chart}/{f}: {e}"));
+            (*f, text)
+        })
+        .collect();
+    let texts: Vec<(&str, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
+    chart_archive(chart, &texts)
+}
+
 /// The repository's `charts/` copied under `dir`, plus one component added the way a platform
 /// team adds one: its archive, a dependency line (`dependency` holds the YAML keys after
 /// `name`) and its descriptor. Returns the umbrella chart directory.
