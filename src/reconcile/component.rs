@@ -27,12 +27,13 @@ use super::gate;
 use super::lookup::LiveLookup;
 use super::plan::{self, Instance, Plan, PlanError, Planned};
 use super::readiness::{self, Readiness};
+use super::replace;
 use super::status::{self, Outcome, Reason, Signal};
 use super::watches::{ObjectKey, Trigger};
 use super::{FIELD_MANAGER, Metrics, ReconcileError, Shared, backoff, now};
 use crate::api::{ChartRef, ComponentStanza, ComponentStatus, InventoryEntry};
 use crate::discovery::Snapshot;
-use crate::registry::{Component, RenderTarget};
+use crate::registry::{Component, RenderTarget, upgrade};
 use helm_render::engine::funcs::SeededRandom;
 use helm_render::render::{Release, Renderer};
 
@@ -64,6 +65,32 @@ struct ApplyOutput {
     errors: Vec<String>,
     /// The content digest of every object that is now as planned.
     written: HashMap<ObjectKey, [u8; 32]>,
+    /// Objects left as they run because the API server will not take the change.
+    held: Vec<Held>,
+    /// What was deleted and created again (`upgradeStrategy: recreate`), for events.
+    recreated: Vec<String>,
+}
+
+/// An object the apply left as it runs, and why: reported as the component's
+/// `ImmutableFieldChange` or `CRDStoredVersionRemoved`, not as a failure to retry.
+struct Held {
+    reason: Reason,
+    message: String,
+    /// The running object, whose health the component still reports.
+    live: Option<DynamicObject>,
+}
+
+/// Why one object was not applied.
+enum Refused {
+    Held(Held),
+    Failed(String),
+}
+
+/// What a successful apply of one object reports besides the live object.
+struct Written {
+    live: DynamicObject,
+    /// Set when the object was deleted and created again; the event's note.
+    recreated: Option<String>,
 }
 
 pub struct ComponentController {
@@ -402,7 +429,12 @@ impl ComponentController {
             Metrics::add(&self.shared.options.metrics.unchanged, 1);
             // Kinds may have become watchable since (a declared kind's CRD appeared).
             self.subscribe(&plan);
-            let outcome = applied(&plan);
+            // What the apply of these inputs reported: objects it held back stay held.
+            let outcome = self
+                .memory
+                .outcome
+                .clone()
+                .unwrap_or_else(|| applied(&plan));
             self.memory.outcome = Some(outcome.clone());
             let snapshot = self.shared.cluster.snapshot();
             let shared = self.shared.clone();
@@ -440,8 +472,10 @@ impl ComponentController {
         let ApplyOutput {
             desired,
             bodies,
-            errors,
+            mut errors,
             written,
+            held,
+            recreated,
         } = self
             .apply(&plan, unchanged_since.unwrap_or_default())
             .await?;
@@ -484,8 +518,16 @@ impl ComponentController {
         recorded.dedup();
         self.trigger.set_desired(desired);
         self.subscribe(&plan);
+        for note in &recreated {
+            tracing::info!(component = %self.component().name, object = %self.name(), "{note}");
+            self.publish(&cr, EventType::Normal, "Recreated".to_string(), note)
+                .await;
+        }
+        if !errors.is_empty() {
+            errors.extend(held.iter().map(|h| h.message.clone()));
+        }
         if errors.is_empty() {
-            let outcome = applied(&plan);
+            let outcome = held_outcome(&held).unwrap_or_else(|| applied(&plan));
             self.memory = Memory {
                 uid,
                 digest: plan.digest.clone(),
@@ -502,6 +544,11 @@ impl ComponentController {
                 .map(|c| c.version.clone());
             let next = self.status(&current, &outcome, generation, plan.digest, recorded);
             self.write_status(&mut cr, &mut current, next).await?;
+            if !held.is_empty() {
+                let reason = outcome.reason.as_str().to_string();
+                self.publish(&cr, EventType::Warning, reason, &outcome.message)
+                    .await;
+            }
             if let Some(from) = upgraded_from {
                 self.upgraded(&cr, &from).await;
             }
@@ -771,13 +818,15 @@ impl ComponentController {
         )
         .await?;
         let snapshot = self.shared.cluster.snapshot();
+        let mut held = Vec::new();
+        let mut recreated = Vec::new();
         for crd in &plan.crds {
             if unchanged(crd, &mut desired, &mut now_written) {
                 continue;
             }
             self.trigger.begin_write(key(crd));
             match self.apply_one(crd, &snapshot).await {
-                Ok(live) => {
+                Ok(Written { live, .. }) => {
                     let applied = super::watches::Applied::new(&crd.object, &live.metadata);
                     let version = live.metadata.resource_version.clone().unwrap_or_default();
                     self.trigger
@@ -785,9 +834,12 @@ impl ComponentController {
                     desired.insert(key(crd), applied);
                     now_written.insert(key(crd), plan::content_digest(&crd.object));
                 }
-                Err(e) => {
+                Err(refused) => {
                     self.trigger.end_write(&key(crd), None);
-                    errors.push(e);
+                    match refused {
+                        Refused::Held(h) => held.push(h),
+                        Refused::Failed(e) => errors.push(e),
+                    }
                 }
             }
         }
@@ -833,7 +885,7 @@ impl ComponentController {
             }
             self.trigger.begin_write(key(object));
             match self.apply_one(object, &snapshot).await {
-                Ok(live) => {
+                Ok(Written { live, recreated: r }) => {
                     let applied = super::watches::Applied::new(&object.object, &live.metadata);
                     let version = live.metadata.resource_version.clone().unwrap_or_default();
                     self.trigger
@@ -841,8 +893,27 @@ impl ComponentController {
                     desired.insert(key(object), applied);
                     now_written.insert(key(object), plan::content_digest(&object.object));
                     bodies.push((object.entry(), live));
+                    recreated.extend(r);
                 }
-                Err(e) => {
+                Err(Refused::Held(h)) => {
+                    // Watched as the running object stands: an edit or a deletion of it is
+                    // drift, and the next apply meets the refusal again or creates it anew.
+                    match &h.live {
+                        Some(live) => {
+                            let applied =
+                                super::watches::Applied::new(&object.object, &live.metadata);
+                            let version =
+                                live.metadata.resource_version.clone().unwrap_or_default();
+                            self.trigger
+                                .end_write(&key(object), Some((applied.clone(), &version)));
+                            desired.insert(key(object), applied);
+                            bodies.push((object.entry(), live.clone()));
+                        }
+                        None => self.trigger.end_write(&key(object), None),
+                    }
+                    held.push(h);
+                }
+                Err(Refused::Failed(e)) => {
                     self.trigger.end_write(&key(object), None);
                     errors.push(e);
                 }
@@ -853,15 +924,15 @@ impl ComponentController {
             bodies,
             errors,
             written: now_written,
+            held,
+            recreated,
         })
     }
 
-    /// Server-side apply of one object; returns the live object as the API server answered.
-    async fn apply_one(
-        &self,
-        object: &Planned,
-        snapshot: &Snapshot,
-    ) -> Result<DynamicObject, String> {
+    /// Server-side apply of one object. A change the API server refuses as immutable is kept
+    /// back or, under `upgradeStrategy: recreate`, made by deleting the object and creating it
+    /// again; a CRD that would drop a stored version is not sent.
+    async fn apply_one(&self, object: &Planned, snapshot: &Snapshot) -> Result<Written, Refused> {
         let describe = |e: &dyn std::fmt::Display| {
             format!(
                 "{} {}: {e}",
@@ -870,23 +941,117 @@ impl ComponentController {
             )
         };
         let Some((ar, namespaced)) = snapshot.resolve(&object.api_version, &object.kind) else {
-            return Err(describe(&format!(
+            return Err(Refused::Failed(describe(&format!(
                 "no matches for kind {} in version {}",
                 object.kind, object.api_version
-            )));
+            ))));
         };
         let api: Api<DynamicObject> = if namespaced {
             Api::namespaced_with(self.shared.client.clone(), &object.namespace, &ar)
         } else {
             Api::all_with(self.shared.client.clone(), &ar)
         };
+        let (group, _) = object.group_version();
+        if object.kind == plan::CRD_KIND && group == plan::CRD_GROUP {
+            self.keep_stored_versions(&api, object)
+                .await
+                .map_err(|e| match e {
+                    Ok(held) => Refused::Held(held),
+                    Err(e) => Refused::Failed(describe(&e)),
+                })?;
+        }
+        let error = match self.patch(&api, object).await {
+            Ok(live) => {
+                return Ok(Written {
+                    live,
+                    recreated: None,
+                });
+            }
+            Err(e) => e,
+        };
+        let Some(named) = replace::immutable_refusal(&error) else {
+            return Err(Refused::Failed(describe(&error)));
+        };
+        let live = api.get_opt(&object.name).await.ok().flatten();
+        let live_json = live.as_ref().and_then(|l| serde_json::to_value(l).ok());
+        let mut fields: Vec<String> = live_json
+            .as_ref()
+            .map(|l| upgrade::changed_against_live(group, &object.kind, &object.object, l))
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if fields.is_empty() {
+            fields = named;
+        }
+        let fields = if fields.is_empty() {
+            "an immutable field".to_string()
+        } else {
+            fields.join(", ")
+        };
+        let strategy = self.component().upgrade_strategy.for_kind(&object.kind);
+        let replaceable = live
+            .as_ref()
+            .filter(|l| plan::may_delete(&l.metadata, &self.component().name))
+            .and_then(|l| l.metadata.uid.clone());
+        match (strategy, replaceable) {
+            (upgrade::Strategy::Recreate, Some(uid)) => {
+                let orphan = upgrade::recreate_orphans(group, &object.kind);
+                replace::delete_and_wait(&api, &object.name, &uid, orphan, replace::DELETE_TIMEOUT)
+                    .await
+                    .map_err(|e| Refused::Failed(describe(&e)))?;
+                let live = self
+                    .patch(&api, object)
+                    .await
+                    .map_err(|e| Refused::Failed(describe(&e)))?;
+                let how = if orphan {
+                    "its pods and claims were left running for the new one to adopt"
+                } else {
+                    "deleted in the foreground"
+                };
+                let note = describe(&format!(
+                    "recreated: {fields} cannot change in place (upgradeStrategy recreate; {how})"
+                ));
+                Ok(Written {
+                    live,
+                    recreated: Some(note),
+                })
+            }
+            (strategy, _) => {
+                let hint = match strategy {
+                    upgrade::Strategy::Keep => {
+                        "; upgradeStrategy: recreate in the component's descriptor replaces it"
+                    }
+                    // Recreate, but the object is not ours to delete (or already going away).
+                    upgrade::Strategy::Recreate => {
+                        "; not recreated: it lacks this component's label, is kept by \
+                         helm.sh/resource-policy, or is already being deleted"
+                    }
+                };
+                Err(Refused::Held(Held {
+                    reason: Reason::ImmutableFieldChange,
+                    message: describe(&format!(
+                        "{fields} cannot change in place, so the running object is kept{hint}"
+                    )),
+                    live,
+                }))
+            }
+        }
+    }
+
+    /// Sends one server-side apply, retrying conflicts and server restarts shortly.
+    async fn patch(
+        &self,
+        api: &Api<DynamicObject>,
+        object: &Planned,
+    ) -> Result<DynamicObject, kube::Error> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let mut attempts = 0;
         loop {
             let result = {
                 // Closed only when the controllers stop, and then nothing is applied any more.
                 let Ok(_slot) = self.shared.write_slots.acquire().await else {
-                    return Err(describe(&"the reconciler is stopping"));
+                    return Err(kube::Error::Service("the reconciler is stopping".into()));
                 };
                 api.patch(&object.name, &params, &Patch::Apply(&object.object))
                     .await
@@ -901,9 +1066,39 @@ impl ComponentController {
                     attempts += 1;
                     tokio::time::sleep(Duration::from_millis(200 * attempts)).await;
                 }
-                Err(e) => return Err(describe(&e)),
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Refuses to send a CRD that no longer lists a version its objects are stored in: the
+    /// API server would refuse it with a message about `status.storedVersions` that says
+    /// nothing of what to do. `Err(Ok(held))` holds the CRD back, `Err(Err(_))` is a failed
+    /// read.
+    async fn keep_stored_versions(
+        &self,
+        api: &Api<DynamicObject>,
+        crd: &Planned,
+    ) -> Result<(), Result<Held, kube::Error>> {
+        let Some(live) = api.get_opt(&crd.name).await.map_err(Err)? else {
+            return Ok(());
+        };
+        let live = serde_json::to_value(&live).unwrap_or_default();
+        let dropped = replace::dropped_stored_versions(&live, &crd.object);
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        Err(Ok(Held {
+            reason: Reason::CrdStoredVersionRemoved,
+            message: format!(
+                "CustomResourceDefinition {}: not updated: the chart no longer lists version {}, \
+                 which objects are still stored in (status.storedVersions); migrate them to a \
+                 listed version and remove it from status.storedVersions first",
+                crd.name,
+                dropped.join(", ")
+            ),
+            live: None,
+        }))
     }
 
     /// Deletes one inventory entry if it still carries our label; gone objects are fine.
@@ -1321,6 +1516,19 @@ async fn write_status_fresh(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// The outcome of an apply that held objects back: the first one's reason, every message.
+fn held_outcome(held: &[Held]) -> Option<Outcome> {
+    let first = held.first()?;
+    Some(Outcome {
+        reason: first.reason,
+        message: held
+            .iter()
+            .map(|h| h.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
 }
 
 fn applied(plan: &Plan) -> Outcome {

@@ -14,6 +14,7 @@ mod lookup;
 mod metrics;
 mod plan;
 mod readiness;
+mod replace;
 mod seed;
 mod status;
 mod watches;
@@ -135,7 +136,9 @@ impl ReconcileError {
                 Reason::ResourcesApplied
                 | Reason::Removed
                 | Reason::AwaitingDependency
-                | Reason::DependencyTimeout => "component",
+                | Reason::DependencyTimeout
+                | Reason::ImmutableFieldChange
+                | Reason::CrdStoredVersionRemoved => "component",
             },
             ReconcileError::Components(_) => "components",
         }

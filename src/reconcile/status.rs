@@ -42,6 +42,10 @@ pub enum Reason {
     AwaitingDependency,
     /// Still not applied, and a dependency has not been Ready for the readiness timeout.
     DependencyTimeout,
+    /// Applied, but an object whose immutable fields the chart changes was kept as it runs.
+    ImmutableFieldChange,
+    /// Applied, but a CRD that drops a version objects are stored in was not updated.
+    CrdStoredVersionRemoved,
 }
 
 impl Reason {
@@ -54,7 +58,18 @@ impl Reason {
             Reason::Removed => "Removed",
             Reason::AwaitingDependency => "AwaitingDependency",
             Reason::DependencyTimeout => "DependencyTimeout",
+            Reason::ImmutableFieldChange => "ImmutableFieldChange",
+            Reason::CrdStoredVersionRemoved => "CRDStoredVersionRemoved",
         }
+    }
+
+    /// Whether the apply kept objects back that another apply would not change: the rest is
+    /// applied and running, but the component is degraded until someone acts.
+    pub fn is_held(self) -> bool {
+        matches!(
+            self,
+            Reason::ImmutableFieldChange | Reason::CrdStoredVersionRemoved
+        )
     }
 
     /// Whether the reconcile held the apply back for a dependency.
@@ -190,6 +205,16 @@ pub fn component_status(
             condition(DEGRADED, false, AS_EXPECTED, "", generation),
         )
     };
+    let held = outcome.reason.is_held();
+    if held {
+        degraded_condition = condition(
+            DEGRADED,
+            true,
+            outcome.reason.as_str(),
+            &outcome.message,
+            generation,
+        );
+    }
     if let Some(message) = dependencies
         && !(failed || removed || gated)
         && degraded_condition.status == "False"
@@ -197,7 +222,7 @@ pub fn component_status(
         degraded_condition = condition(DEGRADED, true, DEPENDENCY_NOT_READY, message, generation);
         degraded_condition.severity = "Info".to_string();
     }
-    let provisioned = if failed || removed || gated {
+    let provisioned = if failed || removed || gated || held {
         let reason = outcome.reason.as_str();
         condition(
             PROVISIONING_SUCCEEDED,
@@ -811,6 +836,52 @@ mod tests {
         let degraded = find(&s.conditions, DEGRADED);
         assert_eq!(degraded.reason, "JobFailed");
         assert_eq!(degraded.severity, "");
+    }
+
+    /// An apply that kept an object back (an immutable field, a stored CRD version) reports
+    /// the running objects' health as Ready, and is Degraded and not provisioned, naming the
+    /// object, until someone acts.
+    #[test]
+    fn an_object_held_back_degrades_a_component_whose_objects_run() {
+        let message = "Deployment ns/web: spec.selector cannot change in place, so the running object is kept";
+        let held = Outcome {
+            reason: Reason::ImmutableFieldChange,
+            message: message.to_string(),
+        };
+        let ok = [healthy("Deployment", "web")];
+        let s = component_status(&ComponentStatus::default(), &held, &ok, None, 3, "t");
+        assert_eq!(find(&s.conditions, READY).status, "True");
+        let degraded = find(&s.conditions, DEGRADED);
+        assert_eq!(
+            (
+                degraded.status.as_str(),
+                degraded.reason.as_str(),
+                degraded.message.as_str()
+            ),
+            ("True", "ImmutableFieldChange", message)
+        );
+        let provisioned = find(&s.conditions, PROVISIONING_SUCCEEDED);
+        assert_eq!(
+            (provisioned.status.as_str(), provisioned.reason.as_str()),
+            ("False", "ImmutableFieldChange")
+        );
+        let rolling = [waiting(
+            "apps",
+            "Deployment",
+            "web",
+            "Progressing",
+            "1/2 updated",
+        )];
+        let crd = Outcome {
+            reason: Reason::CrdStoredVersionRemoved,
+            message: "CustomResourceDefinition widgets.example.com: not updated".to_string(),
+        };
+        let s = component_status(&ComponentStatus::default(), &crd, &rolling, None, 3, "t");
+        assert_eq!(find(&s.conditions, READY).status, "False");
+        assert_eq!(
+            find(&s.conditions, DEGRADED).reason,
+            "CRDStoredVersionRemoved"
+        );
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct Descriptor {
     /// duration (`90s`, `10m`, `1h30m`); ten minutes when absent.
     #[serde(default)]
     pub readiness_timeout: Option<String>,
+    /// What to do when a new rendering changes a field the API server will not change in
+    /// place: `keep` (the default) or `recreate`, for every kind or per kind.
+    #[serde(default)]
+    pub upgrade_strategy: Option<super::upgrade::StrategySpec>,
 }
 
 /// A typed field of the component's DSC stanza, copied into the chart values at `path`.

@@ -7,6 +7,7 @@
 pub mod descriptor;
 pub mod graph;
 mod render;
+pub mod upgrade;
 mod values;
 
 use std::collections::BTreeMap;
@@ -49,6 +50,8 @@ pub struct Component {
     pub depends_on: Vec<String>,
     /// How long this component waits for its dependencies before saying it timed out.
     pub readiness_timeout: std::time::Duration,
+    /// What the component does when its chart changes a field the API server will not.
+    pub upgrade_strategy: upgrade::UpgradeStrategy,
 }
 
 impl Component {
@@ -646,6 +649,11 @@ fn build_component(
             descriptor::DEFAULT_READINESS_TIMEOUT
         }),
     };
+    let upgrade_strategy = upgrade::UpgradeStrategy::from_spec(desc.upgrade_strategy.as_ref())
+        .unwrap_or_else(|reason| {
+            errors.push(invalid(format!("upgradeStrategy: {reason}")));
+            upgrade::UpgradeStrategy::default()
+        });
     let platform_values = match platform_values(&chart, archive, descriptor_file) {
         Ok(v) => v,
         Err(e) => {
@@ -669,6 +677,7 @@ fn build_component(
         health,
         depends_on: desc.depends_on.clone(),
         readiness_timeout,
+        upgrade_strategy,
     })
 }
 

@@ -765,6 +765,34 @@ fn dependencies_and_the_readiness_timeout_are_read_from_the_descriptor() {
 }
 
 #[test]
+fn upgrade_strategies_are_read_per_component_and_kind_and_checked() {
+    use super::upgrade::Strategy;
+    let (_t, root) = scratch();
+    add_third_component(&root);
+    let workbench = root.join(DESCRIPTOR_DIR).join("workbench.yaml");
+    let old = std::fs::read_to_string(&workbench).unwrap();
+    write(
+        &workbench,
+        &format!("{old}upgradeStrategy:\n  StatefulSet: recreate\n  Job: keep\n"),
+    );
+    let reg = load(&root).unwrap();
+    let strategy = &reg.get("workbench").unwrap().upgrade_strategy;
+    assert_eq!(strategy.for_kind("StatefulSet"), Strategy::Recreate);
+    assert_eq!(strategy.for_kind("Deployment"), Strategy::Keep);
+    let webapp = &reg.get("webapp").unwrap().upgrade_strategy;
+    assert_eq!(webapp.for_kind("StatefulSet"), Strategy::Keep);
+
+    write(&workbench, &format!("{old}upgradeStrategy: replace\n"));
+    let shown = errors(&root);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0]
+            .ends_with("upgradeStrategy: unknown strategy \"replace\": must be keep or recreate"),
+        "{shown:?}"
+    );
+}
+
+#[test]
 fn durations_read_as_go_writes_them() {
     use std::time::Duration;
     let ok = [
