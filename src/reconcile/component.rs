@@ -82,7 +82,7 @@ struct Held {
 
 /// Why one object was not applied.
 enum Refused {
-    Held(Held),
+    Held(Box<Held>),
     Failed(String),
 }
 
@@ -837,7 +837,7 @@ impl ComponentController {
                 Err(refused) => {
                     self.trigger.end_write(&key(crd), None);
                     match refused {
-                        Refused::Held(h) => held.push(h),
+                        Refused::Held(h) => held.push(*h),
                         Refused::Failed(e) => errors.push(e),
                     }
                 }
@@ -911,7 +911,7 @@ impl ComponentController {
                         }
                         None => self.trigger.end_write(&key(object), None),
                     }
-                    held.push(h);
+                    held.push(*h);
                 }
                 Err(Refused::Failed(e)) => {
                     self.trigger.end_write(&key(object), None);
@@ -1028,13 +1028,13 @@ impl ComponentController {
                          helm.sh/resource-policy, or is already being deleted"
                     }
                 };
-                Err(Refused::Held(Held {
+                Err(Refused::Held(Box::new(Held {
                     reason: Reason::ImmutableFieldChange,
                     message: describe(&format!(
                         "{fields} cannot change in place, so the running object is kept{hint}"
                     )),
                     live,
-                }))
+                })))
             }
         }
     }
@@ -1079,7 +1079,7 @@ impl ComponentController {
         &self,
         api: &Api<DynamicObject>,
         crd: &Planned,
-    ) -> Result<(), Result<Held, kube::Error>> {
+    ) -> Result<(), Result<Box<Held>, kube::Error>> {
         let Some(live) = api.get_opt(&crd.name).await.map_err(Err)? else {
             return Ok(());
         };
@@ -1088,7 +1088,7 @@ impl ComponentController {
         if dropped.is_empty() {
             return Ok(());
         }
-        Err(Ok(Held {
+        Err(Ok(Box::new(Held {
             reason: Reason::CrdStoredVersionRemoved,
             message: format!(
                 "CustomResourceDefinition {}: not updated: the chart no longer lists version {}, \
@@ -1098,7 +1098,7 @@ impl ComponentController {
                 dropped.join(", ")
             ),
             live: None,
-        }))
+        })))
     }
 
     /// Deletes one inventory entry if it still carries our label; gone objects are fine.
