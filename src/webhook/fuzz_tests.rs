@@ -210,7 +210,7 @@ proptest! {
         problems in prop::collection::vec(".{0,40}", 0..4),
         warnings in prop::collection::vec(".{0,40}", 0..3),
     ) {
-        let verdict = Verdict { problems: problems.clone(), warnings, busy: false };
+        let verdict = Verdict { problems: problems.clone(), warnings, ..Verdict::default() };
         let text = review::response(&uid, &verdict).to_string();
         let back: Json = serde_json::from_str(&text).unwrap_or_default();
         prop_assert_eq!(back.pointer("/response/uid"), Some(&Json::from(uid)));

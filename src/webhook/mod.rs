@@ -5,6 +5,7 @@
 //! - [`review`]: AdmissionReview v1 in and out;
 //! - [`validate`]: what makes an object acceptable (pure, cached);
 //! - [`cluster`]: the dry render's `.Capabilities`, following the discovery cache;
+//! - [`immutable`]: warnings when new values would change fields the API server will not;
 //! - [`server`]: the axum HTTPS server with health, readiness and metrics;
 //! - [`tls`]: certificate loading, checks and reload on change;
 //! - [`metrics`]: the Prometheus exposition;
@@ -12,6 +13,7 @@
 
 pub mod certs;
 mod cluster;
+mod immutable;
 pub mod metrics;
 mod review;
 mod server;

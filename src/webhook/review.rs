@@ -7,7 +7,9 @@
 //! `uid`, `kind` or `operation`, a field of the wrong type) must never be guessed at and
 //! allowed. Each is a [`ReviewError`], which the server turns into HTTP 400 naming the field.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -58,6 +60,9 @@ pub struct Request {
     /// The object as it would be stored; absent on DELETE.
     #[serde(default)]
     pub object: Option<Json>,
+    /// The object as it is stored, on UPDATE.
+    #[serde(default)]
+    pub old_object: Option<Json>,
 }
 
 /// `request.kind`: group, version and kind.
@@ -142,9 +147,13 @@ fn check_request(request: &serde_json::Map<String, Json>) -> Result<(), ReviewEr
         None | Some(Json::Null | Json::Bool(_)) => {}
         Some(other) => return Err(wrong_type("request.dryRun", "a boolean", other)),
     }
-    match request.get("object") {
-        None | Some(Json::Null | Json::Object(_)) => {}
-        Some(other) => return Err(wrong_type("request.object", "an object", other)),
+    for field in ["object", "oldObject"] {
+        match request.get(field) {
+            None | Some(Json::Null | Json::Object(_)) => {}
+            Some(other) => {
+                return Err(wrong_type(&format!("request.{field}"), "an object", other));
+            }
+        }
     }
     Ok(())
 }
@@ -262,6 +271,9 @@ pub struct Verdict {
     /// Some problem is the webhook's load, not the input (a render it had no room for):
     /// answered 429 TooManyRequests rather than 422 Invalid, as trying again may succeed.
     pub busy: bool,
+    /// The immutable fields each component's dry render produced, with the component's name,
+    /// by the stanza's path in the request: an UPDATE compares them with the stored object's.
+    pub shapes: BTreeMap<String, (String, Arc<super::immutable::Shape>)>,
 }
 
 impl Verdict {
@@ -273,6 +285,7 @@ impl Verdict {
         self.problems.extend(other.problems);
         self.warnings.extend(other.warnings);
         self.busy |= other.busy;
+        self.shapes.extend(other.shapes);
     }
 
     /// The denial message: one problem per line, so kubectl's stderr lists them all.

@@ -571,16 +571,46 @@ fn first_look(
         Target::Dsc(object) => validator.cached_dsc(object),
         Target::Component(kind, object) => validator.cached_component(kind, object),
     };
+    let verdict = verdict
+        .and_then(|mut v| warn_immutable(validator, route, &request, &mut v, false).then_some(v));
     Ok(match verdict {
         Some(verdict) => First::Done(finish(route, &request, verdict)),
         None => First::Miss(request),
     })
 }
 
+/// On an allowed UPDATE, adds a warning for each applied object whose immutable fields the
+/// new values change (see [`super::immutable`]). The verdict on the stored object comes from
+/// the cache or, with `compute`, is computed; `false` when it is needed but neither.
+fn warn_immutable(
+    validator: &Validator,
+    route: Route,
+    request: &review::Request,
+    verdict: &mut Verdict,
+    compute: bool,
+) -> bool {
+    if request.operation != "UPDATE" || !verdict.allowed() || verdict.shapes.is_empty() {
+        return true;
+    }
+    let old = match target_of(route, request, request.old_object.as_ref()) {
+        Target::Dsc(old) if compute => Some(validator.validate_dsc(old)),
+        Target::Dsc(old) => validator.cached_dsc(old),
+        Target::Component(kind, old) if compute => validator.validate_component(kind, old),
+        Target::Component(kind, old) => validator.cached_component(kind, old),
+        Target::Allow | Target::Missing => return true,
+    };
+    let Some(old) = old else {
+        return compute;
+    };
+    let warnings = validator.immutable_warnings(&old, verdict);
+    verdict.warnings.extend(warnings);
+    true
+}
+
 /// Validates everything but the singleton rule, which needs the cluster.
 fn full_check(validator: &Validator, route: Route, request: &review::Request) -> Checked {
     let _entered = span(request).entered();
-    let verdict = match target(route, request) {
+    let mut verdict = match target(route, request) {
         Target::Allow => Verdict::default(),
         Target::Missing => missing_object(),
         Target::Dsc(object) => validator.validate_dsc(object),
@@ -588,6 +618,7 @@ fn full_check(validator: &Validator, route: Route, request: &review::Request) ->
             .validate_component(kind, object)
             .unwrap_or_default(),
     };
+    warn_immutable(validator, route, request, &mut verdict, true);
     finish(route, request, verdict)
 }
 
@@ -613,6 +644,15 @@ enum Target<'a> {
 }
 
 fn target(route: Route, request: &review::Request) -> Target<'_> {
+    target_of(route, request, request.object.as_ref())
+}
+
+/// [`target`] for `object`, the request's object or the stored one of an UPDATE.
+fn target_of<'a>(
+    route: Route,
+    request: &'a review::Request,
+    object: Option<&'a serde_json::Value>,
+) -> Target<'a> {
     if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
         return Target::Allow;
     }
@@ -621,7 +661,7 @@ fn target(route: Route, request: &review::Request) -> Target<'_> {
         Route::Dsc => kind.group == DSC_GROUP && kind.kind == "DataScienceCluster",
         Route::Component => kind.group == COMPONENT_GROUP,
     };
-    match (relevant, request.object.as_ref(), route) {
+    match (relevant, object, route) {
         (false, _, _) => Target::Allow,
         (true, None, _) => Target::Missing,
         (true, Some(object), Route::Dsc) => Target::Dsc(object),

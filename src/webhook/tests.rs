@@ -591,7 +591,7 @@ fn responses_carry_the_denial_and_warnings() {
         &Verdict {
             problems: vec!["a: bad".into(), "b: worse".into()],
             warnings: vec!["c: ignored".into()],
-            busy: false,
+            ..Verdict::default()
         },
     );
     assert_eq!(denied["response"]["allowed"], false);
@@ -602,8 +602,8 @@ fn responses_carry_the_denial_and_warnings() {
         "u3",
         &Verdict {
             problems: vec!["a: not checked".into()],
-            warnings: Vec::new(),
             busy: true,
+            ..Verdict::default()
         },
     );
     assert_eq!(busy["response"]["allowed"], false);
@@ -879,4 +879,49 @@ fn a_managed_component_needs_its_dependencies_managed() {
     assert_eq!(verdict.problems, Vec::<String>::new());
     let verdict = v.validate_dsc(&dsc(json!({"guarded": {"managementState": "Removed"}})));
     assert!(verdict.allowed(), "a removed dependent needs nothing");
+}
+
+/// A chart whose selector follows a value: the webhook warns on an UPDATE that changes it,
+/// naming the object and what the component's strategy does, and not on one that scales it.
+#[test]
+fn values_that_change_an_applied_selector_are_warned_about() {
+    const TRACKED: &[(&str, &str)] = &[
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: tracked\nversion: 1.0.0\n",
+        ),
+        ("values.yaml", "track: a\nreplicas: 1\n"),
+        (
+            "templates/deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels:\n      track: {{ .Values.track }}\n  template:\n    metadata:\n      labels:\n        track: {{ .Values.track }}\n    spec:\n      containers:\n        - name: web\n          image: web:1\n",
+        ),
+    ];
+    let (_dir, v) = validator_of(
+        scratch_registry_with(&[("tracked", TRACKED)]),
+        Checks::default(),
+    );
+    let with = |values: Json| dsc(json!({"tracked": managed(values)}));
+    let old = v.validate_dsc(&with(json!({})));
+    let scaled = v.validate_dsc(&with(json!({"replicas": 3})));
+    let moved = v.validate_dsc(&with(json!({"track": "b"})));
+    assert!(old.allowed() && scaled.allowed() && moved.allowed());
+    assert!(v.immutable_warnings(&old, &scaled).is_empty());
+    assert_eq!(
+        v.immutable_warnings(&old, &moved),
+        [format!(
+            "spec.components.tracked.values: Deployment opendatahub/tracked-web: these values change spec.selector, which cannot change in place; {}",
+            dsc_helm_consequence()
+        )]
+    );
+    // The stored object had the component Removed: nothing of it is applied.
+    let removed = v.validate_dsc(&dsc(json!({"tracked": {"managementState": "Removed"}})));
+    assert!(v.immutable_warnings(&removed, &moved).is_empty());
+}
+
+fn dsc_helm_consequence() -> String {
+    crate::registry::upgrade::consequence(
+        crate::registry::upgrade::Strategy::Keep,
+        "apps",
+        "Deployment",
+    )
 }

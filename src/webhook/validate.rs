@@ -291,6 +291,21 @@ impl Validator {
         })
     }
 
+    /// Warnings for the fields `new` (the verdict on an UPDATE's object) would change that
+    /// cannot change in place, against `old` (the verdict on the stored object).
+    pub fn immutable_warnings(&self, old: &Verdict, new: &Verdict) -> Vec<String> {
+        let mut out = Vec::new();
+        for (prefix, (name, shape)) in &new.shapes {
+            let Some((_, before)) = old.shapes.get(prefix).filter(|(n, _)| n == name) else {
+                continue;
+            };
+            if let Some(component) = self.registry.get(name) {
+                out.extend(super::immutable::warnings(component, prefix, before, shape));
+            }
+        }
+        out
+    }
+
     /// [`validate_component`](Self::validate_component) answered from the cache alone; `None`
     /// on a miss or for a kind no component has.
     pub fn cached_component(&self, kind: &str, object: &Json) -> Option<Verdict> {
@@ -622,6 +637,13 @@ impl Validator {
                 return Computed { verdict, lasting };
             }
         };
+        verdict.shapes.insert(
+            prefix.to_string(),
+            (
+                component.name.clone(),
+                Arc::new(super::immutable::shape_of(&rendered, &self.namespace)),
+            ),
+        );
         // The reconciler applies what the render wrote. A value that breaks the YAML (a
         // newline in an unquoted string, say) fails there, as `helm install` fails on it, so
         // it is refused here instead.
