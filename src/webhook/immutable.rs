@@ -43,7 +43,7 @@ const KINDS: &[(&str, bool)] = &[
 /// reconciler places them.
 pub fn shape_of(rendered: &Rendered, namespace: &str) -> Shape {
     let mut shape = Shape::new();
-    for (_, text) in rendered {
+    for text in rendered.values() {
         for doc in split_documents(text) {
             if !KINDS.iter().any(|(k, _)| doc.contains(k)) {
                 continue;
