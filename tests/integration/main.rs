@@ -28,6 +28,7 @@ mod reconcile_crash;
 mod reconcile_dependencies;
 mod reconcile_examples;
 mod reconcile_health;
+mod reconcile_immutable;
 mod reconcile_leader;
 mod reconcile_restart;
 mod reconcile_upgrade;

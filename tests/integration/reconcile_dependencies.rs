@@ -9,11 +9,10 @@
 
 use crate::reconcile_support;
 use crate::support;
-use crate::webhook_client;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -25,7 +24,6 @@ use reconcile_support::*;
 use serde_json::{Value, json};
 
 use dsc_helm::registry::Registry;
-use dsc_helm::webhook::{Checks, dsc_names_from};
 
 /// (alias, kind, descriptor lines after `kind`).
 const COMPONENTS: &[(&str, &str, &str)] = &[
@@ -251,66 +249,6 @@ fn stanzas(state: &str, base_values: Value) -> Value {
     Value::Object(all)
 }
 
-/// `kubectl apply --dry-run=server` of a DSC; returns (accepted, stderr).
-async fn dry_run(manifest: &Value) -> (bool, String) {
-    let mut cmd = tokio::process::Command::from(support::shared().kubectl());
-    cmd.args(["apply", "--dry-run=server", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("kubectl runs");
-    if let Some(mut pipe) = child.stdin.take() {
-        use tokio::io::AsyncWriteExt;
-        pipe.write_all(manifest.to_string().as_bytes())
-            .await
-            .expect("stdin");
-    }
-    let out = child.wait_with_output().await.expect("kubectl ends");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Registers the webhook for the chain's registry, as webhook-config/dev does for a developer.
-async fn serve_webhook(
-    client: &kube::Client,
-    registry: Registry,
-    dir: &Path,
-) -> webhook_client::Running {
-    let ca = support::TestCa::new().expect("CA");
-    let cert = ca.issue_localhost().expect("serving cert");
-    let files = webhook_client::write_serving_cert(dir, &cert.cert_pem, &cert.key_pem);
-    let server = webhook_client::start(
-        webhook_client::validator(registry, Checks::default()),
-        files,
-        Some(dsc_names_from(client.clone())),
-        |c| c.reload_interval = Duration::from_millis(200),
-    );
-    let config = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("webhook-config/dev/validatingwebhookconfiguration.yaml"),
-    )
-    .expect("dev webhook configuration")
-    .replace(
-        "127.0.0.1:9443",
-        &format!("127.0.0.1:{}", server.addr.port()),
-    )
-    .replace("CA_BUNDLE", &support::base64(ca.cert_pem().as_bytes()));
-    let mut apply = tokio::process::Command::from(support::shared().kubectl());
-    apply
-        .args(["apply", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null());
-    let mut child = apply.spawn().expect("kubectl runs");
-    if let Some(mut pipe) = child.stdin.take() {
-        use tokio::io::AsyncWriteExt;
-        pipe.write_all(config.as_bytes()).await.expect("stdin");
-    }
-    assert!(child.wait().await.expect("kubectl ends").success());
-    server
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_waits_for_its_first_link_starts_in_order_and_is_removed_in_reverse() {
     let _dsc = support::dsc_lock().await;
@@ -319,7 +257,7 @@ async fn a_chain_waits_for_its_first_link_starts_in_order_and_is_removed_in_reve
     let root = write_registry(&dir.path().join("charts"), COMPONENTS);
     let registry = dsc_helm::registry::load(&root).expect("registry loads");
     install_crds(&client, &registry).await;
-    let _webhook = serve_webhook(&client, registry.clone(), dir.path()).await;
+    let _webhook = serve_webhook(&client, registry.clone(), dir.path(), "opendatahub").await;
 
     // Admission: a Managed component whose dependency is Removed is refused, naming both. The
     // API server picks the webhook configuration up asynchronously, so the dry run is repeated

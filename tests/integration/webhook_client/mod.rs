@@ -33,11 +33,16 @@ pub fn write_serving_cert(dir: &Path, cert_pem: &str, key_pem: &str) -> CertFile
 }
 
 pub fn validator(registry: Registry, checks: Checks) -> Validator {
+    validator_in(registry, checks, "opendatahub")
+}
+
+/// A validator whose dry renders install into `namespace`, as an operator's do.
+pub fn validator_in(registry: Registry, checks: Checks, namespace: &str) -> Validator {
     let kube = KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION).unwrap();
     Validator::new(
         Arc::new(registry),
         Arc::new(defaults::capabilities(kube, &[])),
-        "opendatahub",
+        namespace,
         checks,
     )
 }
