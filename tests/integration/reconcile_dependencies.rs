@@ -9,6 +9,7 @@
 
 use crate::reconcile_support;
 use crate::support;
+use crate::webhook_client::{dry_run, serve_webhook};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -11,6 +11,7 @@
 
 use crate::reconcile_support::*;
 use crate::support;
+use crate::webhook_client::{kubectl_apply, serve_webhook};
 
 use std::collections::BTreeSet;
 use std::path::Path;

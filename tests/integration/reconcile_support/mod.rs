@@ -1,11 +1,8 @@
 //! Helpers shared by the reconciler's end-to-end tests: CRDs installed from a registry, the
 //! reconciler running in-process, a DSC written the way `kubectl apply --server-side` would,
-//! polling with deadlines, a client that records every write it makes, and the webhook served
-//! and registered for a test's registry, with kubectl to meet it.
+//! polling with deadlines, and a client that records every write it makes.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use dsc_helm::reconcile::{self, Options};
 use dsc_helm::registry::Registry;
@@ -14,8 +11,6 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use crate::support;
-use crate::webhook_client;
-use dsc_helm::webhook::{Checks, dsc_names_from};
 
 pub fn examples() -> Registry {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts");
@@ -160,74 +155,4 @@ pub async fn counting_client(plane: &support::ControlPlane, requests: Requests) 
         .expect("client builder")
         .with_layer(&layer)
         .build()
-}
-
-/// `kubectl apply --dry-run=server` of a DSC; returns (accepted, stderr).
-pub async fn dry_run(manifest: &Value) -> (bool, String) {
-    kubectl_apply(manifest, &["--dry-run=server"]).await
-}
-
-/// `kubectl apply <flags> -f -` of `manifest`; returns (accepted, stderr), where kubectl prints
-/// the webhook's warnings.
-pub async fn kubectl_apply(manifest: &Value, flags: &[&str]) -> (bool, String) {
-    let mut cmd = tokio::process::Command::from(support::shared().kubectl());
-    cmd.arg("apply")
-        .args(flags)
-        .args(["-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("kubectl runs");
-    if let Some(mut pipe) = child.stdin.take() {
-        use tokio::io::AsyncWriteExt;
-        pipe.write_all(manifest.to_string().as_bytes())
-            .await
-            .expect("stdin");
-    }
-    let out = child.wait_with_output().await.expect("kubectl ends");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Serves the webhook for `registry` and registers it, as webhook-config/dev does for a
-/// developer. The API server picks a new registration up within moments, not at once.
-pub async fn serve_webhook(
-    client: &kube::Client,
-    registry: Registry,
-    dir: &Path,
-    namespace: &str,
-) -> webhook_client::Running {
-    let ca = support::TestCa::new().expect("CA");
-    let cert = ca.issue_localhost().expect("serving cert");
-    let files = webhook_client::write_serving_cert(dir, &cert.cert_pem, &cert.key_pem);
-    let server = webhook_client::start(
-        webhook_client::validator_in(registry, Checks::default(), namespace),
-        files,
-        Some(dsc_names_from(client.clone())),
-        |c| c.reload_interval = Duration::from_millis(200),
-    );
-    let config = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("webhook-config/dev/validatingwebhookconfiguration.yaml"),
-    )
-    .expect("dev webhook configuration")
-    .replace(
-        "127.0.0.1:9443",
-        &format!("127.0.0.1:{}", server.addr.port()),
-    )
-    .replace("CA_BUNDLE", &support::base64(ca.cert_pem().as_bytes()));
-    let mut apply = tokio::process::Command::from(support::shared().kubectl());
-    apply
-        .args(["apply", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null());
-    let mut child = apply.spawn().expect("kubectl runs");
-    if let Some(mut pipe) = child.stdin.take() {
-        use tokio::io::AsyncWriteExt;
-        pipe.write_all(config.as_bytes()).await.expect("stdin");
-    }
-    assert!(child.wait().await.expect("kubectl ends").success());
-    server
 }

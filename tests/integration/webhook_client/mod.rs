@@ -1,10 +1,12 @@
 //! Shared by the webhook tests and the admission benchmark: an in-process webhook on loopback
 //! with a certificate from a test CA, and a minimal HTTPS client (hyper over tokio-rustls)
-//! that talks to it the way the API server does.
+//! that talks to it the way the API server does; and for the cluster tests, the webhook served
+//! and registered with the test cluster, and kubectl to meet it.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -14,8 +16,12 @@ use serde_json::{Value as Json, json};
 use tokio_rustls::TlsConnector;
 
 use dsc_helm::registry::Registry;
-use dsc_helm::webhook::{CertFiles, Checks, DscNames, Validator, Webhook, WebhookConfig};
+use dsc_helm::webhook::{
+    CertFiles, Checks, DscNames, Validator, Webhook, WebhookConfig, dsc_names_from,
+};
 use helm_render::render::{KubeVersion, defaults};
+
+use crate::support;
 
 /// A serving certificate for localhost written to `dir` as tls.crt / tls.key.
 pub fn write_serving_cert(dir: &Path, cert_pem: &str, key_pem: &str) -> CertFiles {
@@ -201,4 +207,74 @@ pub fn dsc_review(uid: &str, operation: &str, components: Json) -> Vec<u8> {
         },
     }))
     .unwrap()
+}
+
+/// `kubectl apply --dry-run=server` of a DSC; returns (accepted, stderr).
+pub async fn dry_run(manifest: &Json) -> (bool, String) {
+    kubectl_apply(manifest, &["--dry-run=server"]).await
+}
+
+/// `kubectl apply <flags> -f -` of `manifest`; returns (accepted, stderr), where kubectl prints
+/// the webhook's warnings.
+pub async fn kubectl_apply(manifest: &Json, flags: &[&str]) -> (bool, String) {
+    let mut cmd = tokio::process::Command::from(support::shared().kubectl());
+    cmd.arg("apply")
+        .args(flags)
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("kubectl runs");
+    if let Some(mut pipe) = child.stdin.take() {
+        use tokio::io::AsyncWriteExt;
+        pipe.write_all(manifest.to_string().as_bytes())
+            .await
+            .expect("stdin");
+    }
+    let out = child.wait_with_output().await.expect("kubectl ends");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Serves the webhook for `registry` and registers it, as webhook-config/dev does for a
+/// developer. The API server picks a new registration up within moments, not at once.
+pub async fn serve_webhook(
+    client: &kube::Client,
+    registry: Registry,
+    dir: &Path,
+    namespace: &str,
+) -> Running {
+    let ca = support::TestCa::new().expect("CA");
+    let cert = ca.issue_localhost().expect("serving cert");
+    let files = write_serving_cert(dir, &cert.cert_pem, &cert.key_pem);
+    let server = start(
+        validator_in(registry, Checks::default(), namespace),
+        files,
+        Some(dsc_names_from(client.clone())),
+        |c| c.reload_interval = Duration::from_millis(200),
+    );
+    let config = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("webhook-config/dev/validatingwebhookconfiguration.yaml"),
+    )
+    .expect("dev webhook configuration")
+    .replace(
+        "127.0.0.1:9443",
+        &format!("127.0.0.1:{}", server.addr.port()),
+    )
+    .replace("CA_BUNDLE", &support::base64(ca.cert_pem().as_bytes()));
+    let mut apply = tokio::process::Command::from(support::shared().kubectl());
+    apply
+        .args(["apply", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null());
+    let mut child = apply.spawn().expect("kubectl runs");
+    if let Some(mut pipe) = child.stdin.take() {
+        use tokio::io::AsyncWriteExt;
+        pipe.write_all(config.as_bytes()).await.expect("stdin");
+    }
+    assert!(child.wait().await.expect("kubectl ends").success());
+    server
 }
