@@ -427,3 +427,120 @@ async fn recreate_keeps_a_statefulsets_pods_and_claims() {
         "{note}"
     );
 }
+
+const OTHER_KINDS: &str = r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-migrate
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: registry.example/migrate:{{ .Values.variant }}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ .Release.Name }}-data
+spec:
+  accessModes: [{{ .Values.accessMode }}]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ .Release.Name }}-read
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: {{ .Values.role }}
+subjects:
+  - kind: ServiceAccount
+    name: default
+    namespace: {{ .Release.Namespace }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  clusterIP: {{ .Values.clusterIP }}
+  ports:
+    - port: 80
+"#;
+
+/// The other kinds with immutable fields, as the real API server refuses them: each refusal
+/// is recognised, and the status names each object with its field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_claims_bindings_and_service_ips_are_kept_and_named() {
+    let _dsc = support::dsc_lock().await;
+    let client = support::shared().client().await.expect("client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("charts");
+    let registry = registry(&root, "kinds-demo", "KindsDemo", "");
+    // The same registry with the chart's templates replaced by the other kinds.
+    let files = [
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: immutable-demo\nversion: 0.1.0\n",
+        ),
+        (
+            "values.yaml",
+            "variant: a\naccessMode: ReadWriteOnce\nrole: view\nclusterIP: 10.0.201.7\n",
+        ),
+        ("templates/kinds.yaml", OTHER_KINDS),
+    ];
+    std::fs::write(
+        root.join("charts/immutable-demo-0.1.0.tgz"),
+        support::chart_archive("immutable-demo", &files),
+    )
+    .expect("archive");
+    drop(registry);
+    let registry = Arc::new(dsc_helm::registry::load(&root).expect("registry loads"));
+    install_crds(&client, &registry).await;
+    let options = options("immutable-kinds");
+    let namespace = options.applications_namespace.clone();
+    let _running = start(client.clone(), registry.clone(), options);
+    apply_dsc(
+        &client,
+        json!({"kinds-demo": {"managementState": "Managed"}}),
+    )
+    .await;
+    component_when(&client, &registry, "kinds-demo applied", |_, _| true).await;
+    eventually("kinds-demo provisioned", || async {
+        let ar = dsc_helm::api::component_api_resource(&registry.components[0]);
+        let cr = get(&client, &ar, None, "default-kinds-demo").await?;
+        (condition(&cr, "ProvisioningSucceeded")?["status"] == "True").then_some(())
+    })
+    .await;
+
+    apply_dsc(
+        &client,
+        json!({"kinds-demo": {"managementState": "Managed", "values": {
+            "variant": "b", "accessMode": "ReadWriteMany", "role": "edit",
+            "clusterIP": "10.0.201.8",
+        }}}),
+    )
+    .await;
+    let cr = component_when(&client, &registry, "kinds-demo Degraded", |_, d| {
+        d["reason"] == "ImmutableFieldChange"
+    })
+    .await;
+    let message = condition(&cr, "Degraded").expect("Degraded")["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    for (object, field) in [
+        ("Job", "kinds-demo-migrate: spec.template"),
+        ("PersistentVolumeClaim", "kinds-demo-data: spec.accessModes"),
+        ("RoleBinding", "kinds-demo-read: roleRef"),
+        ("Service", "kinds-demo-web: spec.clusterIP"),
+    ] {
+        let named = format!("{object} {namespace}/{field} cannot change in place");
+        assert!(message.contains(&named), "{named} in: {message}");
+    }
+}
