@@ -45,7 +45,7 @@ pub fn shape_of(rendered: &Rendered, namespace: &str) -> Shape {
     let mut shape = Shape::new();
     for text in rendered.values() {
         for doc in split_documents(text) {
-            if !KINDS.iter().any(|(k, _)| doc.contains(k)) {
+            if written_kind(doc).is_some_and(|kind| !KINDS.iter().any(|(k, _)| *k == kind)) {
                 continue;
             }
             // Not YAML, or not an object: the manifest check refuses it, nothing to compare.
@@ -90,6 +90,14 @@ pub fn shape_of(rendered: &Rendered, namespace: &str) -> Shape {
         }
     }
     shape
+}
+
+/// The kind a document's top-level `kind:` line names, when it has one; a document written
+/// another way (JSON, a quoted key) is parsed to find out.
+fn written_kind(doc: &str) -> Option<&str> {
+    let line = doc.lines().find_map(|l| l.strip_prefix("kind:"))?;
+    let kind = line.split('#').next().unwrap_or_default().trim();
+    Some(kind.trim_matches(|c| c == '"' || c == '\''))
 }
 
 /// One warning per object in both shapes whose immutable fields differ, under `prefix` (the
@@ -168,6 +176,23 @@ mod tests {
                 .keys()
                 .any(|(_, k, ns, _)| k == "ClusterRoleBinding" && ns.is_empty())
         );
+    }
+
+    #[test]
+    fn documents_of_other_kinds_are_told_by_their_kind_line() {
+        assert_eq!(
+            written_kind("apiVersion: v1\nkind: ServiceAccount\n"),
+            Some("ServiceAccount")
+        );
+        assert_eq!(
+            written_kind("kind: \"Service\" # headless\n"),
+            Some("Service")
+        );
+        assert_eq!(written_kind("{\"kind\": \"Service\"}"), None);
+        let json_service = r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"clusterIP": "None"}}"#;
+        assert_eq!(shape_of(&rendered(json_service), "apps").len(), 1);
+        let account = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n";
+        assert!(shape_of(&rendered(account), "apps").is_empty());
     }
 
     #[test]

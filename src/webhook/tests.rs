@@ -518,6 +518,12 @@ fn malformed_reviews_have_clear_errors() {
         "request.object: expected an object, got an array"
     );
     assert_eq!(
+        said(
+            json!({"uid": "u", "kind": kind, "operation": "UPDATE", "object": {}, "oldObject": "x"})
+        ),
+        "request.oldObject: expected an object, got a string (\"x\")"
+    );
+    assert_eq!(
         err(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":[]}"#)
             .to_string(),
         "request: expected an object, got an array"
