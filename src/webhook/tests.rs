@@ -919,6 +919,19 @@ fn values_that_change_an_applied_selector_are_warned_about() {
             dsc_helm_consequence()
         )]
     );
+    // The component's own resource, whose spec is the stanza.
+    let resource = |values: Json| json!({"spec": managed(values)});
+    let old = v.validate_component("Tracked", &resource(json!({})));
+    let moved_resource = v.validate_component("Tracked", &resource(json!({"track": "b"})));
+    let (Some(old_resource), Some(moved_resource)) = (old, moved_resource) else {
+        panic!("Tracked is a component kind");
+    };
+    let shown = v.immutable_warnings(&old_resource, &moved_resource);
+    assert_eq!(shown.len(), 1);
+    assert!(
+        shown[0].starts_with("spec.values: Deployment opendatahub/tracked-web"),
+        "{shown:?}"
+    );
     // The stored object had the component Removed: nothing of it is applied.
     let removed = v.validate_dsc(&dsc(json!({"tracked": {"managementState": "Removed"}})));
     assert!(v.immutable_warnings(&removed, &moved).is_empty());
