@@ -106,6 +106,14 @@ struct ServeArgs {
     /// Requests the API client may send at once after a quiet spell.
     #[arg(long, default_value_t = dsc_helm::backoff::ClientLimits::default().burst)]
     api_burst: u32,
+    /// A component whose objects are repaired in more than this many reconciles within
+    /// --drift-loop-window-seconds is fighting another writer: `Degraded`, reason `DriftLoop`.
+    #[arg(long, default_value_t = reconcile::DEFAULT_DRIFT_LOOP_LIMIT)]
+    drift_loop_limit: usize,
+    /// The window of --drift-loop-limit; the condition clears once a whole window passes
+    /// without a repair.
+    #[arg(long, default_value_t = reconcile::DEFAULT_DRIFT_LOOP_WINDOW.as_secs())]
+    drift_loop_window_seconds: u64,
 }
 
 #[derive(clap::Args)]
@@ -678,6 +686,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 leader_election: !args.no_leader_election,
                 metrics: reconcile_metrics,
                 max_concurrent_writes: args.max_concurrent_writes.max(1),
+                drift_loop_limit: args.drift_loop_limit,
+                drift_loop_window: std::time::Duration::from_secs(
+                    args.drift_loop_window_seconds.max(1),
+                ),
             };
             tracing::info!(
                 components = registry.components.len(),

@@ -7,7 +7,7 @@
 //! that object, and writes nothing but the component's status, and that only when something
 //! shown changed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +23,9 @@ use serde::Deserialize as _;
 use serde_json::{Value as Json, json};
 use tracing::Instrument;
 
+use super::drift::{self, LoopWatch, Repair};
 use super::gate;
+use super::hands_off;
 use super::lookup::LiveLookup;
 use super::plan::{self, Instance, Plan, PlanError, Planned};
 use super::readiness::{self, Readiness};
@@ -113,6 +115,8 @@ pub struct ComponentController {
     /// When the controller must reconcile again although nothing woke it: the end of the
     /// readiness timeout.
     wake_at: Option<tokio::time::Instant>,
+    /// This process's recent drift repairs, to tell a fight with another writer.
+    drift_loop: LoopWatch,
 }
 
 /// Runs the controller of one component until the future is dropped.
@@ -206,6 +210,10 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
         applied_at: None,
         waiting_since: None,
         wake_at: None,
+        drift_loop: LoopWatch::new(
+            shared.options.drift_loop_limit,
+            shared.options.drift_loop_window,
+        ),
     };
     let mut failures: u32 = 0;
     // Rechecks in a row that changed nothing shown.
@@ -213,7 +221,8 @@ pub async fn run(shared: Arc<Shared>, index: usize, trigger: Arc<Trigger>) {
     trigger.wake();
     loop {
         let recheck = controller.memory.outcome.is_some() && controller.readiness.any_unhealthy();
-        let wake_at = controller.wake_at;
+        let fight_ends = controller.drift_loop.ends_at(tokio::time::Instant::now());
+        let wake_at = controller.wake_at.into_iter().chain(fight_ends).min();
         let timer = async move {
             if let Some(at) = wake_at {
                 tokio::time::sleep_until(at).await;
@@ -420,7 +429,7 @@ impl ComponentController {
         };
         let inventory = plan.inventory();
         let uid = cr.metadata.uid.clone().unwrap_or_default();
-        let unchanged = !drift
+        let unchanged = drift.is_empty()
             && self.memory.digest == plan.digest
             && self.memory.uid == uid
             && current.render_digest == plan.digest
@@ -467,8 +476,22 @@ impl ComponentController {
             widened.inventory.dedup();
             self.write_status(&mut cr, &mut current, widened).await?;
         }
-        let unchanged_since =
-            (!drift && self.memory.uid == uid).then(|| self.memory.written.clone());
+        // Drifted objects are applied again; the rest only if their content changed.
+        let unchanged_since = (self.memory.uid == uid).then(|| {
+            let mut written = self.memory.written.clone();
+            written.retain(|k, _| !drift.contains(k));
+            written
+        });
+        self.subscribe(&plan);
+        let hands_off = hands_off::find(&self.shared, &self.trigger, &plan).await?;
+        let drifted: HashSet<ObjectKey> = drift.difference(&hands_off).cloned().collect();
+        let before = drift::read_drifted(
+            &self.shared.client,
+            &self.shared.cluster.snapshot(),
+            &plan,
+            &drifted,
+        )
+        .await;
         let ApplyOutput {
             desired,
             bodies,
@@ -477,12 +500,18 @@ impl ComponentController {
             held,
             recreated,
         } = self
-            .apply(&plan, unchanged_since.unwrap_or_default())
+            .apply(&plan, unchanged_since.unwrap_or_default(), &hands_off)
             .await?;
+        let repairs = repairs(&plan, &before, &bodies);
+        let fight_started = !repairs.is_empty()
+            && self
+                .drift_loop
+                .record(tokio::time::Instant::now(), &repairs);
         tracing::debug!(
             component = %self.component().name,
             object = %self.name(),
-            drift,
+            drifted = drift.len(),
+            hands_off = hands_off.len(),
             written = bodies.len(),
             planned = plan.crds.len() + plan.objects.len(),
             "applied"
@@ -502,6 +531,24 @@ impl ComponentController {
             self.readiness
                 .record(readiness::key_of(entry), version, verdict);
         }
+        if !hands_off.is_empty() {
+            // Not written, so not judged from an apply's answer: read what was never judged.
+            let snapshot = self.shared.cluster.snapshot();
+            let shared = self.shared.clone();
+            let component = &shared.registry.components[self.index];
+            self.readiness
+                .refresh(
+                    &shared.client,
+                    &snapshot,
+                    &component.name,
+                    &component.health,
+                    &inventory,
+                    &HashMap::new(),
+                    false,
+                )
+                .await;
+        }
+        self.drift_corrected(&cr, &repairs, fight_started).await;
         let mut recorded = inventory.clone();
         if errors.is_empty() {
             for entry in plan::prune_set(&current.inventory, &inventory) {
@@ -783,12 +830,13 @@ impl ComponentController {
 
     /// Applies CRDs (then waits for them), then everything else in order, skipping each
     /// object whose content is what `written` says this process last wrote (and whose drift
-    /// record is still there). Per-object errors are collected so that one bad object does
-    /// not hide the others.
+    /// record is still there) and each one `hands_off` (see [`hands_off`]). Per-object errors
+    /// are collected so that one bad object does not hide the others.
     async fn apply(
         &self,
         plan: &Plan,
         written: HashMap<ObjectKey, [u8; 32]>,
+        hands_off: &HashSet<ObjectKey>,
     ) -> Result<ApplyOutput, ReconcileError> {
         let mut desired = HashMap::new();
         let mut bodies = Vec::new();
@@ -800,6 +848,11 @@ impl ComponentController {
                          now: &mut HashMap<ObjectKey, [u8; 32]>| {
             let digest = plan::content_digest(&p.object);
             let k = key(p);
+            if hands_off.contains(&k) {
+                // Not written; wanted all the same, so that its deletion is drift.
+                desired.insert(k, super::watches::Applied::default());
+                return true;
+            }
             let kept = (written.get(&k) == Some(&digest))
                 .then(|| self.trigger.desired_of(&k))
                 .flatten();
@@ -1191,7 +1244,7 @@ impl ComponentController {
         } else {
             self.dependencies_waiting(true)
         };
-        let shown = status::component_status(
+        let mut shown = status::component_status(
             current,
             outcome,
             &verdicts,
@@ -1199,6 +1252,12 @@ impl ComponentController {
             generation,
             &now(),
         );
+        if let Some(fight) = self.drift_loop.fight(tokio::time::Instant::now())
+            && !outcome.reason.is_gated()
+            && outcome.reason != Reason::Removed
+        {
+            shown = status::with_fight(current, shown, &fight.message, generation, &now());
+        }
         ComponentStatus {
             conditions: shown.conditions,
             observed_generation: Some(generation),
@@ -1333,6 +1392,29 @@ impl ComponentController {
             .await;
     }
 
+    /// The events and metrics of one reconcile's repairs: a Normal `DriftCorrected` per object
+    /// put back, and a Warning `DriftLoop` when they start a fight (the status shows it too).
+    async fn drift_corrected(&self, cr: &DynamicObject, repairs: &[Repair], fight_started: bool) {
+        let component = &self.component().name;
+        for repair in repairs {
+            self.shared
+                .options
+                .metrics
+                .drift_corrected(component, &repair.kind);
+            let note = repair.note();
+            tracing::info!(component = %component, object = %self.name(), "{note}");
+            self.publish(cr, EventType::Normal, drift::DRIFT_CORRECTED.into(), &note)
+                .await;
+        }
+        let fight = self.drift_loop.fight(tokio::time::Instant::now());
+        if let Some(fight) = fight.filter(|_| fight_started) {
+            tracing::warn!(component = %component, object = %self.name(), "{}", fight.message);
+            let reason = status::DRIFT_LOOP.to_string();
+            self.publish(cr, EventType::Warning, reason, &fight.message)
+                .await;
+        }
+    }
+
     /// Reports a component failure: status, a Warning event, and an error for the backoff.
     async fn fail(
         &mut self,
@@ -1417,6 +1499,10 @@ impl ComponentController {
 
     fn forget(&mut self) {
         self.memory = Memory::default();
+        self.drift_loop = LoopWatch::new(
+            self.shared.options.drift_loop_limit,
+            self.shared.options.drift_loop_window,
+        );
         self.readiness.clear();
         self.applied_at = None;
         self.shared
@@ -1449,7 +1535,7 @@ fn wake_neighbours(shared: &Shared, component: &str) {
 }
 
 /// A duration as Go prints the common ones (`10m0s`, `1h30m0s`, `45s`), as users write them.
-fn show_duration(d: Duration) -> String {
+pub(super) fn show_duration(d: Duration) -> String {
     let secs = d.as_secs();
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
     match (h, m) {
@@ -1538,7 +1624,25 @@ fn applied(plan: &Plan) -> Outcome {
     }
 }
 
-fn key(p: &Planned) -> ObjectKey {
+/// What the written objects' answers show was put back, of the drifted ones read before the
+/// apply (`before`). CRDs are left out: their repair is not reported.
+fn repairs(
+    plan: &Plan,
+    before: &HashMap<ObjectKey, Option<DynamicObject>>,
+    bodies: &[(InventoryEntry, DynamicObject)],
+) -> Vec<Repair> {
+    let planned: HashMap<ObjectKey, &Planned> = plan.objects.iter().map(|p| (key(p), p)).collect();
+    bodies
+        .iter()
+        .filter_map(|(entry, after)| {
+            let k = readiness::key_of(entry);
+            let before = before.get(&k)?;
+            Repair::judge(planned.get(&k)?, before.as_ref(), after)
+        })
+        .collect()
+}
+
+pub(super) fn key(p: &Planned) -> ObjectKey {
     (
         p.group_version().0.to_string(),
         p.kind.clone(),

@@ -51,6 +51,8 @@ pub struct Metrics {
     ready: Mutex<BTreeMap<String, bool>>,
     /// Time from an apply of new inputs to Ready, by component.
     time_to_ready: Mutex<BTreeMap<String, Histogram>>,
+    /// Objects put back after someone else changed or deleted them, by component and kind.
+    drift_corrections: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 /// The controller label of the DataScienceCluster controller's errors and durations.
@@ -165,6 +167,21 @@ impl Metrics {
             .map_or(0, |h| h.count)
     }
 
+    /// Counts one object of `kind` that `component` put back.
+    pub fn drift_corrected(&self, component: &str, kind: &str) {
+        *lock(&self.drift_corrections)
+            .entry((component.to_string(), kind.to_string()))
+            .or_default() += 1;
+    }
+
+    /// How many objects of `kind` `component` put back.
+    pub fn drift_corrections(&self, component: &str, kind: &str) -> u64 {
+        lock(&self.drift_corrections)
+            .get(&(component.to_string(), kind.to_string()))
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// Everything in Prometheus' text exposition format, served on the webhook's /metrics.
     pub fn render(&self) -> String {
         let counters = [
@@ -232,6 +249,7 @@ impl Metrics {
             let _ = writeln!(out, "{name}{{verb=\"{verb}\"}} {n}");
         }
         out.push_str(&render_errors(&lock(&self.errors)));
+        out.push_str(&render_drift(&lock(&self.drift_corrections)));
         out.push_str(&render_histograms(
             "dsc_helm_reconcile_duration_seconds",
             "Time one reconcile took, by controller.",
@@ -266,6 +284,23 @@ fn render_errors(errors: &BTreeMap<(String, &'static str), u64>) -> String {
             out,
             "{name}{{component=\"{}\",kind=\"{kind}\"}} {n}",
             label_value(component)
+        );
+    }
+    out
+}
+
+fn render_drift(corrections: &BTreeMap<(String, String), u64>) -> String {
+    let name = "dsc_helm_drift_corrections_total";
+    let mut out = format!(
+        "# HELP {name} Objects put back after another writer changed or deleted them, by \
+         component and kind.\n# TYPE {name} counter\n"
+    );
+    for ((component, kind), n) in corrections {
+        let _ = writeln!(
+            out,
+            "{name}{{component=\"{}\",kind=\"{}\"}} {n}",
+            label_value(component),
+            label_value(kind)
         );
     }
     out
@@ -411,6 +446,28 @@ mod tests {
         assert_eq!(m.ready_count("b"), 0);
         assert_eq!(m.is_ready("a"), Some(true));
         assert_eq!(m.is_ready("c"), None);
+    }
+
+    #[test]
+    fn drift_corrections_are_counted_by_component_and_kind() {
+        let m = Metrics::default();
+        m.drift_corrected("a", "ConfigMap");
+        m.drift_corrected("a", "ConfigMap");
+        m.drift_corrected("b", "Deployment");
+        assert_eq!(m.drift_corrections("a", "ConfigMap"), 2);
+        assert_eq!(m.drift_corrections("a", "Deployment"), 0);
+        let text = m.render();
+        assert!(text.contains("# TYPE dsc_helm_drift_corrections_total counter\n"));
+        assert!(
+            text.contains(
+                "dsc_helm_drift_corrections_total{component=\"a\",kind=\"ConfigMap\"} 2\n"
+            )
+        );
+        assert!(
+            text.contains(
+                "dsc_helm_drift_corrections_total{component=\"b\",kind=\"Deployment\"} 1\n"
+            )
+        );
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! from the drift watches' events; the rest is a thin runtime around the kube client.
 
 mod component;
+mod drift;
 mod dsc;
 mod gate;
+mod hands_off;
 pub mod leader;
 mod lookup;
 mod metrics;
@@ -32,6 +34,11 @@ use crate::sync::lock;
 use status::Reason;
 
 pub use component::ensure_namespace;
+pub use drift::{
+    DEFAULT_LOOP_LIMIT as DEFAULT_DRIFT_LOOP_LIMIT,
+    DEFAULT_LOOP_WINDOW as DEFAULT_DRIFT_LOOP_WINDOW,
+};
+pub use hands_off::ANNOTATION as HANDS_OFF_ANNOTATION;
 pub use metrics::Metrics;
 pub use plan::{INSTANCE_GENERATION, INSTANCE_NAME, INSTANCE_UID, PART_OF, VERSION};
 
@@ -52,6 +59,10 @@ pub struct Options {
     pub metrics: Arc<Metrics>,
     /// Object applies and deletes in flight at once, over every component.
     pub max_concurrent_writes: usize,
+    /// Repair rounds of one component within `drift_loop_window` beyond which it reports a
+    /// fight with another writer ([`drift::LoopWatch`]).
+    pub drift_loop_limit: usize,
+    pub drift_loop_window: Duration,
 }
 
 /// Writes in flight at once by default: enough to keep an API server on two cores busy (the
@@ -68,6 +79,8 @@ impl Default for Options {
             leader_election: true,
             metrics: Arc::default(),
             max_concurrent_writes: DEFAULT_CONCURRENT_WRITES,
+            drift_loop_limit: DEFAULT_DRIFT_LOOP_LIMIT,
+            drift_loop_window: DEFAULT_DRIFT_LOOP_WINDOW,
         }
     }
 }

@@ -26,6 +26,9 @@ pub const AS_EXPECTED: &str = "AsExpected";
 /// Reason of the informational `Degraded` condition of a running component whose dependency
 /// is no longer Ready: its objects stay, it is only told.
 pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
+/// Reason of the `Degraded` condition of a component whose objects another writer keeps
+/// changing ([`super::drift`]): it keeps repairing them, and says who fights it.
+pub const DRIFT_LOOP: &str = "DriftLoop";
 /// How many unhealthy objects the status lists: enough to act on, bounded so that a chart of
 /// hundreds of failing objects does not make the status huge.
 pub const MAX_UNHEALTHY: usize = 10;
@@ -277,6 +280,37 @@ pub fn component_status(
     if same_generation {
         settle(previous, &mut shown);
     }
+    shown
+}
+
+/// Shows a drift fight (`message` says who, see [`super::drift::LoopWatch`]) as `Degraded`
+/// with reason [`DRIFT_LOOP`]. It does not touch `Ready`: the objects are as the chart says
+/// after each repair. A component already degraded for a reason of its own keeps that
+/// condition, which is the one to act on first; the informational `DependencyNotReady` gives
+/// way.
+pub fn with_fight(
+    previous: &ComponentStatus,
+    mut shown: Shown,
+    message: &str,
+    generation: i64,
+    now: &str,
+) -> Shown {
+    let Some(i) = shown.conditions.iter().position(|c| c.type_ == DEGRADED) else {
+        return shown;
+    };
+    let current = &shown.conditions[i];
+    if current.status == "True" && current.severity != "Info" {
+        return shown;
+    }
+    let mut fight = condition(DEGRADED, true, DRIFT_LOOP, message, generation);
+    if let Some(p) = previous.conditions.iter().find(|p| {
+        p.type_ == DEGRADED && p.reason == DRIFT_LOOP && same_but_numbers(&p.message, message)
+    }) {
+        fight.message.clone_from(&p.message);
+    }
+    shown.conditions[i] = stamp(&previous.conditions, vec![fight], now)
+        .pop()
+        .unwrap_or_default();
     shown
 }
 
@@ -882,6 +916,49 @@ mod tests {
             find(&s.conditions, DEGRADED).reason,
             "CRDStoredVersionRemoved"
         );
+    }
+
+    /// A fight degrades a component that is otherwise fine (or only told about a dependency),
+    /// keeps Ready as it is and its transition time while it lasts; a degradation of the
+    /// component's own wins.
+    #[test]
+    fn a_drift_fight_degrades_an_otherwise_healthy_component() {
+        let ok = [healthy("Deployment", "web")];
+        let fresh = ComponentStatus::default();
+        let fight =
+            "objects repaired 6 times within 10m0s; field manager \"x\" keeps changing them";
+        let s = with_fight(&fresh, shown(&fresh, &ok, 1), fight, 1, "t1");
+        assert_eq!(find(&s.conditions, READY).status, "True");
+        let degraded = find(&s.conditions, DEGRADED);
+        assert_eq!(
+            (degraded.status.as_str(), degraded.reason.as_str()),
+            ("True", DRIFT_LOOP)
+        );
+        assert_eq!(degraded.message, fight);
+        assert_eq!(degraded.last_transition_time.as_deref(), Some("t1"));
+        let before = written(&s, 1);
+        let more = fight.replace('6', "7");
+        let again = with_fight(&before, shown(&before, &ok, 1), &more, 1, "t2");
+        assert_eq!(
+            again.conditions, s.conditions,
+            "a higher count alone writes nothing"
+        );
+
+        let told = Some("waiting for db");
+        let info = component_status(&fresh, &applied(), &ok, told, 1, "t");
+        let s = with_fight(&fresh, info, fight, 1, "t");
+        assert_eq!(find(&s.conditions, DEGRADED).reason, DRIFT_LOOP);
+        assert_eq!(find(&s.conditions, DEGRADED).severity, "");
+
+        let failing = [broken(
+            "batch",
+            "Job",
+            "task",
+            "JobFailed",
+            "job task: failed",
+        )];
+        let s = with_fight(&fresh, shown(&fresh, &failing, 1), fight, 1, "t");
+        assert_eq!(find(&s.conditions, DEGRADED).reason, "JobFailed");
     }
 
     #[test]

@@ -93,9 +93,13 @@ pub type ObjectKey = (String, String, String, String);
 #[derive(Default)]
 pub struct Trigger {
     pub notify: Notify,
-    /// Set when something we manage drifted: the next reconcile must apply even if its inputs
-    /// did not change.
-    pub drift: AtomicBool,
+    /// The objects we manage that drifted (edited, deleted, stripped of our label) since the
+    /// last reconcile took them: it re-applies these even if its inputs did not change, and
+    /// names them in its `DriftCorrected` events.
+    drifted: Mutex<HashSet<ObjectKey>>,
+    /// The objects whose live annotations hand them to an admin
+    /// ([`super::hands_off::ANNOTATION`]), as the drift watches last saw them.
+    hands_off: Mutex<HashSet<ObjectKey>>,
     /// Every object the component wants, as our last apply left it.
     pub desired: Mutex<HashMap<ObjectKey, Applied>>,
     /// Set by every wake but a health check's: the next wake-up reconciles in full.
@@ -127,8 +131,9 @@ impl Trigger {
         self.notify.notify_one();
     }
 
-    pub fn wake_for_drift(&self) {
-        self.drift.store(true, Ordering::SeqCst);
+    /// Re-queues a full reconcile that re-applies `key`, which drifted.
+    pub fn wake_for_drift(&self, key: ObjectKey) {
+        lock(&self.drifted).insert(key);
         self.wake();
     }
 
@@ -148,8 +153,29 @@ impl Trigger {
         std::mem::take(&mut *lock(&self.seen))
     }
 
-    pub fn take_drift(&self) -> bool {
-        self.drift.swap(false, Ordering::SeqCst)
+    /// The objects that drifted since the last call.
+    pub fn take_drift(&self) -> HashSet<ObjectKey> {
+        std::mem::take(&mut *lock(&self.drifted))
+    }
+
+    /// Whether the live object `key` was last seen handed off to an admin.
+    pub fn is_hands_off(&self, key: &ObjectKey) -> bool {
+        lock(&self.hands_off).contains(key)
+    }
+
+    /// Records what an event showed of `key`'s hands-off annotation (`None`: deleted).
+    fn note_hands_off(&self, key: &ObjectKey, seen: Option<&ObjectMeta>) {
+        let mut hands_off = lock(&self.hands_off);
+        if seen.is_some_and(super::hands_off::is_hands_off) {
+            hands_off.insert(key.clone());
+        } else {
+            hands_off.remove(key);
+        }
+    }
+
+    /// After a relist of one kind: objects of that kind it did not return are gone.
+    fn keep_hands_off(&self, group: &str, kind: &str, listed: &HashSet<ObjectKey>) {
+        lock(&self.hands_off).retain(|k| k.0 != group || k.1 != kind || listed.contains(k));
     }
 
     /// The drift record of one object, if it is wanted.
@@ -194,7 +220,7 @@ impl Trigger {
             None => parked,
         };
         if later.iter().any(|seen| self.is_drift(key, seen.as_ref())) {
-            self.wake_for_drift();
+            self.wake_for_drift(key.clone());
         } else if let Some(Some(last)) = later.last()
             && super::readiness::reads(&self.rules, &key.0, &key.1)
         {
@@ -217,12 +243,14 @@ impl Trigger {
         }
     }
 
-    /// Whether an object of this group and kind that the component wants is not among those a
-    /// (re)list returned: deleted, or stripped of our label, while the watch was away.
-    fn misses_any(&self, group: &str, kind: &str, listed: &HashSet<ObjectKey>) -> bool {
+    /// The objects of this group and kind that the component wants and a (re)list did not
+    /// return: deleted, or stripped of our label, while the watch was away.
+    fn missing(&self, group: &str, kind: &str, listed: &HashSet<ObjectKey>) -> Vec<ObjectKey> {
         lock(&self.desired)
             .keys()
-            .any(|k| k.0 == group && k.1 == kind && !listed.contains(k))
+            .filter(|k| k.0 == group && k.1 == kind && !listed.contains(k))
+            .cloned()
+            .collect()
     }
 
     fn wants(&self, key: &ObjectKey) -> bool {
@@ -236,11 +264,13 @@ impl Trigger {
             .any(|k| k.0 == group && k.1 == kind)
     }
 
-    /// Whether an event about `key` with `seen` metadata (None: deleted) is drift.
+    /// Whether an event about `key` with `seen` metadata (None: deleted) is drift. An object
+    /// handed off to an admin drifts only by disappearing: it is created again.
     fn is_drift(&self, key: &ObjectKey, seen: Option<&ObjectMeta>) -> bool {
         match (lock(&self.desired).get(key), seen) {
             (None, _) => false,
             (Some(_), None) => true,
+            (Some(_), Some(seen)) if super::hands_off::is_hands_off(seen) => false,
             (Some(ours), Some(seen)) => ours.version_of(seen) != ours.version,
         }
     }
@@ -248,6 +278,9 @@ impl Trigger {
 
 struct KindWatch {
     task: JoinHandle<()>,
+    /// True once the watch's first list is done: from then on its view of the kind's
+    /// hands-off annotations is complete.
+    listed: tokio::sync::watch::Receiver<bool>,
     subscribers: BTreeSet<String>,
     /// Components that declare the kind in their descriptor without rendering it: any event
     /// with their label re-queues them. Shared with the watch task.
@@ -321,6 +354,7 @@ impl Watches {
         for (k, (ar, is_declared)) in &wanted {
             let entry = kinds.entry(k.clone()).or_insert_with(|| {
                 let declared_by = Arc::new(Mutex::new(BTreeSet::new()));
+                let (listed_tx, listed) = tokio::sync::watch::channel(false);
                 KindWatch {
                     task: tokio::spawn(watch_kind(
                         self.client.clone(),
@@ -328,7 +362,9 @@ impl Watches {
                         self.triggers.clone(),
                         declared_by.clone(),
                         Seen::new(self.metrics.clone()),
+                        listed_tx,
                     )),
+                    listed,
                     subscribers: BTreeSet::new(),
                     declared_by,
                 }
@@ -354,6 +390,34 @@ impl Watches {
             }
         });
         super::Metrics::set(&self.metrics.watches_open, kinds.len() as u64);
+    }
+
+    /// Waits until the watches of these kinds (group, kind) have done their first list, for
+    /// at most `timeout`; returns the kinds whose watch has, of those asked for. A kind not
+    /// watched is not among them.
+    pub async fn listed(
+        &self,
+        kinds: &HashSet<(String, String)>,
+        timeout: std::time::Duration,
+    ) -> HashSet<(String, String)> {
+        let receivers: Vec<((String, String), tokio::sync::watch::Receiver<bool>)> =
+            lock(&self.kinds)
+                .iter()
+                .filter(|((g, _, k), _)| kinds.contains(&(g.clone(), k.clone())))
+                .map(|((g, _, k), w)| ((g.clone(), k.clone()), w.listed.clone()))
+                .collect();
+        let wait = futures::future::join_all(receivers.iter().map(|(_, rx)| {
+            let mut rx = rx.clone();
+            async move {
+                let _ = rx.wait_for(|listed| *listed).await;
+            }
+        }));
+        let _ = tokio::time::timeout(timeout, wait).await;
+        receivers
+            .into_iter()
+            .filter(|(_, rx)| *rx.borrow())
+            .map(|(kind, _)| kind)
+            .collect()
     }
 
     /// Kinds currently watched, for the tests below.
@@ -424,6 +488,7 @@ async fn watch_kind(
     triggers: Arc<HashMap<String, Arc<Trigger>>>,
     declared_by: Arc<Mutex<BTreeSet<String>>>,
     mut seen_objects: Seen,
+    listed_tx: tokio::sync::watch::Sender<bool>,
 ) {
     // Metadata-only: drift needs labels and resourceVersions, never the objects' bodies.
     let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &ar);
@@ -465,11 +530,13 @@ async fn watch_kind(
                 if let Some(listed) = listed.take() {
                     seen_objects.keep_only(&listed);
                     for trigger in triggers.values() {
-                        if trigger.misses_any(&ar.group, &ar.kind, &listed) {
-                            trigger.wake_for_drift();
+                        trigger.keep_hands_off(&ar.group, &ar.kind, &listed);
+                        for key in trigger.missing(&ar.group, &ar.kind, &listed) {
+                            trigger.wake_for_drift(key);
                         }
                     }
                 }
+                listed_tx.send_replace(true);
                 continue;
             }
         };
@@ -493,8 +560,9 @@ async fn watch_kind(
             // new labels. Whoever wants it must re-apply it.
             if deleted {
                 for trigger in triggers.values() {
+                    trigger.note_hands_off(&key, None);
                     if trigger.is_drift(&key, None) {
-                        trigger.wake_for_drift();
+                        trigger.wake_for_drift(key.clone());
                     }
                 }
             }
@@ -504,6 +572,7 @@ async fn watch_kind(
             continue;
         };
         let seen = (!deleted).then_some(&meta.metadata);
+        trigger.note_hands_off(&key, seen);
         if trigger.park(&key, seen) {
             continue;
         }
@@ -516,7 +585,7 @@ async fn watch_kind(
                 deleted,
                 "drift"
             );
-            trigger.wake_for_drift();
+            trigger.wake_for_drift(key);
         } else if !matches!(event, Event::InitApply(_)) && lock(&declared_by).contains(component) {
             trigger.wake();
         } else if !deleted
@@ -606,7 +675,7 @@ mod tests {
             "our echo, before the answer"
         );
         t.end_write(&key("a"), Some((applied("12"), "12")));
-        assert!(!t.take_drift(), "nothing but our own write");
+        assert!(t.take_drift().is_empty(), "nothing but our own write");
         assert!(
             !t.park(&key("a"), Some(&plain("13"))),
             "no longer in flight"
@@ -616,21 +685,26 @@ mod tests {
         t.park(&key("a"), Some(&plain("14")));
         t.park(&key("a"), Some(&plain("15")));
         t.end_write(&key("a"), Some((applied("14"), "14")));
-        assert!(t.take_drift(), "an edit right after our write");
+        assert_eq!(
+            t.take_drift(),
+            HashSet::from([key("a")]),
+            "an edit right after our write"
+        );
 
         t.begin_write(key("a"));
         t.park(&key("a"), Some(&plain("16")));
         t.end_write(&key("a"), Some((applied("17"), "17")));
         assert!(
-            !t.take_drift(),
+            t.take_drift().is_empty(),
             "the echo is still to come: earlier states only"
         );
 
         t.begin_write(key("a"));
         t.park(&key("a"), None);
         t.end_write(&key("a"), None);
-        assert!(
+        assert_eq!(
             t.take_drift(),
+            HashSet::from([key("a")]),
             "deleted while a failed write was on its way"
         );
     }
@@ -645,7 +719,7 @@ mod tests {
         assert!(!t.take_full());
         assert_eq!(t.take_seen(), HashMap::from([(key("a"), "11".to_string())]));
         assert!(t.take_seen().is_empty(), "taken once");
-        t.wake_for_drift();
+        t.wake_for_drift(key("a"));
         assert!(t.take_full());
         assert!(!t.take_full(), "taken once");
         t.wake();
@@ -661,10 +735,13 @@ mod tests {
         ]));
         let (group, kind) = (key("a").0, key("a").1);
         let both = HashSet::from([key("a"), key("b")]);
-        assert!(!t.misses_any(&group, &kind, &both));
-        assert!(t.misses_any(&group, &kind, &HashSet::from([key("a")])));
+        assert!(t.missing(&group, &kind, &both).is_empty());
+        assert_eq!(
+            t.missing(&group, &kind, &HashSet::from([key("a")])),
+            [key("b")]
+        );
         assert!(
-            !t.misses_any("other.group", &kind, &HashSet::new()),
+            t.missing("other.group", &kind, &HashSet::new()).is_empty(),
             "another kind's list says nothing about these"
         );
         assert!(t.wants_kind(&group, &kind));
@@ -751,11 +828,56 @@ mod tests {
     }
 
     #[test]
-    fn drift_is_taken_once() {
+    fn drift_is_taken_once_per_object() {
         let t = Trigger::default();
-        assert!(!t.take_drift());
-        t.wake_for_drift();
-        assert!(t.take_drift());
-        assert!(!t.take_drift());
+        assert!(t.take_drift().is_empty());
+        t.wake_for_drift(key("a"));
+        t.wake_for_drift(key("b"));
+        t.wake_for_drift(key("a"));
+        assert_eq!(t.take_drift(), HashSet::from([key("a"), key("b")]));
+        assert!(t.take_drift().is_empty());
+    }
+
+    fn annotated(resource_version: &str, managed: Option<&str>) -> ObjectMeta {
+        ObjectMeta {
+            annotations: managed.map(|v| {
+                [(
+                    super::super::hands_off::ANNOTATION.to_string(),
+                    v.to_string(),
+                )]
+                .into()
+            }),
+            ..plain(resource_version)
+        }
+    }
+
+    /// An object handed off to an admin: its edits are no drift, its deletion is (it is
+    /// created again), and taking the annotation off makes it ours again. The watch's view of
+    /// the annotation follows every event and is pruned by a relist.
+    #[test]
+    fn a_hands_off_object_drifts_only_by_disappearing() {
+        let t = Trigger::default();
+        t.set_desired(HashMap::from([(key("a"), applied("10"))]));
+        let taken = annotated("11", Some("false"));
+        t.note_hands_off(&key("a"), Some(&taken));
+        assert!(t.is_hands_off(&key("a")));
+        assert!(!t.is_drift(&key("a"), Some(&taken)), "the admin's edit");
+        assert!(
+            !t.is_drift(&key("a"), Some(&annotated("12", Some("false")))),
+            "another edit of theirs"
+        );
+        assert!(t.is_drift(&key("a"), None), "deleted: created again");
+        let back = annotated("13", Some("true"));
+        t.note_hands_off(&key("a"), Some(&back));
+        assert!(!t.is_hands_off(&key("a")));
+        assert!(t.is_drift(&key("a"), Some(&back)), "ours again");
+
+        t.note_hands_off(&key("a"), Some(&taken));
+        t.note_hands_off(&key("b"), Some(&taken));
+        t.keep_hands_off("apps", "Deployment", &HashSet::from([key("b")]));
+        assert!(!t.is_hands_off(&key("a")), "gone from the relist");
+        assert!(t.is_hands_off(&key("b")));
+        t.note_hands_off(&key("b"), None);
+        assert!(!t.is_hands_off(&key("b")), "deleted");
     }
 }
