@@ -26,6 +26,7 @@ mod reconcile_conflict;
 mod reconcile_corpus;
 mod reconcile_crash;
 mod reconcile_dependencies;
+mod reconcile_drift;
 mod reconcile_examples;
 mod reconcile_health;
 mod reconcile_immutable;
