@@ -263,7 +263,7 @@ impl Repair {
     }
 }
 
-/// Reads the drifted objects of `planned` as they are before the re-apply; `None` for those
+/// Reads the drifted objects of `plan` as they are before the re-apply; `None` for those
 /// that are gone. A failed read only loses the fields in the event (the object is still
 /// repaired), so it is logged and the object reported as if recreated.
 pub async fn read_drifted(
@@ -276,7 +276,8 @@ pub async fn read_drifted(
     if drifted.is_empty() {
         return out;
     }
-    for p in plan.all() {
+    // CRDs are repaired but not reported (see `component::repairs`): not read either.
+    for p in &plan.objects {
         let key = super::component::key(p);
         if !drifted.contains(&key) {
             continue;
