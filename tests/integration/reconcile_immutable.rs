@@ -404,19 +404,23 @@ async fn recreate_keeps_a_statefulsets_pods_and_claims() {
         r["status"] == "True" && d["status"] == "False"
     })
     .await;
-    let pod = pods.get("db-demo-db-0").await.expect("pod");
+    // Adoption is the StatefulSet controller's work, done on its own schedule: the pod is
+    // waited for until the new set owns it, and must be the pod from before.
+    let pod = eventually("the new StatefulSet adopting the pod", || async {
+        let pod = pods.get("db-demo-db-0").await.ok()?;
+        let adopted = pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|o| o.uid == uid(&set.metadata));
+        adopted.then_some(pod)
+    })
+    .await;
     assert_eq!(
         uid(&pod.metadata),
         pod_before,
         "the pod survived the orphaning delete"
-    );
-    assert!(
-        pod.metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|o| o.uid == uid(&set.metadata)),
-        "and the new StatefulSet adopted it"
     );
     let claim = claims.get("data-db-demo-db-0").await.expect("claim");
     assert_eq!(uid(&claim.metadata), claim_before, "the claim survived");
