@@ -3,7 +3,8 @@
 //! when fewer cases pass than the floor recorded in tests/conformance-floor.txt: raise the
 //! floor as conformance improves, never lower it. It prints the same closing line as
 //! ../shared/tools/conformance.py. The corpus's rendered manifests also serve as real-world
-//! input for the webhook's shortcut around re-parsing edited YAML.
+//! input for the webhook's shortcut around re-parsing edited YAML, and for the manifest
+//! sorter's line-at-a-time check.
 
 mod corpus;
 
@@ -143,24 +144,22 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-/// The webhook skips parsing a render that differs from the last parsed one only by scalar
-/// words (`only_scalar_words_changed`). Over real manifests (each corpus chart's first case,
-/// as rendered like Helm), random seeded edits that the rule accepts must all still parse.
-#[test]
-fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
-    const INSERTIONS: &[&str] = &[
-        "", "1", "9", "x", "e", "e999", "null", "nul", "l", ".inf", "-", ".", "_", "n", "0x",
-        "kind", ":", "#", " ", "\"", "\\", "*", "&", "!", "|", ",", "]", "\n",
-    ];
-    let mut state: u64 = 0x00c0_ffee_1234_5678;
-    let mut next = |n: usize| {
+/// A repeatable xorshift source of numbers below its argument, for seeded random edits.
+fn seeded_below(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |n| {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         (state >> 16) as usize % n.max(1)
-    };
-    let (mut accepted, mut texts) = (0usize, 0usize);
-    let mut random = SeededRandom::new(b"word-edits");
+    }
+}
+
+/// Each corpus chart's first case rendered as Helm renders it (random functions seeded
+/// from `seed`), named by the chart's id: real manifests for the YAML shortcuts' tests.
+fn first_case_renders(seed: &[u8]) -> Vec<(String, helm_render::render::Rendered)> {
+    let mut random = SeededRandom::new(seed);
+    let mut renders = Vec::new();
     for chart in corpus::load_corpus() {
         let (Ok(loaded), Some(case)) = (
             helm_render::chart::load(&chart.archive),
@@ -172,16 +171,32 @@ fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
             continue;
         };
         let renderer = Renderer::new();
-        let Ok(rendered) = corpus::render_case(
+        if let Ok(rendered) = corpus::render_case(
             &renderer,
             &loaded,
             values,
             &case.release,
             &case.namespace,
             &mut random,
-        ) else {
-            continue;
-        };
+        ) {
+            renders.push((chart.id.clone(), rendered));
+        }
+    }
+    renders
+}
+
+/// The webhook skips parsing a render that differs from the last parsed one only by scalar
+/// words (`only_scalar_words_changed`). Over real manifests (each corpus chart's first case,
+/// as rendered like Helm), random seeded edits that the rule accepts must all still parse.
+#[test]
+fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
+    const INSERTIONS: &[&str] = &[
+        "", "1", "9", "x", "e", "e999", "null", "nul", "l", ".inf", "-", ".", "_", "n", "0x",
+        "kind", ":", "#", " ", "\"", "\\", "*", "&", "!", "|", ",", "]", "\n",
+    ];
+    let mut next = seeded_below(0x00c0_ffee_1234_5678);
+    let (mut accepted, mut texts) = (0usize, 0usize);
+    for (chart, rendered) in first_case_renders(b"word-edits") {
         for (source, text) in &rendered {
             let parses =
                 |t: &str| helm_render::manifest::parse_template(source, t, &mut Vec::new()).is_ok();
@@ -204,8 +219,7 @@ fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
                     accepted += 1;
                     assert!(
                         parses(&edited),
-                        "{}: an accepted edit of {source} does not parse:\n{edited}",
-                        chart.id
+                        "{chart}: an accepted edit of {source} does not parse:\n{edited}"
                     );
                 }
             }
@@ -216,4 +230,107 @@ fn word_edits_the_yaml_check_skips_leave_real_manifests_valid() {
         texts > 300 && accepted > 1000,
         "{texts} texts, {accepted} edits"
     );
+}
+
+/// What Helm's sorter reads of a document (`apiVersion`, `kind`, `metadata.name` and
+/// `metadata.annotations`), as JSON, from any reading of it. Of a field that does not fit
+/// Helm's struct (which the sorter refuses, naming only its JSON type) only the type counts.
+fn sorter_head(v: &helm_render::value::Value) -> String {
+    use helm_render::value::Value;
+    let json_type = |v: &Value| format!("{:?}", std::mem::discriminant(&v.to_json()));
+    match v {
+        Value::Map(_) => {
+            let metadata = v.get("metadata").map(|m| match m {
+                Value::Map(_) => format!(
+                    "{:?}/{:?}",
+                    m.get("name").map(|n| match n {
+                        Value::Map(_) | Value::List(_) => json_type(&n),
+                        scalar => format!("{:?}", scalar.to_json()),
+                    }),
+                    m.get("annotations").map(|a| match a {
+                        Value::Map(_) => format!("{:?}", a.to_json()),
+                        other => json_type(&other),
+                    })
+                ),
+                other => json_type(&other),
+            });
+            format!(
+                "{:?} {:?} {metadata:?}",
+                v.get("apiVersion").map(|a| a.to_json()),
+                v.get("kind").map(|k| k.to_json())
+            )
+        }
+        other => json_type(other),
+    }
+}
+
+/// The manifest sorter checks most documents a line at a time instead of with a YAML
+/// scanner. Over every document of each corpus chart's first case, and random edits of them
+/// (near-valid YAML, where the check must never accept what the full reading refuses), the
+/// head and the error are the full reading's; and the check settles most real documents.
+#[test]
+fn manifest_heads_checked_by_lines_read_as_the_full_reading_does() {
+    const INSERTIONS: &[&str] = &[
+        "", " ", "  ", "\n", "\n  ", "\n    ", "- ", ": ", ":", "#", " #", "'", "\"", "|", ">-",
+        "[", "]", "{}", "[]", ",", "&a ", "*a", "!!", "? ", "<<: ", "~: ", ".nan", ".inf", "1",
+        "y", "null", "\\", "\\x", "\t", "\r", "---\n", "...", "%", "@", "-", "--", "\u{85}",
+    ];
+    let mut next = seeded_below(0x005e_ed0f_1ea5_d0c5);
+    // DSC_HELM_HEAD_EDITS=800 searches harder than CI has time for (about 40 s in release).
+    let edits: usize = std::env::var("DSC_HELM_HEAD_EDITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let (mut documents, mut by_lines, mut edited_docs, mut edited_by_lines) = (0, 0, 0, 0);
+
+    let compare = |doc: &str| {
+        let head = helm_render::yaml::parse_manifest_head(doc);
+        let full = helm_render::yaml::parse_value_typed(doc);
+        match (head, full) {
+            (Ok(head), Ok(full)) => assert_eq!(sorter_head(&head), sorter_head(&full), "{doc}"),
+            (head, full) => assert_eq!(
+                head.map(|_| ()).map_err(|e| e.to_string()),
+                full.map(|_| ()).map_err(|e| e.to_string()),
+                "{doc}"
+            ),
+        }
+        helm_render::yaml::manifest_head_checked_by_lines(doc)
+    };
+    for (_, rendered) in first_case_renders(b"manifest-heads") {
+        for text in rendered.values() {
+            for doc in helm_render::template_output::split_manifests(text) {
+                documents += 1;
+                let ok = compare(doc);
+                by_lines += usize::from(ok);
+                // Large documents are edited near their head, where the sorter looks, and
+                // anywhere; each edit is checked on a bounded window to keep this quick.
+                for round in 0..edits {
+                    // Even rounds edit the head; odd ones a window from any line of the body.
+                    let from = if round % 2 == 0 {
+                        0
+                    } else {
+                        let at = doc.floor_char_boundary(next(doc.len()));
+                        doc[..at].rfind('\n').map_or(0, |i| i + 1)
+                    };
+                    let window = &doc[from..doc.floor_char_boundary(from + 4096)];
+                    let mut edited = window.to_string();
+                    for _ in 0..1 + next(3) {
+                        let at = next(edited.len() + 1);
+                        let end = (at + next(3)).min(edited.len());
+                        if edited.is_char_boundary(at) && edited.is_char_boundary(end) {
+                            edited.replace_range(at..end, INSERTIONS[next(INSERTIONS.len())]);
+                        }
+                    }
+                    edited_docs += 1;
+                    edited_by_lines += usize::from(compare(&edited));
+                }
+            }
+        }
+    }
+    println!(
+        "{by_lines} of {documents} corpus documents checked by lines, {edited_by_lines} of \
+         {edited_docs} edited ones; heads and errors all as the full reading's"
+    );
+    assert!(documents > 1000, "{documents} documents");
+    assert!(by_lines * 10 > documents * 9, "{by_lines} of {documents}");
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
 use super::YamlError;
+use super::quick::Checked;
 use super::resolve::{CoreTag, Scalar, resolve_plain, resolve_tagged};
 use crate::gofmt::format_float_g32;
 use crate::gofmt::go_quote;
@@ -656,8 +657,21 @@ fn flow_start_between(
 /// a document (a CRD's schema is most of a chart's output) need only be checked, not made.
 /// Whatever the head-only reading cannot settle alone (anchors, merges, keys JSON cannot
 /// hold), and every error, is read again in full: the head and the error are always
-/// [`parse`]'s, and the value is then the whole document.
+/// [`parse`]'s, and the value is then the whole document. A document of the plain block
+/// YAML templates print is checked a line at a time instead ([`super::quick`]), and only its
+/// head entries are read.
 pub(crate) fn parse_head(text: &str) -> Result<Value, YamlError> {
+    match super::quick::check(text) {
+        Some(Checked::Empty) => return Ok(Value::Nil),
+        Some(Checked::Map(head)) if head.is_empty() => return Ok(Value::map(Map::new())),
+        Some(Checked::Map(head)) => {
+            if let Ok(Some(value)) = read(&head, 1, true, true).map(|docs| docs.into_iter().next())
+            {
+                return Ok(value);
+            }
+        }
+        None => {}
+    }
     Ok(read(text, 1, true, true)?
         .into_iter()
         .next()

@@ -551,3 +551,35 @@ fn manifest_heads_are_built_alone_and_checked_in_full() {
         "an anchor makes it a full reading"
     );
 }
+
+/// The sorter's line-at-a-time check settles the block YAML CRDs are written in (multi-line
+/// plain and quoted scalars, block scalars with indentation indicators, one-line flow
+/// sequences) with the full reading's head; and every near miss below, each one a way the
+/// check once said "valid" too soon, is left to the full reading and refused as it refuses it.
+#[test]
+fn manifests_checked_by_lines_agree_with_the_full_reading() {
+    let crd = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n  description: Operations can contain values [\"CREATE,\n    \"UPDATE\", `x`] - or none\n  quoted: 'Container name: required\n    over two lines'\n  mode:\n    description: |2-\n        indented more than the indicator says\n      at the indicator\n  folded: >-\n    text\n  required: [spec, 'b', \"c\"]\n  args:\n  - -ec\n  - |\n    echo\n  resources:\n    {}\n";
+    assert!(manifest_head_checked_by_lines(crd), "settled by lines");
+    let head = parse_manifest_head(crd).expect("head");
+    let full = parse_value_typed(crd).expect("full");
+    for key in ["apiVersion", "kind", "metadata"] {
+        assert_eq!(head.get(key), full.get(key), "{key}");
+    }
+
+    for near_miss in [
+        "kind: A\nspec:\n  a: 'open at the end\n",
+        "kind: A\nspec:\n  a: 1\n  b: .nan # a comment\n",
+        "kind: A\nspec:\n  a: [x, .inf]\n",
+        "kind: A\nspec:\n  a: >--\n    text\n",
+        "kind: A\nspec:\n  a: [x, [y]]\n",
+    ] {
+        assert!(!manifest_head_checked_by_lines(near_miss), "{near_miss:?}");
+        let head = parse_manifest_head(near_miss)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let full = parse_value_typed(near_miss)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert_eq!(head, full, "{near_miss:?}");
+    }
+}
