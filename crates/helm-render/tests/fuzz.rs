@@ -671,7 +671,7 @@ proptest! {
             Ok(()) => {
                 let ran = bounded("running the template", || {
                     let mut random = SeededRandom::new(b"fuzz");
-                    let mut ctx = CallContext { lookup: &OfflineLookup, random: &mut random };
+                    let mut ctx = CallContext::new(&OfflineLookup, &mut random);
                     let budget = Budget { steps: 10_000, time: Some(Duration::from_secs(2)) };
                     let mut out = String::new();
                     set.session_within(&mut ctx, budget)

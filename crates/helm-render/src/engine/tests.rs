@@ -49,10 +49,7 @@ fn values() -> Value {
 fn run_with(set: &Templates, data: &Value) -> Result<String, String> {
     let lookup = OfflineLookup;
     let mut rng = FixedRandom;
-    let mut ctx = CallContext {
-        lookup: &lookup,
-        random: &mut rng,
-    };
+    let mut ctx = CallContext::new(&lookup, &mut rng);
     set.execute(FILE, data, &mut ctx).map_err(|e| e.to_string())
 }
 
@@ -802,10 +799,7 @@ fn templates_sharing_data_see_each_others_changes() {
     set.parse(FILE, "{{ .Values.x }}").unwrap();
     let lookup = OfflineLookup;
     let mut rng = FixedRandom;
-    let mut ctx = CallContext {
-        lookup: &lookup,
-        random: &mut rng,
-    };
+    let mut ctx = CallContext::new(&lookup, &mut rng);
     let data = values();
     assert_eq!(
         set.execute_shared("t/templates/zzz.yaml", &data, &mut ctx)
@@ -843,10 +837,7 @@ fn errors_are_reworded_as_helm_reports_them() {
         set.parse(FILE, src).map_err(|e| e.to_string())?;
         let lookup = OfflineLookup;
         let mut rng = FixedRandom;
-        let mut ctx = CallContext {
-            lookup: &lookup,
-            random: &mut rng,
-        };
+        let mut ctx = CallContext::new(&lookup, &mut rng);
         match set.execute(FILE, &values(), &mut ctx) {
             Ok(out) => Err(format!("expected an error, got {out:?}")),
             Err(e) => Ok(super::helm_exec_message(&e)),
@@ -898,10 +889,7 @@ fn a_map_that_holds_itself_prints_without_exhausting_the_stack() {
         .parse("t", source)
         .unwrap_or_else(|e| panic!("{e}"));
     let mut random = crate::engine::funcs::SeededRandom::new(b"cycle");
-    let mut ctx = CallContext {
-        lookup: &crate::engine::funcs::OfflineLookup,
-        random: &mut random,
-    };
+    let mut ctx = CallContext::new(&crate::engine::funcs::OfflineLookup, &mut random);
     let out = templates.execute("t", &Value::Nil, &mut ctx);
     let lengths: Vec<usize> = match &out {
         Ok(out) => out.split(' ').filter_map(|n| n.parse().ok()).collect(),
@@ -921,10 +909,7 @@ fn merging_a_map_that_holds_itself_ends_with_an_error() {
         .parse("t", source)
         .unwrap_or_else(|e| panic!("{e}"));
     let mut random = crate::engine::funcs::SeededRandom::new(b"cycle");
-    let mut ctx = CallContext {
-        lookup: &OfflineLookup,
-        random: &mut random,
-    };
+    let mut ctx = CallContext::new(&OfflineLookup, &mut random);
     let out = templates.execute("t", &Value::Nil, &mut ctx);
     let message = out.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("cannot be merged"), "{message}");
@@ -941,10 +926,7 @@ fn string_functions_refuse_bytes_as_go_does() {
         .parse("t", "{{ b64enc .b }}")
         .unwrap_or_else(|e| panic!("{e}"));
     let mut random = crate::engine::funcs::SeededRandom::new(b"bytes");
-    let mut ctx = CallContext {
-        lookup: &OfflineLookup,
-        random: &mut random,
-    };
+    let mut ctx = CallContext::new(&OfflineLookup, &mut random);
     let out = templates.execute("t", &Value::map(data), &mut ctx);
     let message = out.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(
@@ -965,10 +947,7 @@ fn template_error_chains_are_laid_out_as_helm_4_does() {
         data.insert("Values".into(), Value::map(Map::new()));
         let lookup = OfflineLookup;
         let mut rng = FixedRandom;
-        let mut ctx = CallContext {
-            lookup: &lookup,
-            random: &mut rng,
-        };
+        let mut ctx = CallContext::new(&lookup, &mut rng);
         match set.execute(FILE, &Value::map(data), &mut ctx) {
             Ok(out) => Err(format!("expected an error, got {out:?}")),
             Err(e) => Ok(super::helm_exec_message(&e)),
@@ -995,10 +974,7 @@ fn within(src: &str, budget: super::Budget) -> Result<String, String> {
     set.parse(FILE, src).map_err(|e| e.to_string())?;
     let lookup = OfflineLookup;
     let mut rng = FixedRandom;
-    let mut ctx = CallContext {
-        lookup: &lookup,
-        random: &mut rng,
-    };
+    let mut ctx = CallContext::new(&lookup, &mut rng);
     let mut out = String::new();
     set.session_within(&mut ctx, budget)
         .execute_shared(FILE, &values(), &mut out)
@@ -1114,10 +1090,7 @@ fn parsing_side_by_side_fails_with_the_first_text_in_order_that_fails() {
 fn run_with_name(set: &Templates, name: &str) -> String {
     let lookup = OfflineLookup;
     let mut random = FixedRandom;
-    let mut ctx = CallContext {
-        lookup: &lookup,
-        random: &mut random,
-    };
+    let mut ctx = CallContext::new(&lookup, &mut random);
     set.execute(name, &values(), &mut ctx)
         .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -189,10 +189,7 @@ pub fn template_name(
     let mut templates = Templates::sprig_only();
     templates.parse(NAME, name_template).map_err(plain)?;
     let lookup = crate::engine::funcs::OfflineLookup;
-    let mut ctx = CallContext {
-        lookup: &lookup,
-        random,
-    };
+    let mut ctx = CallContext::new(&lookup, random);
     templates
         .execute(NAME, &Value::Nil, &mut ctx)
         .map_err(plain)
@@ -280,7 +277,7 @@ impl Renderer {
         let key: Vec<String> = order.iter().map(|&i| jobs[i].name.clone()).collect();
         let templates = self.templates_for(key, &order, &jobs, &sources)?;
 
-        let mut ctx = CallContext { lookup, random };
+        let mut ctx = CallContext::new(lookup, random);
         let mut session = templates.session_within(&mut ctx, self.budget);
         // Each template is written here, then copied out at its exact size: the buffer stays
         // in cache, and no output grows by reallocation.

@@ -79,6 +79,18 @@ pub trait RandomSource {
 pub struct CallContext<'a> {
     pub lookup: &'a dyn Lookup,
     pub random: &'a mut dyn RandomSource,
+    /// What `fromYaml` last read from a large text, for the same render.
+    pub(crate) parsed_yaml: serialization::LastParsed,
+}
+
+impl<'a> CallContext<'a> {
+    pub fn new(lookup: &'a dyn Lookup, random: &'a mut dyn RandomSource) -> CallContext<'a> {
+        CallContext {
+            lookup,
+            random,
+            parsed_yaml: serialization::LastParsed::default(),
+        }
+    }
 }
 
 /// The function named `name`, if Helm or Sprig defines one.

@@ -260,10 +260,7 @@ pub(super) mod tests {
     ) -> FuncResult {
         let f =
             crate::engine::funcs::get(name).ok_or_else(|| FuncError::new("no such function"))?;
-        let mut ctx = CallContext {
-            lookup: &OfflineLookup,
-            random,
-        };
+        let mut ctx = CallContext::new(&OfflineLookup, random);
         f(&mut ctx, args)
     }
 

@@ -54,12 +54,43 @@ fn to_yaml_pretty(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     Ok(yaml::to_yaml_pretty(one("toYamlPretty", args)?).map_or_else(|_| Value::str(""), trimmed))
 }
 
-fn from_yaml(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
+fn from_yaml(ctx: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
     arity("fromYaml", args, 1)?;
-    Ok(match yaml::parse_values(string_arg(args, 0)?) {
+    let text = string_arg(args, 0)?;
+    if let Some(value) = ctx.parsed_yaml.again(text) {
+        return Ok(value);
+    }
+    let value = match yaml::parse_values(text) {
         Ok(v) => v,
         Err(e) => error_map(e.to_string()),
-    })
+    };
+    ctx.parsed_yaml.remember(text, &value);
+    Ok(value)
+}
+
+/// Templates that read one large text twice (istio's CRDs are each read with `fromYaml` for
+/// their name, then again to be changed) are given a copy of the first reading the second
+/// time: copying the maps costs a fraction of reading the YAML again. A copy, because every
+/// reading is a value of its own in Go: a `set` on one must not show in another.
+#[derive(Default)]
+pub(crate) struct LastParsed {
+    last: Option<(Box<str>, Value)>,
+}
+
+/// Shorter texts are read again: remembering them would cost about as much as reading them.
+const REMEMBERED_FROM_LEN: usize = 4096;
+
+impl LastParsed {
+    fn again(&self, text: &str) -> Option<Value> {
+        let (seen, value) = self.last.as_ref()?;
+        (**seen == *text).then(|| value.deep_copy()).flatten()
+    }
+
+    fn remember(&mut self, text: &str, value: &Value) {
+        if text.len() >= REMEMBERED_FROM_LEN {
+            self.last = value.deep_copy().map(|copy| (Box::from(text), copy));
+        }
+    }
 }
 
 fn from_yaml_array(_: &mut CallContext<'_>, args: &[Value]) -> FuncResult {
@@ -171,11 +202,53 @@ mod tests {
     fn call(name: &str, args: &[Value]) -> FuncResult {
         let f = get(name).expect("function exists");
         let mut random = Fixed;
-        let mut ctx = CallContext {
-            lookup: &OfflineLookup,
-            random: &mut random,
-        };
+        let mut ctx = CallContext::new(&OfflineLookup, &mut random);
         f(&mut ctx, args)
+    }
+
+    /// A large text read twice is read once, yet each `fromYaml` is a value of its own, as in
+    /// Go: a change made through one reading (or to the first, before the second) is not seen
+    /// in another, at the top or deep inside.
+    #[test]
+    fn readings_of_one_text_are_independent_values() {
+        let padding = "x".repeat(REMEMBERED_FROM_LEN);
+        let text = Value::from(format!(
+            "metadata:\n  name: a\n  labels: {{k: v}}\npad: {padding}\n"
+        ));
+        let mut random = Fixed;
+        let mut ctx = CallContext::new(&OfflineLookup, &mut random);
+        let read = |ctx: &mut CallContext<'_>| from_yaml(ctx, std::slice::from_ref(&text));
+        let labels = |v: &Value| v.get("metadata").and_then(|m| m.get("labels"));
+        let set = |v: &Value, key: &str| {
+            if let Some(Value::Map(m)) = &v.get("metadata") {
+                m.update(|m| m.insert(key.to_string(), Value::from("changed")));
+            }
+            if let Some(Value::Map(m)) = &labels(v) {
+                m.update(|m| m.insert("k".to_string(), Value::from("changed")));
+            }
+        };
+        let first = read(&mut ctx).expect("first reading");
+        set(&first, "name");
+        let second = read(&mut ctx).expect("second reading");
+        assert!(ctx.parsed_yaml.last.is_some(), "the text was remembered");
+        assert_eq!(
+            second.get("metadata").and_then(|m| m.get("name")),
+            Some(Value::from("a"))
+        );
+        assert_eq!(
+            labels(&second).and_then(|l| l.get("k")),
+            Some(Value::from("v"))
+        );
+        set(&second, "name");
+        let third = read(&mut ctx).expect("third reading");
+        assert_eq!(
+            labels(&third).and_then(|l| l.get("k")),
+            Some(Value::from("v"))
+        );
+        assert_eq!(
+            labels(&first).and_then(|l| l.get("k")),
+            Some(Value::from("changed"))
+        );
     }
 
     /// Values and outputs of a probe chart rendered by Helm 4.2.3 (without its `n: null`,

@@ -983,10 +983,7 @@ pub(crate) mod tests {
     pub(crate) fn call(name: &str, args: &[Value]) -> FuncResult {
         let f = crate::engine::funcs::get(name).unwrap_or_else(|| panic!("no function {name}"));
         let mut random = Zero;
-        let mut ctx = CallContext {
-            lookup: &OfflineLookup,
-            random: &mut random,
-        };
+        let mut ctx = CallContext::new(&OfflineLookup, &mut random);
         f(&mut ctx, args)
     }
 
