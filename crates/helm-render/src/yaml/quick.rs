@@ -274,24 +274,35 @@ pub(super) fn check(text: &str) -> Option<Checked> {
 
 /// No tabs, carriage returns or other control characters, and none of the characters
 /// go-yaml (YAML 1.1) reads as line breaks or refuses but YAML 1.2 does not.
+///
+/// This scan covers every byte a chart prints, so it is written to be cheap: the ASCII test
+/// runs a block at a time without an early exit (which the compiler vectorizes), and the
+/// refused characters beyond ASCII are found by their UTF-8 lead bytes (`C2` for U+0080 to
+/// U+009F, `E2` for U+2028 and U+2029, `EF` for U+FEFF, U+FFFE and U+FFFF) instead of by
+/// decoding every character.
 fn plain_characters(text: &str) -> bool {
-    let ascii_ok = text
-        .bytes()
-        .all(|b| b == b'\n' || (b' '..0x7f).contains(&b) || b >= 0x80);
-    ascii_ok
-        && (text.is_ascii()
-            || text.chars().all(|c| {
-                !matches!(
-                    c,
-                    '\u{80}'
-                        ..='\u{9f}'
-                            | '\u{2028}'
-                            | '\u{2029}'
-                            | '\u{feff}'
-                            | '\u{fffe}'
-                            | '\u{ffff}'
-                )
-            }))
+    let bytes = text.as_bytes();
+    let controls = bytes.chunks(64).any(|block| {
+        block.iter().fold(false, |bad, &b| {
+            bad | (b < b' ' && b != b'\n') | (b == 0x7f)
+        })
+    });
+    if controls {
+        return false;
+    }
+    // In a `str` these three bytes only ever lead a character, so what follows each is its
+    // continuation.
+    memchr::memchr3_iter(0xc2, 0xe2, 0xef, bytes).all(|i| {
+        let after = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+        match bytes[i] {
+            0xc2 => !(0x80..=0x9f).contains(&after(1)),
+            0xe2 => !(after(1) == 0x80 && matches!(after(2), 0xa8 | 0xa9)),
+            _ => !matches!(
+                (after(1), after(2)),
+                (0xbb, 0xbf) | (0xbf, 0xbe) | (0xbf, 0xbf)
+            ),
+        }
+    })
 }
 
 enum Key<'t> {
@@ -333,7 +344,7 @@ fn key(line: &str) -> Option<Option<(Key<'_>, &str)>> {
                 let name = &line[..i];
                 if name.ends_with(' ')
                     || name.len() > MAX_KEY_LEN
-                    || name.contains(['[', ']', '{', '}'])
+                    || name.bytes().any(|b| matches!(b, b'[' | b']' | b'{' | b'}'))
                     || !matches!(resolve_plain(name).scalar, Scalar::Str(_))
                 {
                     return None;
@@ -348,14 +359,13 @@ fn key(line: &str) -> Option<Option<(Key<'_>, &str)>> {
 /// unless a comment starts before it.
 fn plain_key_end(line: &str) -> Option<usize> {
     let bytes = line.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b':' if bytes.get(i + 1).is_none_or(|&next| next == b' ') => return Some(i),
-            b'#' if i > 0 && bytes[i - 1] == b' ' => return None,
-            _ => {}
-        }
-    }
-    None
+    memchr::memchr2_iter(b':', b'#', bytes)
+        .find_map(|i| match bytes[i] {
+            b':' if bytes.get(i + 1).is_none_or(|&next| next == b' ') => Some(Some(i)),
+            b'#' if i > 0 && bytes[i - 1] == b' ' => Some(None),
+            _ => None,
+        })
+        .flatten()
 }
 
 /// What follows `key:` in a mapping at column `indent`.
@@ -464,24 +474,41 @@ fn flow_sequence_end(text: &str) -> Option<usize> {
 
 /// The first line of a plain scalar, whose further lines must be indented at least `min`.
 fn plain(text: &str, min: usize) -> Option<Expect> {
+    let (end, comment) = plain_extent(text)?;
     // A comment ends the scalar, and with it the node.
-    let (scalar, next) = match text.find(" #") {
-        Some(i) => (text[..i].trim_end_matches(' '), Expect::Nothing),
-        None => (text, Expect::Plain { min }),
+    let next = if comment {
+        Expect::Nothing
+    } else {
+        Expect::Plain { min }
     };
-    if !plain_line(scalar) {
-        return None;
-    }
     // JSON has no NaN or infinities: the full reading reports them.
-    match resolve_plain(scalar).scalar {
+    match resolve_plain(text[..end].trim_end_matches(' ')).scalar {
         Scalar::Float(f) if !f.is_finite() => None,
         _ => Some(next),
     }
 }
 
-/// A line of a plain scalar: no `: ` or final `:` (which would make it a key) and no comment.
+/// A further line of a plain scalar: no `: ` or final `:` (which would make it a key) and no
+/// comment.
 fn plain_line(text: &str) -> bool {
-    !(text.contains(": ") || text.ends_with(':') || text.contains(" #"))
+    matches!(plain_extent(text), Some((_, false)))
+}
+
+/// Where a plain scalar's text on this line ends (before ` #` and a comment, which the flag
+/// tells), or `None` when a `: ` or a final `:` would make the line a key. One pass over the
+/// line's colons and hashes: most of a chart's output is such lines.
+fn plain_extent(text: &str) -> Option<(usize, bool)> {
+    let bytes = text.as_bytes();
+    for i in memchr::memchr2_iter(b':', b'#', bytes) {
+        if bytes[i] == b':' {
+            if bytes.get(i + 1).is_none_or(|&next| next == b' ') {
+                return None;
+            }
+        } else if i > 0 && bytes[i - 1] == b' ' {
+            return Some((i - 1, true));
+        }
+    }
+    Some((bytes.len(), false))
 }
 
 /// Nothing, or spaces and a comment, after a node.

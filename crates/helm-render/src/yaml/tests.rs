@@ -583,3 +583,56 @@ fn manifests_checked_by_lines_agree_with_the_full_reading() {
         assert_eq!(head, full, "{near_miss:?}");
     }
 }
+
+/// The check leaves every character go-yaml reads as a line break, refuses, or reads
+/// differently from YAML 1.2 to the full reading, and only those: each is tried beside its
+/// neighbours in UTF-8 (one, two, three and four bytes long), and whatever the check does,
+/// the head is the full reading's.
+#[test]
+fn characters_the_check_leaves_to_the_full_reading_are_exactly_the_refused_ones() {
+    let refused = |c: char| {
+        (c < ' ' && c != '\n')
+            || ('\u{7f}'..='\u{9f}').contains(&c)
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+            )
+    };
+    let boundaries = [
+        0x00, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0x85, 0x9f, 0xa0, 0xff, 0x100,
+        0x2027, 0x2028, 0x2029, 0x202a, 0x20ac, 0xfefe, 0xfeff, 0xff00, 0xfffd, 0xfffe, 0xffff,
+        0x10000, 0x1f600, 0x10ffff,
+    ];
+    for c in boundaries.into_iter().filter_map(char::from_u32) {
+        for doc in [
+            format!("kind: A\nspec:\n  a: x{c}y\n"),
+            format!("kind: A\nspec:\n  a: {c}\n"),
+            format!("kind: A{c}"),
+        ] {
+            let checked = manifest_head_checked_by_lines(&doc);
+            if refused(c) {
+                assert!(
+                    !checked,
+                    "U+{:04X} in {doc:?} must be left to the full reading",
+                    c as u32
+                );
+            }
+            let head = parse_manifest_head(&doc).map_err(|e| e.to_string());
+            let full = parse_value_typed(&doc).map_err(|e| e.to_string());
+            match (head, full) {
+                (Ok(head), Ok(full)) => assert_eq!(head.get("kind"), full.get("kind"), "{doc:?}"),
+                (head, full) => assert_eq!(head.map(|_| ()), full.map(|_| ()), "{doc:?}"),
+            }
+        }
+        if c == '\n' {
+            continue;
+        }
+        let plain = format!("kind: A\nspec:\n  a: x{c}y\n");
+        assert_eq!(
+            manifest_head_checked_by_lines(&plain),
+            !refused(c),
+            "U+{:04X} in a plain scalar",
+            c as u32
+        );
+    }
+}
