@@ -305,6 +305,7 @@ enum Style {
 }
 
 /// What libyaml's `analyze_scalar` learns about a scalar.
+#[derive(Debug, PartialEq, Eq)]
 struct Analysis {
     multiline: bool,
     block_plain_allowed: bool,
@@ -331,6 +332,57 @@ fn is_printable(c: char) -> bool {
 /// go-yaml v3 treats a tab as printable: it rules out plain and single-quoted styles but
 /// still allows a literal block.
 fn analyze(value: &str, dialect: Dialect) -> Analysis {
+    analyze_ascii_line(value).unwrap_or_else(|| analyze_chars(value, dialect))
+}
+
+/// [`analyze`] for the common case, a line of printable ASCII: what the loop over characters
+/// finds, from the first and last bytes and one pass over the colons and hashes.
+fn analyze_ascii_line(value: &str) -> Option<Analysis> {
+    let bytes = value.as_bytes();
+    let printable = bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b));
+    let (&first, &last) = (bytes.first()?, bytes.last()?);
+    if !printable {
+        return None;
+    }
+    let blank_after = |i: usize| bytes.get(i + 1).is_none_or(|&b| b == b' ');
+    let indicators = value.starts_with("---")
+        || value.starts_with("...")
+        || matches!(
+            first,
+            b'#' | b','
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+        )
+        || (matches!(first, b'?' | b':' | b'-') && blank_after(0))
+        || memchr::memchr2_iter(b':', b'#', &bytes[1..]).any(|i| match bytes[i + 1] {
+            b':' => blank_after(i + 1),
+            _ => bytes[i] == b' ',
+        });
+    let (leading_space, trailing_space) = (first == b' ', last == b' ');
+    Some(Analysis {
+        multiline: false,
+        block_plain_allowed: !(leading_space || trailing_space || indicators),
+        single_quoted_allowed: true,
+        block_allowed: !trailing_space,
+    })
+}
+
+/// libyaml's `analyze_scalar`, a character at a time.
+fn analyze_chars(value: &str, dialect: Dialect) -> Analysis {
     let tabs_allowed = dialect == Dialect::PrettyV3;
     let mut tabs = false;
     if value.is_empty() {
@@ -588,6 +640,18 @@ impl Emitter {
             self.indention = false;
             return;
         }
+        if value.chars().any(is_break) {
+            self.plain_chars(value, allow_breaks);
+        } else {
+            self.plain_words(value, allow_breaks);
+        }
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    /// libyaml's plain scalar writer, a character at a time: line breaks and the folding of
+    /// spaces past the best width.
+    fn plain_chars(&mut self, value: &str, allow_breaks: bool) {
         let chars: Vec<char> = value.chars().collect();
         let (mut spaces, mut breaks) = (false, false);
         for (i, &c) in chars.iter().enumerate() {
@@ -619,8 +683,40 @@ impl Emitter {
                 breaks = false;
             }
         }
-        self.whitespace = false;
-        self.indention = false;
+    }
+
+    /// [`Self::plain_chars`] for a scalar of words and spaces, a word at a time (CRD
+    /// descriptions are most of what `toYaml` writes): a single space past the best width
+    /// folds the line, and a run of spaces never does.
+    fn plain_words(&mut self, value: &str, allow_breaks: bool) {
+        let bytes = value.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let word_end = memchr::memchr(b' ', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+            if word_end > at {
+                let word = &value[at..word_end];
+                self.out.push_str(word);
+                self.column += if word.is_ascii() {
+                    word.len()
+                } else {
+                    word.chars().count()
+                };
+                self.indention = false;
+            }
+            let mut run_end = word_end;
+            while bytes.get(run_end) == Some(&b' ') {
+                run_end += 1;
+            }
+            let run = run_end - word_end;
+            if run == 1 && allow_breaks && self.column > BEST_WIDTH {
+                self.write_indent();
+            } else {
+                for _ in 0..run {
+                    self.put(' ');
+                }
+            }
+            at = run_end;
+        }
     }
 
     fn single_quoted(&mut self, value: &str, allow_breaks: bool) {
@@ -768,6 +864,99 @@ impl Emitter {
                 self.put(c);
                 self.indention = false;
                 breaks = false;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every string of up to five characters from an alphabet of what the analysis looks at
+    /// (indicators, blanks, breaks, quotes, a character outside ASCII), and longer random ones.
+    fn samples() -> Vec<String> {
+        let alphabet = [
+            ' ', ':', '#', '-', '?', '.', 'a', '\'', '[', '\t', '\n', 'é',
+        ];
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for k in 0..(seed % 40) {
+                let pick = (seed >> (k % 48)) as usize + k as usize * 7;
+                s.push(alphabet[pick % alphabet.len()]);
+            }
+            all.push(s);
+        }
+        all
+    }
+
+    #[test]
+    fn the_ascii_line_analysis_is_the_character_loops() {
+        let mut fast = 0;
+        for s in samples() {
+            for dialect in [Dialect::SigsV2, Dialect::PrettyV3] {
+                if let Some(a) = analyze_ascii_line(&s) {
+                    fast += 1;
+                    assert_eq!(a, analyze_chars(&s, dialect), "{s:?}");
+                }
+            }
+        }
+        assert!(fast > 10_000, "only {fast} samples took the fast path");
+    }
+
+    /// From every column around the best width, words and runs of spaces are written and
+    /// folded as the character loop writes and folds them.
+    #[test]
+    fn plain_scalars_written_a_word_at_a_time_are_the_character_loops() {
+        let words = ["a", "bb", "ccc", "dddddddddddddddddddd", "é", "x:y"];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..5_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut value = String::new();
+            for k in 0..(seed % 30) {
+                let r = (seed >> (k % 40)) as usize + k as usize;
+                value.push_str(&" ".repeat(r % 3));
+                value.push_str(words[r % words.len()]);
+            }
+            let start = |column: usize, indention: bool| Emitter {
+                dialect: Dialect::SigsV2,
+                out: String::new(),
+                column,
+                indent: (seed % 9) as i64 - 1,
+                indents: Vec::new(),
+                whitespace: indention,
+                indention,
+            };
+            for column in [0, 40, 79, 80, 81, 120] {
+                for allow_breaks in [true, false] {
+                    let (mut by_words, mut by_chars) = (
+                        start(column, seed.is_multiple_of(2)),
+                        start(column, seed.is_multiple_of(2)),
+                    );
+                    by_words.plain_words(&value, allow_breaks);
+                    by_chars.plain_chars(&value, allow_breaks);
+                    let state = |e: &Emitter| (e.out.clone(), e.column, e.whitespace, e.indention);
+                    assert_eq!(
+                        state(&by_words),
+                        state(&by_chars),
+                        "{value:?} from {column}"
+                    );
+                }
             }
         }
     }
