@@ -4,7 +4,6 @@
 //! limit. Values are shared, never deep-copied: a field read clones an `Arc`, and a map is a
 //! reference, so what `set` changes every holder of the map sees (see [`crate::value::MapRef`]).
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -1224,8 +1223,9 @@ type ParsedText = Arc<[Arc<Program>]>;
 
 #[derive(Default)]
 struct TplCache {
-    /// By text: the resolver's address and the trees.
-    trees: HashMap<String, (usize, ParsedText)>,
+    /// By text: the resolver's address and the trees. Texts are long (a chart's CRDs run
+    /// through `tpl`), so the hash is a fast one, not SipHash.
+    trees: FastMap<String, (usize, ParsedText)>,
     bytes: usize,
 }
 
