@@ -137,31 +137,54 @@ pub fn template(
     random: &mut dyn RandomSource,
 ) -> Result<Templated, TemplateFailure> {
     let prepared = values::prepare(chart.clone(), user_values)?;
-    if checks.schema {
-        let violations = values::validate(&prepared);
-        if !violations.is_empty() {
-            return Err(TemplateFailure::Schema(violations));
+    let schema_checks = checks.schema.then(|| values::schema_checks(&prepared));
+    let mut render = || {
+        let wanted = &prepared.chart.metadata.kube_version;
+        let kube = target.capabilities.kube_version();
+        if checks.kube_version
+            && !wanted.is_empty()
+            && !crate::chart::semver::is_compatible_range(wanted, &kube.version)
+        {
+            return Err(TemplateFailure::KubeVersion {
+                wanted: wanted.clone(),
+                kube: kube.version.clone(),
+            });
         }
-    }
-    let wanted = &prepared.chart.metadata.kube_version;
-    let kube = target.capabilities.kube_version();
-    if checks.kube_version
-        && !wanted.is_empty()
-        && !crate::chart::semver::is_compatible_range(wanted, &kube.version)
-    {
-        return Err(TemplateFailure::KubeVersion {
-            wanted: wanted.clone(),
-            kube: kube.version.clone(),
-        });
-    }
-    let rendered = renderer.render(
-        &prepared.chart,
-        &prepared.values,
-        target.release,
-        target.capabilities,
-        target.lookup,
-        random,
-    )?;
+        Ok(renderer.render(
+            &prepared.chart,
+            &prepared.values,
+            target.release,
+            target.capabilities,
+            target.lookup,
+            random,
+        )?)
+    };
+    // Compiling a schema can cost as much as the render (a large schema, and the draft's
+    // meta-schema it is checked against), so the checks run beside the render, on values
+    // copied out before it; their verdict still comes first, as in Helm, which validates
+    // before it renders. Nothing the render does is seen before the verdict: `template`
+    // prints nothing, and its lookups are offline.
+    let rendered = match schema_checks {
+        Some(schema_checks) if schema_checks.any_schema() => std::thread::scope(|scope| {
+            let verdict = scope.spawn(move || schema_checks.run());
+            let rendered = render();
+            match verdict.join() {
+                Ok(violations) if !violations.is_empty() => {
+                    Err(TemplateFailure::Schema(violations))
+                }
+                Ok(_) => rendered,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })?,
+        Some(schema_checks) => {
+            let violations = schema_checks.run();
+            if !violations.is_empty() {
+                return Err(TemplateFailure::Schema(violations));
+            }
+            render()?
+        }
+        None => render()?,
+    };
     Ok(Templated {
         chart: prepared.chart,
         rendered,

@@ -163,3 +163,87 @@ fn the_kube_version_range_is_checked_only_when_asked() {
     );
     assert!(run(false).is_ok());
 }
+
+/// The schema checks run beside the render, but as Helm runs them, first: they see the values
+/// from before any template ran (a template that `set`s into `.Values` changes nothing they
+/// see), and their verdict wins over what the render or the `kubeVersion` check says.
+#[test]
+fn the_schema_verdict_comes_first_and_sees_the_values_before_the_render() {
+    let dir = std::env::temp_dir().join(format!("dsc-helm-schema-first-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = [
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: checked\nversion: 0.1.0\n",
+        ),
+        ("values.yaml", "replicas: 1\n"),
+        (
+            "values.schema.json",
+            r#"{"properties": {"replicas": {"type": "integer"}}}"#,
+        ),
+        (
+            "templates/a.yaml",
+            "{{- $_ := set .Values \"replicas\" \"many\" }}\nreplicas: {{ .Values.replicas }}\n",
+        ),
+        (
+            "templates/b.yaml",
+            "{{- if eq (toString .Values.replicas) \"bad\" }}{{ fail \"rendered\" }}{{ end }}\n",
+        ),
+    ];
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(&dir)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut chart = crate::chart::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let release = Release::install("rel", "ns");
+    let kube = KubeVersion::parse("v1.30.2").unwrap_or_else(|| panic!("the version parses"));
+    let capabilities = Arc::new(defaults::capabilities(kube, &[]));
+    let target = Target {
+        release: &release,
+        capabilities: &capabilities,
+        lookup: &OfflineLookup,
+    };
+    let run = |chart: &crate::chart::Chart, replicas: &str| {
+        let mut values = Map::new();
+        if !replicas.is_empty() {
+            values.insert("replicas".to_string(), Value::from(replicas.to_string()));
+        }
+        let checks = super::TemplateChecks {
+            schema: true,
+            kube_version: true,
+        };
+        let mut random = SeededRandom::new(b"schema-first");
+        template(
+            &Renderer::new(),
+            chart,
+            Value::map(values),
+            &target,
+            checks,
+            &mut random,
+        )
+        .map(|t| t.rendered)
+        .map_err(|e| e.to_string())
+    };
+
+    let rendered = run(&chart, "").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        rendered.get("checked/templates/a.yaml").map(String::as_str),
+        Some("\nreplicas: many\n")
+    );
+    let schema_error = |e: &str| e.contains("replicas") && e.contains("schema");
+    let refused = run(&chart, "bad").expect_err("bad values are refused");
+    assert!(
+        schema_error(&refused),
+        "the schema's verdict, not the render's: {refused}"
+    );
+    chart.metadata.kube_version = ">=99.0.0".to_string();
+    let refused = run(&chart, "bad").expect_err("bad values are refused");
+    assert!(
+        schema_error(&refused),
+        "the schema's verdict, not the kubeVersion's: {refused}"
+    );
+    let refused = run(&chart, "").expect_err("the kubeVersion is refused");
+    assert!(refused.contains("kubeVersion"), "{refused}");
+}

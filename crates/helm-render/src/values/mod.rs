@@ -8,7 +8,7 @@ mod gomap;
 mod schema;
 mod strvals;
 
-pub use schema::{Numbers, Violation};
+pub use schema::{Numbers, SchemaChecks, Violation};
 
 use crate::chart::Chart;
 use crate::value::{Map, MapRef, Value};
@@ -256,6 +256,11 @@ pub fn validate(prepared: &Prepared) -> Vec<Violation> {
 /// [`validate`], with numbers in the messages spelled as `numbers` says.
 pub fn validate_with(prepared: &Prepared, numbers: Numbers) -> Vec<Violation> {
     schema::validate_tree(&prepared.chart, &prepared.values, numbers)
+}
+
+/// [`validate`]'s checks, to run later or elsewhere: the values are copied out as they are now.
+pub fn schema_checks(prepared: &Prepared) -> SchemaChecks {
+    SchemaChecks::of(&prepared.chart, &prepared.values, Numbers::Helm)
 }
 
 /// The violations as Helm words its render error, grouped by chart in validation order.

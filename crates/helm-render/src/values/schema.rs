@@ -8,6 +8,8 @@
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value as Json;
 
+use std::sync::Arc;
+
 use crate::chart::Chart;
 use crate::value::Value;
 
@@ -43,12 +45,63 @@ pub enum Numbers {
 
 /// Validates the prepared (coalesced) values of the chart tree.
 pub(crate) fn validate_tree(chart: &Chart, values: &Value, numbers: Numbers) -> Vec<Violation> {
-    let mut out = Vec::new();
-    walk(chart, values, "", numbers, &mut out);
-    out
+    SchemaChecks::of(chart, values, numbers).run()
 }
 
-fn walk(chart: &Chart, values: &Value, prefix: &str, numbers: Numbers, out: &mut Vec<Violation>) {
+/// What the schemas of a chart tree are to check, with the values copied out as JSON: the
+/// checks can then run beside the render (`helm template` in the CLI does), because the values
+/// they see are the ones before any template ran, as in Helm, even when a template `set`s
+/// into `.Values`.
+pub struct SchemaChecks {
+    checks: Vec<Check>,
+    numbers: Numbers,
+}
+
+/// One schema check, in Helm's order: the chart's schema, then its subcharts'.
+enum Check {
+    Validate {
+        chart: String,
+        schema: Arc<crate::chart::Schema>,
+        instance: Json,
+        prefix: String,
+    },
+    /// A subchart whose values are not a map, refused before its schema is reached.
+    Refused(Violation),
+}
+
+impl SchemaChecks {
+    pub(crate) fn of(chart: &Chart, values: &Value, numbers: Numbers) -> Self {
+        let mut checks = Vec::new();
+        collect(chart, values, "", &mut checks);
+        SchemaChecks { checks, numbers }
+    }
+
+    /// Whether any schema is to be compiled and run (a tree without schemas has nothing to
+    /// run beside the render).
+    pub fn any_schema(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(c, Check::Validate { .. }))
+    }
+
+    pub fn run(self) -> Vec<Violation> {
+        let mut out = Vec::new();
+        for check in self.checks {
+            match check {
+                Check::Validate {
+                    chart,
+                    schema,
+                    instance,
+                    prefix,
+                } => validate_one(&chart, &schema, &instance, &prefix, self.numbers, &mut out),
+                Check::Refused(violation) => out.push(violation),
+            }
+        }
+        out
+    }
+}
+
+fn collect(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<Check>) {
     if let Some(schema) = &chart.schema {
         // Helm validates a subchart's scoped values including the `global` it adds, so a
         // subchart schema with additionalProperties: false and no `global` property fails.
@@ -60,12 +113,17 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, numbers: Numbers, out: &mut
             .get("$schema")
             .and_then(Json::as_str)
             .is_some_and(|s| s.contains("draft-04"));
-        let json = if draft4 {
+        let instance = if draft4 {
             instance_json(values)
         } else {
             values.to_json()
         };
-        validate_one(chart.name(), schema, &json, prefix, numbers, out);
+        out.push(Check::Validate {
+            chart: chart.name().to_string(),
+            schema: schema.clone(),
+            instance,
+            prefix: prefix.to_string(),
+        });
     }
     for sub in &chart.dependencies {
         let sub_path = if prefix.is_empty() {
@@ -75,8 +133,8 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, numbers: Numbers, out: &mut
         };
         match values.get(sub.name()) {
             None | Some(Value::Nil) => {}
-            Some(v @ Value::Map(_)) => walk(sub, &v, &sub_path, numbers, out),
-            Some(other) => out.push(Violation {
+            Some(v @ Value::Map(_)) => collect(sub, &v, &sub_path, out),
+            Some(other) => out.push(Check::Refused(Violation {
                 chart: sub.name().to_string(),
                 path: sub_path,
                 pointer: String::new(),
@@ -84,7 +142,7 @@ fn walk(chart: &Chart, values: &Value, prefix: &str, numbers: Numbers, out: &mut
                     "invalid type for values: expected object (map), got {}",
                     other.kind_name()
                 ),
-            }),
+            })),
         }
     }
 }
