@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use dsc_helm::{api, discovery, reconcile, registry, webhook};
+use helm_render::engine::ParsedAhead;
 use helm_render::engine::funcs::{OfflineLookup, OsRandom};
 use helm_render::render::{self, KubeVersion, Release, Renderer, defaults};
 use helm_render::value::Value;
@@ -835,7 +836,11 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
     // The process ends right after printing: what the render built (the chart, the parsed
     // templates, the output) is left for the kernel to take back at exit instead of being
     // freed piece by piece, as Helm, in Go, leaves it too.
-    let chart = ManuallyDrop::new(chart::load(std::path::Path::new(&chart_path))?);
+    let parsed_ahead = Arc::new(ParsedAhead::new());
+    let chart = ManuallyDrop::new(chart::load_parsing_ahead(
+        std::path::Path::new(&chart_path),
+        &parsed_ahead,
+    )?);
     // What `helm template` checks around the engine (installable chart, dependencies present,
     // release name, kubeVersion) is the CLI's: `--output json` reproduces the engine alone.
     let cli_checks = matches!(args.output, Output::Yaml);
@@ -876,7 +881,7 @@ fn template(args: TemplateArgs) -> anyhow::Result<ExitCode> {
         schema: !args.skip_schema_validation,
         kube_version: cli_checks,
     };
-    let renderer = ManuallyDrop::new(Renderer::new());
+    let renderer = ManuallyDrop::new(Renderer::new().with_parsed_ahead(parsed_ahead));
     let templated = render::template(&renderer, &chart, user, &target, checks, &mut random)
         .map_err(|e| match (&e, args.output) {
             (

@@ -11,11 +11,13 @@ mod metadata;
 pub mod semver;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub use archive::{MAX_DECOMPRESSED_ARCHIVE_SIZE, MAX_DECOMPRESSED_CHART_SIZE, MAX_DIR_FILE_SIZE};
 pub use metadata::{Dependency, ImportValue, Maintainer, Metadata};
 
+use crate::engine::ParsedAhead;
 use crate::value::{Map, MapRef, Value};
 use archive::Budget;
 
@@ -125,6 +127,18 @@ pub enum ChartError {
 
 /// Loads a chart from a `.tgz` archive or a directory, as `helm template PATH` does.
 pub fn load(path: &Path) -> Result<Chart, ChartError> {
+    load_from(path, None)
+}
+
+/// [`load`], with the templates of a packaged chart parsed into `ahead` on another thread as
+/// they come out of the archive, for a render that follows at once (`helm template`). The
+/// chart's own templates only, named as the render names them; what is not parsed when the
+/// chart is loaded is left to the render.
+pub fn load_parsing_ahead(path: &Path, ahead: &ParsedAhead) -> Result<Chart, ChartError> {
+    load_from(path, Some(ahead))
+}
+
+fn load_from(path: &Path, ahead: Option<&ParsedAhead>) -> Result<Chart, ChartError> {
     let meta = std::fs::metadata(path).map_err(|source| ChartError::Io {
         path: path.display().to_string(),
         source,
@@ -144,13 +158,19 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
             path: path.display().to_string(),
             source,
         })?;
-        load_archive(&path.display().to_string(), &bytes)
+        load_archive_at(
+            &path.display().to_string(),
+            &bytes,
+            0,
+            &mut Budget::default(),
+            ahead,
+        )
     }
 }
 
 /// Loads a chart from the bytes of a gzip-compressed tar archive; `name` only labels errors.
 pub fn load_archive(name: &str, bytes: &[u8]) -> Result<Chart, ChartError> {
-    load_archive_at(name, bytes, 0, &mut Budget::default())
+    load_archive_at(name, bytes, 0, &mut Budget::default(), None)
 }
 
 fn load_archive_at(
@@ -158,13 +178,78 @@ fn load_archive_at(
     bytes: &[u8],
     depth: usize,
     budget: &mut Budget,
+    ahead: Option<&ParsedAhead>,
 ) -> Result<Chart, ChartError> {
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let mut early = EarlyValues::default();
-        let files =
-            archive::read_archive(name, bytes, budget, &mut |file| early.start(scope, file))?;
-        load_files(name, files, depth, &mut early, "", budget)
+        let mut feed = ahead.and_then(|ahead| TemplateFeed::start(scope, ahead, &stop));
+        let loaded = archive::read_archive(name, bytes, budget, &mut |file| {
+            early.start(scope, file);
+            if let Some(feed) = &mut feed {
+                feed.offer(file);
+            }
+        })
+        .and_then(|files| load_files(name, files, depth, &mut early, "", budget));
+        // The chart is loaded (or refused): the thread parsing ahead stops after the template
+        // it is parsing, and the render parses the rest on every core.
+        stop.store(true, Ordering::Relaxed);
+        loaded
     })
+}
+
+/// Hands a packaged chart's templates, as they are read, to a thread that parses them under
+/// the names the render gives them (`<name in Chart.yaml>/templates/...`; packaged charts
+/// put Chart.yaml first, and templates read before it are left to the render), until `stop`
+/// is set or the feed is dropped and every template handed over is parsed.
+struct TemplateFeed {
+    chart_name: Option<String>,
+    send: std::sync::mpsc::Sender<(String, Arc<str>)>,
+}
+
+impl TemplateFeed {
+    fn start<'scope, 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        ahead: &'env ParsedAhead,
+        stop: &'env AtomicBool,
+    ) -> Option<Self> {
+        let (send, receive) = std::sync::mpsc::channel::<(String, Arc<str>)>();
+        std::thread::Builder::new()
+            .spawn_scoped(scope, move || {
+                for (name, source) in receive {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    ahead.parse(name, source);
+                }
+            })
+            .ok()?;
+        Some(TemplateFeed {
+            chart_name: None,
+            send,
+        })
+    }
+
+    fn offer(&mut self, file: &ChartFile) {
+        if file.name == "Chart.yaml" {
+            self.chart_name = metadata::parse_chart_yaml(&file.data)
+                .ok()
+                .map(|meta| meta.name);
+            return;
+        }
+        let Some(chart_name) = &self.chart_name else {
+            return;
+        };
+        if !file.name.starts_with("templates/") {
+            return;
+        }
+        if let Ok(source) = std::str::from_utf8(&file.data) {
+            // A send fails only when the thread is gone: the render parses the template then.
+            let _ = self
+                .send
+                .send((format!("{chart_name}/{}", file.name), Arc::from(source)));
+        }
+    }
 }
 
 /// Parsing a chart's `values.yaml` is about a third of loading it, and the file comes second
@@ -355,6 +440,7 @@ fn load_files(
                 &file.data,
                 depth + 1,
                 budget,
+                None,
             )
             .map_err(wrap)?
         } else {

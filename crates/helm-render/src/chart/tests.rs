@@ -284,6 +284,81 @@ fn all_corpus_archives_load() {
     }
 }
 
+/// Loading while parsing ahead loads the same chart, and everything parsed ahead is one of
+/// the chart's templates under the name the render gives it, with its source: a render of the
+/// chart's templates takes every parse made ahead, whatever share of them the other thread
+/// got to before the chart was loaded.
+#[test]
+fn templates_parsed_ahead_are_the_charts_own() {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/charts");
+    let mut charts: Vec<_> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("the corpus is missing at {}: {e}", root.display()))
+        .flatten()
+        .map(|e| e.path().join("chart.tgz"))
+        .filter(|p| p.is_file())
+        .collect();
+    charts.sort();
+    assert!(!charts.is_empty(), "no charts under {}", root.display());
+    for path in charts {
+        let ahead = crate::engine::ParsedAhead::new();
+        let chart = load_parsing_ahead(&path, &ahead).unwrap_or_else(|e| panic!("{e}"));
+        let plain = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(chart.templates, plain.templates, "{}", path.display());
+        assert_eq!(chart.files, plain.files, "{}", path.display());
+        assert_eq!(chart.values, plain.values, "{}", path.display());
+        let named: Vec<(String, &str)> = chart
+            .templates
+            .iter()
+            .map(|t| (format!("{}/{}", chart.name(), t.name), t.source.as_str()))
+            .collect();
+        let texts: Vec<(&str, &str)> = named.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+        let mut templates = crate::engine::Templates::new();
+        templates
+            .parse_many_with(&texts, Some(&ahead))
+            .unwrap_or_else(|(at, e)| panic!("{}: {}: {e}", path.display(), texts[at].0));
+        assert!(
+            ahead.is_empty(),
+            "{}: {} parses left",
+            path.display(),
+            ahead.len()
+        );
+    }
+}
+
+/// The feed names a chart's own templates as the render does, from Chart.yaml's name, and
+/// hands over nothing else: not what comes before Chart.yaml, not other files, not a
+/// subchart's templates, not a template that is not UTF-8 (the loader refuses it).
+#[test]
+fn the_feed_hands_over_the_charts_own_templates_by_their_render_names() {
+    let ahead = crate::engine::ParsedAhead::new();
+    let never = AtomicBool::new(false);
+    let file = |name: &str, data: &[u8]| ChartFile {
+        name: name.to_string(),
+        data: data.to_vec(),
+    };
+    std::thread::scope(|scope| {
+        let Some(mut feed) = TemplateFeed::start(scope, &ahead, &never) else {
+            panic!("no thread to parse on");
+        };
+        feed.offer(&file("templates/before.yaml", b"x: {{ 0 }}"));
+        feed.offer(&file(
+            "Chart.yaml",
+            b"apiVersion: v2\nname: web\nversion: 1.0.0\n",
+        ));
+        feed.offer(&file("values.yaml", b"a: {{ 1 }}"));
+        feed.offer(&file("templates/a.yaml", b"a: {{ 1 }}"));
+        feed.offer(&file("charts/sub/templates/b.yaml", b"b: {{ 2 }}"));
+        feed.offer(&file("templates/latin1.yaml", b"c: \xe9"));
+    });
+    assert_eq!(ahead.len(), 1, "one template handed over");
+    let mut templates = crate::engine::Templates::new();
+    templates
+        .parse_many_with(&[("web/templates/a.yaml", "a: {{ 1 }}")], Some(&ahead))
+        .unwrap_or_else(|(_, e)| panic!("{e}"));
+    assert!(ahead.is_empty(), "taken under the render's name");
+}
+
 #[test]
 fn archive_in_archive_chains_are_bounded() {
     let mut inner = tgz(&[("c/Chart.yaml", b"apiVersion: v2\nname: c\nversion: 0.1.0\n")]);

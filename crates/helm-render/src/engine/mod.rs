@@ -4,6 +4,7 @@
 //! details (map ranging order, `<no value>`, trim markers on comments, float printing, error
 //! texts, bounded recursion) that the available Go-template crates get wrong.
 
+mod ahead;
 mod ast;
 mod budget;
 mod builtins;
@@ -16,6 +17,7 @@ mod program;
 
 use std::sync::Arc;
 
+pub use ahead::ParsedAhead;
 pub use budget::{Budget, DEFAULT_STEPS, Exhausted, ROUTINE_STEPS};
 pub use error::{
     ExecError, TemplateError, helm_exec_message, helm_parse_message, plain_template_message,
@@ -76,10 +78,21 @@ impl Templates {
     /// on its own. The set is then built in the given order, so definitions replace each
     /// other as in turn, and a failure is the first text's that fails, with its index.
     pub fn parse_many(&mut self, texts: &[(&str, &str)]) -> Result<(), (usize, TemplateError)> {
+        self.parse_many_with(texts, None)
+    }
+
+    /// [`Templates::parse_many`], taking what `ahead` parsed already from there.
+    pub fn parse_many_with(
+        &mut self,
+        texts: &[(&str, &str)],
+        ahead: Option<&ParsedAhead>,
+    ) -> Result<(), (usize, TemplateError)> {
         let resolve = self.resolve;
         let bytes = texts.iter().map(|(_, source)| source.len()).sum();
         let compiled = crate::par::map_in_order(texts, bytes, |(name, source)| {
-            compile(name, source, resolve)
+            ahead
+                .and_then(|ahead| ahead.take(name, source, resolve))
+                .unwrap_or_else(|| compile(name, source, resolve))
         });
         for (i, programs) in compiled.into_iter().enumerate() {
             self.add(programs.map_err(|e| (i, e))?);

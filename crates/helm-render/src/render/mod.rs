@@ -231,12 +231,22 @@ type ParsedSets = Mutex<HashMap<Vec<String>, Arc<Templates>>>;
 pub struct Renderer {
     parsed: Arc<ParsedSets>,
     budget: Budget,
+    /// Templates parsed while the chart was loaded ([`crate::chart::load_parsing_ahead`]).
+    ahead: Option<Arc<crate::engine::ParsedAhead>>,
 }
 
 impl Renderer {
     /// Renders within the default [`Budget`]: a step limit, no deadline.
     pub fn new() -> Self {
         Renderer::default()
+    }
+
+    /// A renderer that takes the parse of each template `ahead` parsed from there.
+    pub fn with_parsed_ahead(self, ahead: Arc<crate::engine::ParsedAhead>) -> Self {
+        Renderer {
+            ahead: Some(ahead),
+            ..self
+        }
     }
 
     /// Each render may take `budget` (see [`crate::engine::Budget`]).
@@ -253,6 +263,7 @@ impl Renderer {
         Renderer {
             parsed: self.parsed.clone(),
             budget,
+            ahead: self.ahead.clone(),
         }
     }
 
@@ -352,7 +363,7 @@ impl Renderer {
             .map(|&i| (jobs[i].name.as_str(), sources[i]))
             .collect();
         templates
-            .parse_many(&texts)
+            .parse_many_with(&texts, self.ahead.as_deref())
             .map_err(|(at, error)| RenderError::Parse {
                 template: texts[at].0.to_string(),
                 error,
