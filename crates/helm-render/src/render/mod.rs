@@ -314,8 +314,10 @@ impl Renderer {
         let mut ctx = CallContext::new(lookup, random);
         let mut session = templates.session_within(&mut ctx, self.budget);
         // Each template is written here, then copied out at its exact size: the buffer stays
-        // in cache, and no output grows by reallocation.
-        let mut scratch = String::new();
+        // in cache, and no output grows by reallocation. It starts as large as the largest
+        // source, about what a template of CRDs prints, so that one is not written by
+        // doubling either (what is reserved and never written costs no memory).
+        let mut scratch = String::with_capacity(sources.iter().map(|s| s.len()).max().unwrap_or(0));
         let mut rendered = Rendered::new();
         for &i in &order {
             let job = &jobs[i];
