@@ -1229,8 +1229,22 @@ struct TplCache {
     bytes: usize,
 }
 
+/// Longer texts are parsed again each time: such a text is mostly literal (a chart's CRDs run
+/// through `tpl`), its parse little more than a search for `{{`, and keeping it would cost a
+/// copy of the text, its hashing and its comparison on every look-up.
+const MAX_CACHED_TPL_TEXT: usize = 64 * 1024;
+
 /// `tpl`'s parse of `text` (as the template named [`ROOT_NAME`]), from the cache when it can.
 fn parse_tpl(text: &str, resolve: Resolver) -> Result<ParsedText, TemplateError> {
+    let parse_text = || -> Result<ParsedText, TemplateError> {
+        Ok(parse::parse(ROOT_NAME, text, resolve)?
+            .into_iter()
+            .map(|tree| Arc::new(Program::from_tree(tree)))
+            .collect())
+    };
+    if text.len() > MAX_CACHED_TPL_TEXT {
+        return parse_text();
+    }
     let resolver_id = resolve as usize;
     if let Ok(cache) = PARSED_TPL.lock()
         && let Some((id, trees)) = cache.trees.get(text)
@@ -1238,23 +1252,18 @@ fn parse_tpl(text: &str, resolve: Resolver) -> Result<ParsedText, TemplateError>
     {
         return Ok(trees.clone());
     }
-    let trees: ParsedText = parse::parse(ROOT_NAME, text, resolve)?
-        .into_iter()
-        .map(|tree| Arc::new(Program::from_tree(tree)))
-        .collect();
+    let trees = parse_text()?;
     if let Ok(mut cache) = PARSED_TPL.lock() {
         if cache.bytes + text.len() > MAX_TPL_CACHE_BYTES {
             cache.trees.clear();
             cache.bytes = 0;
         }
-        if text.len() <= MAX_TPL_CACHE_BYTES {
-            cache.bytes += text.len();
-            let replaced = cache
-                .trees
-                .insert(text.to_string(), (resolver_id, trees.clone()));
-            if replaced.is_some() {
-                cache.bytes -= text.len();
-            }
+        cache.bytes += text.len();
+        let replaced = cache
+            .trees
+            .insert(text.to_string(), (resolver_id, trees.clone()));
+        if replaced.is_some() {
+            cache.bytes -= text.len();
         }
     }
     Ok(trees)

@@ -492,6 +492,23 @@ fn tpl_sees_defines_and_reports_like_helm() {
     );
 }
 
+/// A text too long to be kept parsed (a chart's CRDs through `tpl`) is parsed each time,
+/// with the same meaning: its defines, its dot, each time through a loop.
+#[test]
+fn tpl_of_a_long_text_means_what_a_short_one_does() {
+    for pad in ["a".repeat(70_000), "a".repeat(3)] {
+        let src = format!(
+            r#"{{{{ $text := "{pad}{{{{ define \"w\" }}}}<{{{{ . }}}}>{{{{ end }}}}{{{{ include \"w\" . }}}}" }}}}{{{{ range .Values.l }}}}{{{{ tpl $text . }}}},{{{{ end }}}}"#
+        );
+        assert_eq!(
+            ok(&src),
+            format!("{pad}<x>,{pad}<true>,{pad}<z>,"),
+            "{}",
+            pad.len()
+        );
+    }
+}
+
 #[test]
 fn recursive_template_ends_in_go_depth_error() {
     assert_eq!(
