@@ -89,8 +89,15 @@ pub(super) fn check(text: &str) -> Option<Checked> {
         let line_end = memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i);
         at = line_end + 1;
         let line = &text[line_start..line_end];
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let rest = line[indent..].trim_end_matches(' ');
+        // Byte by byte: lines of CRDs are mostly indentation, and `trim_*_matches` decodes
+        // characters.
+        let bytes = line.as_bytes();
+        let indent = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .rposition(|&b| b != b' ')
+            .map_or(indent, |i| i + 1);
+        let rest = &line[indent..end];
         match &mut expect {
             Expect::Plain { min } => {
                 if rest.is_empty() {
