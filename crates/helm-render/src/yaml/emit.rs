@@ -349,25 +349,9 @@ fn analyze_ascii_line(value: &str) -> Option<Analysis> {
     let blank_after = |i: usize| bytes.get(i + 1).is_none_or(|&b| b == b' ');
     let indicators = value.starts_with("---")
         || value.starts_with("...")
-        || matches!(
-            first,
-            b'#' | b','
-                | b'['
-                | b']'
-                | b'{'
-                | b'}'
-                | b'&'
-                | b'*'
-                | b'!'
-                | b'|'
-                | b'>'
-                | b'\''
-                | b'"'
-                | b'%'
-                | b'@'
-                | b'`'
-        )
-        || (matches!(first, b'?' | b':' | b'-') && blank_after(0))
+        // `-`, `?` and `:` are indicators only when a blank follows.
+        || (super::quick::starts_indicator(first)
+            && (!matches!(first, b'?' | b':' | b'-') || blank_after(0)))
         || memchr::memchr2_iter(b':', b'#', &bytes[1..]).any(|i| match bytes[i + 1] {
             b':' => blank_after(i + 1),
             _ => bytes[i] == b' ',

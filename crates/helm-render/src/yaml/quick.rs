@@ -526,7 +526,7 @@ fn trailer(rest: &str) -> bool {
 
 /// Characters a plain scalar may not start with here (YAML's indicators; `-`, `?` and `:`
 /// may start one when a non-space follows, which is left to the full reading).
-fn starts_indicator(b: u8) -> bool {
+pub(super) fn starts_indicator(b: u8) -> bool {
     matches!(
         b,
         b'-' | b'?'
