@@ -30,11 +30,17 @@ fn fixture(name: &str) -> (crate::chart::Chart, Expected) {
     (chart, expected)
 }
 
+/// An install of release `rel` into `ns` on a cluster of version `kube`.
+fn install_on(kube: &str) -> (Release, Arc<super::Capabilities>) {
+    let kube = KubeVersion::parse(kube).unwrap_or_else(|| panic!("{kube} parses"));
+    (
+        Release::install("rel", "ns"),
+        Arc::new(defaults::capabilities(kube, &[])),
+    )
+}
+
 fn render(renderer: &Renderer, chart: &crate::chart::Chart) -> super::Rendered {
-    let release = Release::install("rel", "ns");
-    let kube = KubeVersion::parse(defaults::DEFAULT_KUBE_VERSION)
-        .unwrap_or_else(|| panic!("the default version parses"));
-    let capabilities = Arc::new(defaults::capabilities(kube, &[]));
+    let (release, capabilities) = install_on(defaults::DEFAULT_KUBE_VERSION);
     let target = Target {
         release: &release,
         capabilities: &capabilities,
@@ -131,9 +137,7 @@ fn name_templates_are_sprig_templates_without_data() {
 fn the_kube_version_range_is_checked_only_when_asked() {
     let (mut chart, _) = fixture("files-bytes");
     chart.metadata.kube_version = ">=99.0.0".to_string();
-    let release = Release::install("rel", "ns");
-    let kube = KubeVersion::parse("v1.30.2").unwrap_or_else(|| panic!("the version parses"));
-    let capabilities = Arc::new(defaults::capabilities(kube, &[]));
+    let (release, capabilities) = install_on("v1.30.2");
     let target = Target {
         release: &release,
         capabilities: &capabilities,
@@ -197,9 +201,7 @@ fn the_schema_verdict_comes_first_and_sees_the_values_before_the_render() {
     }
     let mut chart = crate::chart::load(&dir).unwrap_or_else(|e| panic!("{e}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let release = Release::install("rel", "ns");
-    let kube = KubeVersion::parse("v1.30.2").unwrap_or_else(|| panic!("the version parses"));
-    let capabilities = Arc::new(defaults::capabilities(kube, &[]));
+    let (release, capabilities) = install_on("v1.30.2");
     let target = Target {
         release: &release,
         capabilities: &capabilities,
