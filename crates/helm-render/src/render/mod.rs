@@ -164,27 +164,22 @@ pub fn template(
     // copied out before it; their verdict still comes first, as in Helm, which validates
     // before it renders. Nothing the render does is seen before the verdict: `template`
     // prints nothing, and its lookups are offline.
-    let rendered = match schema_checks {
+    let (violations, rendered) = match schema_checks {
         Some(schema_checks) if schema_checks.any_schema() => std::thread::scope(|scope| {
             let verdict = scope.spawn(move || schema_checks.run());
             let rendered = render();
-            match verdict.join() {
-                Ok(violations) if !violations.is_empty() => {
-                    Err(TemplateFailure::Schema(violations))
-                }
-                Ok(_) => rendered,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })?,
-        Some(schema_checks) => {
-            let violations = schema_checks.run();
-            if !violations.is_empty() {
-                return Err(TemplateFailure::Schema(violations));
-            }
-            render()?
-        }
-        None => render()?,
+            let violations = verdict
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (violations, rendered)
+        }),
+        Some(schema_checks) => (schema_checks.run(), render()),
+        None => (Vec::new(), render()),
     };
+    if !violations.is_empty() {
+        return Err(TemplateFailure::Schema(violations));
+    }
+    let rendered = rendered?;
     Ok(Templated {
         chart: prepared.chart,
         rendered,
